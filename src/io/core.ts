@@ -1,0 +1,40 @@
+/**
+ * The slice of the sans-IO core (src/session) that drivers and relays call. Written as structural
+ * interfaces so that the real `Session` and `Listener` satisfy them as they are, and tests can run
+ * the I/O layer against small in-memory doubles.
+ */
+import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from '../session/api.ts';
+import type { Millis, UnixMillis } from '../session/time.ts';
+
+/** What `io/` and `relay/` use of a `Session`; see src/session/session.ts for when to call each. */
+export interface CoreSession {
+  readonly id: number;
+  readonly isConnected: boolean;
+  readonly isClosed: boolean;
+  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array): boolean;
+  pollTransmit(now: Millis): Transmit | null;
+  nextTimeout(): Millis | null;
+  handleTimeout(now: Millis): void;
+  pollEvent(): SessionEvent | null;
+  openStream(service?: string): StreamId | null;
+  streamWrite(id: StreamId, data: Uint8Array): number;
+  streamRead(id: StreamId, maxBytes?: number): ReadResult;
+  streamFinish(id: StreamId): void;
+  streamReset(id: StreamId, code: number): void;
+  close(now: Millis, reason: string): void;
+}
+
+/** What a `Listener` tells the driver about one datagram (mirrors src/session/listener.ts). */
+export type CoreListenerResult =
+  | { kind: 'drop' }
+  | { kind: 'accepted'; session: CoreSession; pathId: PathId; reply: Uint8Array }
+  | { kind: 'routed'; session: CoreSession; pathId: PathId };
+
+/** What `io/` uses of a `Listener`. */
+export interface CoreListener {
+  handleDatagram(now: Millis, wallNow: UnixMillis, bytes: Uint8Array): CoreListenerResult;
+  forget(session: CoreSession): void;
+}
+
+/** Starts a dialer-side session over `pathIds`; the caller binds the key, rng and config. */
+export type DialFn = (now: Millis, wallNow: UnixMillis, pathIds: PathId[]) => CoreSession;

@@ -1,0 +1,190 @@
+/**
+ * Listener side of the tunnel over UDP: one socket per `--udp-listen` address, any number of
+ * sessions behind them. The core's `Listener` authenticates each datagram; this driver remembers,
+ * per session and path, the last authenticated source (address, port and the local socket it
+ * came in on) and sends that path's packets there, so a peer behind NAT that changes its port
+ * keeps working.
+ */
+import type { Logger } from 'pino';
+import type { PathId, SessionEvent, Transmit } from '../session/api.ts';
+import { formatHostPort, type HostPort } from './address.ts';
+import type { CoreListener, CoreSession } from './core.ts';
+import type { SessionLoop, SessionSink } from './sessionLoop.ts';
+import type { SessionHandler, Transport } from './transport.ts';
+import { UdpSocket } from './udpSocket.ts';
+
+export interface UdpListenerOptions {
+  /** Local addresses to bind, one socket each (port 0: any free port). */
+  listen: HostPort[];
+  listener: CoreListener;
+  loop: SessionLoop;
+  log: Logger;
+  /** Wall clock for the handshake's replay bound; Date.now by default. */
+  wallClock?: () => number;
+}
+
+/** Where one path of one session currently sends. */
+interface Route {
+  socket: UdpSocket;
+  address: string;
+  port: number;
+}
+
+/** The driver-side state of one accepted session. */
+class SessionRoutes implements SessionSink {
+  readonly routes: Array<Route | undefined> = [];
+  connectedAt = 0;
+  constructor(
+    private readonly owner: UdpListener,
+    readonly session: CoreSession,
+  ) {}
+
+  transmit(t: Transmit): void {
+    const r = this.routes[t.pathId];
+    // A path the peer has not reached us on yet has nowhere to go; the core retries elsewhere.
+    if (r !== undefined) r.socket.sendTo(t.bytes, r.port, r.address);
+  }
+
+  event(session: CoreSession, e: SessionEvent): void {
+    this.owner.onEvent(this, session, e);
+  }
+
+  remember(pathId: PathId, socket: UdpSocket, address: string, port: number): void {
+    const r = this.routes[pathId];
+    if (r === undefined) {
+      this.routes[pathId] = { socket, address, port };
+    } else if (r.port !== port || r.address !== address || r.socket !== socket) {
+      r.socket = socket;
+      r.address = address;
+      r.port = port;
+    }
+  }
+
+  describe(pathId: PathId): string {
+    const r = this.routes[pathId];
+    return r === undefined ? `#${pathId}` : formatHostPort({ host: r.address, port: r.port });
+  }
+}
+
+/** Accepts sessions on real UDP sockets; see {@link Transport}. */
+export class UdpListener implements Transport {
+  private readonly opts: UdpListenerOptions;
+  private readonly wallClock: () => number;
+  private handler: SessionHandler | null = null;
+  private sockets: UdpSocket[] = [];
+  private readonly sessions = new Map<CoreSession, SessionRoutes>();
+  /** Connected sessions, oldest first. */
+  private connected: CoreSession[] = [];
+
+  constructor(opts: UdpListenerOptions) {
+    this.opts = opts;
+    this.wallClock = opts.wallClock ?? Date.now;
+  }
+
+  /** The bound addresses, in `listen` order (useful when a port was 0). */
+  get addresses(): HostPort[] {
+    return this.sockets.map((s) => s.local);
+  }
+
+  get activeSession(): CoreSession | null {
+    for (let i = this.connected.length - 1; i >= 0; i--) {
+      const s = this.connected[i];
+      if (s.isConnected && !s.isClosed) return s;
+    }
+    return null;
+  }
+
+  /** Number of sessions currently accepted. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  wake(): void {
+    this.opts.loop.wake();
+  }
+
+  /** Binds every address; rejects with a `ListenError` (and binds none) if any fails. */
+  async start(handler: SessionHandler): Promise<void> {
+    this.handler = handler;
+    const results = await Promise.allSettled(this.opts.listen.map((a) => UdpSocket.bind(a)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      await Promise.all(
+        results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.close(0)] : [])),
+      );
+      throw failed.reason;
+    }
+    this.sockets = results.map((r) => (r as PromiseFulfilledResult<UdpSocket>).value);
+    for (const socket of this.sockets) {
+      socket.socket.on('message', (msg: Buffer, rinfo) => this.onMessage(socket, msg, rinfo.address, rinfo.port));
+    }
+    this.opts.log.info({ udp: this.addresses.map(formatHostPort) }, 'listening for peers');
+  }
+
+  async close(reason: string): Promise<void> {
+    const { loop } = this.opts;
+    const now = loop.clock();
+    for (const s of this.sessions.keys()) if (!s.isClosed) s.close(now, reason);
+    loop.flush();
+    for (const s of this.sessions.keys()) this.drop(s);
+    const sockets = this.sockets;
+    this.sockets = [];
+    await Promise.all(sockets.map((s) => s.close()));
+  }
+
+  /** Called by a session's routes for each of its events. */
+  onEvent(routes: SessionRoutes, session: CoreSession, e: SessionEvent): void {
+    const { log } = this.opts;
+    switch (e.type) {
+      case 'connected':
+        routes.connectedAt = this.opts.loop.clock();
+        this.connected.push(session);
+        log.info({ sessionId: session.id, from: routes.describe(0) }, 'session up');
+        break;
+      case 'pathUp':
+        log.info({ sessionId: session.id, pathId: e.pathId, from: routes.describe(e.pathId) }, 'path up');
+        break;
+      case 'pathDown':
+        log.warn({ sessionId: session.id, pathId: e.pathId, from: routes.describe(e.pathId), reason: e.reason }, 'path down');
+        break;
+      case 'closed':
+        log.info(
+          {
+            sessionId: session.id,
+            reason: e.reason,
+            byPeer: e.byPeer,
+            upForMs: routes.connectedAt > 0 ? Math.round(this.opts.loop.clock() - routes.connectedAt) : 0,
+          },
+          'session down',
+        );
+        this.drop(session);
+        break;
+      default:
+        break;
+    }
+    this.handler?.onSessionEvent(session, e);
+  }
+
+  private onMessage(socket: UdpSocket, msg: Buffer, address: string, port: number): void {
+    const { listener, loop } = this.opts;
+    const r = listener.handleDatagram(loop.clock(), this.wallClock(), msg);
+    if (r.kind === 'drop') return;
+    let routes = this.sessions.get(r.session);
+    if (routes === undefined) {
+      routes = new SessionRoutes(this, r.session);
+      this.sessions.set(r.session, routes);
+      loop.add(r.session, routes);
+      this.opts.log.info({ sessionId: r.session.id, from: formatHostPort({ host: address, port }) }, 'handshake accepted');
+    }
+    routes.remember(r.pathId, socket, address, port);
+    if (r.kind === 'accepted') socket.sendTo(r.reply, port, address);
+    loop.wake();
+  }
+
+  private drop(session: CoreSession): void {
+    if (!this.sessions.delete(session)) return;
+    this.opts.loop.remove(session);
+    this.opts.listener.forget(session);
+    this.connected = this.connected.filter((s) => s !== session);
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * UDP socket plumbing shared by the dialer and the listener: binding with a clear error, one
+ * shared send callback instead of a closure per packet, and a way to let the last packets leave
+ * before the socket closes.
+ */
+import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { formatHostPort, type HostPort } from './address.ts';
+
+/**
+ * Kernel buffer size asked for on every UDP socket. At 100 Mbit/s a 50 ms scheduling hiccup is
+ * ~600 KB of datagrams; the default (~200 KB) would drop them. Linux caps the value at
+ * net.core.{r,w}mem_max, which is fine: we take what we are given.
+ */
+const SOCKET_BUFFER_BYTES = 4 << 20;
+
+/** A listen or bind address could not be used (in use, not local, not resolvable, ...). */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+  constructor(
+    readonly protocol: 'tcp' | 'udp',
+    readonly address: HostPort,
+    readonly code: string,
+    detail: string,
+  ) {
+    super(`cannot listen on ${protocol} ${formatHostPort(address)}: ${detail}`);
+  }
+}
+
+/** Human words for the socket errors a user can cause with an address. */
+export function describeSocketError(err: unknown): { code: string; detail: string } {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'UNKNOWN';
+  const words: Record<string, string> = {
+    EADDRINUSE: 'address already in use',
+    EADDRNOTAVAIL: 'address is not available on this machine',
+    EACCES: 'permission denied',
+    ENOTFOUND: 'host name not found',
+    EAI_AGAIN: 'host name lookup failed (temporary)',
+  };
+  return { code, detail: words[code] ?? (err instanceof Error ? err.message : String(err)) };
+}
+
+/** Resolves `host` to one address and its family (4 or 6). */
+export async function resolve(host: string): Promise<{ address: string; family: 4 | 6 }> {
+  const r = await lookup(host);
+  return { address: r.address, family: r.family === 6 ? 6 : 4 };
+}
+
+/** A UDP socket with a send counter, so closing can wait for queued datagrams. */
+export class UdpSocket {
+  /** Datagrams handed to the kernel whose completion has not been reported yet. */
+  private inFlight = 0;
+  /** Sends that failed (unreachable peer, full buffer); counted, never logged per packet. */
+  sendErrors = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  private constructor(readonly socket: dgram.Socket) {
+    // Errors on UDP are per datagram (ICMP unreachable, ENOBUFS): count them, keep the socket.
+    socket.on('error', () => {
+      this.sendErrors++;
+    });
+  }
+
+  /** Binds a socket to `addr` (port 0: any free port). Rejects with a {@link ListenError}. */
+  static async bind(addr: HostPort): Promise<UdpSocket> {
+    let resolved: { address: string; family: 4 | 6 };
+    try {
+      resolved = await resolve(addr.host);
+    } catch (err) {
+      const { code, detail } = describeSocketError(err);
+      throw new ListenError('udp', addr, code, detail);
+    }
+    const socket = dgram.createSocket({ type: resolved.family === 6 ? 'udp6' : 'udp4' });
+    await new Promise<void>((ok, fail) => {
+      const onError = (err: Error): void => {
+        socket.close();
+        const { code, detail } = describeSocketError(err);
+        fail(new ListenError('udp', addr, code, detail));
+      };
+      socket.once('error', onError);
+      socket.bind(addr.port, resolved.address, () => {
+        socket.off('error', onError);
+        ok();
+      });
+    });
+    tuneBuffers(socket);
+    return new UdpSocket(socket);
+  }
+
+  /** A socket bound to an ephemeral port and connected to `remote` (an IP address). */
+  static async connect(remote: { address: string; family: 4 | 6; port: number }): Promise<UdpSocket> {
+    const socket = dgram.createSocket({ type: remote.family === 6 ? 'udp6' : 'udp4' });
+    await new Promise<void>((ok, fail) => {
+      socket.once('error', fail);
+      socket.connect(remote.port, remote.address, () => {
+        socket.off('error', fail);
+        ok();
+      });
+    });
+    tuneBuffers(socket);
+    return new UdpSocket(socket);
+  }
+
+  /** The bound local address. */
+  get local(): HostPort {
+    const a = this.socket.address();
+    return { host: a.address, port: a.port };
+  }
+
+  /** Sends on a connected socket. */
+  sendConnected(bytes: Uint8Array): void {
+    this.inFlight++;
+    this.socket.send(bytes, this.onSent);
+  }
+
+  /** Sends to `address` (an IP literal, so no name lookup happens) and `port`. */
+  sendTo(bytes: Uint8Array, port: number, address: string): void {
+    this.inFlight++;
+    this.socket.send(bytes, port, address, this.onSent);
+  }
+
+  /** Closes after queued datagrams left (or `graceMs` passed). */
+  async close(graceMs = 200): Promise<void> {
+    if (this.inFlight > 0) {
+      await new Promise<void>((ok) => {
+        const timer = setTimeout(ok, graceMs);
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          ok();
+        });
+      });
+    }
+    await new Promise<void>((ok) => this.socket.close(() => ok()));
+  }
+
+  private readonly onSent = (err: Error | null): void => {
+    this.inFlight--;
+    if (err) this.sendErrors++;
+    if (this.inFlight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  };
+}
+
+function tuneBuffers(socket: dgram.Socket): void {
+  try {
+    socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
+    socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
+  } catch {
+    // Some sandboxes refuse SO_RCVBUF/SO_SNDBUF changes; the defaults still work, only slower.
+  }
+}
