@@ -1,0 +1,220 @@
+/**
+ * Packet layer: one UDP datagram is one packet. The first byte is the packet type; Data packets
+ * carry AEAD-sealed frames under a 12-byte clear header that is authenticated as associated data.
+ *
+ * Data packet layout (all big-endian):
+ * ```
+ * [type u8 = 0x03][pathId u8][sessionId u32][packetNumber u48]   clear header, AEAD AAD
+ * [ciphertext of the frames ...][tag 16]
+ * ```
+ * `sessionId` is the receiver's id, so a relay demultiplexes with {@link peekSessionId} before
+ * any crypto. Packet numbers are per path (one number space per path, as RFC 9000 §12.3 has per
+ * packet number space) and sent in clear: unlike QUIC there is no header protection, since a
+ * relay pair has no middleboxes to hide from and the numbers reveal nothing the timing does not.
+ *
+ * AEAD: AES-256-GCM (node:crypto, AES-NI), chosen over ChaCha20-Poly1305 by measurement on the
+ * target: ~3.6 µs vs ~3.9 µs to seal and ~3.1 µs vs ~3.4 µs to open a 1200-byte packet. Keys
+ * are per direction (see handshake.ts), and the 96-bit nonce is `0^40 || pathId u8 || pn u48`,
+ * injective in (pathId, pn), so a nonce never repeats under one key as long as the sender never
+ * reuses a packet number on a path. Limits the sender must respect (RFC 9001 §6.6, Appendix B):
+ * packet numbers stay below 2^48 per path ({@link MAX_PACKET_NUMBER}) and at most
+ * {@link AEAD_PACKET_LIMIT} packets in total are sealed under one key; before either, the session
+ * must re-handshake (fresh keys) or close.
+ */
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { MAX_U48 } from './bytes.ts';
+import { WireError } from './errors.ts';
+
+/** First byte of every datagram. */
+export const PacketType = {
+  /** Initiator's first handshake message (handshake.ts). */
+  HandshakeInit: 0x01,
+  /** Responder's handshake answer (handshake.ts). */
+  HandshakeResponse: 0x02,
+  /** Sealed frames of an established session. */
+  Data: 0x03,
+} as const;
+export type PacketType = (typeof PacketType)[keyof typeof PacketType];
+
+/** Clear header of a Data packet: type, pathId, sessionId, packet number. */
+export const DATA_HEADER_LEN = 12;
+/** AES-GCM authentication tag length. */
+export const AEAD_TAG_LEN = 16;
+/** Bytes a Data packet adds around its frames: subtract from the datagram size budget. */
+export const DATA_OVERHEAD = DATA_HEADER_LEN + AEAD_TAG_LEN;
+/** Size of a HandshakeInit datagram: type, sessionId, X25519 public, timestamp u48, random, MAC. */
+export const HANDSHAKE_INIT_LEN = 1 + 4 + 32 + 6 + 16 + 16;
+/** Size of a HandshakeResponse datagram: type, two sessionIds, X25519 public, MAC. Never larger
+ * than the init, so a spoofed init cannot be used for amplification. */
+export const HANDSHAKE_RESPONSE_LEN = 1 + 4 + 4 + 32 + 16;
+/** Largest packet number: the sender must re-handshake or close before reaching it on a path. */
+export const MAX_PACKET_NUMBER = MAX_U48;
+/**
+ * Most packets to seal under one AES-256-GCM key, summed over all paths: RFC 9001 §6.6 and
+ * Appendix B.1.1 give 2^28 for packets up to 2^11 bytes (attacker advantage 2^-57). At
+ * 100 Mbit/s of 1200-byte packets that is about 7 hours; compare with {@link PacketSealer.sealed}.
+ */
+export const AEAD_PACKET_LIMIT = 2 ** 28;
+
+const AEAD = 'aes-256-gcm';
+const TWO_32 = 2 ** 32;
+
+/**
+ * The packet type of a datagram if it is one of ours and has a plausible length for that type
+ * (exact length for handshakes, at least {@link DATA_OVERHEAD} for Data), else null. O(1); the
+ * first step of the demultiplexer.
+ */
+export function packetType(datagram: Uint8Array): PacketType | null {
+  const len = datagram.length;
+  if (len === 0) return null;
+  switch (datagram[0]) {
+    case PacketType.Data:
+      return len >= DATA_OVERHEAD ? PacketType.Data : null;
+    case PacketType.HandshakeInit:
+      return len === HANDSHAKE_INIT_LEN ? PacketType.HandshakeInit : null;
+    case PacketType.HandshakeResponse:
+      return len === HANDSHAKE_RESPONSE_LEN ? PacketType.HandshakeResponse : null;
+    default:
+      return null;
+  }
+}
+
+/**
+ * The receiver's session id of a Data packet, or null when the datagram is not a Data packet of
+ * at least {@link DATA_OVERHEAD} bytes. O(1), no crypto: use it to pick the session (and its
+ * {@link PacketOpener}) for an incoming datagram. The id is unauthenticated until `open` succeeds.
+ */
+export function peekSessionId(datagram: Uint8Array): number | null {
+  if (datagram.length < DATA_OVERHEAD || datagram[0] !== PacketType.Data) return null;
+  return (
+    ((datagram[2] << 24) | (datagram[3] << 16) | (datagram[4] << 8) | datagram[5]) >>> 0
+  );
+}
+
+/** A successfully authenticated and decrypted Data packet. */
+export interface OpenedPacket {
+  pathId: number;
+  pn: number;
+  /** Decrypted frames; a fresh buffer owned by the caller (decode with `decodeFrames`). */
+  payload: Uint8Array;
+}
+
+function secretKey(key: Uint8Array): KeyObject {
+  if (key.length !== 32) throw new WireError('bad-length', `AEAD key must be 32 bytes, got ${key.length}`);
+  return createSecretKey(key);
+}
+
+/** Writes the nonce for (pathId, pn) into the reusable 12-byte `nonce` (first 5 bytes stay 0). */
+function setNonce(nonce: Buffer, pathId: number, pn: number): void {
+  nonce[5] = pathId;
+  const hi = Math.floor(pn / TWO_32);
+  nonce[6] = hi >>> 8;
+  nonce[7] = hi;
+  nonce[8] = pn >>> 24;
+  nonce[9] = pn >>> 16;
+  nonce[10] = pn >>> 8;
+  nonce[11] = pn;
+}
+
+/**
+ * Seals Data packets for one direction of one session. Create it once per session key (the key
+ * is imported once); then one {@link seal} per outgoing packet.
+ */
+export class PacketSealer {
+  /** Packets sealed so far under this key; rekey before it reaches {@link AEAD_PACKET_LIMIT}. */
+  sealed = 0;
+  private readonly key: KeyObject;
+  private readonly nonce = Buffer.alloc(12);
+
+  /**
+   * @param key 32-byte sending key (`SessionKeys.sendKey`).
+   * @param sessionId the PEER's session id (`SessionKeys.remoteSessionId`), written in every header.
+   */
+  constructor(
+    key: Uint8Array,
+    readonly sessionId: number,
+  ) {
+    if (sessionId >>> 0 !== sessionId) throw new WireError('bad-value', `not a u32: ${sessionId}`);
+    this.key = secretKey(key);
+  }
+
+  /**
+   * Returns one new Buffer `header || ciphertext || tag` of `payload.length + DATA_OVERHEAD` bytes,
+   * ready to send. `pn` must never repeat on `pathId` under this key (nonce reuse breaks GCM).
+   * Cost: one AES-GCM pass over the payload (~3.6 µs for 1200 bytes), one output allocation plus
+   * the ciphertext chunk node:crypto allocates. Throws WireError('bad-value') for a pathId outside
+   * u8 or a pn outside [0, 2^48-1].
+   */
+  seal(pathId: number, pn: number, payload: Uint8Array): Buffer {
+    if ((pathId & 0xff) !== pathId) throw new WireError('bad-value', `not a path id: ${pathId}`);
+    if (!Number.isInteger(pn) || pn < 0 || pn > MAX_PACKET_NUMBER) {
+      throw new WireError('bad-value', `not a packet number: ${pn}`);
+    }
+    const out = Buffer.allocUnsafe(DATA_HEADER_LEN + payload.length + AEAD_TAG_LEN);
+    const sid = this.sessionId;
+    out[0] = PacketType.Data;
+    out[1] = pathId;
+    out[2] = sid >>> 24;
+    out[3] = sid >>> 16;
+    out[4] = sid >>> 8;
+    out[5] = sid;
+    const hi = Math.floor(pn / TWO_32);
+    out[6] = hi >>> 8;
+    out[7] = hi;
+    out[8] = pn >>> 24;
+    out[9] = pn >>> 16;
+    out[10] = pn >>> 8;
+    out[11] = pn;
+    const nonce = this.nonce;
+    setNonce(nonce, pathId, pn);
+    const cipher = createCipheriv(AEAD, this.key, nonce, { authTagLength: AEAD_TAG_LEN });
+    cipher.setAAD(out.subarray(0, DATA_HEADER_LEN));
+    out.set(cipher.update(payload), DATA_HEADER_LEN);
+    // GCM is a stream mode: update() returned every ciphertext byte and final() returns none.
+    cipher.final();
+    out.set(cipher.getAuthTag(), DATA_HEADER_LEN + payload.length);
+    this.sealed++;
+    return out;
+  }
+}
+
+/**
+ * Opens Data packets for one direction of one session. Create it once per receiving key; then one
+ * {@link open} per incoming Data packet. After a successful open, check the packet number
+ * against the path's ReplayWindow (replay.ts) before acting on the payload.
+ */
+export class PacketOpener {
+  private readonly key: KeyObject;
+  private readonly nonce = Buffer.alloc(12);
+
+  /** @param key 32-byte receiving key (`SessionKeys.recvKey`). */
+  constructor(key: Uint8Array) {
+    this.key = secretKey(key);
+  }
+
+  /**
+   * Authenticates and decrypts one datagram. Returns null, never throws, when it is not a Data
+   * packet, too short, or fails authentication (tampered, wrong key, wrong session): drop it
+   * silently. Cost: one AES-GCM pass (~3.1 µs for 1200 bytes) and one payload allocation.
+   */
+  open(datagram: Uint8Array): OpenedPacket | null {
+    const len = datagram.length;
+    if (len < DATA_OVERHEAD || datagram[0] !== PacketType.Data) return null;
+    const pathId = datagram[1];
+    const pn =
+      ((datagram[6] << 8) | datagram[7]) * TWO_32 +
+      (((datagram[8] << 24) | (datagram[9] << 16) | (datagram[10] << 8) | datagram[11]) >>> 0);
+    const nonce = this.nonce;
+    setNonce(nonce, pathId, pn);
+    try {
+      const decipher = createDecipheriv(AEAD, this.key, nonce, { authTagLength: AEAD_TAG_LEN });
+      decipher.setAAD(datagram.subarray(0, DATA_HEADER_LEN));
+      decipher.setAuthTag(datagram.subarray(len - AEAD_TAG_LEN));
+      const payload = decipher.update(datagram.subarray(DATA_HEADER_LEN, len - AEAD_TAG_LEN));
+      decipher.final();
+      return { pathId, pn, payload };
+    } catch {
+      return null;
+    }
+  }
+}
