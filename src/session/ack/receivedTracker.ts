@@ -1,0 +1,72 @@
+import { RangeSet } from '../rangeSet.ts';
+import type { Millis } from '../time.ts';
+
+/** Most ACK ranges remembered per path; older holes are given up on (the sender times them out). */
+const MAX_TRACKED_RANGES = 256;
+
+/**
+ * Packet numbers received on one path, and when an ACK for them is due (RFC 9000 §13.2):
+ * after `ackEvery` ack-eliciting packets, at once when a packet arrives out of order, else
+ * within `maxAckDelay`.
+ */
+export class ReceivedTracker {
+  readonly received = new RangeSet();
+  private largestTime: Millis = 0;
+  private unackedEliciting = 0;
+  private ackDueAt: Millis = Infinity;
+  private ackChanged = false;
+
+  constructor(
+    private readonly ackEvery: number,
+    private readonly maxAckDelay: Millis,
+  ) {}
+
+  /** Records an authenticated packet. Returns false if it was a duplicate. */
+  onPacket(now: Millis, pn: number, ackEliciting: boolean): boolean {
+    const largest = this.received.max;
+    if (this.received.add(pn, pn + 1) === 0) return false;
+    this.received.keepHighest(MAX_TRACKED_RANGES);
+    this.ackChanged = true;
+    const outOfOrder = largest !== undefined && pn !== largest;
+    if (largest === undefined || pn >= largest) this.largestTime = now;
+    if (!ackEliciting) return true;
+    this.unackedEliciting++;
+    if (outOfOrder || this.unackedEliciting >= this.ackEvery) {
+      this.ackDueAt = now;
+    } else if (this.ackDueAt === Infinity) {
+      this.ackDueAt = now + this.maxAckDelay;
+    }
+    return true;
+  }
+
+  /** When an ACK must go out (Infinity if none is owed). */
+  get ackDeadline(): Millis {
+    return this.ackDueAt;
+  }
+
+  /** True when there is something new to acknowledge (worth piggybacking on any packet). */
+  get hasNewInfo(): boolean {
+    return this.ackChanged;
+  }
+
+  /** Microseconds since the largest packet arrived, as the ACK frame reports. */
+  ackDelayMicros(now: Millis): number {
+    return Math.max(0, Math.round((now - this.largestTime) * 1000));
+  }
+
+  /** Call after an ACK frame for this path went out. */
+  onAckSent(): void {
+    this.unackedEliciting = 0;
+    this.ackDueAt = Infinity;
+    this.ackChanged = false;
+  }
+
+  /** Writes ranges, highest first, into `out` as [lo, hi] inclusive pairs (at most `max`). */
+  ranges(out: Array<[number, number]>, max: number): Array<[number, number]> {
+    out.length = 0;
+    for (let i = this.received.rangeCount - 1; i >= 0 && out.length < max; i--) {
+      out.push([this.received.startAt(i), this.received.endAt(i) - 1]);
+    }
+    return out;
+  }
+}

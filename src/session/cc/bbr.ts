@@ -1,0 +1,202 @@
+import type { Millis } from '../time.ts';
+import type { AckEvent, CongestionController } from './congestionController.ts';
+
+export interface BbrConfig {
+  /** Datagram size used for minimum windows and burst quanta. */
+  mss: number;
+  initialCwndPackets: number;
+  /** RTT assumed before the first sample. */
+  initialRtt: Millis;
+  /** Optional ceiling (bytes/ms), e.g. a VPS plan's bandwidth. */
+  maxRate: number;
+}
+
+const STARTUP_GAIN = 2.885;
+const PROBE_BW_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1];
+const BTLBW_FILTER_ROUNDS = 10;
+const MIN_RTT_WINDOW_MS = 10_000;
+const FULL_BW_GROWTH = 1.25;
+const FULL_BW_ROUNDS = 3;
+/** Cap on the loss compensation: beyond this the path is broken, not lossy. */
+const MAX_RANDOM_LOSS = 0.3;
+/** EWMA weight of one round's loss fraction. */
+const LOSS_EWMA_GAIN = 1 / 8;
+
+type Mode = 'startup' | 'drain' | 'probe_bw';
+
+/**
+ * A BBR-like model-based controller (after BBRv1, Cardwell et al. 2016) tuned for lossy
+ * long-haul paths: the bottleneck bandwidth is a windowed max of delivery-rate samples, min RTT
+ * a windowed min; pacing and cwnd follow the model, never a loss event. Queueing delay, not
+ * loss, is the congestion signal: startup ends when the RTT rises, and the random loss rate is
+ * learned only from rounds whose queue was near empty, then compensated for so that the path is
+ * filled to its capacity rather than to capacity * (1 - loss).
+ */
+export class BbrController implements CongestionController {
+  private mode: Mode = 'startup';
+  private readonly bwSamples = new Float64Array(BTLBW_FILTER_ROUNDS);
+  private bwSampleRounds = new Int32Array(BTLBW_FILTER_ROUNDS).fill(-1);
+  private btlBw = 0;
+  private minRtt: Millis = Infinity;
+  private minRttStamp: Millis = 0;
+  private round = 0;
+  private nextRoundDelivered = 0;
+  private roundMinRtt: Millis = Infinity;
+  private roundLost = 0;
+  private roundAcked = 0;
+  private fullBw = 0;
+  private fullBwRounds = 0;
+  private cycleIndex = 0;
+  private cycleStamp: Millis = 0;
+  private lossRate = 0;
+  private pacingGain = STARTUP_GAIN;
+  private cwndGain = STARTUP_GAIN;
+
+  pacingRate: number;
+  cwnd: number;
+
+  constructor(private readonly config: BbrConfig) {
+    this.cwnd = config.initialCwndPackets * config.mss;
+    this.pacingRate = Math.min(config.maxRate, (STARTUP_GAIN * this.cwnd) / config.initialRtt);
+  }
+
+  get state(): string {
+    return this.mode;
+  }
+
+  get randomLossRate(): number {
+    return this.lossRate;
+  }
+
+  /** Bottleneck bandwidth estimate in bytes/ms (delivered, i.e. after loss). */
+  get bottleneckBandwidth(): number {
+    return this.btlBw;
+  }
+
+  onPacketSent(): void {}
+
+  onAck(ev: AckEvent): void {
+    const { now, sample } = ev;
+    if (!Number.isNaN(ev.rtt)) {
+      if (ev.rtt < this.roundMinRtt) this.roundMinRtt = ev.rtt;
+      if (ev.rtt <= this.minRtt || now - this.minRttStamp > MIN_RTT_WINDOW_MS) {
+        this.minRtt = ev.rtt;
+        this.minRttStamp = now;
+      }
+    }
+    this.roundAcked += sample.ackedBytes;
+    this.roundLost += ev.lostBytes;
+
+    const roundEnded = sample.ackedBytes > 0 && sample.priorDelivered >= this.nextRoundDelivered;
+    if (roundEnded) {
+      this.nextRoundDelivered = ev.delivered;
+      this.round++;
+    }
+    if (sample.deliveryRate > 0 && (!sample.isAppLimited || sample.deliveryRate >= this.btlBw)) {
+      this.recordBandwidth(sample.deliveryRate);
+    }
+    if (roundEnded) this.onRoundEnd();
+
+    this.updateMode(now, ev.bytesInFlight);
+    this.updateControls();
+  }
+
+  reset(): void {
+    this.mode = 'startup';
+    this.bwSamples.fill(0);
+    this.bwSampleRounds.fill(-1);
+    this.btlBw = 0;
+    this.minRtt = Infinity;
+    this.fullBw = 0;
+    this.fullBwRounds = 0;
+    this.pacingGain = STARTUP_GAIN;
+    this.cwndGain = STARTUP_GAIN;
+    this.cwnd = this.config.initialCwndPackets * this.config.mss;
+    this.pacingRate = Math.min(this.config.maxRate, (STARTUP_GAIN * this.cwnd) / this.config.initialRtt);
+  }
+
+  private recordBandwidth(rate: number): void {
+    const slot = this.round % BTLBW_FILTER_ROUNDS;
+    if (this.bwSampleRounds[slot] !== this.round) {
+      this.bwSampleRounds[slot] = this.round;
+      this.bwSamples[slot] = rate;
+    } else if (rate > this.bwSamples[slot]) {
+      this.bwSamples[slot] = rate;
+    }
+    let max = 0;
+    for (let i = 0; i < BTLBW_FILTER_ROUNDS; i++) {
+      if (this.bwSampleRounds[i] > this.round - BTLBW_FILTER_ROUNDS && this.bwSamples[i] > max) max = this.bwSamples[i];
+    }
+    this.btlBw = max;
+  }
+
+  private onRoundEnd(): void {
+    const queueFree = this.roundMinRtt <= this.minRtt + Math.max(2, this.minRtt * 0.05);
+    const total = this.roundAcked + this.roundLost;
+    if (queueFree && total > 0) {
+      const fraction = this.roundLost / total;
+      this.lossRate = Math.min(MAX_RANDOM_LOSS, this.lossRate + LOSS_EWMA_GAIN * (fraction - this.lossRate));
+    }
+    if (this.mode === 'startup') {
+      if (this.btlBw >= this.fullBw * FULL_BW_GROWTH) {
+        this.fullBw = this.btlBw;
+        this.fullBwRounds = 0;
+      } else {
+        this.fullBwRounds++;
+      }
+      const queueBuilding = this.minRtt !== Infinity && this.roundMinRtt > this.minRtt + Math.max(4, this.minRtt / 8);
+      if (this.fullBwRounds >= FULL_BW_ROUNDS || (queueBuilding && this.btlBw > 0)) this.mode = 'drain';
+    }
+    this.roundMinRtt = Infinity;
+    this.roundLost = 0;
+    this.roundAcked = 0;
+  }
+
+  private updateMode(now: Millis, bytesInFlight: number): void {
+    if (this.mode === 'drain' && bytesInFlight <= this.bdp()) {
+      this.mode = 'probe_bw';
+      this.cycleIndex = 2;
+      this.cycleStamp = now;
+    }
+    if (this.mode === 'probe_bw') {
+      const phaseLength = Number.isFinite(this.minRtt) ? this.minRtt : this.config.initialRtt;
+      let advance = now - this.cycleStamp > phaseLength;
+      // Leave the probing phase early only once the pipe is fuller; leave draining once drained.
+      if (this.pacingGain < 1 && bytesInFlight <= this.bdp()) advance = advance || now - this.cycleStamp > phaseLength / 2;
+      if (advance) {
+        this.cycleIndex = (this.cycleIndex + 1) % PROBE_BW_GAINS.length;
+        this.cycleStamp = now;
+      }
+    }
+  }
+
+  /** Estimated bandwidth-delay product at the bottleneck, before loss, in bytes. */
+  private bdp(): number {
+    if (this.btlBw === 0 || !Number.isFinite(this.minRtt)) return this.config.initialCwndPackets * this.config.mss;
+    return (this.btlBw / (1 - this.lossRate)) * this.minRtt;
+  }
+
+  private updateControls(): void {
+    switch (this.mode) {
+      case 'startup':
+        this.pacingGain = STARTUP_GAIN;
+        this.cwndGain = STARTUP_GAIN;
+        break;
+      case 'drain':
+        this.pacingGain = 1 / STARTUP_GAIN;
+        this.cwndGain = STARTUP_GAIN;
+        break;
+      case 'probe_bw':
+        this.pacingGain = PROBE_BW_GAINS[this.cycleIndex];
+        this.cwndGain = 2;
+        break;
+    }
+    const mss = this.config.mss;
+    if (this.btlBw > 0) {
+      const rate = (this.pacingGain * this.btlBw) / (1 - this.lossRate);
+      // Never slow down in startup on a low early sample: the initial rate is a floor there.
+      this.pacingRate = Math.min(this.config.maxRate, this.mode === 'startup' ? Math.max(rate, this.pacingRate) : rate);
+      this.cwnd = Math.max(4 * mss, this.cwndGain * this.bdp() + 3 * 2 * mss);
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import type { Millis } from '../time.ts';
+import type { RateSample } from './deliveryRate.ts';
+
+/** Facts about one ACK that a controller may use. */
+export interface AckEvent {
+  now: Millis;
+  sample: RateSample;
+  /** Latest RTT sample of this ACK, or NaN when it yielded none. */
+  rtt: Millis;
+  minRtt: Millis;
+  bytesInFlight: number;
+  /** The path's delivered byte count after this ACK (packets sent from now on stamp at least this). */
+  delivered: number;
+  /** Bytes declared lost while processing this ACK. */
+  lostBytes: number;
+}
+
+/**
+ * A per-path congestion controller. Every implementation paces: the path sends no faster than
+ * `pacingRate` and keeps at most `cwnd` bytes in flight. Time comes in as arguments.
+ */
+export interface CongestionController {
+  /** Bytes per millisecond the pacer spreads packets at. */
+  readonly pacingRate: number;
+  /** Bytes allowed in flight. */
+  readonly cwnd: number;
+  /** Call after processing each ACK that acknowledged or lost something. */
+  onAck(event: AckEvent): void;
+  /** Call when a packet leaves; `delivered` is the path's delivered count at that time. */
+  onPacketSent(now: Millis, delivered: number): void;
+  /** Call when the path lost its way (outage, failover): restart estimation. */
+  reset(): void;
+  /** Estimated fraction of packets lost for reasons other than our own queue (0..1). */
+  readonly randomLossRate: number;
+  /** Short state name for logs and metrics. */
+  readonly state: string;
+}

@@ -1,0 +1,53 @@
+import type { Millis } from './time.ts';
+
+/** Tunables of a session. Defaults suit a 150-200 ms, 100 Mbit/s, lossy long-haul path. */
+export interface SessionConfig {
+  /** Concurrent streams the peer may open; more are refused with a reset. */
+  maxStreams: number;
+  /** Per-stream receive window: must exceed one stream's bandwidth-delay product. */
+  streamWindowBytes: number;
+  /** Receive window across all streams: bounds what a slow reader makes us hold. */
+  sessionWindowBytes: number;
+  /** Bytes one stream may hold written but unacknowledged before writes are refused. */
+  streamSendBufferBytes: number;
+  /** Same across all streams of the session. */
+  sessionSendBufferBytes: number;
+  /** The session is dead after this long without an authenticated packet. */
+  idleTimeoutMs: Millis;
+  /** A PING goes out on each path after this long without sending anything ack-eliciting. */
+  keepAliveMs: Millis;
+  /** Handshake retransmission interval (doubles up to 4x) and give-up time. */
+  handshakeRetryMs: Millis;
+  handshakeTimeoutMs: Millis;
+  /** Largest UDP payload sent. 1350 fits every common tunnel and PPPoE link. */
+  mtu: number;
+  initialRttMs: Millis;
+  maxAckDelayMs: Millis;
+  /** ACK after this many ack-eliciting packets (RFC 9000 §13.2.2 uses 2; larger saves upstream packets). */
+  ackEveryPackets: number;
+  initialCwndPackets: number;
+  /** Optional pacing ceiling per path, in Mbit/s (a VPS plan's bandwidth); 0 for none. */
+  maxRateMbps: number;
+}
+
+export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
+  maxStreams: 1024,
+  streamWindowBytes: 16 * 1024 * 1024,
+  sessionWindowBytes: 48 * 1024 * 1024,
+  streamSendBufferBytes: 8 * 1024 * 1024,
+  sessionSendBufferBytes: 64 * 1024 * 1024,
+  idleTimeoutMs: 8_000,
+  keepAliveMs: 1_000,
+  handshakeRetryMs: 1_000,
+  handshakeTimeoutMs: 10_000,
+  mtu: 1350,
+  initialRttMs: 200,
+  maxAckDelayMs: 5,
+  ackEveryPackets: 4,
+  initialCwndPackets: 32,
+  maxRateMbps: 0,
+};
+
+export function resolveSessionConfig(partial: Partial<SessionConfig> | undefined): SessionConfig {
+  return { ...DEFAULT_SESSION_CONFIG, ...partial };
+}

@@ -1,0 +1,102 @@
+import { ReceivedTracker } from './ack/receivedTracker.ts';
+import { RttEstimator } from './ack/rttEstimator.ts';
+import { SentHistory } from './ack/sentHistory.ts';
+import { BbrController } from './cc/bbr.ts';
+import type { CongestionController } from './cc/congestionController.ts';
+import { DeliveryRateEstimator } from './cc/deliveryRate.ts';
+import { Pacer } from './cc/pacer.ts';
+import type { Millis } from './time.ts';
+import { ReplayWindow } from '../wire/replay.ts';
+
+export interface PathConfig {
+  mtu: number;
+  initialRttMs: Millis;
+  maxAckDelayMs: Millis;
+  ackEveryPackets: number;
+  initialCwndPackets: number;
+  /** Pacing ceiling in bytes/ms; Infinity for none. */
+  maxRate: number;
+}
+
+/** Traffic counters of one path, for metrics and tests. */
+export interface PathCounters {
+  packetsSent: number;
+  bytesSent: number;
+  packetsReceived: number;
+  bytesReceived: number;
+  packetsLost: number;
+  packetsAcked: number;
+  retransmittedFrames: number;
+  ptoCount: number;
+}
+
+/**
+ * Everything one path knows about itself: its packet number space (RFC 9000 §12.3, one per
+ * path as in multipath QUIC), what is in flight, RTT, congestion control and pacing, what was
+ * received and owes an ACK, and the anti-replay window. The session owns the paths and decides
+ * what goes on which.
+ */
+export class Path {
+  nextPn = 0;
+  readonly history = new SentHistory();
+  readonly rtt: RttEstimator;
+  readonly cc: CongestionController;
+  readonly pacer: Pacer;
+  readonly rate = new DeliveryRateEstimator();
+  readonly received: ReceivedTracker;
+  readonly replay = new ReplayWindow();
+  bytesInFlight = 0;
+  /** Ack-eliciting packets in flight (PTO is armed while nonzero). */
+  elicitingInFlight = 0;
+  largestAcked = -1;
+  lossTime: Millis = Infinity;
+  ptoBackoff = 0;
+  lastElicitingSentAt: Millis = -Infinity;
+  lastReceivedAt: Millis = -Infinity;
+  lastSentAt: Millis = -Infinity;
+  /** A PING must go out on this path (probe timeout or keepalive). */
+  pingPending = false;
+  /** Authenticated traffic has been seen on this path (dialer: assumed from the start). */
+  isUp = false;
+  readonly counters: PathCounters = {
+    packetsSent: 0,
+    bytesSent: 0,
+    packetsReceived: 0,
+    bytesReceived: 0,
+    packetsLost: 0,
+    packetsAcked: 0,
+    retransmittedFrames: 0,
+    ptoCount: 0,
+  };
+
+  constructor(
+    readonly id: number,
+    readonly config: PathConfig,
+  ) {
+    this.rtt = new RttEstimator(config.initialRttMs);
+    this.cc = new BbrController({
+      mss: config.mtu,
+      initialCwndPackets: config.initialCwndPackets,
+      initialRtt: config.initialRttMs,
+      maxRate: config.maxRate,
+    });
+    this.pacer = new Pacer(2, 2 * config.mtu);
+    this.received = new ReceivedTracker(config.ackEveryPackets, config.maxAckDelayMs);
+  }
+
+  /** Room in the congestion window for another full-size packet. */
+  get hasCwndRoom(): boolean {
+    return this.bytesInFlight + this.config.mtu <= this.cc.cwnd;
+  }
+
+  /** Probe timeout deadline, or Infinity when nothing ack-eliciting is in flight. */
+  ptoDeadline(): Millis {
+    if (this.elicitingInFlight === 0) return Infinity;
+    return this.lastElicitingSentAt + this.rtt.pto(this.config.maxAckDelayMs) * 2 ** Math.min(this.ptoBackoff, 6);
+  }
+
+  /** RFC 9002 §6.1.2 time threshold. */
+  lossDelay(): Millis {
+    return Math.max((9 / 8) * Math.max(this.rtt.smoothed, this.rtt.latest), 1);
+  }
+}

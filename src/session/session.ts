@@ -1,0 +1,1045 @@
+import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from './api.ts';
+import type { SentFrame, SentPacket } from './ack/sentPacket.ts';
+import { resolveSessionConfig, type SessionConfig } from './config.ts';
+import { Path, type PathCounters } from './path.ts';
+import type { Rng } from './rng.ts';
+import { Stream } from './stream/stream.ts';
+import type { Millis, UnixMillis } from './time.ts';
+import { ByteWriter } from '../wire/bytes.ts';
+import { encodeControl, type Control } from '../wire/control.ts';
+import {
+  decodeFrames,
+  encodeAck,
+  encodeClose,
+  encodeControlFrame,
+  encodeMaxData,
+  encodeMaxStreamData,
+  encodePing,
+  encodeResetStream,
+  encodeStreamHeader,
+  streamDataCapacity,
+  streamHeaderLength,
+  type FrameVisitor,
+} from '../wire/frames.ts';
+import { HandshakeInitiator, type SessionKeys } from '../wire/handshake.ts';
+import { DATA_OVERHEAD, PacketOpener, PacketSealer, PacketType, packetType, peekSessionId } from '../wire/packet.ts';
+import { WireError } from '../wire/errors.ts';
+
+/** Reset codes carried in RESET_STREAM. */
+export const ResetCode = {
+  /** The application (a TCP socket) aborted. */
+  Aborted: 1,
+  /** The peer refused the stream: too many streams. */
+  Refused: 2,
+  /** The exit relay could not reach its target. */
+  ConnectFailed: 3,
+  /** The session is going away. */
+  SessionClosed: 4,
+} as const;
+
+/** Close codes carried in CLOSE. */
+const CloseCode = { Normal: 0, ProtocolViolation: 1, FlowControl: 2 } as const;
+
+type State = 'handshaking' | 'connected' | 'closing' | 'closed';
+
+/** Session-wide counters for metrics and tests. */
+export interface SessionStats {
+  streamsOpened: number;
+  streamsReset: number;
+  activeStreams: number;
+  bytesWritten: number;
+  bytesRead: number;
+  packetsDropped: number;
+  retransmittedBytes: number;
+  paths: Array<{
+    id: PathId;
+    up: boolean;
+    srttMs: number;
+    minRttMs: number;
+    cwnd: number;
+    pacingRateMbps: number;
+    bytesInFlight: number;
+    randomLossRate: number;
+    ccState: string;
+    counters: PathCounters;
+  }>;
+}
+
+const MAX_ACK_RANGES = 32;
+const MAX_PENDING_INITIATORS = 4;
+
+/**
+ * One tunnel session: a sans-IO state machine in the manner of quinn-proto. It never reads a
+ * clock or touches a socket: feed it with {@link handleDatagram} and {@link handleTimeout}, then
+ * drain {@link pollTransmit} and {@link pollEvent}, and arm one timer for {@link nextTimeout}.
+ *
+ * Streams are TCP connections: reliable, ordered byte streams multiplexed over the paths with
+ * per-stream and session flow control (RFC 9000 §4), ARQ with SACK and packet/time-threshold
+ * loss detection (RFC 9002 §6), and per-path paced congestion control.
+ */
+export class Session implements FrameVisitor {
+  readonly config: SessionConfig;
+  readonly id: number;
+  private state: State;
+  private sealer: PacketSealer | null = null;
+  private opener: PacketOpener | null = null;
+  private readonly initiators: HandshakeInitiator[] = [];
+  private handshakeNextAt: Millis = 0;
+  private handshakeAttempts = 0;
+  private handshakeStartedAt: Millis;
+  private readonly wallOffset: number;
+  private pathsPendingInit: PathId[] = [];
+
+  private readonly paths: Path[] = [];
+  private readonly streams = new Map<StreamId, Stream>();
+  private nextLocalStreamId: number;
+  /** Every peer stream id below this was opened at some point. */
+  private nextPeerStreamId: number;
+  private peerStreamsOpen = 0;
+
+  private readonly events: SessionEvent[] = [];
+  private eventHead = 0;
+
+  /** Streams with lost data to resend, in arrival order. */
+  private readonly retransmitQueue = new Set<Stream>();
+  /** Streams with new data to send, round-robin. */
+  private readonly sendQueue = new Set<Stream>();
+  private readonly pendingOpens = new Set<Stream>();
+  private readonly pendingResets = new Set<Stream>();
+  private readonly pendingMaxStreamData = new Set<Stream>();
+  private readonly blockedWriters = new Set<Stream>();
+  private pendingMaxData = false;
+  private closeFrame: { code: number; reason: string } | null = null;
+  private closePathsLeft: PathId[] = [];
+
+  /** Session flow control, RFC 9000 §4.1. */
+  private peerMaxData: number;
+  private sentData = 0;
+  private localMaxData: number;
+  private receivedData = 0;
+  private consumedData = 0;
+  private bufferedSend = 0;
+
+  private lastReceivedAt: Millis;
+  private lastElicitingSentAt: Millis;
+
+  private readonly plain: Uint8Array;
+  private readonly writer: ByteWriter;
+  private readonly ackRanges: Array<[number, number]> = [];
+  private rxNow: Millis = 0;
+  private rxPath: Path | null = null;
+  private rxEliciting = false;
+  private readonly stats_ = { streamsOpened: 0, streamsReset: 0, bytesWritten: 0, bytesRead: 0, packetsDropped: 0, retransmittedBytes: 0 };
+
+  private constructor(
+    config: SessionConfig,
+    id: number,
+    state: State,
+    isDialer: boolean,
+    private readonly rng: Rng,
+    now: Millis,
+    wallNow: UnixMillis,
+    private readonly psk: Uint8Array | null,
+  ) {
+    this.config = config;
+    this.id = id;
+    this.state = state;
+    this.nextLocalStreamId = isDialer ? 0 : 1;
+    this.nextPeerStreamId = isDialer ? 1 : 0;
+    this.peerMaxData = config.sessionWindowBytes;
+    this.localMaxData = config.sessionWindowBytes;
+    this.lastReceivedAt = now;
+    this.lastElicitingSentAt = now;
+    this.handshakeStartedAt = now;
+    this.wallOffset = wallNow - now;
+    this.plain = new Uint8Array(config.mtu - DATA_OVERHEAD);
+    this.writer = new ByteWriter(this.plain);
+  }
+
+  /**
+   * Dialer side: a session that starts its handshake on every given path at once (the first
+   * answer wins). Call {@link pollTransmit} right away.
+   */
+  static dial(opts: {
+    now: Millis;
+    wallNow: UnixMillis;
+    psk: Uint8Array;
+    pathIds: PathId[];
+    rng: Rng;
+    config?: Partial<SessionConfig>;
+  }): Session {
+    const config = resolveSessionConfig(opts.config);
+    const session = new Session(config, opts.rng.nextU32(), 'handshaking', true, opts.rng, opts.now, opts.wallNow, opts.psk);
+    for (const pathId of opts.pathIds) session.pathFor(pathId);
+    session.handshakeNextAt = opts.now;
+    return session;
+  }
+
+  /**
+   * Listener side: a session for a handshake the {@link Listener} just accepted. It has no path
+   * until the dialer's first data packets arrive (the dialer pings every path once connected).
+   */
+  static accept(opts: { now: Millis; wallNow: UnixMillis; keys: SessionKeys; rng: Rng; config: SessionConfig }): Session {
+    const session = new Session(opts.config, opts.keys.localSessionId, 'connected', false, opts.rng, opts.now, opts.wallNow, null);
+    session.installKeys(opts.keys);
+    session.emit({ type: 'connected' });
+    return session;
+  }
+
+  get isConnected(): boolean {
+    return this.state === 'connected';
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  // ---------------------------------------------------------------- input
+
+  /**
+   * Feeds one received datagram. Returns true when it authenticated as this session's (the
+   * driver then remembers its source address for `pathId`). Never throws on bad input: garbage
+   * is counted and dropped.
+   */
+  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array): boolean {
+    if (this.state === 'closed') return false;
+    const type = packetType(bytes);
+    if (type === PacketType.HandshakeResponse) return this.handleHandshakeResponse(now, bytes);
+    if (type !== PacketType.Data || this.opener === null || peekSessionId(bytes) !== this.id) {
+      this.stats_.packetsDropped++;
+      return false;
+    }
+    const packet = this.opener.open(bytes);
+    if (packet === null || packet.pathId !== pathId) {
+      this.stats_.packetsDropped++;
+      return false;
+    }
+    const path = this.pathFor(pathId);
+    if (!path.replay.accept(packet.pn)) {
+      this.stats_.packetsDropped++;
+      return false;
+    }
+    this.lastReceivedAt = now;
+    path.lastReceivedAt = now;
+    path.counters.packetsReceived++;
+    path.counters.bytesReceived += bytes.length;
+    if (!path.isUp) this.markPathUp(path);
+    this.rxNow = now;
+    this.rxPath = path;
+    this.rxEliciting = false;
+    try {
+      decodeFrames(packet.payload, this);
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      this.closeWithError(CloseCode.ProtocolViolation, `malformed frame: ${err.message}`);
+      return true;
+    }
+    path.received.onPacket(now, packet.pn, this.rxEliciting);
+    return true;
+  }
+
+  /** Call when {@link nextTimeout} passes. Extra calls are harmless. */
+  handleTimeout(now: Millis): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'handshaking') {
+      if (now - this.handshakeStartedAt >= this.config.handshakeTimeoutMs) {
+        this.finishClose('handshake timed out: no answer from the peer', false);
+      }
+      return;
+    }
+    if (now - this.lastReceivedAt >= this.config.idleTimeoutMs) {
+      this.finishClose(`idle timeout: nothing heard for ${Math.round(now - this.lastReceivedAt)} ms`, false);
+      return;
+    }
+    for (const path of this.paths) {
+      if (path === undefined) continue;
+      if (path.lossTime <= now) this.detectLosses(path, now);
+      if (path.ptoDeadline() <= now) this.onProbeTimeout(path, now);
+    }
+    if (this.state === 'connected' && now - this.lastElicitingSentAt >= this.config.keepAliveMs) {
+      for (const path of this.paths) if (path !== undefined) path.pingPending = true;
+      this.lastElicitingSentAt = now;
+    }
+  }
+
+  /** When to call {@link handleTimeout} (or {@link pollTransmit}, for pacing) next; null: no timer needed. */
+  nextTimeout(): Millis | null {
+    if (this.state === 'closed') return null;
+    if (this.state === 'handshaking') {
+      return Math.min(this.handshakeNextAt, this.handshakeStartedAt + this.config.handshakeTimeoutMs);
+    }
+    let t = this.lastReceivedAt + this.config.idleTimeoutMs;
+    if (this.state === 'connected') t = Math.min(t, this.lastElicitingSentAt + this.config.keepAliveMs);
+    const wantsToSend = this.hasElicitingWork();
+    for (const path of this.paths) {
+      if (path === undefined) continue;
+      t = Math.min(t, path.lossTime, path.ptoDeadline(), path.received.ackDeadline);
+      if (path.isUp && (path.pingPending || (wantsToSend && path.hasCwndRoom))) t = Math.min(t, path.pacer.releaseTime());
+    }
+    return t;
+  }
+
+  /** The next application event, or null. Drain after every input. */
+  pollEvent(): SessionEvent | null {
+    if (this.eventHead === this.events.length) {
+      if (this.eventHead > 0) {
+        this.events.length = 0;
+        this.eventHead = 0;
+      }
+      return null;
+    }
+    const ev = this.events[this.eventHead];
+    this.events[this.eventHead++] = undefined as unknown as SessionEvent;
+    return ev;
+  }
+
+  // ---------------------------------------------------------------- streams
+
+  /** Opens a stream to the peer, optionally naming the service it wants. Null when not connected or at the limit. */
+  openStream(service = ''): StreamId | null {
+    if (this.state !== 'connected') return null;
+    let localOpen = 0;
+    for (const s of this.streams.values()) if (s.isLocal && !s.isReset) localOpen++;
+    if (localOpen >= this.config.maxStreams) return null;
+    const id = this.nextLocalStreamId;
+    this.nextLocalStreamId += 2;
+    const stream = new Stream(id, true, this.config.streamWindowBytes, this.config.streamWindowBytes);
+    stream.service = service;
+    this.streams.set(id, stream);
+    this.pendingOpens.add(stream);
+    this.stats_.streamsOpened++;
+    return id;
+  }
+
+  /**
+   * Queues bytes on a stream and returns how many it took (fewer when buffers are full: wait for
+   * 'streamWritable'). The session keeps a reference to `data`: do not modify it afterwards.
+   */
+  streamWrite(id: StreamId, data: Uint8Array): number {
+    const stream = this.streams.get(id);
+    if (stream === undefined || stream.isReset || stream.send.finRequested || this.state !== 'connected') return 0;
+    const room = Math.min(
+      this.config.streamSendBufferBytes - stream.send.buffered,
+      this.config.sessionSendBufferBytes - this.bufferedSend,
+    );
+    const n = Math.max(0, Math.min(room, data.length));
+    if (n < data.length) {
+      stream.writeBlocked = true;
+      this.blockedWriters.add(stream);
+    }
+    if (n === 0) return 0;
+    stream.send.write(n === data.length ? data : data.subarray(0, n));
+    this.bufferedSend += n;
+    this.stats_.bytesWritten += n;
+    if (stream.sendCredit > 0) this.sendQueue.add(stream);
+    return n;
+  }
+
+  /** Next received bytes in order, 'fin' once when the peer finished and all was read, or null. */
+  streamRead(id: StreamId, maxBytes = Infinity): ReadResult {
+    const stream = this.streams.get(id);
+    if (stream === undefined || stream.isReset || !stream.announced) return null;
+    const out = stream.recv.read(maxBytes);
+    if (out === null) {
+      stream.readableSignalled = false;
+      return null;
+    }
+    if (out === 'fin') {
+      this.maybeFreeStream(stream);
+      return 'fin';
+    }
+    this.stats_.bytesRead += out.length;
+    this.consumedData += out.length;
+    const streamTarget = stream.recv.readOffset + this.config.streamWindowBytes;
+    if (streamTarget - stream.localMaxData >= this.config.streamWindowBytes / 4 && stream.recv.finalSize < 0) {
+      stream.localMaxData = streamTarget;
+      this.pendingMaxStreamData.add(stream);
+    }
+    const sessionTarget = this.consumedData + this.config.sessionWindowBytes;
+    if (sessionTarget - this.localMaxData >= this.config.sessionWindowBytes / 4) {
+      this.localMaxData = sessionTarget;
+      this.pendingMaxData = true;
+    }
+    return out;
+  }
+
+  /** Half-closes our direction: the peer reads 'fin' after the last byte written. */
+  streamFinish(id: StreamId): void {
+    const stream = this.streams.get(id);
+    if (stream === undefined || stream.isReset || stream.send.finRequested) return;
+    stream.send.finRequested = true;
+    this.sendQueue.add(stream);
+  }
+
+  /** Aborts both directions; the peer gets 'streamReset'. Buffered data is discarded. */
+  streamReset(id: StreamId, code: number): void {
+    const stream = this.streams.get(id);
+    if (stream === undefined || stream.isReset) return;
+    this.resetStream(stream, code, false);
+  }
+
+  /** Closes the session: the peer gets 'closed'; every stream is reset. */
+  close(now: Millis, reason: string): void {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    if (this.state === 'handshaking') {
+      this.finishClose(reason, false);
+      return;
+    }
+    this.closeFrame = { code: CloseCode.Normal, reason };
+    this.state = 'closing';
+    this.closePathsLeft = this.paths.filter((p) => p !== undefined && p.isUp).map((p) => p.id);
+    if (this.closePathsLeft.length === 0) this.finishClose(reason, false);
+    this.lastElicitingSentAt = now;
+  }
+
+  stats(): SessionStats {
+    let active = 0;
+    for (const s of this.streams.values()) if (!s.isReset) active++;
+    return {
+      ...this.stats_,
+      activeStreams: active,
+      paths: this.paths
+        .filter((p) => p !== undefined)
+        .map((p) => ({
+          id: p.id,
+          up: p.isUp,
+          srttMs: p.rtt.smoothed,
+          minRttMs: p.rtt.min,
+          cwnd: p.cc.cwnd,
+          pacingRateMbps: (p.cc.pacingRate * 8) / 1000,
+          bytesInFlight: p.bytesInFlight,
+          randomLossRate: p.cc.randomLossRate,
+          ccState: p.cc.state,
+          counters: { ...p.counters },
+        })),
+    };
+  }
+
+  // ---------------------------------------------------------------- output
+
+  /**
+   * The next datagram to send now, already paced, or null (then wait for {@link nextTimeout}).
+   * Call until null after every input. The returned bytes belong to the caller.
+   */
+  pollTransmit(now: Millis): Transmit | null {
+    switch (this.state) {
+      case 'closed':
+        return null;
+      case 'handshaking':
+        return this.pollHandshake(now);
+      case 'closing':
+        return this.pollClose(now);
+      case 'connected':
+        return this.pollData(now);
+    }
+  }
+
+  private pollHandshake(now: Millis): Transmit | null {
+    if (this.pathsPendingInit.length === 0 && now >= this.handshakeNextAt && this.psk !== null) {
+      const initiator = new HandshakeInitiator(this.psk, this.id, this.rng, now + this.wallOffset);
+      this.initiators.push(initiator);
+      if (this.initiators.length > MAX_PENDING_INITIATORS) this.initiators.shift();
+      this.pathsPendingInit = this.paths.filter((p) => p !== undefined).map((p) => p.id);
+      const backoff = Math.min(4, 2 ** this.handshakeAttempts);
+      this.handshakeAttempts++;
+      this.handshakeNextAt = now + this.config.handshakeRetryMs * backoff;
+    }
+    const pathId = this.pathsPendingInit.shift();
+    if (pathId === undefined) return null;
+    return { pathId, bytes: this.initiators[this.initiators.length - 1].packet };
+  }
+
+  private pollClose(now: Millis): Transmit | null {
+    const pathId = this.closePathsLeft.shift();
+    if (pathId === undefined || this.closeFrame === null) return null;
+    const w = this.beginPacket();
+    encodeClose(w, this.closeFrame.code, this.closeFrame.reason);
+    const t = this.finishPacket(now, this.paths[pathId], null);
+    if (this.closePathsLeft.length === 0) this.finishClose(this.closeFrame.reason, false);
+    return t;
+  }
+
+  private pollData(now: Millis): Transmit | null {
+    // ACKs first: they are owed on a deadline and are never held back by pacing.
+    for (const path of this.paths) {
+      if (path !== undefined && path.received.ackDeadline <= now) return this.buildPacket(now, path, false);
+    }
+    for (const path of this.paths) {
+      if (path !== undefined && path.pingPending && path.isUp && path.pacer.canSend(now)) return this.buildPacket(now, path, true);
+    }
+    if (!this.hasElicitingWork()) return null;
+    const path = this.pickPath(now);
+    if (path === null) return null;
+    return this.buildPacket(now, path, true);
+  }
+
+  /** The usable path where a packet sent now arrives first (lowest smoothed RTT with room to send). */
+  private pickPath(now: Millis): Path | null {
+    let best: Path | null = null;
+    for (const path of this.paths) {
+      if (path === undefined || !path.isUp || !path.hasCwndRoom || !path.pacer.canSend(now)) continue;
+      if (best === null || path.rtt.smoothed < best.rtt.smoothed) best = path;
+    }
+    return best;
+  }
+
+  private hasElicitingWork(): boolean {
+    return (
+      this.pendingOpens.size > 0 ||
+      this.pendingResets.size > 0 ||
+      this.pendingMaxStreamData.size > 0 ||
+      this.pendingMaxData ||
+      this.retransmitQueue.size > 0 ||
+      (this.sendQueue.size > 0 && this.sentData < this.peerMaxData)
+    );
+  }
+
+  private beginPacket(): ByteWriter {
+    this.writer.pos = 0;
+    return this.writer;
+  }
+
+  /**
+   * Fills one packet for `path`: ACKs for every path with news, then (when `eliciting`) a PING
+   * if one is owed, control frames, retransmissions, and new stream data round-robin.
+   */
+  private buildPacket(now: Millis, path: Path, eliciting: boolean): Transmit {
+    const w = this.beginPacket();
+    for (const p of this.paths) {
+      if (p === undefined || !p.received.hasNewInfo) continue;
+      if (w.remaining < 64) break;
+      const ranges = p.received.ranges(this.ackRanges, MAX_ACK_RANGES);
+      encodeAck(w, p.id, p.received.ackDelayMicros(now), ranges, MAX_ACK_RANGES);
+      p.received.onAckSent();
+    }
+    if (!eliciting) return this.finishPacket(now, path, null);
+    const frames: SentFrame[] = [];
+    if (path.pingPending) {
+      encodePing(w);
+      path.pingPending = false;
+    }
+    this.writeControlFrames(w, frames);
+    this.writeRetransmissions(w, frames);
+    this.writeNewData(w, frames);
+    if (frames.length === 0 && w.pos === 0) encodePing(w);
+    return this.finishPacket(now, path, frames);
+  }
+
+  private writeControlFrames(w: ByteWriter, frames: SentFrame[]): void {
+    for (const stream of this.pendingOpens) {
+      const control = encodeControl({ streamOpen: { streamId: stream.id, service: stream.service } });
+      if (w.remaining < control.length + 8) return;
+      encodeControlFrame(w, control);
+      frames.push({ kind: 'streamOpen', streamId: stream.id });
+      this.pendingOpens.delete(stream);
+    }
+    for (const stream of this.pendingResets) {
+      if (w.remaining < 32) return;
+      encodeResetStream(w, stream.id, stream.resetCode, stream.send.nextOffset);
+      frames.push({ kind: 'resetStream', streamId: stream.id });
+      this.pendingResets.delete(stream);
+    }
+    if (this.pendingMaxData && w.remaining >= 16) {
+      encodeMaxData(w, this.localMaxData);
+      frames.push({ kind: 'maxData' });
+      this.pendingMaxData = false;
+    }
+    for (const stream of this.pendingMaxStreamData) {
+      if (w.remaining < 24) return;
+      this.pendingMaxStreamData.delete(stream);
+      if (stream.isReset) continue;
+      encodeMaxStreamData(w, stream.id, stream.localMaxData);
+      frames.push({ kind: 'maxStreamData', streamId: stream.id });
+    }
+  }
+
+  private writeRetransmissions(w: ByteWriter, frames: SentFrame[]): void {
+    for (const stream of this.retransmitQueue) {
+      const send = stream.send;
+      while (!send.lost.isEmpty) {
+        const room = streamDataCapacity(w.remaining, stream.id, send.lost.min!);
+        if (room <= 0) return;
+        const [start, end] = send.lost.shiftRange(room)!;
+        const fin = send.finLost && end === send.written && send.lost.isEmpty;
+        this.writeStreamFrame(w, stream, start, end - start, fin, frames);
+        if (fin) send.finLost = false;
+        this.stats_.retransmittedBytes += end - start;
+      }
+      if (send.finLost) {
+        if (w.remaining < streamHeaderLength(stream.id, send.written, 0)) return;
+        this.writeStreamFrame(w, stream, send.written, 0, true, frames);
+        send.finLost = false;
+      }
+      this.retransmitQueue.delete(stream);
+    }
+  }
+
+  private writeNewData(w: ByteWriter, frames: SentFrame[]): void {
+    for (const stream of this.sendQueue) {
+      const send = stream.send;
+      const sessionCredit = this.peerMaxData - this.sentData;
+      const available = Math.min(send.written - send.nextOffset, stream.sendCredit, sessionCredit);
+      const finReady = send.finRequested && !send.finSent;
+      if (available <= 0 && !(finReady && send.nextOffset === send.written)) {
+        this.sendQueue.delete(stream);
+        if (sessionCredit <= 0) return;
+        continue;
+      }
+      const length = Math.max(0, Math.min(available, streamDataCapacity(w.remaining, stream.id, send.nextOffset)));
+      if (length === 0 && (available > 0 || w.remaining < streamHeaderLength(stream.id, send.nextOffset, 0))) return;
+      const fin = finReady && send.nextOffset + length === send.written;
+      this.writeStreamFrame(w, stream, send.nextOffset, length, fin, frames);
+      send.nextOffset += length;
+      this.sentData += length;
+      if (fin) send.finSent = true;
+      // Round-robin: the stream goes to the back of the queue, or leaves it when drained.
+      this.sendQueue.delete(stream);
+      if (send.hasNewData && stream.sendCredit > 0) this.sendQueue.add(stream);
+      if (w.remaining < 32) return;
+    }
+  }
+
+  private writeStreamFrame(w: ByteWriter, stream: Stream, offset: number, length: number, fin: boolean, frames: SentFrame[]): void {
+    encodeStreamHeader(w, stream.id, offset, length, fin);
+    stream.send.copyOut(offset, length, this.plain, w.pos);
+    w.pos += length;
+    frames.push({ kind: 'stream', streamId: stream.id, offset, length, fin });
+  }
+
+  /** Seals the packet in the scratch buffer; `frames` null means not ack-eliciting, not tracked. */
+  private finishPacket(now: Millis, path: Path, frames: SentFrame[] | null): Transmit {
+    const pn = path.nextPn++;
+    const bytes = this.sealer!.seal(path.id, pn, this.plain.subarray(0, this.writer.pos));
+    path.counters.packetsSent++;
+    path.counters.bytesSent += bytes.length;
+    path.lastSentAt = now;
+    if (frames !== null) {
+      const packet: SentPacket = {
+        pn,
+        timeSent: now,
+        size: bytes.length,
+        ackEliciting: true,
+        frames,
+        delivered: 0,
+        deliveredTime: 0,
+        firstSentTime: 0,
+        isAppLimited: false,
+        round: 0,
+      };
+      path.rate.onPacketSent(packet, now, path.bytesInFlight);
+      path.history.add(packet);
+      path.bytesInFlight += bytes.length;
+      path.elicitingInFlight++;
+      path.lastElicitingSentAt = now;
+      this.lastElicitingSentAt = now;
+      path.pacer.onSend(now, bytes.length, path.cc.pacingRate);
+      path.cc.onPacketSent(now, path.rate.delivered);
+      if (!this.hasElicitingWork() && path.hasCwndRoom) path.rate.onAppLimited(path.bytesInFlight);
+    }
+    return { pathId: path.id, bytes };
+  }
+
+  // ---------------------------------------------------------------- frames in (FrameVisitor)
+
+  onPing(): void {
+    this.rxEliciting = true;
+  }
+
+  onAck(pathId: number, ackDelayMicros: number, ranges: ReadonlyArray<readonly [number, number]>): void {
+    const path = this.paths[pathId];
+    if (path === undefined || ranges.length === 0) return;
+    const now = this.rxNow;
+    const largest = ranges[0][1];
+    if (largest >= path.nextPn) {
+      this.closeWithError(CloseCode.ProtocolViolation, `ACK of unsent packet ${largest} on path ${pathId}`);
+      return;
+    }
+    let newlyAckedLargest: SentPacket | undefined;
+    let anyEliciting = false;
+    let rangeIndex = ranges.length - 1;
+    path.history.forEachBelow(largest + 1, (packet) => {
+      while (rangeIndex >= 0 && ranges[rangeIndex][1] < packet.pn) rangeIndex--;
+      if (rangeIndex < 0) return false;
+      if (packet.pn < ranges[rangeIndex][0]) return true;
+      path.history.take(packet.pn);
+      this.onPacketAcked(path, packet, now);
+      if (packet.pn === largest) newlyAckedLargest = packet;
+      anyEliciting = true;
+      return true;
+    });
+    if (!anyEliciting) return;
+    if (largest > path.largestAcked) path.largestAcked = largest;
+    let rttSample = NaN;
+    if (newlyAckedLargest !== undefined) {
+      rttSample = now - newlyAckedLargest.timeSent;
+      path.rtt.update(rttSample, Math.min(ackDelayMicros / 1000, this.config.maxAckDelayMs));
+    }
+    path.ptoBackoff = 0;
+    const lostBytes = this.detectLosses(path, now);
+    const sample = path.rate.takeSample(path.rtt.min);
+    path.cc.onAck({
+      now,
+      sample,
+      rtt: rttSample,
+      minRtt: path.rtt.min,
+      bytesInFlight: path.bytesInFlight,
+      delivered: path.rate.delivered,
+      lostBytes,
+    });
+    this.wakeBlockedWriters();
+  }
+
+  onStream(streamId: number, offset: number, fin: boolean, data: Uint8Array): void {
+    this.rxEliciting = true;
+    const stream = this.streamForFrame(streamId);
+    if (stream === null || stream.isReset) return;
+    if (offset + data.length > stream.localMaxData) {
+      this.closeWithError(CloseCode.FlowControl, `stream ${streamId} exceeded its flow-control window`);
+      return;
+    }
+    const growth = stream.recv.insert(offset, data, fin);
+    if (growth < 0) {
+      this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} changed its final size`);
+      return;
+    }
+    this.receivedData += growth;
+    if (this.receivedData > this.localMaxData) {
+      this.closeWithError(CloseCode.FlowControl, 'session exceeded its flow-control window');
+      return;
+    }
+    if (fin) {
+      this.pendingMaxStreamData.delete(stream);
+      stream.peerFinalKnown = true;
+    }
+    this.signalReadable(stream);
+  }
+
+  onResetStream(streamId: number, errorCode: number, finalSize: number): void {
+    this.rxEliciting = true;
+    const stream = this.streamForFrame(streamId);
+    if (stream === null) return;
+    if (!stream.isReset) this.resetStream(stream, errorCode, true);
+    this.settlePeerFinalSize(stream, finalSize);
+  }
+
+  onStopSending(streamId: number, errorCode: number): void {
+    this.rxEliciting = true;
+    const stream = this.streamForFrame(streamId);
+    if (stream !== null && !stream.isReset) this.resetStream(stream, errorCode, true);
+  }
+
+  onMaxData(max: number): void {
+    this.rxEliciting = true;
+    if (max > this.peerMaxData) {
+      this.peerMaxData = max;
+      for (const stream of this.streams.values()) if (stream.send.hasNewData && stream.sendCredit > 0) this.sendQueue.add(stream);
+    }
+  }
+
+  onMaxStreamData(streamId: number, max: number): void {
+    this.rxEliciting = true;
+    const stream = this.streams.get(streamId);
+    if (stream === undefined || max <= stream.peerMaxData) return;
+    stream.peerMaxData = max;
+    if (stream.send.hasNewData) this.sendQueue.add(stream);
+  }
+
+  onPathChallenge(): void {
+    this.rxEliciting = true;
+  }
+
+  onPathResponse(): void {
+    this.rxEliciting = true;
+  }
+
+  onControl(msg: Control): void {
+    this.rxEliciting = true;
+    if (msg.streamOpen !== undefined) {
+      const stream = this.streamForFrame(Number(msg.streamOpen.streamId));
+      if (stream === null || stream.announced || stream.isLocal) return;
+      stream.announced = true;
+      stream.service = msg.streamOpen.service;
+      if (stream.isReset) return;
+      this.emit({ type: 'streamOpened', streamId: stream.id, service: stream.service });
+      this.signalReadable(stream);
+    }
+  }
+
+  onRepair(): void {
+    this.rxEliciting = true;
+  }
+
+  onClose(_code: number, reason: string): void {
+    this.finishClose(reason || 'closed by peer', true);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private handleHandshakeResponse(now: Millis, bytes: Uint8Array): boolean {
+    if (this.state !== 'handshaking') return false;
+    for (const initiator of this.initiators) {
+      const keys = initiator.accept(bytes);
+      if (keys === null) continue;
+      this.installKeys(keys);
+      this.state = 'connected';
+      this.initiators.length = 0;
+      this.pathsPendingInit.length = 0;
+      this.lastReceivedAt = now;
+      this.emit({ type: 'connected' });
+      // Tell the listener every path's address at once, not when data first needs it.
+      for (const path of this.paths) {
+        if (path === undefined) continue;
+        this.markPathUp(path);
+        path.pingPending = true;
+      }
+      return true;
+    }
+    this.stats_.packetsDropped++;
+    return false;
+  }
+
+  private installKeys(keys: SessionKeys): void {
+    this.sealer = new PacketSealer(keys.sendKey, keys.remoteSessionId);
+    this.opener = new PacketOpener(keys.recvKey);
+  }
+
+  private pathFor(pathId: PathId): Path {
+    let path = this.paths[pathId];
+    if (path === undefined) {
+      path = new Path(pathId, {
+        mtu: this.config.mtu,
+        initialRttMs: this.config.initialRttMs,
+        maxAckDelayMs: this.config.maxAckDelayMs,
+        ackEveryPackets: this.config.ackEveryPackets,
+        initialCwndPackets: this.config.initialCwndPackets,
+        maxRate: this.config.maxRateMbps > 0 ? (this.config.maxRateMbps * 1000) / 8 : Infinity,
+      });
+      this.paths[pathId] = path;
+    }
+    return path;
+  }
+
+  private markPathUp(path: Path): void {
+    if (path.isUp) return;
+    path.isUp = true;
+    this.emit({ type: 'pathUp', pathId: path.id });
+  }
+
+  private onPacketAcked(path: Path, packet: SentPacket, now: Millis): void {
+    path.bytesInFlight -= packet.size;
+    path.elicitingInFlight--;
+    path.counters.packetsAcked++;
+    path.rate.onPacketAcked(packet, now);
+    for (const frame of packet.frames) {
+      switch (frame.kind) {
+        case 'stream': {
+          const stream = this.streams.get(frame.streamId);
+          if (stream === undefined || stream.isReset) break;
+          const before = stream.send.buffered;
+          stream.send.onAcked(frame.offset, frame.length, frame.fin);
+          this.bufferedSend -= before - stream.send.buffered;
+          this.maybeFreeStream(stream);
+          break;
+        }
+        case 'resetStream': {
+          const stream = this.streams.get(frame.streamId);
+          if (stream !== undefined) {
+            stream.resetAcked = true;
+            this.maybeFreeStream(stream);
+          }
+          break;
+        }
+        case 'streamOpen': {
+          const stream = this.streams.get(frame.streamId);
+          if (stream !== undefined) {
+            stream.openAcked = true;
+            this.maybeFreeStream(stream);
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  /** RFC 9002 §6.1: packet and time thresholds. Returns bytes declared lost. */
+  private detectLosses(path: Path, now: Millis): number {
+    path.lossTime = Infinity;
+    if (path.largestAcked < 0) return 0;
+    const lossDelay = path.lossDelay();
+    let lostBytes = 0;
+    path.history.forEachBelow(path.largestAcked, (packet) => {
+      if (packet.pn <= path.largestAcked - 3 || packet.timeSent <= now - lossDelay) {
+        path.history.take(packet.pn);
+        lostBytes += packet.size;
+        this.onPacketLost(path, packet);
+        return true;
+      }
+      path.lossTime = packet.timeSent + lossDelay;
+      return false;
+    });
+    return lostBytes;
+  }
+
+  private onPacketLost(path: Path, packet: SentPacket): void {
+    path.bytesInFlight -= packet.size;
+    path.elicitingInFlight--;
+    path.counters.packetsLost++;
+    this.requeueFrames(path, packet);
+  }
+
+  /** Puts a packet's frames back in line to be sent again (on whichever path is best then). */
+  private requeueFrames(path: Path, packet: SentPacket): void {
+    for (const frame of packet.frames) {
+      path.counters.retransmittedFrames++;
+      switch (frame.kind) {
+        case 'stream': {
+          const stream = this.streams.get(frame.streamId);
+          if (stream === undefined || stream.isReset) break;
+          stream.send.onLost(frame.offset, frame.length, frame.fin);
+          if (stream.send.hasLostData) this.retransmitQueue.add(stream);
+          break;
+        }
+        case 'maxData':
+          this.pendingMaxData = true;
+          break;
+        case 'maxStreamData': {
+          const stream = this.streams.get(frame.streamId);
+          if (stream !== undefined && !stream.isReset && stream.recv.finalSize < 0) this.pendingMaxStreamData.add(stream);
+          break;
+        }
+        case 'resetStream': {
+          const stream = this.streams.get(frame.streamId);
+          if (stream !== undefined && !stream.resetAcked) this.pendingResets.add(stream);
+          break;
+        }
+        case 'streamOpen': {
+          const stream = this.streams.get(frame.streamId);
+          if (stream !== undefined && !stream.openAcked) this.pendingOpens.add(stream);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  /**
+   * RFC 9002 §6.2: nothing acknowledged for a PTO. Send a probe now (ignoring cwnd and pacing)
+   * carrying the oldest in-flight data again, so a lost tail costs one PTO, not two.
+   */
+  private onProbeTimeout(path: Path, now: Millis): void {
+    path.ptoBackoff++;
+    path.counters.ptoCount++;
+    path.pingPending = true;
+    path.pacer.reset();
+    const oldest = path.history.oldest();
+    if (oldest !== undefined) this.requeueFrames(path, oldest);
+    path.lastElicitingSentAt = now;
+  }
+
+  private streamForFrame(streamId: number): Stream | null {
+    const existing = this.streams.get(streamId);
+    if (existing !== undefined) return existing;
+    const peerParity = this.nextPeerStreamId & 1;
+    if ((streamId & 1) !== peerParity || streamId < this.nextPeerStreamId) return null;
+    let created: Stream | null = null;
+    for (let id = this.nextPeerStreamId; id <= streamId; id += 2) {
+      const stream = new Stream(id, false, this.config.streamWindowBytes, this.config.streamWindowBytes);
+      this.streams.set(id, stream);
+      this.peerStreamsOpen++;
+      if (this.peerStreamsOpen > this.config.maxStreams) this.resetStream(stream, ResetCode.Refused, false);
+      created = stream;
+    }
+    this.nextPeerStreamId = streamId + 2;
+    return created;
+  }
+
+  /**
+   * Aborts a stream. Both sides always send RESET_STREAM with their final size, the first as the
+   * abort and the other in reply, so each learns how much of the session window the other used
+   * (RFC 9000 §4.5) and the state is freed only when both final sizes are settled.
+   */
+  private resetStream(stream: Stream, code: number, byPeer: boolean): void {
+    stream.resetCode = code;
+    stream.resetByPeer = byPeer;
+    this.bufferedSend -= stream.send.buffered;
+    // Unread bytes will never be read: give their window back.
+    this.consumedData += stream.recv.highestOffset - stream.recv.readOffset;
+    stream.send.discard();
+    stream.recv.discard();
+    this.sendQueue.delete(stream);
+    this.retransmitQueue.delete(stream);
+    this.pendingOpens.delete(stream);
+    this.pendingMaxStreamData.delete(stream);
+    this.blockedWriters.delete(stream);
+    this.stats_.streamsReset++;
+    this.pendingResets.add(stream);
+    if (byPeer && stream.announced) this.emit({ type: 'streamReset', streamId: stream.id, code });
+    this.maybeFreeStream(stream);
+  }
+
+  /** The peer's final size for a stream: account the bytes it sent that we never received. */
+  private settlePeerFinalSize(stream: Stream, finalSize: number): void {
+    if (stream.peerFinalKnown) return;
+    stream.peerFinalKnown = true;
+    const unseen = Math.max(0, finalSize - stream.recv.highestOffset);
+    this.receivedData += unseen;
+    this.consumedData += unseen;
+    stream.recv.highestOffset = Math.max(stream.recv.highestOffset, finalSize);
+    this.maybeFreeStream(stream);
+  }
+
+  private maybeFreeStream(stream: Stream): void {
+    if (!stream.isFinished || !this.streams.has(stream.id)) return;
+    this.streams.delete(stream.id);
+    this.pendingResets.delete(stream);
+    this.blockedWriters.delete(stream);
+    if (!stream.isLocal) this.peerStreamsOpen--;
+    if (stream.announced) this.emit({ type: 'streamClosed', streamId: stream.id });
+  }
+
+  private signalReadable(stream: Stream): void {
+    if (!stream.announced || stream.readableSignalled || !stream.recv.isReadable) return;
+    stream.readableSignalled = true;
+    this.emit({ type: 'streamReadable', streamId: stream.id });
+  }
+
+  private wakeBlockedWriters(): void {
+    if (this.blockedWriters.size === 0) return;
+    const sessionRoom = this.config.sessionSendBufferBytes - this.bufferedSend;
+    for (const stream of this.blockedWriters) {
+      const room = Math.min(this.config.streamSendBufferBytes - stream.send.buffered, sessionRoom);
+      // Wake only with a worthwhile amount of room, or writers spin on tiny writes.
+      if (room < Math.min(256 * 1024, this.config.streamSendBufferBytes / 4)) continue;
+      stream.writeBlocked = false;
+      this.blockedWriters.delete(stream);
+      this.emit({ type: 'streamWritable', streamId: stream.id });
+    }
+  }
+
+  private closeWithError(code: number, reason: string): void {
+    if (this.state !== 'connected') return;
+    this.closeFrame = { code, reason };
+    this.state = 'closing';
+    this.closePathsLeft = this.paths.filter((p) => p !== undefined && p.isUp).map((p) => p.id);
+  }
+
+  private finishClose(reason: string, byPeer: boolean): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.streams.clear();
+    this.sendQueue.clear();
+    this.retransmitQueue.clear();
+    this.pendingOpens.clear();
+    this.pendingResets.clear();
+    this.pendingMaxStreamData.clear();
+    this.blockedWriters.clear();
+    this.emit({ type: 'closed', reason, byPeer });
+  }
+
+  private emit(ev: SessionEvent): void {
+    this.events.push(ev);
+  }
+}

@@ -1,0 +1,80 @@
+import { RangeSet } from '../rangeSet.ts';
+
+/**
+ * The receiving half of a stream: out-of-order pieces held as views of the decrypted packets
+ * (no copy) until the application reads them in order. Duplicate and overlapping bytes are
+ * trimmed on arrival, so every byte is delivered exactly once.
+ */
+export class RecvBuffer {
+  /** Pieces keyed by their start offset; together they never overlap. */
+  private readonly pieces = new Map<number, Uint8Array>();
+  private readonly have = new RangeSet();
+  /** Offset of the next byte the application will read. */
+  readOffset = 0;
+  /** Highest offset + 1 seen in any frame (what flow control counts). */
+  highestOffset = 0;
+  /** Final size once the FIN arrived. */
+  finalSize = -1;
+  /** The application has been told the stream ended. */
+  finDelivered = false;
+
+  /** Bytes received and not yet read. */
+  get buffered(): number {
+    return this.have.size();
+  }
+
+  get isReadable(): boolean {
+    return this.have.min === this.readOffset || (this.finalSize === this.readOffset && !this.finDelivered);
+  }
+
+  /**
+   * Stores a frame's data. Returns the number of bytes it raised `highestOffset` by (for session
+   * flow control), or -1 if it contradicts an earlier final size.
+   */
+  insert(offset: number, data: Uint8Array, fin: boolean): number {
+    const end = offset + data.length;
+    if (fin) {
+      if (this.finalSize >= 0 && this.finalSize !== end) return -1;
+      if (end < this.highestOffset) return -1;
+      this.finalSize = end;
+    } else if (this.finalSize >= 0 && end > this.finalSize) {
+      return -1;
+    }
+    const growth = Math.max(0, end - this.highestOffset);
+    this.highestOffset = Math.max(this.highestOffset, end);
+    const start = Math.max(offset, this.readOffset);
+    if (start < end) {
+      this.have.forEachGap(start, end, (s, e) => {
+        this.pieces.set(s, data.subarray(s - offset, e - offset));
+      });
+      this.have.add(start, end);
+    }
+    return growth;
+  }
+
+  /** Next in-order bytes (at most `maxBytes`), 'fin' once at the end, or null. */
+  read(maxBytes: number): Uint8Array | 'fin' | null {
+    const piece = this.pieces.get(this.readOffset);
+    if (piece === undefined) {
+      if (this.finalSize === this.readOffset && !this.finDelivered) {
+        this.finDelivered = true;
+        return 'fin';
+      }
+      return null;
+    }
+    this.pieces.delete(this.readOffset);
+    let out = piece;
+    if (piece.length > maxBytes) {
+      out = piece.subarray(0, maxBytes);
+      this.pieces.set(this.readOffset + maxBytes, piece.subarray(maxBytes));
+    }
+    this.have.remove(this.readOffset, this.readOffset + out.length);
+    this.readOffset += out.length;
+    return out;
+  }
+
+  discard(): void {
+    this.pieces.clear();
+    this.have.clear();
+  }
+}
