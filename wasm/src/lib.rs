@@ -125,12 +125,18 @@ fn cauchy(k: u32, i: u32, j: u32) -> u8 {
     div(mul(k8 ^ y, x), mul(x ^ y, k8))
 }
 
-/// True when [ptr, ptr + len) lies inside the arena.
-fn in_arena(ptr: u32, len: u32) -> bool {
+/// True when [ptr, ptr + len) lies inside the arena. Lengths are u64 so that a block extent
+/// like (n - 1) * stride + len cannot wrap around to a small number.
+fn in_arena(ptr: u32, len: u64) -> bool {
     // SAFETY: single-threaded read.
     let lo = unsafe { ARENA_LO };
     let hi = (core::arch::wasm32::memory_size(0) as u64) * PAGE as u64;
-    lo != 0 && ptr >= lo && (ptr as u64) + (len as u64) <= hi
+    lo != 0 && ptr >= lo && ptr as u64 + len <= hi
+}
+
+/// Bytes spanned by `n` shards of `len` bytes spaced `stride` apart (n >= 1).
+fn extent(n: u32, stride: u32, len: u32) -> u64 {
+    (n as u64 - 1) * stride as u64 + len as u64
 }
 
 /// Grows memory by enough pages for `size` bytes and returns the offset of the new block
@@ -164,7 +170,7 @@ pub extern "C" fn fec_encode_matrix(k: u32, m: u32, out: u32) -> i32 {
     if k < 1 || m < 1 || k + m > MAX_SHARDS {
         return ERR_ARGS;
     }
-    if !in_arena(out, k * m) {
+    if !in_arena(out, (k * m) as u64) {
         return ERR_RANGE;
     }
     let out = out as *mut u8;
@@ -194,7 +200,7 @@ pub extern "C" fn fec_decode_matrix(k: u32, m: u32, rows: u32, out: u32) -> i32 
     if k < 1 || k + m > MAX_SHARDS {
         return ERR_ARGS;
     }
-    if !in_arena(rows, k) {
+    if !in_arena(rows, k as u64) {
         return ERR_RANGE;
     }
     let rows = rows as *const u8;
@@ -237,7 +243,7 @@ pub extern "C" fn fec_decode_matrix(k: u32, m: u32, rows: u32, out: u32) -> i32 
         }
         repair[b] = (r - k) as u8;
     }
-    if !in_arena(out, (e as u32) * k) {
+    if !in_arena(out, e as u64 * k as u64) {
         return ERR_RANGE;
     }
     let w = e * 2;
@@ -314,9 +320,9 @@ pub extern "C" fn fec_mul(
     if n_out == 0 || len == 0 {
         return 0;
     }
-    if !in_arena(coef, n_out * n_in)
-        || !in_arena(src, (n_in - 1) * stride + len)
-        || !in_arena(dst, (n_out - 1) * stride + len)
+    if !in_arena(coef, (n_out * n_in) as u64)
+        || !in_arena(src, extent(n_in, stride, len))
+        || !in_arena(dst, extent(n_out, stride, len))
     {
         return ERR_RANGE;
     }
