@@ -7,7 +7,7 @@
  * (`network.ts`) and the real-socket impairment proxy (`src/io/impairmentProxy.ts`) drive the very
  * same model, so a bench over real sockets sees the links a simulation test sees.
  */
-import type { Rng } from '../session/rng.ts';
+import { SeededRng, type Rng } from '../session/rng.ts';
 import type { Millis } from '../session/time.ts';
 
 export interface LinkConfig {
@@ -50,10 +50,15 @@ export type LinkVerdict = number;
 
 /** Counters of one link, updated in place by {@link Link.send}. */
 export interface LinkStats {
+  /** Packets offered to `send`. */
   sent: number;
+  /** Packets given a delivery time (sent = delivered + the three drop counters). */
   delivered: number;
+  /** Lost on the wire (random or burst loss). */
   droppedLoss: number;
+  /** Tail-dropped at the full bottleneck queue. */
   droppedQueue: number;
+  /** Sent during a blackout. */
   droppedBlackout: number;
   /** Payload bytes (without overhead) of delivered packets. */
   bytesDelivered: number;
@@ -64,9 +69,17 @@ export interface LinkStats {
 const DEFAULT_OVERHEAD_BYTES = 28;
 
 /**
- * One direction of a path. Create one per direction with its own Rng (so changing one link's
- * config never shifts the random streams of the others), call {@link send} for every packet in
- * nondecreasing `now` order.
+ * The Rng for link number `index` of a run seeded with `seed`: a distinct, well-mixed stream per
+ * link, so a driver needs one seed for all its links and reconfiguring one link never shifts
+ * another's randomness. O(1).
+ */
+export function linkRng(seed: number, index: number): SeededRng {
+  return new SeededRng((Math.imul((seed ^ 0x5bd1e995) >>> 0, 0x9e3779b1) + Math.imul(index + 1, 0x85ebca6b)) >>> 0);
+}
+
+/**
+ * One direction of a path. Create one per direction with its own Rng (see {@link linkRng}), call
+ * {@link send} for every packet in nondecreasing `now` order.
  *
  * The bottleneck is modelled by a single number, the time at which it becomes free: the backlog
  * a new packet sees is `freeAt - now` at `rateMbps`, so tail drop needs no per-packet list and

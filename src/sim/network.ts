@@ -3,10 +3,9 @@
  * driven by a virtual clock that jumps from one event to the next (the multi-path counterpart of
  * quinn-proto's test `Pair`). Given the same nodes and seed, a run is bit-for-bit reproducible.
  */
-import { SeededRng } from '../session/rng.ts';
 import type { Millis } from '../session/time.ts';
 import { EventQueue } from './eventQueue.ts';
-import { Link, type LinkConfig } from './link.ts';
+import { Link, linkRng, type LinkConfig } from './link.ts';
 
 /**
  * What a node (a session, or a listener adapter around one) looks like to the simulator: the
@@ -64,7 +63,8 @@ interface Repeating {
  * `pollTransmit` with a timeout in the future).
  *
  * Cost per datagram: one `Link.send`, one heap push and pop (O(log in-flight)), no allocation
- * of its own. Links of path i get their own Rng derived from (seed, i, direction).
+ * of its own. Path i's aToB link draws from `linkRng(seed, 2i)`, its bToA link from
+ * `linkRng(seed, 2i + 1)`.
  */
 export class SimNetwork {
   /** Path links, indexed by path id; change them on the fly with `setConfig` (e.g. blackouts). */
@@ -89,8 +89,8 @@ export class SimNetwork {
     this.b = opts.b;
     this.clock = opts.startMs ?? 0;
     this.links = opts.paths.map((p, i) => ({
-      aToB: new Link(p.aToB, new SeededRng(deriveSeed(opts.seed, 2 * i + TO_B))),
-      bToA: new Link(p.bToA, new SeededRng(deriveSeed(opts.seed, 2 * i + TO_A))),
+      aToB: new Link(p.aToB, linkRng(opts.seed, 2 * i + TO_B)),
+      bToA: new Link(p.bToA, linkRng(opts.seed, 2 * i + TO_A)),
     }));
   }
 
@@ -159,11 +159,13 @@ export class SimNetwork {
         noProgress = 0;
       } else {
         if (++noProgress > MAX_NO_PROGRESS) {
-          const who = ta !== null && ta <= now ? 'a' : tb !== null && tb <= now ? 'b' : 'the app or the nodes';
-          throw new Error(
-            `SimNetwork livelock at ${now} ms: ${MAX_NO_PROGRESS} instants without progress ` +
-              `(node ${who} keeps a timeout <= now, or events keep arriving at the same instant)`,
-          );
+          const cause =
+            ta !== null && ta <= now
+              ? 'node a keeps a timeout <= now'
+              : tb !== null && tb <= now
+                ? 'node b keeps a timeout <= now'
+                : 'events or kicks keep arriving at the same instant';
+          throw new Error(`SimNetwork livelock at ${now} ms: ${MAX_NO_PROGRESS} instants without progress (${cause})`);
         }
         const stuck = (ta !== null && ta <= now && this.aTimedOut) || (tb !== null && tb <= now && this.bTimedOut);
         if (stuck && this.queue.nextTime > now && !this.kicked) {
@@ -253,9 +255,4 @@ export function transPacific(
     lossRate: opts.lossRate,
     burstLoss: opts.burst,
   });
-}
-
-/** A distinct, well-mixed 32-bit seed per link from the run seed. */
-function deriveSeed(seed: number, index: number): number {
-  return (Math.imul((seed ^ 0x5bd1e995) >>> 0, 0x9e3779b1) + Math.imul(index + 1, 0x85ebca6b)) >>> 0;
 }

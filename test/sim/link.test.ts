@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/session/rng.ts';
-import { Link, type LinkConfig } from '../../src/sim/link.ts';
+import { Link, linkRng, type LinkConfig } from '../../src/sim/link.ts';
 
 const WIRE = 1200 + 28; // payload + default IP/UDP overhead
 
@@ -239,5 +239,12 @@ describe('Link: blackouts and reconfiguration', () => {
     const c = offer(link(cfg, 100), 5_000, 0.3);
     expect(Array.from(a)).toEqual(Array.from(b));
     expect(Array.from(a)).not.toEqual(Array.from(c));
+  });
+
+  it('gives each (seed, link index) its own random stream', () => {
+    const draw = (seed: number, index: number) => Array.from({ length: 8 }, ((rng) => () => rng.nextU32())(linkRng(seed, index)));
+    expect(draw(1, 0)).toEqual(draw(1, 0));
+    const streams = new Set([draw(1, 0), draw(1, 1), draw(1, 2), draw(2, 0), draw(2, 1)].map((xs) => xs.join()));
+    expect(streams.size).toBe(5);
   });
 });
