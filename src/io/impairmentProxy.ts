@@ -84,6 +84,12 @@ export class ImpairmentProxy {
    * the bind or the lookup fails, or a link config is invalid.
    */
   static async start(opts: ImpairmentProxyOptions): Promise<ImpairmentProxy> {
+    // Links first: an invalid config throws before any socket exists.
+    const links = {
+      // The same random streams as path 0 of a SimNetwork with this seed.
+      aToB: new Link(opts.aToB, linkRng(opts.seed, 0)),
+      bToA: new Link(opts.bToA, linkRng(opts.seed, 1)),
+    };
     const target = await resolve(opts.target.host);
     const listen = await resolve(opts.listen.host);
     const downstream = dgram.createSocket({
@@ -94,21 +100,17 @@ export class ImpairmentProxy {
     const bound = once(downstream, 'listening');
     downstream.bind(opts.listen.port, listen.address);
     await bound;
-    return new ImpairmentProxy(downstream, { ...target, port: opts.target.port }, opts);
+    return new ImpairmentProxy(downstream, { ...target, port: opts.target.port }, links);
   }
 
   private constructor(
     downstream: dgram.Socket,
     target: { address: string; port: number; type: 'udp4' | 'udp6' },
-    opts: ImpairmentProxyOptions,
+    links: { aToB: Link; bToA: Link },
   ) {
     this.downstream = downstream;
     this.target = target;
-    this.links = {
-      // The same streams as path 0 of a SimNetwork with this seed.
-      aToB: new Link(opts.aToB, linkRng(opts.seed, 0)),
-      bToA: new Link(opts.bToA, linkRng(opts.seed, 1)),
-    };
+    this.links = links;
     const { address, port } = downstream.address();
     this.address = { host: address, port };
     downstream.on('message', this.onClientMessage);

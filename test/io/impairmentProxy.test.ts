@@ -142,6 +142,18 @@ describe('ImpairmentProxy over loopback', () => {
     expect(proxy.stats().clients).toBe(2);
   });
 
+  it('rejects an invalid link config before binding anything', async () => {
+    await expect(
+      ImpairmentProxy.start({
+        listen: { host: '127.0.0.1', port: 0 },
+        target: { host: '127.0.0.1', port: 9 },
+        aToB: { delayMs: 1, lossRate: 2 },
+        bToA: { delayMs: 1 },
+        seed: 6,
+      }),
+    ).rejects.toThrow(RangeError);
+  });
+
   it('blacks a direction out on the fly', async () => {
     const target = await socket();
     const client = await socket();
