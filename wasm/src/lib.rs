@@ -404,10 +404,16 @@ unsafe fn mul_group<const G: usize>(coef: *const u8, r0: usize, s: Shards, dst: 
             let hi = u8x16_shr(v, 4);
             for g in 0..G {
                 let c = *coef.add((r0 + g) * s.n_in + j) as usize;
-                let t = nib.add(c << 5);
-                let plo = u8x16_swizzle(v128_load(t as *const v128), lo);
-                let phi = u8x16_swizzle(v128_load(t.add(16) as *const v128), hi);
-                acc[g] = v128_xor(acc[g], v128_xor(plo, phi));
+                // Row 0 and column 0 of the repair matrix are all ones: a plain XOR there
+                // saves the lookups (about a fifth of the work for 10 + 3, half for 4 + 2).
+                if c == 1 {
+                    acc[g] = v128_xor(acc[g], v);
+                } else {
+                    let t = nib.add(c << 5);
+                    let plo = u8x16_swizzle(v128_load(t as *const v128), lo);
+                    let phi = u8x16_swizzle(v128_load(t.add(16) as *const v128), hi);
+                    acc[g] = v128_xor(acc[g], v128_xor(plo, phi));
+                }
             }
         }
         for g in 0..G {
