@@ -60,22 +60,26 @@ export class ByteReader {
     return at;
   }
 
+  /** One byte. */
   u8(): number {
     return this.buf[this.need(1)];
   }
 
+  /** Big-endian unsigned 16-bit integer. */
   u16(): number {
     const b = this.buf;
     const i = this.need(2);
     return (b[i] << 8) | b[i + 1];
   }
 
+  /** Big-endian unsigned 32-bit integer (session ids). */
   u32(): number {
     const b = this.buf;
     const i = this.need(4);
     return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
   }
 
+  /** Big-endian unsigned 48-bit integer (packet numbers, timestamps), exact in a JS number. */
   u48(): number {
     const b = this.buf;
     const i = this.need(6);
@@ -147,11 +151,13 @@ export class ByteWriter {
     return at;
   }
 
+  /** One byte; `v` must be an integer in [0, 255]. */
   u8(v: number): void {
     if ((v & 0xff) !== v) throw new WireError('bad-value', `not a u8: ${v}`);
     this.buf[this.room(1)] = v;
   }
 
+  /** Big-endian 16-bit; `v` must be an integer in [0, 2^16-1]. */
   u16(v: number): void {
     if ((v & 0xffff) !== v) throw new WireError('bad-value', `not a u16: ${v}`);
     const b = this.buf;
@@ -160,6 +166,7 @@ export class ByteWriter {
     b[i + 1] = v;
   }
 
+  /** Big-endian 32-bit; `v` must be an integer in [0, 2^32-1]. */
   u32(v: number): void {
     if (v >>> 0 !== v) throw new WireError('bad-value', `not a u32: ${v}`);
     const b = this.buf;
@@ -170,6 +177,7 @@ export class ByteWriter {
     b[i + 3] = v;
   }
 
+  /** Big-endian 48-bit; `v` must be an integer in [0, 2^48-1]. */
   u48(v: number): void {
     if (!Number.isInteger(v) || v < 0 || v > MAX_U48) {
       throw new WireError('bad-value', `not a u48: ${v}`);

@@ -62,23 +62,34 @@ export function isAckEliciting(type: number): boolean {
  * reused. Exceptions thrown by a method propagate out of decodeFrames unchanged.
  */
 export interface FrameVisitor {
+  /** PING: nothing to do beyond acknowledging the packet. */
   onPing(): void;
   /**
+   * ACK of path `pathId`'s packets (it may arrive on any path).
+   * @param ackDelayMicros how long the peer held the largest packet before acknowledging it.
    * @param ranges inclusive `[lo, hi]` ranges of received packet numbers of path `pathId`, in
    *   descending order, non-overlapping and non-adjacent; a fresh array the visitor may keep.
    */
   onAck(pathId: number, ackDelayMicros: number, ranges: Array<[number, number]>): void;
+  /** STREAM: `data` (a view) belongs at `offset` of `streamId`; `fin` marks its last byte. */
   onStream(streamId: number, offset: number, fin: boolean, data: Uint8Array): void;
+  /** RESET_STREAM: the peer abandoned sending `streamId`, which ends at `finalSize`. */
   onResetStream(streamId: number, errorCode: number, finalSize: number): void;
+  /** STOP_SENDING: the peer wants no more of `streamId`; answer with RESET_STREAM. */
   onStopSending(streamId: number, errorCode: number): void;
+  /** MAX_DATA: the peer accepts session data up to `max` bytes in total. */
   onMaxData(max: number): void;
+  /** MAX_STREAM_DATA: the peer accepts `streamId` up to offset `max`. */
   onMaxStreamData(streamId: number, max: number): void;
-  /** @param data 8 bytes to echo in a PATH_RESPONSE (copy it: it is a view). */
+  /** PATH_CHALLENGE: `data` is 8 bytes to echo in a PATH_RESPONSE (copy it: it is a view). */
   onPathChallenge(data: Uint8Array): void;
+  /** PATH_RESPONSE: `data` (8 bytes, a view) should match an outstanding challenge. */
   onPathResponse(data: Uint8Array): void;
+  /** CONTROL: an already decoded control message. */
   onControl(msg: Control): void;
-  /** @param data the repair symbol (a view), see {@link encodeRepair} for the fields. */
+  /** REPAIR: `data` is the repair symbol (a view); see {@link encodeRepair} for the fields. */
   onRepair(groupId: number, index: number, k: number, m: number, data: Uint8Array): void;
+  /** CLOSE: the peer ended the session. */
   onClose(code: number, reason: string): void;
 }
 

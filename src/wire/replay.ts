@@ -17,7 +17,10 @@ export class ReplayWindow {
   private readonly words: number;
   private top = -1;
 
-  /** @param size window length in packet numbers, rounded up to a multiple of 32; at least 32. */
+  /**
+   * @param size window length in packet numbers, rounded up to a multiple of 32. Throws
+   *   RangeError unless it is a positive integer (a configuration bug, not wire input).
+   */
   constructor(size = 4096) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`bad window size ${size}`);
     this.words = Math.ceil(size / 32) + 1;
