@@ -35,7 +35,7 @@ const COEF_BYTES = MAX_SHARDS * MAX_SHARDS;
 /** The row-index area used to describe an erasure pattern to fec_decode_matrix. */
 const ROWS_BYTES = 256;
 /** Shards start here in the scratch block, after the coefficient and row areas. */
-const SHARDS_OFFSET = COEF_BYTES + ROWS_BYTES + 15 - ((COEF_BYTES + ROWS_BYTES + 15) % 16);
+const SHARDS_OFFSET = Math.ceil((COEF_BYTES + ROWS_BYTES) / 16) * 16;
 
 const WASM_DIR = new URL('../../wasm/', import.meta.url);
 
@@ -60,6 +60,10 @@ export function simdSupported(): boolean {
  * each kernel (synchronously: the module is ~20 KB, a few milliseconds) and returning the same
  * instance afterwards. Call it once at startup and keep the result; later calls are a map lookup.
  * The engine is not re-entrant (one scratch area) and needs no cleanup.
+ *
+ * Cost on one core of the 2-core development VPS, 10 + 3 groups of 1200-byte shards, SIMD:
+ * encode ~2 us per group (~6 GB/s of source data), reconstruct of 3 lost shards ~3 us; the
+ * scalar kernel is ~0.8 GB/s and the TypeScript reference ~0.15 GB/s (`npm run bench:fec`).
  */
 export function loadFec(options: LoadFecOptions = {}): ReedSolomon {
   const wanted = options.kernel ?? 'auto';
@@ -173,7 +177,9 @@ class WasmReedSolomon implements ReedSolomon {
       const rowsAt = this.scratch + COEF_BYTES;
       for (let p = 0; p < k; p++) this.mem[rowsAt + p] = rows[p];
       const got = this.wasm.fec_decode_matrix(k, m, rowsAt, this.scratch);
-      this.check(got === e ? 0 : got < 0 ? got : -1);
+      if (got !== e) {
+        throw new FecError('ENGINE', `wasm decode matrix gave ${got} rows for ${e} erasures`);
+      }
       matrix = this.mem.slice(this.scratch, this.scratch + e * k);
       this.decodeCache.set(key, matrix);
       this.loaded = matrix;
@@ -206,6 +212,8 @@ class WasmReedSolomon implements ReedSolomon {
     const stride = (len + 15) & ~15;
     const need = SHARDS_OFFSET + slots * stride;
     if (need > this.capacity) {
+      // Doubling bounds the blocks left behind (never freed) to the size of the live one; the
+      // first block already fits 16 slots of 2 KiB: any group of up to 16 datagram shards.
       const size = Math.max(need, this.capacity * 2, SHARDS_OFFSET + 16 * 2048);
       const at = this.wasm.fec_alloc(size);
       if (at === 0) throw new FecError('ENGINE', `wasm memory cannot grow by ${size} bytes`);

@@ -32,7 +32,8 @@ use core::arch::wasm32::{
     u8x16_shr, u8x16_splat, u8x16_swizzle, v128, v128_and, v128_load, v128_store, v128_xor,
 };
 
-/// Status codes returned by the entry points (mirrored in src/fec/wasm.ts).
+/// Negative statuses returned by the entry points. src/fec validates every argument first, so
+/// it reports any of them as a bug (FecError `ENGINE`); test/fec/abi.test.ts pins the values.
 const ERR_ARGS: i32 = -1;
 const ERR_RANGE: i32 = -2;
 const ERR_SINGULAR: i32 = -3;
