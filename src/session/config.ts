@@ -38,13 +38,13 @@ export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
   sessionSendBufferBytes: 64 * 1024 * 1024,
   idleTimeoutMs: 8_000,
   keepAliveMs: 1_000,
-  handshakeRetryMs: 1_000,
+  handshakeRetryMs: 400,
   handshakeTimeoutMs: 10_000,
   mtu: 1350,
   initialRttMs: 200,
   maxAckDelayMs: 5,
   ackEveryPackets: 4,
-  initialCwndPackets: 32,
+  initialCwndPackets: 64,
   maxRateMbps: 0,
 };
 

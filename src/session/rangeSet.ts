@@ -47,6 +47,12 @@ export class RangeSet {
     return i >= 0 && value < this.ends[i];
   }
 
+  /** Whether every value of [start, end) is present. */
+  covers(start: number, end: number): boolean {
+    const i = this.indexAtOrBefore(start);
+    return i >= 0 && this.ends[i] >= end;
+  }
+
   /** Adds [start, end). Returns how many values were not already present. */
   add(start: number, end: number): number {
     if (end <= start) return 0;

@@ -17,6 +17,10 @@ const BTLBW_FILTER_ROUNDS = 10;
 const MIN_RTT_WINDOW_MS = 10_000;
 const FULL_BW_GROWTH = 1.25;
 const FULL_BW_ROUNDS = 3;
+/** Consecutive RTT samples above the startup queue threshold that end startup. */
+const STARTUP_HIGH_RTT_SAMPLES = 8;
+/** Bandwidth estimate kept after a cruising round with a standing queue. */
+const STANDING_QUEUE_BACKOFF = 0.97;
 /** Cap on the loss compensation: beyond this the path is broken, not lossy. */
 const MAX_RANDOM_LOSS = 0.3;
 /** EWMA weight of one round's loss fraction. */
@@ -49,6 +53,7 @@ export class BbrController implements CongestionController {
   private cycleIndex = 0;
   private cycleStamp: Millis = 0;
   private lossRate = 0;
+  private highRttSamples = 0;
   private pacingGain = STARTUP_GAIN;
   private cwndGain = STARTUP_GAIN;
 
@@ -84,6 +89,7 @@ export class BbrController implements CongestionController {
         this.minRttStamp = now;
       }
     }
+    if (this.mode === 'startup') this.checkStartupQueue(ev.rtt);
     this.roundAcked += sample.ackedBytes;
     this.roundLost += ev.lostBytes;
 
@@ -109,6 +115,7 @@ export class BbrController implements CongestionController {
     this.minRtt = Infinity;
     this.fullBw = 0;
     this.fullBwRounds = 0;
+    this.highRttSamples = 0;
     this.pacingGain = STARTUP_GAIN;
     this.cwndGain = STARTUP_GAIN;
     this.cwnd = this.config.initialCwndPackets * this.config.mss;
@@ -131,11 +138,15 @@ export class BbrController implements CongestionController {
   }
 
   private onRoundEnd(): void {
-    const queueFree = this.roundMinRtt <= this.minRtt + Math.max(2, this.minRtt * 0.05);
+    // Startup's own overshoot fills the queue and drops: only cruising rounds teach random loss.
+    const queueFree = this.mode === 'probe_bw' && this.roundMinRtt <= this.minRtt + Math.max(2, this.minRtt * 0.05);
     const total = this.roundAcked + this.roundLost;
     if (queueFree && total > 0) {
       const fraction = this.roundLost / total;
       this.lossRate = Math.min(MAX_RANDOM_LOSS, this.lossRate + LOSS_EWMA_GAIN * (fraction - this.lossRate));
+    }
+    if (this.mode === 'probe_bw' && this.pacingGain === 1 && this.roundMinRtt > this.minRtt + Math.max(5, this.minRtt / 10)) {
+      this.shrinkBandwidth(STANDING_QUEUE_BACKOFF);
     }
     if (this.mode === 'startup') {
       if (this.btlBw >= this.fullBw * FULL_BW_GROWTH) {
@@ -144,12 +155,32 @@ export class BbrController implements CongestionController {
       } else {
         this.fullBwRounds++;
       }
-      const queueBuilding = this.minRtt !== Infinity && this.roundMinRtt > this.minRtt + Math.max(4, this.minRtt / 8);
-      if (this.fullBwRounds >= FULL_BW_ROUNDS || (queueBuilding && this.btlBw > 0)) this.mode = 'drain';
+      if (this.fullBwRounds >= FULL_BW_ROUNDS) this.mode = 'drain';
     }
     this.roundMinRtt = Infinity;
     this.roundLost = 0;
     this.roundAcked = 0;
+  }
+
+  /**
+   * A queue that stands through a whole cruising round means the model overestimates the
+   * bottleneck (a max filter is biased high by noisy samples): trim the estimate until it drains.
+   */
+  private shrinkBandwidth(factor: number): void {
+    this.btlBw *= factor;
+    for (let i = 0; i < BTLBW_FILTER_ROUNDS; i++) this.bwSamples[i] = Math.min(this.bwSamples[i], this.btlBw);
+  }
+
+  /**
+   * Startup overshoots by up to its gain for one round trip, and a 60 ms queue on a 180 ms path
+   * absorbs a third of that: so startup ends on the first sustained sign of a queue, per ACK,
+   * rather than at the end of a round (HyStart's delay increase, RFC 9406, in spirit).
+   */
+  private checkStartupQueue(rtt: Millis): void {
+    if (Number.isNaN(rtt) || !Number.isFinite(this.minRtt) || this.btlBw === 0) return;
+    if (rtt > this.minRtt + Math.max(4, this.minRtt / 16)) this.highRttSamples++;
+    else this.highRttSamples = 0;
+    if (this.highRttSamples >= STARTUP_HIGH_RTT_SAMPLES) this.mode = 'drain';
   }
 
   private updateMode(now: Millis, bytesInFlight: number): void {

@@ -21,9 +21,15 @@ export class SendBuffer {
   finAcked = false;
   finLost = false;
 
-  /** Bytes held: written and not yet acknowledged. */
+  /** Bytes acknowledged anywhere (below and above the acknowledged prefix). */
+  private ackedBytes = 0;
+
+  /**
+   * Bytes written and not yet acknowledged: what counts against send-buffer limits. Bytes
+   * acknowledged beyond a hole do not count, so one stubborn loss does not stall the writer.
+   */
   get buffered(): number {
-    return this.written - this.ackedPrefix;
+    return this.written - this.ackedBytes;
   }
 
   get hasNewData(): boolean {
@@ -71,12 +77,16 @@ export class SendBuffer {
       this.finLost = false;
     }
     if (length === 0) return;
-    this.acked.add(offset, offset + length);
-    this.lost.remove(offset, offset + length);
+    const start = Math.max(offset, this.ackedPrefix);
+    const end = offset + length;
+    if (end <= start) return;
+    this.ackedBytes += this.acked.add(start, end);
+    this.lost.remove(start, end);
     const first = this.acked.min;
-    if (first === this.ackedPrefix || (first !== undefined && first <= this.ackedPrefix)) {
-      const end = this.acked.endAt(0);
-      if (end > this.ackedPrefix) this.release(end);
+    if (first !== undefined && first <= this.ackedPrefix) {
+      this.release(this.acked.endAt(0));
+    } else {
+      this.dropAckedChunks(start, end);
     }
   }
 
@@ -96,14 +106,25 @@ export class SendBuffer {
     this.chunkStarts = [];
     this.head = 0;
     this.ackedPrefix = this.written;
+    this.ackedBytes = this.written;
     this.lost.clear();
     this.acked.clear();
+  }
+
+  /** Lets go of chunks inside [start, end) that are now wholly acknowledged beyond a hole. */
+  private dropAckedChunks(start: number, end: number): void {
+    for (let i = this.chunkIndexOf(start); i < this.chunks.length && this.chunkStarts[i] < end; i++) {
+      const chunk = this.chunks[i];
+      if (chunk.length > 0 && this.acked.covers(this.chunkStarts[i], this.chunkStarts[i] + chunk.length)) {
+        this.chunks[i] = EMPTY;
+      }
+    }
   }
 
   private release(upTo: number): void {
     this.ackedPrefix = upTo;
     this.acked.removeBelow(upTo);
-    while (this.head < this.chunks.length && this.chunkStarts[this.head] + this.chunks[this.head].length <= upTo) {
+    while (this.head < this.chunks.length - 1 && this.chunkStarts[this.head + 1] <= upTo) {
       this.chunks[this.head] = EMPTY;
       this.head++;
     }

@@ -1,0 +1,97 @@
+import type { PathSpec } from '../../src/sim/network.ts';
+import type { SessionConfig } from '../../src/session/config.ts';
+import { PatternReader, PatternWriter, tunnelPair } from './tunnelPair.ts';
+
+export interface BulkResult {
+  delivered: number;
+  corruptAt: number;
+  fin: boolean;
+  finishedAtMs: number;
+  /** Receive progress samples (time ms, bytes). */
+  progress: Array<[number, number]>;
+  queueDrops: number;
+  /** Queue drops after `steadyFromMs` (start-up overshoot excluded). */
+  steadyQueueDrops: number;
+  lossDrops: number;
+  sent: number;
+  simEvents: number;
+}
+
+/**
+ * One bulk transfer of `bytes` from dialer to listener (or back with `reverse`) over the given
+ * simulated paths; runs until the reader saw FIN or `limitMs` of simulated time passed.
+ */
+export function runBulk(opts: {
+  paths: PathSpec[];
+  seed: number;
+  bytes: number;
+  limitMs: number;
+  reverse?: boolean;
+  config?: Partial<SessionConfig>;
+  steadyFromMs?: number;
+  setup?: (net: ReturnType<typeof tunnelPair>['net']) => void;
+}): BulkResult {
+  const { dialer, listenerNode, net } = tunnelPair({ paths: opts.paths, seed: opts.seed, config: opts.config });
+  let writer: PatternWriter | null = null;
+  let reader: PatternReader | null = null;
+  opts.setup?.(net);
+  const queueDropsNow = () => net.links.reduce((sum, l) => sum + l.aToB.stats.droppedQueue + l.bToA.stats.droppedQueue, 0);
+  let dropsAtSteady = 0;
+  net.at(opts.steadyFromMs ?? 3000, () => {
+    dropsAtSteady = queueDropsNow();
+  });
+  net.onStep((now) => {
+    const server = listenerNode.sessions[0];
+    if (writer === null && dialer.isConnected) {
+      const id = dialer.openStream('bulk')!;
+      if (opts.reverse) {
+        reader = new PatternReader(dialer, id);
+        dialer.streamWrite(id, new Uint8Array([1]));
+      } else {
+        writer = new PatternWriter(dialer, id, opts.bytes);
+      }
+    }
+    for (const session of [dialer, server]) {
+      if (session === undefined) continue;
+      for (let ev = session.pollEvent(); ev !== null; ev = session.pollEvent()) {
+        if (ev.type === 'streamOpened' && session === server) {
+          if (opts.reverse) {
+            writer = new PatternWriter(server, ev.streamId, opts.bytes);
+          } else {
+            reader = new PatternReader(server, ev.streamId);
+          }
+        }
+      }
+    }
+    if (opts.reverse && server !== undefined && writer !== null) {
+      // Swallow the one-byte kick so the stream's receive side stays clean.
+      server.streamRead(writer.streamId);
+    }
+    writer?.pump();
+    (reader as PatternReader | null)?.pump(now);
+  });
+  net.runUntil(opts.limitMs, () => (reader as PatternReader | null)?.fin === true);
+  const r = reader as PatternReader | null;
+  let queueDrops = 0;
+  let lossDrops = 0;
+  let sent = 0;
+  for (const l of net.links) {
+    for (const link of [l.aToB, l.bToA]) {
+      queueDrops += link.stats.droppedQueue;
+      lossDrops += link.stats.droppedLoss;
+      sent += link.stats.sent;
+    }
+  }
+  return {
+    delivered: r?.received ?? 0,
+    corruptAt: r?.corruptAt ?? -1,
+    fin: r?.fin ?? false,
+    finishedAtMs: r?.finAt ?? -1,
+    progress: r?.progress ?? [],
+    queueDrops,
+    steadyQueueDrops: queueDrops - dropsAtSteady,
+    lossDrops,
+    sent,
+    simEvents: net.stats.events,
+  };
+}
