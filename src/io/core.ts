@@ -27,7 +27,7 @@ export interface CoreSession {
 /** What a `Listener` tells the driver about one datagram (mirrors src/session/listener.ts). */
 export type CoreListenerResult =
   | { kind: 'drop' }
-  | { kind: 'accepted'; session: CoreSession; pathId: PathId; reply: Uint8Array }
+  | { kind: 'accepted'; session: CoreSession; reply: Uint8Array }
   | { kind: 'routed'; session: CoreSession; pathId: PathId };
 
 /** What `io/` uses of a `Listener`. */

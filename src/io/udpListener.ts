@@ -1,6 +1,6 @@
 /**
  * Listener side of the tunnel over UDP: one socket per `--udp-listen` address, any number of
- * sessions behind them. The core's `Listener` authenticates each datagram; this driver remembers,
+ * sessions behind them (several entry relays, or one that restarted). The core's `Listener` authenticates each datagram; this driver remembers,
  * per session and path, the last authenticated source (address, port and the local socket it
  * came in on) and sends that path's packets there, so a peer behind NAT that changes its port
  * keeps working.
@@ -176,8 +176,10 @@ export class UdpListener implements Transport {
       loop.add(r.session, routes);
       this.opts.log.info({ sessionId: r.session.id, from: formatHostPort({ host: address, port }) }, 'handshake accepted');
     }
-    routes.remember(r.pathId, socket, address, port);
+    // A handshake is answered to where it came from; the session's paths are learnt from the
+    // dialer's first data packets on each, which arrive as 'routed'.
     if (r.kind === 'accepted') socket.sendTo(r.reply, port, address);
+    else routes.remember(r.pathId, socket, address, port);
     loop.wake();
   }
 

@@ -15,16 +15,7 @@
 import type { Socket } from 'node:net';
 import type { StreamId } from '../session/api.ts';
 import type { CoreSession } from '../io/core.ts';
-
-/** Reset codes bering sends on a stream; the peer logs them. */
-export const ResetCode = {
-  /** The TCP connection on the sending side failed or was aborted. */
-  tcpAborted: 1,
-  /** The exit relay could not connect to the service. */
-  connectFailed: 2,
-  /** The relay is shutting down and its drain time ran out. */
-  shutdown: 3,
-} as const;
+import { ResetCode } from '../session/session.ts';
 
 /** How a bridge ended, for the log line. */
 export type BridgeOutcome =
@@ -129,10 +120,10 @@ export class StreamBridge {
     this.abort('session closed');
   }
 
-  /** Aborts both sides (the stream with `ResetCode.shutdown`), for a drain that ran out. */
+  /** Aborts both sides (the stream with `ResetCode.SessionClosed`), when a drain ran out of time. */
   shutDown(): void {
     if (this.outcome === null && !this.session.isClosed) {
-      this.session.streamReset(this.streamId, ResetCode.shutdown);
+      this.session.streamReset(this.streamId, ResetCode.SessionClosed);
       this.wake();
     }
     this.abort('shut down');
@@ -146,7 +137,9 @@ export class StreamBridge {
   }
 
   private pump(): void {
-    while (!this.waitingDrain && !this.finDelivered && this.outcome === null) {
+    // Reads come a packet's worth at a time: cork so they leave as one writev, not one syscall each.
+    this.socket.cork();
+    while (!this.waitingDrain && !this.finDelivered && this.outcome === null && !this.socket.destroyed) {
       const r = this.session.streamRead(this.streamId, READ_CHUNK);
       if (r === null) break;
       if (r === 'fin') {
@@ -157,6 +150,7 @@ export class StreamBridge {
       this.bytesToTcp += r.length;
       if (!this.socket.write(r)) this.waitingDrain = true;
     }
+    this.socket.uncork();
     // Reading freed window the peer should hear about.
     this.wake();
   }
@@ -188,11 +182,13 @@ export class StreamBridge {
 
   private readonly onClose = (): void => {
     this.socketClosed = true;
-    const clean = this.tcpEnded && this.streamFinished && this.finDelivered && this.socket.writableFinished;
+    // Both TCP directions ended: a clean close, even if TCP bytes held back for the stream (and
+    // the stream's FIN) still have to go out; onStreamWritable finishes that, streamClosed ends it.
+    const clean = this.tcpEnded && this.finDelivered && this.socket.writableFinished;
     if (!clean && this.outcome === null) {
       this.outcome = this.tcpConnected ? 'tcp aborted' : 'connect failed';
       if (!this.session.isClosed) {
-        this.session.streamReset(this.streamId, this.tcpConnected ? ResetCode.tcpAborted : ResetCode.connectFailed);
+        this.session.streamReset(this.streamId, this.tcpConnected ? ResetCode.Aborted : ResetCode.ConnectFailed);
         this.wake();
       }
       this.streamDone = true;

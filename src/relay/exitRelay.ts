@@ -9,7 +9,7 @@ import type { SessionEvent, StreamId } from '../session/api.ts';
 import { formatHostPort, type HostPort } from '../io/address.ts';
 import type { CoreSession } from '../io/core.ts';
 import type { SessionHandler, Transport } from '../io/transport.ts';
-import { ResetCode } from './bridge.ts';
+import { ResetCode } from '../session/session.ts';
 import { BridgeSet } from './bridgeSet.ts';
 
 export interface ExitRelayOptions {
@@ -56,7 +56,7 @@ export class ExitRelay implements SessionHandler {
 
   private connect(session: CoreSession, streamId: StreamId): void {
     if (this.draining) {
-      session.streamReset(streamId, ResetCode.shutdown);
+      session.streamReset(streamId, ResetCode.SessionClosed);
       this.transport.wake();
       return;
     }

@@ -4,7 +4,7 @@
  * memory or over loopback UDP), but real stream semantics: credit-based flow control per stream,
  * a bounded send buffer with `streamWritable`, FIN, reset, close and an idle timeout.
  *
- * Datagram: kind u8 | session id u32 | stream id u32 | payload.
+ * Datagram: kind u8 | path id u8 | session id u32 | stream id u32 | payload.
  */
 import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from '../../src/session/api.ts';
 import type { CoreListener, CoreListenerResult, CoreSession } from '../../src/io/core.ts';
@@ -19,7 +19,7 @@ const CREDIT = 7;
 const CLOSE = 8;
 const PING = 9;
 
-const HEADER = 9;
+const HEADER = 10;
 const MTU = 1200;
 
 export interface FakeConfig {
@@ -51,10 +51,15 @@ function frame(kind: number, sessionId: number, streamId: number, payload?: Uint
   const out = new Uint8Array(HEADER + (payload?.length ?? 0));
   const v = new DataView(out.buffer);
   v.setUint8(0, kind);
-  v.setUint32(1, sessionId);
-  v.setUint32(5, streamId);
+  v.setUint32(2, sessionId);
+  v.setUint32(6, streamId);
   if (payload) out.set(payload, HEADER);
   return out;
+}
+
+function withPath(bytes: Uint8Array, pathId: PathId): Uint8Array {
+  bytes[1] = pathId;
+  return bytes;
 }
 
 function u32(n: number): Uint8Array {
@@ -111,8 +116,8 @@ export class FakeSession implements CoreSession {
     if (this.isClosed || bytes.length < HEADER) return false;
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const kind = v.getUint8(0);
-    if (v.getUint32(1) !== this.id) return false;
-    const streamId = v.getUint32(5);
+    if (v.getUint32(2) !== this.id || v.getUint8(1) !== pathId) return false;
+    const streamId = v.getUint32(6);
     const payload = bytes.subarray(HEADER);
     this.lastRecv = now;
     if (!this.paths.includes(pathId)) this.paths.push(pathId);
@@ -121,6 +126,8 @@ export class FakeSession implements CoreSession {
         if (!this.isConnected) {
           this.isConnected = true;
           this.events.push({ type: 'connected' });
+          // Let the listener learn every path, as the real dialer does.
+          for (const p of this.paths) this.out.push({ pathId: p, bytes: withPath(frame(PING, this.id, 0), p) });
         }
         break;
       case OPEN:
@@ -189,7 +196,7 @@ export class FakeSession implements CoreSession {
     }
     if (!this.isConnected && now >= this.helloAt + 200) {
       this.helloAt = now;
-      for (const p of this.paths) this.out.push({ pathId: p, bytes: frame(HELLO, this.id, 0) });
+      for (const p of this.paths) this.out.push({ pathId: p, bytes: withPath(frame(HELLO, this.id, 0), p) });
     } else if (now >= this.lastSend + this.cfg.keepAliveMs) {
       this.send(frame(PING, this.id, 0));
     }
@@ -286,7 +293,7 @@ export class FakeSession implements CoreSession {
 
   private send(bytes: Uint8Array): void {
     const pathId = this.paths[this.nextPath++ % Math.max(1, this.paths.length)] ?? 0;
-    this.out.push({ pathId, bytes });
+    this.out.push({ pathId, bytes: withPath(bytes, pathId) });
   }
 
   /** Moves stream data that has credit into datagrams. */
@@ -336,17 +343,17 @@ export class FakeListener implements CoreListener {
   handleDatagram(now: number, _wallNow: number, bytes: Uint8Array): CoreListenerResult {
     if (bytes.length < HEADER) return { kind: 'drop' };
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const id = v.getUint32(1);
-    // The dialer sends HELLO on every path: path ids are implied by arrival order here, which is
-    // all a test double needs (the real listener reads them from the packet header).
+    const id = v.getUint32(2);
+    const pathId = v.getUint8(1);
     const existing = this.sessions.get(id);
     if (v.getUint8(0) === HELLO) {
+      // Like the real listener, a session learns its paths from data packets, not handshakes.
       const session = existing ?? FakeSession.accept(id, now, this.cfg);
       this.sessions.set(id, session);
-      return { kind: 'accepted', session, pathId: 0, reply: frame(WELCOME, id, 0) };
+      return { kind: 'accepted', session, reply: withPath(frame(WELCOME, id, 0), pathId) };
     }
-    if (existing === undefined || !existing.handleDatagram(now, 0, bytes)) return { kind: 'drop' };
-    return { kind: 'routed', session: existing, pathId: 0 };
+    if (existing === undefined || !existing.handleDatagram(now, pathId, bytes)) return { kind: 'drop' };
+    return { kind: 'routed', session: existing, pathId };
   }
 
   forget(session: CoreSession): void {
