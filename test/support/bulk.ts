@@ -34,6 +34,7 @@ export function runBulk(opts: {
   const { dialer, listenerNode, net } = tunnelPair({ paths: opts.paths, seed: opts.seed, config: opts.config });
   let writer: PatternWriter | null = null;
   let reader: PatternReader | null = null;
+  let opened = false;
   opts.setup?.(net);
   const queueDropsNow = () => net.links.reduce((sum, l) => sum + l.aToB.stats.droppedQueue + l.bToA.stats.droppedQueue, 0);
   let dropsAtSteady = 0;
@@ -42,7 +43,8 @@ export function runBulk(opts: {
   });
   net.onStep((now) => {
     const server = listenerNode.sessions[0];
-    if (writer === null && dialer.isConnected) {
+    if (!opened && dialer.isConnected) {
+      opened = true;
       const id = dialer.openStream('bulk')!;
       if (opts.reverse) {
         reader = new PatternReader(dialer, id);

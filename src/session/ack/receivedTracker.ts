@@ -26,10 +26,11 @@ export class ReceivedTracker {
     const largest = this.received.max;
     if (this.received.add(pn, pn + 1) === 0) return false;
     this.received.keepHighest(MAX_TRACKED_RANGES);
-    this.ackChanged = true;
     const outOfOrder = largest !== undefined && pn !== largest;
     if (largest === undefined || pn >= largest) this.largestTime = now;
+    // ACK-only packets are never acknowledged on their own (RFC 9000 §13.2.1): that would ping-pong.
     if (!ackEliciting) return true;
+    this.ackChanged = true;
     this.unackedEliciting++;
     if (outOfOrder || this.unackedEliciting >= this.ackEvery) {
       this.ackDueAt = now;
@@ -44,7 +45,7 @@ export class ReceivedTracker {
     return this.ackDueAt;
   }
 
-  /** True when there is something new to acknowledge (worth piggybacking on any packet). */
+  /** True when ack-eliciting packets await acknowledgement (worth piggybacking on any packet). */
   get hasNewInfo(): boolean {
     return this.ackChanged;
   }

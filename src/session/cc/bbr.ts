@@ -54,6 +54,8 @@ export class BbrController implements CongestionController {
   private cycleStamp: Millis = 0;
   private lossRate = 0;
   private highRttSamples = 0;
+  /** Some ACK of this round measured the path, not the application's pace. */
+  private roundHadFullSample = false;
   private pacingGain = STARTUP_GAIN;
   private cwndGain = STARTUP_GAIN;
 
@@ -98,6 +100,9 @@ export class BbrController implements CongestionController {
       this.nextRoundDelivered = ev.delivered;
       this.round++;
     }
+    if (sample.ackedBytes > 0 && !sample.isAppLimited) this.roundHadFullSample = true;
+    // App-limited samples show the application's pace, not the path's: they may only raise the
+    // estimate. Rejected samples do not age the filter, so an idle path keeps its estimate.
     if (sample.deliveryRate > 0 && (!sample.isAppLimited || sample.deliveryRate >= this.btlBw)) {
       this.recordBandwidth(sample.deliveryRate);
     }
@@ -148,7 +153,7 @@ export class BbrController implements CongestionController {
     if (this.mode === 'probe_bw' && this.pacingGain === 1 && this.roundMinRtt > this.minRtt + Math.max(5, this.minRtt / 10)) {
       this.shrinkBandwidth(STANDING_QUEUE_BACKOFF);
     }
-    if (this.mode === 'startup') {
+    if (this.mode === 'startup' && this.roundHadFullSample) {
       if (this.btlBw >= this.fullBw * FULL_BW_GROWTH) {
         this.fullBw = this.btlBw;
         this.fullBwRounds = 0;
@@ -158,6 +163,7 @@ export class BbrController implements CongestionController {
       if (this.fullBwRounds >= FULL_BW_ROUNDS) this.mode = 'drain';
     }
     this.roundMinRtt = Infinity;
+    this.roundHadFullSample = false;
     this.roundLost = 0;
     this.roundAcked = 0;
   }
