@@ -1,1 +1,76 @@
-console.log("hi", process.argv.slice(2))
+/**
+ * The `bering` command: dispatches subcommands and turns every failure into one
+ * `bering: error: ...` line on stderr with a non-zero exit status.
+ */
+import { readFileSync } from 'node:fs';
+import { ListenError } from '../io/udpSocket.ts';
+import { demoCommand } from './demo.ts';
+import { CliError, usageError } from './errors.ts';
+import { generateKey } from './key.ts';
+import { parseStrict } from './relayOptions.ts';
+import { relayCommand } from './relayCommand.ts';
+
+const USAGE = `bering: carries TCP services across long, lossy paths over an encrypted multi-path UDP tunnel
+
+Usage:
+  bering keygen                  print a new shared key (put it in a file on both relays)
+  bering relay [options]         run an entry or exit relay (bering relay --help)
+  bering demo [options]          both relays on this machine over an emulated trans-Pacific path (bering demo --help)
+  bering bench                   compare against plain TCP (not implemented yet)
+  bering --version               print the version`;
+
+/** Runs `bering` with `argv` (without node and script); resolves with the exit status. */
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+      throw usageError('missing command (try bering --help)');
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    case '-V':
+    case '--version':
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    case 'keygen':
+      parseStrict(rest, {});
+      process.stdout.write(`${generateKey()}\n`);
+      return 0;
+    case 'relay':
+      return relayCommand(rest);
+    case 'demo':
+      return demoCommand(rest);
+    case 'bench':
+      process.stderr.write('bering: bench is not implemented yet\n');
+      return 2;
+    default:
+      throw usageError(`unknown command '${command}' (try bering --help)`);
+  }
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Prints `err` as the one `bering: error:` line and returns the exit status for it. */
+function report(err: unknown): number {
+  const known = err instanceof CliError || err instanceof ListenError;
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`bering: error: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+  // Bugs get their stack too, but only when asked for: users see one line.
+  if (!known && err instanceof Error && /^(debug|trace)$/i.test(process.env.LOG_LEVEL ?? '')) {
+    process.stderr.write(`${err.stack}\n`);
+  }
+  return err instanceof CliError ? err.exitCode : 1;
+}
+
+const fatal = (err: unknown): void => {
+  process.exit(report(err));
+};
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
+
+process.exitCode = await main(process.argv.slice(2)).catch(report);

@@ -120,7 +120,8 @@ export class UdpDialer implements Transport, SessionSink {
 
   private onClosed(session: CoreSession, reason: string, byPeer: boolean): void {
     const wasUp = this.connectedAt > 0;
-    this.log.warn(
+    // Our own shutdown is news, not trouble.
+    this.log[this.closing ? 'info' : 'warn'](
       {
         sessionId: session.id,
         reason,

@@ -6,6 +6,10 @@
 import type { Logger } from 'pino';
 import type { HostPort } from '../io/address.ts';
 import type { CoreListener, DialFn } from '../io/core.ts';
+import type { SessionConfig } from '../session/config.ts';
+import { Listener } from '../session/listener.ts';
+import { cryptoRng } from '../session/rng.ts';
+import { Session } from '../session/session.ts';
 import { SessionLoop } from '../io/sessionLoop.ts';
 import type { Transport } from '../io/transport.ts';
 import { UdpDialer, type Backoff } from '../io/udpDialer.ts';
@@ -18,6 +22,14 @@ import type { StreamTotals } from './bridgeSet.ts';
 export interface CoreFactory {
   dial: DialFn;
   listener(): CoreListener;
+}
+
+/** The real core, keyed with the pre-shared key and drawing randomness from the OS. */
+export function sessionCore(psk: Uint8Array, config?: Partial<SessionConfig>): CoreFactory {
+  return {
+    dial: (now, wallNow, pathIds) => Session.dial({ now, wallNow, psk, pathIds, rng: cryptoRng, config }),
+    listener: () => new Listener({ psk, rng: cryptoRng, config }),
+  };
 }
 
 export interface RelaySpec {
