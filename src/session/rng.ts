@@ -1,6 +1,6 @@
 /**
- * Seeded randomness for the sans-IO core and the simulator. The core never calls Math.random or
- * crypto.randomBytes itself: the driver injects an Rng, so a simulator run is reproducible from
+ * Seeded randomness for the sans-IO core and the simulator. The core never draws ambient randomness
+ * itself: the driver injects an Rng, so a simulator run is reproducible from
  * its seed, and production injects {@link cryptoRng}.
  */
 export interface Rng {
