@@ -187,7 +187,7 @@ export function parseStrict<T extends FlagSpec>(args: string[], options: T) {
       case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
         throw usageError(`option ${quoted.split(' ')[0]} ${e.message.includes('does not take') ? 'takes no value' : 'needs a value'}`);
       case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-        throw usageError(`unexpected argument ${quoted}`);
+        throw usageError(`unexpected argument '${quoted}'`);
       default:
         throw usageError(e.message);
     }

@@ -1,0 +1,127 @@
+/**
+ * `bin/bering` as a child process: every user mistake ends in exactly one `bering: error:` line
+ * on stderr and a non-zero status, never a stack trace.
+ */
+import dgram from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run, tempDir, writeTemp } from './run.ts';
+
+const dir = tempDir();
+const keyFile = writeTemp(dir, 'ok.key', randomBytes(32).toString('base64'));
+const shortKey = writeTemp(dir, 'short.key', randomBytes(31).toString('base64'));
+const junkKey = writeTemp(dir, 'junk.key', 'not base64 at all!');
+const typoConfig = writeTemp(dir, 'typo.json', JSON.stringify({ tcpListen: '127.0.0.1:0', peers: '127.0.0.1:9', keyFile }));
+const brokenConfig = writeTemp(dir, 'broken.json', '{');
+
+/** Asserts the one-line error contract and returns the line. */
+function expectOneErrorLine(r: { code: number | null; stderr: string }): string {
+  expect(r.code).not.toBe(0);
+  expect(r.code).not.toBeNull();
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^bering: error: /);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  return lines[0];
+}
+
+const tcpBusy = net.createServer();
+const udpBusy = dgram.createSocket('udp4');
+const ready = Promise.all([
+  new Promise<void>((ok) => tcpBusy.listen(0, '127.0.0.1', ok)),
+  new Promise<void>((ok) => udpBusy.bind(0, '127.0.0.1', ok)),
+]);
+afterAll(() => {
+  tcpBusy.close();
+  udpBusy.close();
+});
+
+describe('bering CLI errors', () => {
+  const relay = ['relay', '--key-file', keyFile];
+  it.concurrent.each([
+    [[], 'missing command'],
+    [['frobnicate'], "unknown command 'frobnicate'"],
+    [['keygen', '--bits', '256'], 'unknown option --bits'],
+    [['relay', '--bogus'], 'unknown option --bogus'],
+    [[...relay], 'give --tcp-listen (entry relay) or --udp-listen (exit relay)'],
+    [[...relay, '--tcp-listen', '127.0.0.1:0', '--udp-listen', '127.0.0.1:0'], 'not both'],
+    [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9'], '--key-file is required'],
+    [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', join(dir, 'missing.key')], 'no such file'],
+    [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', dir], 'is a directory'],
+    [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', shortKey], 'holds 31 bytes, expected 32'],
+    [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', junkKey], 'is not base64'],
+    [[...relay, '--tcp-listen', 'localhost', '--peer', '127.0.0.1:9'], "--tcp-listen: bad address 'localhost'"],
+    [[...relay, '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:99999'], 'port must be a number from 1 to 65535'],
+    [[...relay, '--tcp-listen', '127.0.0.1:0', '--peer', '[::1:7000'], "missing ']'"],
+    [[...relay, '--udp-listen', '127.0.0.1:0', '--forward', '::1:80'], 'brackets'],
+    [['relay', '--config', typoConfig], "unknown key 'peers'"],
+    [['relay', '--config', brokenConfig], 'is not valid JSON'],
+    [['relay', '--config', join(dir, 'nope.json')], 'cannot read config file'],
+    [['demo', '--size', 'lots'], "--size: 'lots'"],
+  ])('%j', async (args, why) => {
+    const line = expectOneErrorLine(await run(args));
+    expect(line).toContain(why);
+  });
+
+  it('rejects a bad LOG_LEVEL', async () => {
+    const r = await run([...relay, '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9'], { LOG_LEVEL: 'loud' });
+    expect(expectOneErrorLine(r)).toContain("LOG_LEVEL 'loud'");
+  });
+
+  it('reports a TCP address in use', async () => {
+    await ready;
+    const port = (tcpBusy.address() as net.AddressInfo).port;
+    const r = await run([...relay, '--tcp-listen', `127.0.0.1:${port}`, '--peer', '127.0.0.1:9'], { LOG_LEVEL: 'silent' });
+    expect(expectOneErrorLine(r)).toBe(`bering: error: cannot listen on tcp 127.0.0.1:${port}: address already in use`);
+  });
+
+  it('reports a UDP address in use', async () => {
+    await ready;
+    const port = udpBusy.address().port;
+    const r = await run([...relay, '--udp-listen', `127.0.0.1:${port}`, '--forward', '127.0.0.1:9'], { LOG_LEVEL: 'silent' });
+    expect(expectOneErrorLine(r)).toBe(`bering: error: cannot listen on udp 127.0.0.1:${port}: address already in use`);
+  });
+
+  it('reports an address that is not on this machine', async () => {
+    const r = await run([...relay, '--udp-listen', '192.0.2.1:7000', '--forward', '127.0.0.1:9'], { LOG_LEVEL: 'silent' });
+    expect(expectOneErrorLine(r)).toContain('cannot listen on udp 192.0.2.1:7000');
+  });
+});
+
+describe('bering CLI', () => {
+  it('keygen prints 32 random bytes as base64, and a new key each time', async () => {
+    const [a, b] = await Promise.all([run(['keygen']), run(['keygen'])]);
+    for (const r of [a, b]) {
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
+      expect(Buffer.from(r.stdout.trim(), 'base64')).toHaveLength(32);
+    }
+    expect(a.stdout).not.toBe(b.stdout);
+  });
+
+  it('keygen output is accepted as a key file', async () => {
+    const k = await run(['keygen']);
+    const path = writeTemp(dir, 'fresh.key', k.stdout);
+    // Fails later, at the busy port, so the key itself was fine.
+    await ready;
+    const port = (tcpBusy.address() as net.AddressInfo).port;
+    const r = await run(['relay', '--key-file', path, '--tcp-listen', `127.0.0.1:${port}`, '--peer', '127.0.0.1:9'], { LOG_LEVEL: 'silent' });
+    expect(expectOneErrorLine(r)).toContain('address already in use');
+  });
+
+  it.concurrent.each([[['--help']], [['relay', '--help']], [['demo', '--help']]])('%j prints usage to stdout', async (args) => {
+    const r = await run(args);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Usage/);
+    expect(r.stderr).toBe('');
+  });
+
+  it('bench says it is not implemented yet and exits 2', async () => {
+    const r = await run(['bench']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('bering: bench is not implemented yet\n');
+  });
+});

@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CliError } from '../../src/cli/errors.ts';
+import { readKeyFile } from '../../src/cli/key.ts';
+import { parseRelayArgs } from '../../src/cli/relayOptions.ts';
+import { tempDir, writeTemp } from './run.ts';
+
+const dir = tempDir();
+const key = randomBytes(32);
+const keyFile = writeTemp(dir, 'bering.key', `${key.toString('base64')}\n`);
+const config = (name: string, json: unknown) => writeTemp(dir, name, JSON.stringify(json));
+
+describe('parseRelayArgs', () => {
+  it('reads an entry relay from flags', () => {
+    const s = parseRelayArgs(['--tcp-listen', '0.0.0.0:32400', '--peer', 'a.example:7000,b.example:7001', '--key-file', keyFile]);
+    expect(s).toMatchObject({
+      tcpListen: { host: '0.0.0.0', port: 32400 },
+      peers: [
+        { host: 'a.example', port: 7000 },
+        { host: 'b.example', port: 7001 },
+      ],
+      drainTimeoutMs: 10_000,
+    });
+    expect(Buffer.from(s!.psk).equals(key)).toBe(true);
+  });
+
+  it('accepts --peer several times and --drain-timeout in seconds', () => {
+    const s = parseRelayArgs(['--tcp-listen', '127.0.0.1:1', '--peer', 'a.example:1', '--peer', '[::1]:2', '--key-file', keyFile, '--drain-timeout', '2.5']);
+    expect(s?.peers).toHaveLength(2);
+    expect(s?.drainTimeoutMs).toBe(2500);
+  });
+
+  it('reads an exit relay from a config file, keyFile relative to the file', () => {
+    const file = config('exit.json', { udpListen: ['0.0.0.0:7000', '0.0.0.0:7001'], forward: '192.168.1.10:32400', keyFile: 'bering.key' });
+    const s = parseRelayArgs(['--config', file]);
+    expect(s).toMatchObject({
+      udpListen: [
+        { host: '0.0.0.0', port: 7000 },
+        { host: '0.0.0.0', port: 7001 },
+      ],
+      forward: { host: '192.168.1.10', port: 32400 },
+    });
+    expect(Buffer.from(s!.psk).equals(key)).toBe(true);
+  });
+
+  it('lets flags override the config file', () => {
+    const file = config('entry.json', { tcpListen: '0.0.0.0:1', peer: 'a.example:1', keyFile, drainTimeout: 30 });
+    const s = parseRelayArgs(['--config', file, '--peer', 'b.example:2', '--drain-timeout', '1']);
+    expect(s).toMatchObject({ tcpListen: { port: 1 }, peers: [{ host: 'b.example', port: 2 }], drainTimeoutMs: 1000 });
+  });
+
+  it('rejects an unknown config key, naming it and the file', () => {
+    const file = config('typo.json', { tcpListen: '0.0.0.0:1', peers: ['a.example:1'], keyFile });
+    expect(() => parseRelayArgs(['--config', file])).toThrow(CliError);
+    expect(() => parseRelayArgs(['--config', file])).toThrow(`config file '${file}': unknown key 'peers'`);
+  });
+
+  it.each([
+    [{ forward: 7 }, "'forward' must be a string"],
+    [{ peer: [1] }, "'peer' must be a string or a list of strings"],
+    [{ drainTimeout: true }, "'drainTimeout' must be a number of seconds"],
+    [[1, 2], 'must hold a JSON object'],
+  ])('rejects a config value of the wrong type: %j', (json, why) => {
+    const file = config('bad.json', json);
+    expect(() => parseRelayArgs(['--config', file])).toThrow(why);
+  });
+
+  it('rejects a config file that is not JSON or is missing', () => {
+    const file = writeTemp(dir, 'broken.json', '{ "forward": ');
+    expect(() => parseRelayArgs(['--config', file])).toThrow('is not valid JSON');
+    expect(() => parseRelayArgs(['--config', join(dir, 'nope.json')])).toThrow('no such file');
+  });
+
+  it.each([
+    [[], 'give --tcp-listen (entry relay) or --udp-listen (exit relay)'],
+    [['--tcp-listen', '127.0.0.1:1', '--udp-listen', '127.0.0.1:2'], 'not both'],
+    [['--tcp-listen', '127.0.0.1:1', '--key-file', keyFile], 'needs --peer'],
+    [['--udp-listen', '127.0.0.1:1', '--key-file', keyFile], 'needs --forward'],
+    [['--tcp-listen', '127.0.0.1:1', '--peer', 'a.example:1', '--forward', 'b.example:2', '--key-file', keyFile], '--forward belongs to the exit relay'],
+    [['--udp-listen', '127.0.0.1:1', '--forward', 'b.example:2', '--peer', 'a.example:1', '--key-file', keyFile], '--peer belongs to the entry relay'],
+    [['--tcp-listen', '127.0.0.1:1', '--peer', 'a.example:1'], '--key-file is required'],
+    [['--tcp-listen', '127.0.0.1:1', '--peer', 'a.example:1', '--key-file', keyFile, '--drain-timeout', 'soon'], "--drain-timeout: 'soon'"],
+    [['--tcp-listen', 'nowhere', '--peer', 'a.example:1', '--key-file', keyFile], "--tcp-listen: bad address 'nowhere'"],
+    [['--tcp-listen', '127.0.0.1:1', '--peer', 'a.example:1', '--key-file', keyFile, '--verbose'], 'unknown option --verbose'],
+    [['--tcp-listen'], 'option --tcp-listen needs a value'],
+    [['extra'], "unexpected argument 'extra'"],
+  ])('rejects %j', (args, why) => {
+    expect(() => parseRelayArgs(args)).toThrow(CliError);
+    expect(() => parseRelayArgs(args)).toThrow(why);
+  });
+
+  it('returns null for --help', () => {
+    expect(parseRelayArgs(['--help'])).toBeNull();
+  });
+});
+
+describe('readKeyFile', () => {
+  it.each([
+    ['short.key', randomBytes(16).toString('base64'), 'holds 16 bytes, expected 32'],
+    ['long.key', randomBytes(33).toString('base64'), 'holds 33 bytes, expected 32'],
+    ['garbage.key', 'this is not a key at all!', 'is not base64'],
+    ['truncated.key', randomBytes(32).toString('base64').slice(0, 40), 'holds 30 bytes'],
+    ['mangled.key', `${randomBytes(32).toString('base64').slice(0, 20)}*${randomBytes(32).toString('base64').slice(21)}`, 'is not base64'],
+    ['empty.key', '', 'holds 0 bytes'],
+  ])('rejects %s', (name, content, why) => {
+    const path = writeTemp(dir, name, content);
+    expect(() => readKeyFile(path)).toThrow(why);
+  });
+
+  it('reports a missing file', () => {
+    expect(() => readKeyFile(join(dir, 'absent.key'))).toThrow('no such file');
+  });
+});
