@@ -40,6 +40,10 @@ export const FrameType = {
   Repair: 0x0b,
   /** Closes the session with an error code and a reason (RFC 9000 §19.19 analogue). */
   Close: 0x0c,
+  /** Marks the packet as source symbol `index` of FEC group `groupId` (the whole datagram is the symbol). */
+  FecSource: 0x0d,
+  /** The receiver's raw loss figures for one path since its previous report: what FEC is sized by. */
+  LossReport: 0x0e,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -50,10 +54,10 @@ const STREAM_FIN = 0x01;
 
 /**
  * Whether a packet containing a frame of this type must be acknowledged: everything except ACK,
- * PADDING and CLOSE (RFC 9002 §2 "ack-eliciting"). Unknown types count as ack-eliciting. O(1).
+ * PADDING, CLOSE and LOSS_REPORT (RFC 9002 §2 "ack-eliciting"). Unknown types count as ack-eliciting. O(1).
  */
 export function isAckEliciting(type: number): boolean {
-  return type !== FrameType.Ack && type !== FrameType.Padding && type !== FrameType.Close;
+  return type !== FrameType.Ack && type !== FrameType.Padding && type !== FrameType.Close && type !== FrameType.LossReport;
 }
 
 /**
@@ -91,6 +95,9 @@ export interface FrameVisitor {
   onRepair(groupId: number, index: number, k: number, m: number, data: Uint8Array): void;
   /** CLOSE: the peer ended the session. */
   onClose(code: number, reason: string): void;
+  onFecSource(groupId: number, index: number): void;
+  /** Over the packets of path `pathId` since the previous report: how many arrived, were lost, and in how many runs. */
+  onLossReport(pathId: number, received: number, lost: number, bursts: number): void;
 }
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
@@ -173,6 +180,12 @@ export function decodeFrames(payload: Uint8Array, visitor: FrameVisitor): void {
         visitor.onClose(code, reason);
         break;
       }
+      case FrameType.FecSource:
+        visitor.onFecSource(r.varint(), r.u8());
+        break;
+      case FrameType.LossReport:
+        visitor.onLossReport(r.u8(), r.varint(), r.varint(), r.varint());
+        break;
       default:
         throw new WireError('unknown-frame', `frame type 0x${type.toString(16)}`);
     }
@@ -429,6 +442,36 @@ export function encodeRepair(
   w.u8(m);
   w.varint(data.length);
   w.bytes(data);
+}
+
+/** Bytes of a FEC_SOURCE frame. */
+export function fecSourceLength(groupId: number): number {
+  return 2 + varintLength(groupId);
+}
+
+/** Writes FEC_SOURCE: this packet is source symbol `index` (0..254) of FEC group `groupId`. */
+export function encodeFecSource(w: ByteWriter, groupId: number, index: number): void {
+  if (!(index >= 0 && index < 255)) throw new WireError('bad-value', `FEC source index ${index}`);
+  checkRoom(w, fecSourceLength(groupId));
+  w.u8(FrameType.FecSource);
+  w.varint(groupId);
+  w.u8(index);
+}
+
+/** Bytes of a LOSS_REPORT frame. */
+export function lossReportLength(received: number, lost: number, bursts: number): number {
+  return 2 + varintLength(received) + varintLength(lost) + varintLength(bursts);
+}
+
+/** Writes LOSS_REPORT for path `pathId`: packets received, lost, and loss runs since the last report. */
+export function encodeLossReport(w: ByteWriter, pathId: number, received: number, lost: number, bursts: number): void {
+  if ((pathId & 0xff) !== pathId) throw new WireError('bad-value', `not a path id: ${pathId}`);
+  checkRoom(w, lossReportLength(received, lost, bursts));
+  w.u8(FrameType.LossReport);
+  w.u8(pathId);
+  w.varint(received);
+  w.varint(lost);
+  w.varint(bursts);
 }
 
 /** Bytes of a CLOSE frame with this reason. */

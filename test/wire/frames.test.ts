@@ -28,6 +28,10 @@ import {
   PATH_FRAME_LEN,
   repairFrameLength,
   resetStreamLength,
+  encodeFecSource,
+  encodeLossReport,
+  fecSourceLength,
+  lossReportLength,
   stopSendingLength,
   streamDataCapacity,
   streamHeaderLength,
@@ -47,7 +51,9 @@ type Frame =
   | { kind: 'response'; data: Uint8Array }
   | { kind: 'control'; msg: Control }
   | { kind: 'repair'; groupId: number; index: number; k: number; m: number; data: Uint8Array }
-  | { kind: 'close'; code: number; reason: string };
+  | { kind: 'close'; code: number; reason: string }
+  | { kind: 'fecSource'; groupId: number; index: number }
+  | { kind: 'lossReport'; pathId: number; received: number; lost: number; bursts: number };
 
 function recorder(out: Frame[]): FrameVisitor {
   return {
@@ -65,6 +71,8 @@ function recorder(out: Frame[]): FrameVisitor {
     onRepair: (groupId, index, k, m, data) =>
       out.push({ kind: 'repair', groupId, index, k, m, data: Uint8Array.from(data) }),
     onClose: (code, reason) => out.push({ kind: 'close', code, reason }),
+    onFecSource: (groupId, index) => out.push({ kind: 'fecSource', groupId, index }),
+    onLossReport: (pathId, received, lost, bursts) => out.push({ kind: 'lossReport', pathId, received, lost, bursts }),
   };
 }
 
@@ -110,7 +118,7 @@ function randomControl(rng: SeededRng): Control {
 
 /** A random valid frame, and how many bytes its encoding must take. */
 function randomFrame(rng: SeededRng): { frame: Frame; length: number } {
-  switch (int(rng, 0, 11)) {
+  switch (int(rng, 0, 13)) {
     case 0:
       return { frame: { kind: 'ping' }, length: 1 };
     case 1: {
@@ -160,6 +168,17 @@ function randomFrame(rng: SeededRng): { frame: Frame; length: number } {
         length: repairFrameLength(groupId, data.length),
       };
     }
+    case 11: {
+      const groupId = anyU53(rng);
+      return { frame: { kind: 'fecSource', groupId, index: int(rng, 0, 254) }, length: fecSourceLength(groupId) };
+    }
+    case 12: {
+      const [received, lost, bursts] = [anyU53(rng), anyU53(rng), anyU53(rng)];
+      return {
+        frame: { kind: 'lossReport', pathId: int(rng, 0, 255), received, lost, bursts },
+        length: lossReportLength(received, lost, bursts),
+      };
+    }
     default: {
       const code = anyU53(rng);
       const reason = randomString(rng);
@@ -196,6 +215,10 @@ function encodeFrame(w: ByteWriter, f: Frame): void {
       return encodeRepair(w, f.groupId, f.index, f.k, f.m, f.data);
     case 'close':
       return encodeClose(w, f.code, f.reason);
+    case 'fecSource':
+      return encodeFecSource(w, f.groupId, f.index);
+    case 'lossReport':
+      return encodeLossReport(w, f.pathId, f.received, f.lost, f.bursts);
   }
 }
 
@@ -247,7 +270,7 @@ describe('frames', () => {
   });
 
   it('reject unknown frame types, reserved STREAM flags and bad REPAIR parameters', () => {
-    expect(decodeOutcome(new Uint8Array([0x0d]))).toBe('unknown-frame');
+    expect(decodeOutcome(new Uint8Array([0x0f]))).toBe('unknown-frame');
     expect(decodeOutcome(new Uint8Array([0xff]))).toBe('unknown-frame');
     expect(decodeOutcome(new Uint8Array([FrameType.Stream, 0x02, 0, 0, 0]))).toBe('bad-flags');
     for (const [index, k, m] of [[0, 0, 1], [0, 1, 0], [2, 1, 2], [0, 200, 57]]) {
@@ -377,8 +400,8 @@ describe('STREAM sizing', () => {
 });
 
 describe('isAckEliciting', () => {
-  it('is false only for ACK, PADDING and CLOSE', () => {
-    const not = new Set<number>([FrameType.Ack, FrameType.Padding, FrameType.Close]);
+  it('is false only for ACK, PADDING, CLOSE and LOSS_REPORT', () => {
+    const not = new Set<number>([FrameType.Ack, FrameType.Padding, FrameType.Close, FrameType.LossReport]);
     for (const t of Object.values(FrameType)) expect(isAckEliciting(t)).toBe(!not.has(t));
   });
 });
