@@ -37,6 +37,8 @@ class SessionRoutes implements SessionSink {
   constructor(
     private readonly owner: UdpListener,
     readonly session: CoreSession,
+    /** Where the handshake came from, for the logs. */
+    readonly from: string,
   ) {}
 
   transmit(t: Transmit): void {
@@ -139,7 +141,7 @@ export class UdpListener implements Transport {
       case 'connected':
         routes.connectedAt = this.opts.loop.clock();
         this.connected.push(session);
-        log.info({ sessionId: session.id, from: routes.describe(0) }, 'session up');
+        log.info({ sessionId: session.id, from: routes.from }, 'session up');
         break;
       case 'pathUp':
         log.info({ sessionId: session.id, pathId: e.pathId, from: routes.describe(e.pathId) }, 'path up');
@@ -171,10 +173,9 @@ export class UdpListener implements Transport {
     if (r.kind === 'drop') return;
     let routes = this.sessions.get(r.session);
     if (routes === undefined) {
-      routes = new SessionRoutes(this, r.session);
+      routes = new SessionRoutes(this, r.session, formatHostPort({ host: address, port }));
       this.sessions.set(r.session, routes);
       loop.add(r.session, routes);
-      this.opts.log.info({ sessionId: r.session.id, from: formatHostPort({ host: address, port }) }, 'handshake accepted');
     }
     // A handshake is answered to where it came from; the session's paths are learnt from the
     // dialer's first data packets on each, which arrive as 'routed'.

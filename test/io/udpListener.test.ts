@@ -1,0 +1,93 @@
+/**
+ * The UDP listener driver: replies go to each path's last authenticated source (so a NAT that
+ * re-maps the peer's port does not break the session), and strangers get no answer at all.
+ */
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CoreListener } from '../../src/io/core.ts';
+import { SessionLoop } from '../../src/io/sessionLoop.ts';
+import type { SessionHandler } from '../../src/io/transport.ts';
+import { UdpListener } from '../../src/io/udpListener.ts';
+import { sessionCore } from '../../src/relay/startRelay.ts';
+import { cryptoRng } from '../../src/session/rng.ts';
+import { Session } from '../../src/session/session.ts';
+import { FakeListener, FakeSession } from '../relay/fakeCore.ts';
+
+const log = pino({ level: 'silent' });
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function socket(): Promise<dgram.Socket> {
+  const s = dgram.createSocket('udp4');
+  s.bind(0, '127.0.0.1');
+  await once(s, 'listening');
+  cleanups.push(() => s.close());
+  return s;
+}
+
+async function listen(listener: CoreListener, handler: SessionHandler) {
+  const t = new UdpListener({ listen: [{ host: '127.0.0.1', port: 0 }], listener, loop: new SessionLoop(), log });
+  await t.start(handler);
+  cleanups.push(() => t.close('test over'));
+  return t;
+}
+
+describe('UdpListener', () => {
+  it('follows a path to its new source port (NAT rebinding)', async () => {
+    let transport: UdpListener | null = null;
+    transport = await listen(new FakeListener(), {
+      onSessionEvent(s, e) {
+        if (e.type === 'streamOpened') {
+          s.streamWrite(e.streamId, new TextEncoder().encode('hi'));
+          transport!.wake();
+        }
+      },
+    });
+    const { port } = transport.addresses[0];
+    const [before, after] = await Promise.all([socket(), socket()]);
+    const client = FakeSession.dial(performance.now(), [0]);
+    const drainTo = (s: dgram.Socket) => {
+      for (let t = client.pollTransmit(performance.now()); t !== null; t = client.pollTransmit(performance.now())) s.send(t.bytes, port, '127.0.0.1');
+    };
+
+    drainTo(before);
+    const [welcome] = (await once(before, 'message')) as [Buffer];
+    client.handleDatagram(performance.now(), 0, welcome);
+    expect(client.isConnected).toBe(true);
+    // From here on the client's packets come from another port, as after a NAT re-mapping.
+    const streamId = client.openStream()!;
+    drainTo(after);
+    let stray = 0;
+    before.on('message', () => stray++);
+    for (;;) {
+      const [msg] = (await once(after, 'message')) as [Buffer];
+      client.handleDatagram(performance.now(), 0, msg);
+      const r = client.streamRead(streamId);
+      if (r !== null && r !== 'fin') {
+        expect(new TextDecoder().decode(r)).toBe('hi');
+        break;
+      }
+    }
+    expect(stray).toBe(0);
+  });
+
+  it('never answers garbage or a handshake under another key', async () => {
+    const transport = await listen(sessionCore(randomBytes(32)).listener(), { onSessionEvent() {} });
+    const { port } = transport.addresses[0];
+    const probe = await socket();
+    let answers = 0;
+    probe.on('message', () => answers++);
+    const stranger = Session.dial({ now: performance.now(), wallNow: Date.now(), psk: randomBytes(32), pathIds: [0], rng: cryptoRng });
+    const hello = stranger.pollTransmit(performance.now())!;
+    probe.send(hello.bytes, port, '127.0.0.1');
+    for (let i = 0; i < 20; i++) probe.send(randomBytes(1 + i * 60), port, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(answers).toBe(0);
+    expect(transport.sessionCount).toBe(0);
+  });
+});
