@@ -29,7 +29,7 @@ export type BridgeOutcome =
 /** Called once when a bridge is over (socket closed and stream finished or reset). */
 export type BridgeDone = (bridge: StreamBridge, outcome: BridgeOutcome) => void;
 
-/** Largest read asked of the stream at once: a few TCP segments, so writes stay small. */
+/** Largest read asked of the stream at once (a read yields at most one packet's data anyway). */
 const READ_CHUNK = 64 * 1024;
 
 /** Joins `socket` and stream `streamId` of `session` until both are done. */
@@ -67,17 +67,15 @@ export class StreamBridge {
         this.tcpConnected = true;
       });
     }
+    // Interactive traffic (Plex's API calls, seeks) must not wait for Nagle.
     socket.setNoDelay(true);
+    // A viewer that vanished behind a NAT would otherwise hold its stream forever.
+    socket.setKeepAlive(true, 60_000);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('drain', this.onDrain);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
-  }
-
-  /** Whether the TCP socket is still open. */
-  get isSocketOpen(): boolean {
-    return !this.socketClosed;
   }
 
   /** `streamReadable`: move what the stream has to TCP while TCP takes it. */
