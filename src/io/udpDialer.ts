@@ -147,25 +147,31 @@ export class UdpDialer implements Transport, SessionSink {
     }, delay);
   }
 
+  /**
+   * One dial: resolves every peer and connects a socket to each. A peer that cannot be resolved
+   * or reached is left out of this session (its path id stays reserved); the session goes ahead
+   * on the others, and only when none is usable is the whole attempt retried.
+   */
   private async attempt(): Promise<void> {
-    let sockets: UdpSocket[];
-    try {
-      const remotes = await Promise.all(this.peers.map(async (p) => ({ ...(await resolve(p.host)), port: p.port })));
-      sockets = await Promise.all(remotes.map((r) => UdpSocket.connect(r)));
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message, peers: this.peers.map(formatHostPort) }, 'cannot reach peers');
+    const results = await Promise.allSettled(
+      this.peers.map(async (p) => UdpSocket.connect({ ...(await resolve(p.host)), port: p.port })),
+    );
+    const sockets: UdpSocket[] = [];
+    results.forEach((r, pathId) => {
+      if (r.status === 'fulfilled') {
+        sockets[pathId] = r.value;
+      } else {
+        const err = r.reason instanceof Error ? r.reason.message : String(r.reason);
+        this.log.warn({ pathId, peer: this.peerName(pathId), err }, 'cannot reach peer');
+      }
+    });
+    const pathIds = sockets.flatMap((s, pathId) => (s === undefined ? [] : [pathId]));
+    if (this.closing || pathIds.length === 0) {
+      await Promise.all(pathIds.map((i) => sockets[i].close(0)));
       if (!this.closing) this.scheduleRetry();
       return;
     }
-    if (this.closing) {
-      await Promise.all(sockets.map((s) => s.close(0)));
-      return;
-    }
-    const session = this.dial(
-      this.loop.clock(),
-      this.wallClock(),
-      sockets.map((_, i) => i),
-    );
+    const session = this.dial(this.loop.clock(), this.wallClock(), pathIds);
     this.session = session;
     this.sockets = sockets;
     sockets.forEach((s, pathId) => {
@@ -183,6 +189,7 @@ export class UdpDialer implements Transport, SessionSink {
   private async closeSockets(): Promise<void> {
     const sockets = this.sockets;
     this.sockets = [];
-    await Promise.all(sockets.map((s) => s.close()));
+    // forEach and flatMap skip the holes left by unreachable peers.
+    await Promise.all(sockets.flatMap((s) => [s.close()]));
   }
 }

@@ -202,6 +202,17 @@ describe('relay pair', () => {
     expect(c).toMatchObject({ bytes: 10, ended: true });
   });
 
+  it('goes ahead on the paths it can reach when a peer name does not resolve', async () => {
+    const service = await Service.start();
+    cleanups.push(() => service.close());
+    const exit = await exitRelay(service.address);
+    const entry = await entryRelay([{ host: 'no-such-relay.invalid', port: 7000 }, exit.udpAddresses[0]]);
+    const client = connect(entry.tcpAddress!);
+    const atClient = collect(client);
+    client.end('one path is enough');
+    expect(await atClient).toMatchObject({ bytes: 18, ended: true });
+  });
+
   it('resets a waiting connection when no session comes in time', async () => {
     const entry = await entryRelay([{ host: '127.0.0.1', port: 9 }], 300);
     const started = Date.now();
