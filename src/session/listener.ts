@@ -1,6 +1,7 @@
 import type { PathId } from './api.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
 import type { Rng } from './rng.ts';
+import type { ReedSolomon } from '../fec/index.ts';
 import { Session } from './session.ts';
 import type { Millis, UnixMillis } from './time.ts';
 import { HandshakeResponder } from '../wire/handshake.ts';
@@ -43,7 +44,14 @@ export class Listener {
   readonly stats: ListenerStats = { authFailures: 0, handshakes: 0, replays: 0, sessionsRefused: 0 };
 
   constructor(
-    private readonly opts: { psk: Uint8Array; rng: Rng; config?: Partial<SessionConfig>; maxSessions?: number },
+    private readonly opts: {
+      psk: Uint8Array;
+      rng: Rng;
+      config?: Partial<SessionConfig>;
+      maxSessions?: number;
+      /** Reed-Solomon engine for forward error correction (`loadFec()`); none: ARQ only. */
+      fec?: ReedSolomon;
+    },
   ) {
     this.responder = new HandshakeResponder(opts.psk);
     this.config = resolveSessionConfig(opts.config);
@@ -96,7 +104,7 @@ export class Listener {
       return DROP;
     }
     this.stats.handshakes++;
-    const session = Session.accept({ now, wallNow, keys: accepted.keys, rng: this.opts.rng, config: this.config });
+    const session = Session.accept({ now, wallNow, keys: accepted.keys, rng: this.opts.rng, config: this.config, fec: this.opts.fec });
     this.sessions.set(localId, session);
     return { kind: 'accepted', session, reply: accepted.response };
   }

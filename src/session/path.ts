@@ -5,6 +5,7 @@ import { BbrController } from './cc/bbr.ts';
 import type { CongestionController } from './cc/congestionController.ts';
 import { DeliveryRateEstimator } from './cc/deliveryRate.ts';
 import { Pacer } from './cc/pacer.ts';
+import { LossEstimate, LossMeter } from './fec/lossMeter.ts';
 import type { Millis } from './time.ts';
 import { ReplayWindow } from '../wire/replay.ts';
 
@@ -28,6 +29,9 @@ export interface PathCounters {
   packetsAcked: number;
   retransmittedFrames: number;
   ptoCount: number;
+  /** Packets of this path that were lost and restored by FEC at our end. */
+  fecRestored: number;
+  fecRepairsSent: number;
 }
 
 /**
@@ -56,6 +60,11 @@ export class Path {
   lastSentAt: Millis = -Infinity;
   /** A PING must go out on this path (probe timeout or keepalive). */
   pingPending = false;
+  /** Raw loss of what the peer sends us on this path, reported back in LOSS_REPORT. */
+  readonly lossMeter = new LossMeter();
+  lossReportDueAt: Millis = Infinity;
+  /** Raw loss of what we send on this path, from the peer's reports. */
+  readonly lossEstimate = new LossEstimate();
   /** Authenticated traffic has been seen on this path (dialer: assumed from the start). */
   isUp = false;
   readonly counters: PathCounters = {
@@ -67,6 +76,8 @@ export class Path {
     packetsAcked: 0,
     retransmittedFrames: 0,
     ptoCount: 0,
+    fecRestored: 0,
+    fecRepairsSent: 0,
   };
 
   constructor(

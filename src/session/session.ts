@@ -3,8 +3,12 @@ import type { SentFrame, SentPacket } from './ack/sentPacket.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
 import { Path, type PathCounters } from './path.ts';
 import type { Rng } from './rng.ts';
-import { Stream } from './stream/stream.ts';
+import { Stream, type StreamPriority } from './stream/stream.ts';
 import type { Millis, UnixMillis } from './time.ts';
+import { FecDecoder } from './fec/decoder.ts';
+import { FecEncoder, type SendGroup } from './fec/encoder.ts';
+import { chooseFecParams, type FecLane } from './fec/policy.ts';
+import type { ReedSolomon } from '../fec/index.ts';
 import { ByteWriter } from '../wire/bytes.ts';
 import { encodeControl, type Control } from '../wire/control.ts';
 import {
@@ -12,6 +16,9 @@ import {
   encodeAck,
   encodeClose,
   encodeControlFrame,
+  encodeFecSource,
+  encodeLossReport,
+  encodeRepair,
   encodeMaxData,
   encodeMaxStreamData,
   encodePing,
@@ -51,6 +58,12 @@ export interface SessionStats {
   bytesRead: number;
   packetsDropped: number;
   retransmittedBytes: number;
+  /** Packets the peer lost that our FEC decoder restored. */
+  fecRestoredPackets: number;
+  /** FEC groups that lost more than their repairs could restore (left to ARQ). */
+  fecFailedGroups: number;
+  /** Current FEC shape per lane (null: off). */
+  fec: Record<FecLane, { k: number; m: number; depth: number } | null>;
   paths: Array<{
     id: PathId;
     up: boolean;
@@ -60,12 +73,23 @@ export interface SessionStats {
     pacingRateMbps: number;
     bytesInFlight: number;
     randomLossRate: number;
+    /** Raw loss of this path as the peer reports it (what FEC is sized by). */
+    reportedLossRate: number;
+    reportedMeanBurst: number;
     ccState: string;
     counters: PathCounters;
   }>;
 }
 
 const MAX_ACK_RANGES = 32;
+/** Repair packets carry a whole datagram plus the REPAIR header: they may exceed the data MTU by this much. */
+export const REPAIR_HEADROOM = 48;
+/** How often the receiver reports a path's raw loss. */
+const LOSS_REPORT_INTERVAL_MS = 200;
+/** A stream with less than this unsent is keeping up with its source: treat it as live traffic. */
+const LATENCY_BACKLOG_BYTES = 64 * 1024;
+/** Extra wait before a protected packet counts as lost, beyond its group's repairs. */
+const FEC_LOSS_SLACK_MS = 5;
 const MAX_PENDING_INITIATORS = 4;
 
 /**
@@ -125,6 +149,13 @@ export class Session implements FrameVisitor {
 
   private readonly plain: Uint8Array;
   private readonly writer: ByteWriter;
+  private readonly repairWriter: ByteWriter;
+  private readonly fecEncoder: FecEncoder | null;
+  private readonly fecDecoder: FecDecoder | null;
+  private rxFecGroup = -1;
+  private rxFecIndex = -1;
+  private readonly restoredQueue: Uint8Array[] = [];
+  private processingRestored = false;
   private readonly ackRanges: Array<[number, number]> = [];
   private rxNow: Millis = 0;
   private rxPath: Path | null = null;
@@ -140,6 +171,7 @@ export class Session implements FrameVisitor {
     now: Millis,
     wallNow: UnixMillis,
     private readonly psk: Uint8Array | null,
+    fec: ReedSolomon | null,
   ) {
     this.config = config;
     this.id = id;
@@ -152,8 +184,11 @@ export class Session implements FrameVisitor {
     this.lastElicitingSentAt = now;
     this.handshakeStartedAt = now;
     this.wallOffset = wallNow - now;
-    this.plain = new Uint8Array(config.mtu - DATA_OVERHEAD);
-    this.writer = new ByteWriter(this.plain);
+    this.plain = new Uint8Array(config.mtu + REPAIR_HEADROOM - DATA_OVERHEAD);
+    this.writer = new ByteWriter(this.plain.subarray(0, config.mtu - DATA_OVERHEAD));
+    this.repairWriter = new ByteWriter(this.plain);
+    this.fecEncoder = fec === null ? null : new FecEncoder(fec);
+    this.fecDecoder = fec === null ? null : new FecDecoder(fec);
   }
 
   /**
@@ -167,9 +202,11 @@ export class Session implements FrameVisitor {
     pathIds: PathId[];
     rng: Rng;
     config?: Partial<SessionConfig>;
+    /** Reed-Solomon engine for forward error correction (`loadFec()`); none: ARQ only. */
+    fec?: ReedSolomon;
   }): Session {
     const config = resolveSessionConfig(opts.config);
-    const session = new Session(config, opts.rng.nextU32(), 'handshaking', true, opts.rng, opts.now, opts.wallNow, opts.psk);
+    const session = new Session(config, opts.rng.nextU32(), 'handshaking', true, opts.rng, opts.now, opts.wallNow, opts.psk, opts.fec ?? null);
     for (const pathId of opts.pathIds) session.pathFor(pathId);
     session.handshakeNextAt = opts.now;
     return session;
@@ -179,8 +216,8 @@ export class Session implements FrameVisitor {
    * Listener side: a session for a handshake the {@link Listener} just accepted. It has no path
    * until the dialer's first data packets arrive (the dialer pings every path once connected).
    */
-  static accept(opts: { now: Millis; wallNow: UnixMillis; keys: SessionKeys; rng: Rng; config: SessionConfig }): Session {
-    const session = new Session(opts.config, opts.keys.localSessionId, 'connected', false, opts.rng, opts.now, opts.wallNow, null);
+  static accept(opts: { now: Millis; wallNow: UnixMillis; keys: SessionKeys; rng: Rng; config: SessionConfig; fec?: ReedSolomon }): Session {
+    const session = new Session(opts.config, opts.keys.localSessionId, 'connected', false, opts.rng, opts.now, opts.wallNow, null, opts.fec ?? null);
     session.installKeys(opts.keys);
     session.emit({ type: 'connected' });
     return session;
@@ -202,6 +239,19 @@ export class Session implements FrameVisitor {
    * is counted and dropped.
    */
   handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array): boolean {
+    const accepted = this.receive(now, pathId, bytes, false);
+    if (accepted && !this.processingRestored) {
+      this.processingRestored = true;
+      for (let d = this.restoredQueue.shift(); d !== undefined; d = this.restoredQueue.shift()) {
+        this.receive(now, d[1], d, true);
+      }
+      this.processingRestored = false;
+    }
+    return accepted;
+  }
+
+  /** One datagram, arrived or restored by FEC (then it skips raw-loss accounting). */
+  private receive(now: Millis, pathId: PathId, bytes: Uint8Array, restored: boolean): boolean {
     if (this.state === 'closed') return false;
     const type = packetType(bytes);
     if (type === PacketType.HandshakeResponse) return this.handleHandshakeResponse(now, bytes);
@@ -221,12 +271,19 @@ export class Session implements FrameVisitor {
     }
     this.lastReceivedAt = now;
     path.lastReceivedAt = now;
-    path.counters.packetsReceived++;
-    path.counters.bytesReceived += bytes.length;
+    if (restored) {
+      path.counters.fecRestored++;
+    } else {
+      path.counters.packetsReceived++;
+      path.counters.bytesReceived += bytes.length;
+      path.lossMeter.onPacket(packet.pn);
+      if (path.lossReportDueAt === Infinity) path.lossReportDueAt = now + LOSS_REPORT_INTERVAL_MS;
+    }
     if (!path.isUp) this.markPathUp(path);
     this.rxNow = now;
     this.rxPath = path;
     this.rxEliciting = false;
+    this.rxFecGroup = -1;
     try {
       decodeFrames(packet.payload, this);
     } catch (err) {
@@ -235,6 +292,9 @@ export class Session implements FrameVisitor {
       return true;
     }
     path.received.onPacket(now, packet.pn, this.rxEliciting);
+    if (this.rxFecGroup >= 0 && this.fecDecoder !== null && !restored) {
+      this.restoredQueue.push(...this.fecDecoder.onSource(now, this.rxFecGroup, this.rxFecIndex, bytes));
+    }
     return true;
   }
 
@@ -256,6 +316,8 @@ export class Session implements FrameVisitor {
       if (path.lossTime <= now) this.detectLosses(path, now);
       if (path.ptoDeadline() <= now) this.onProbeTimeout(path, now);
     }
+    this.fecEncoder?.handleTimeout(now);
+    this.fecDecoder?.expire(now);
     if (this.state === 'connected' && now - this.lastElicitingSentAt >= this.config.keepAliveMs) {
       for (const path of this.paths) if (path !== undefined) path.pingPending = true;
       this.lastElicitingSentAt = now;
@@ -270,10 +332,11 @@ export class Session implements FrameVisitor {
     }
     let t = this.lastReceivedAt + this.config.idleTimeoutMs;
     if (this.state === 'connected') t = Math.min(t, this.lastElicitingSentAt + this.config.keepAliveMs);
-    const wantsToSend = this.hasElicitingWork();
+    if (this.fecEncoder !== null) t = Math.min(t, this.fecEncoder.nextTimeout());
+    const wantsToSend = this.hasElicitingWork() || this.fecEncoder?.hasRepair === true;
     for (const path of this.paths) {
       if (path === undefined) continue;
-      t = Math.min(t, path.lossTime, path.ptoDeadline(), path.received.ackDeadline);
+      t = Math.min(t, path.lossTime, path.ptoDeadline(), path.received.ackDeadline, path.lossReportDueAt);
       if (path.isUp && (path.pingPending || (wantsToSend && path.hasCwndRoom))) t = Math.min(t, path.pacer.releaseTime());
     }
     return t;
@@ -363,6 +426,12 @@ export class Session implements FrameVisitor {
     return out;
   }
 
+  /** Sets what a stream's data prefers; 'auto' (the default) detects live traffic by its backlog. */
+  setStreamPriority(id: StreamId, priority: StreamPriority): void {
+    const stream = this.streams.get(id);
+    if (stream !== undefined) stream.priority = priority;
+  }
+
   /** Half-closes our direction: the peer reads 'fin' after the last byte written. */
   streamFinish(id: StreamId): void {
     const stream = this.streams.get(id);
@@ -398,6 +467,9 @@ export class Session implements FrameVisitor {
     return {
       ...this.stats_,
       activeStreams: active,
+      fecRestoredPackets: this.fecDecoder?.restoredPackets ?? 0,
+      fecFailedGroups: this.fecDecoder?.failedGroups ?? 0,
+      fec: { bulk: this.fecShape('bulk'), latency: this.fecShape('latency') },
       paths: this.paths
         .filter((p) => p !== undefined)
         .map((p) => ({
@@ -409,10 +481,17 @@ export class Session implements FrameVisitor {
           pacingRateMbps: (p.cc.pacingRate * 8) / 1000,
           bytesInFlight: p.bytesInFlight,
           randomLossRate: p.cc.randomLossRate,
+          reportedLossRate: p.lossEstimate.lossRate,
+          reportedMeanBurst: p.lossEstimate.meanBurst,
           ccState: p.cc.state,
           counters: { ...p.counters },
         })),
     };
+  }
+
+  private fecShape(lane: FecLane): { k: number; m: number; depth: number } | null {
+    const p = this.fecEncoder?.params(lane) ?? null;
+    return p === null ? null : { k: p.k, m: p.m, depth: p.depth };
   }
 
   // ---------------------------------------------------------------- output
@@ -454,7 +533,7 @@ export class Session implements FrameVisitor {
     if (pathId === undefined || this.closeFrame === null) return null;
     const w = this.beginPacket();
     encodeClose(w, this.closeFrame.code, this.closeFrame.reason);
-    const t = this.finishPacket(now, this.paths[pathId], null);
+    const t = this.finishPacket(now, this.paths[pathId], w, null, null);
     if (this.closePathsLeft.length === 0) this.finishClose(this.closeFrame.reason, false);
     return t;
   }
@@ -462,15 +541,33 @@ export class Session implements FrameVisitor {
   private pollData(now: Millis): Transmit | null {
     // ACKs first: they are owed on a deadline and are never held back by pacing.
     for (const path of this.paths) {
-      if (path !== undefined && path.received.ackDeadline <= now) return this.buildPacket(now, path, false);
+      if (path !== undefined && (path.received.ackDeadline <= now || path.lossReportDueAt <= now)) {
+        return this.buildPacket(now, path, false);
+      }
     }
     for (const path of this.paths) {
       if (path !== undefined && path.pingPending && path.isUp && path.pacer.canSend(now)) return this.buildPacket(now, path, true);
+    }
+    if (this.fecEncoder?.hasRepair) {
+      const path = this.pickPath(now);
+      return path === null ? null : this.buildRepairPacket(now, path, this.fecEncoder);
     }
     if (!this.hasElicitingWork()) return null;
     const path = this.pickPath(now);
     if (path === null) return null;
     return this.buildPacket(now, path, true);
+  }
+
+  /** A packet carrying the next queued repair symbol (and any ACKs owed). */
+  private buildRepairPacket(now: Millis, path: Path, encoder: FecEncoder): Transmit {
+    const w = this.beginPacket(this.repairWriter);
+    const { group, index } = encoder.peekRepair()!;
+    encodeRepair(w, group.id, index, group.finalK, group.repairs.length, group.repairs[index]);
+    this.writeAcks(now, w);
+    path.counters.fecRepairsSent++;
+    const t = this.finishPacket(now, path, w, [], null);
+    encoder.onRepairSent(group, () => this.paths.map((p) => (p === undefined ? 0 : p.nextPn)));
+    return t;
   }
 
   /** The usable path where a packet sent now arrives first (lowest smoothed RTT with room to send). */
@@ -494,9 +591,27 @@ export class Session implements FrameVisitor {
     );
   }
 
-  private beginPacket(): ByteWriter {
-    this.writer.pos = 0;
-    return this.writer;
+  private beginPacket(w: ByteWriter = this.writer): ByteWriter {
+    w.pos = 0;
+    return w;
+  }
+
+  /** ACKs for every path with news, and raw-loss reports that are due. */
+  private writeAcks(now: Millis, w: ByteWriter): void {
+    for (const p of this.paths) {
+      if (p === undefined) continue;
+      if (p.received.hasNewInfo && w.remaining >= 64) {
+        const ranges = p.received.ranges(this.ackRanges, MAX_ACK_RANGES);
+        encodeAck(w, p.id, p.received.ackDelayMicros(now), ranges, MAX_ACK_RANGES);
+        p.received.onAckSent();
+      }
+      if (p.lossReportDueAt <= now && w.remaining >= 32) {
+        const m = p.lossMeter;
+        encodeLossReport(w, p.id, m.received, m.lost, m.bursts);
+        m.reset();
+        p.lossReportDueAt = Infinity;
+      }
+    }
   }
 
   /**
@@ -505,15 +620,11 @@ export class Session implements FrameVisitor {
    */
   private buildPacket(now: Millis, path: Path, eliciting: boolean): Transmit {
     const w = this.beginPacket();
-    for (const p of this.paths) {
-      if (p === undefined || !p.received.hasNewInfo) continue;
-      if (w.remaining < 64) break;
-      const ranges = p.received.ranges(this.ackRanges, MAX_ACK_RANGES);
-      encodeAck(w, p.id, p.received.ackDelayMicros(now), ranges, MAX_ACK_RANGES);
-      p.received.onAckSent();
-    }
-    if (!eliciting) return this.finishPacket(now, path, null);
+    this.writeAcks(now, w);
+    if (!eliciting) return this.finishPacket(now, path, w, null, null);
     const frames: SentFrame[] = [];
+    const fec = this.fecEncoder?.assign(now, this.nextLane()) ?? null;
+    if (fec !== null) encodeFecSource(w, fec.group.id, fec.index);
     if (path.pingPending) {
       encodePing(w);
       path.pingPending = false;
@@ -522,7 +633,20 @@ export class Session implements FrameVisitor {
     this.writeRetransmissions(w, frames);
     this.writeNewData(w, frames);
     if (frames.length === 0 && w.pos === 0) encodePing(w);
-    return this.finishPacket(now, path, frames);
+    const t = this.finishPacket(now, path, w, frames, fec?.group ?? null);
+    if (fec !== null) this.fecEncoder!.addSource(fec.group, fec.index, t.bytes);
+    return t;
+  }
+
+  /**
+   * The FEC lane of the packet about to be built, from the first stream it will carry: streams
+   * that keep up with their source (live video) get the latency lane, backlogged ones bulk.
+   */
+  private nextLane(): FecLane {
+    const first = this.retransmitQueue.values().next().value ?? this.sendQueue.values().next().value;
+    if (first === undefined) return 'latency';
+    if (first.priority !== 'auto') return first.priority === 'latency' ? 'latency' : 'bulk';
+    return first.send.written - first.send.nextOffset < LATENCY_BACKLOG_BYTES ? 'latency' : 'bulk';
   }
 
   private writeControlFrames(w: ByteWriter, frames: SentFrame[]): void {
@@ -607,9 +731,9 @@ export class Session implements FrameVisitor {
   }
 
   /** Seals the packet in the scratch buffer; `frames` null means not ack-eliciting, not tracked. */
-  private finishPacket(now: Millis, path: Path, frames: SentFrame[] | null): Transmit {
+  private finishPacket(now: Millis, path: Path, w: ByteWriter, frames: SentFrame[] | null, fecGroup: SendGroup | null): Transmit {
     const pn = path.nextPn++;
-    const bytes = this.sealer!.seal(path.id, pn, this.plain.subarray(0, this.writer.pos));
+    const bytes = this.sealer!.seal(path.id, pn, this.plain.subarray(0, w.pos));
     path.counters.packetsSent++;
     path.counters.bytesSent += bytes.length;
     path.lastSentAt = now;
@@ -624,7 +748,7 @@ export class Session implements FrameVisitor {
         deliveredTime: 0,
         firstSentTime: 0,
         isAppLimited: false,
-        round: 0,
+        fecGroup,
       };
       path.rate.onPacketSent(packet, now, path.bytesInFlight);
       path.history.add(packet);
@@ -765,8 +889,21 @@ export class Session implements FrameVisitor {
     }
   }
 
-  onRepair(): void {
+  onRepair(groupId: number, index: number, k: number, m: number, data: Uint8Array): void {
     this.rxEliciting = true;
+    if (this.fecDecoder !== null) this.restoredQueue.push(...this.fecDecoder.onRepair(this.rxNow, groupId, index, k, m, data));
+  }
+
+  onFecSource(groupId: number, index: number): void {
+    this.rxFecGroup = groupId;
+    this.rxFecIndex = index;
+  }
+
+  onLossReport(pathId: number, received: number, lost: number, bursts: number): void {
+    const path = this.paths[pathId];
+    if (path === undefined) return;
+    path.lossEstimate.onReport(received, lost, bursts);
+    this.updateFecParams();
   }
 
   onClose(_code: number, reason: string): void {
@@ -870,6 +1007,15 @@ export class Session implements FrameVisitor {
     const lossDelay = path.lossDelay();
     let lostBytes = 0;
     path.history.forEachBelow(path.largestAcked, (packet) => {
+      const group = packet.fecGroup;
+      if (group !== null && (group.releasePn === null || path.largestAcked < group.releasePn[path.id])) {
+        // FEC may still restore it: wait for the group's repairs, then a little more.
+        const held = packet.timeSent + lossDelay + group.holdMs + FEC_LOSS_SLACK_MS;
+        if (held > now) {
+          path.lossTime = held;
+          return false;
+        }
+      }
       if (packet.pn <= path.largestAcked - 3 || packet.timeSent <= now - lossDelay) {
         path.history.take(packet.pn);
         lostBytes += packet.size;
@@ -1016,6 +1162,25 @@ export class Session implements FrameVisitor {
       stream.writeBlocked = false;
       this.blockedWriters.delete(stream);
       this.emit({ type: 'streamWritable', streamId: stream.id });
+    }
+  }
+
+  /** Re-sizes FEC from the raw loss of the paths in use, weighted by how much each carries. */
+  private updateFecParams(): void {
+    if (this.fecEncoder === null) return;
+    let weight = 0;
+    let loss = 0;
+    let burst = 0;
+    for (const p of this.paths) {
+      if (p === undefined || !p.isUp) continue;
+      const w = Number.isFinite(p.cc.pacingRate) ? p.cc.pacingRate : 1;
+      weight += w;
+      loss += w * p.lossEstimate.lossRate;
+      burst += w * p.lossEstimate.meanBurst;
+    }
+    if (weight === 0) return;
+    for (const lane of ['bulk', 'latency'] as const) {
+      this.fecEncoder.setParams(lane, chooseFecParams(loss / weight, burst / weight, lane));
     }
   }
 

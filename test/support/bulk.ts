@@ -1,5 +1,6 @@
 import type { PathSpec } from '../../src/sim/network.ts';
 import type { SessionConfig } from '../../src/session/config.ts';
+import type { Session } from '../../src/session/session.ts';
 import { PatternReader, PatternWriter, tunnelPair } from './tunnelPair.ts';
 
 export interface BulkResult {
@@ -15,6 +16,12 @@ export interface BulkResult {
   lossDrops: number;
   sent: number;
   simEvents: number;
+  /** Stream bytes the sender had to send again (ARQ). */
+  retransmittedBytes: number;
+  /** Repair bytes' share of what the sender sent. */
+  fecOverhead: number;
+  senderStats: ReturnType<Session['stats']>;
+  receiverStats: ReturnType<Session['stats']>;
 }
 
 /**
@@ -29,9 +36,10 @@ export function runBulk(opts: {
   reverse?: boolean;
   config?: Partial<SessionConfig>;
   steadyFromMs?: number;
+  fec?: boolean;
   setup?: (net: ReturnType<typeof tunnelPair>['net']) => void;
 }): BulkResult {
-  const { dialer, listenerNode, net } = tunnelPair({ paths: opts.paths, seed: opts.seed, config: opts.config });
+  const { dialer, listenerNode, net } = tunnelPair({ paths: opts.paths, seed: opts.seed, config: opts.config, fec: opts.fec });
   let writer: PatternWriter | null = null;
   let reader: PatternReader | null = null;
   let opened = false;
@@ -74,6 +82,8 @@ export function runBulk(opts: {
   });
   net.runUntil(opts.limitMs, () => (reader as PatternReader | null)?.fin === true);
   const r = reader as PatternReader | null;
+  const sender = opts.reverse ? listenerNode.sessions[0] : dialer;
+  const senderPath = sender.stats().paths[0];
   let queueDrops = 0;
   let lossDrops = 0;
   let sent = 0;
@@ -95,5 +105,9 @@ export function runBulk(opts: {
     lossDrops,
     sent,
     simEvents: net.stats.events,
+    retransmittedBytes: sender.stats().retransmittedBytes,
+    fecOverhead: senderPath.counters.fecRepairsSent / Math.max(1, senderPath.counters.packetsSent),
+    senderStats: sender.stats(),
+    receiverStats: (opts.reverse ? dialer : listenerNode.sessions[0]).stats(),
   };
 }

@@ -3,6 +3,7 @@ import type { SessionConfig } from '../../src/session/config.ts';
 import { Listener } from '../../src/session/listener.ts';
 import { SeededRng } from '../../src/session/rng.ts';
 import { Session } from '../../src/session/session.ts';
+import { loadFec, type ReedSolomon } from '../../src/fec/index.ts';
 import { SimNetwork, type PathSpec, type SimNode } from '../../src/sim/network.ts';
 
 export const TEST_PSK = new Uint8Array(32).fill(7);
@@ -16,8 +17,8 @@ export class ListenerNode implements SimNode {
   private readonly replies: Array<{ pathId: number; bytes: Uint8Array }> = [];
   private rr = 0;
 
-  constructor(seed: number, config?: Partial<SessionConfig>) {
-    this.listener = new Listener({ psk: TEST_PSK, rng: new SeededRng(seed), config });
+  constructor(seed: number, config?: Partial<SessionConfig>, fec?: ReedSolomon) {
+    this.listener = new Listener({ psk: TEST_PSK, rng: new SeededRng(seed), config, fec });
   }
 
   handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
@@ -77,8 +78,10 @@ export class DialerNode implements SimNode {
 }
 
 /** A dialer and a listener joined by simulated paths. */
-export function tunnelPair(opts: { paths: PathSpec[]; seed: number; config?: Partial<SessionConfig> }) {
+export function tunnelPair(opts: { paths: PathSpec[]; seed: number; config?: Partial<SessionConfig>; fec?: boolean }) {
+  const fec = opts.fec ? loadFec() : undefined;
   const dialer = Session.dial({
+    fec,
     now: 0,
     wallNow: WALL_EPOCH,
     psk: TEST_PSK,
@@ -86,7 +89,7 @@ export function tunnelPair(opts: { paths: PathSpec[]; seed: number; config?: Par
     rng: new SeededRng(opts.seed ^ 0x1234),
     config: opts.config,
   });
-  const listenerNode = new ListenerNode(opts.seed ^ 0x4321, opts.config);
+  const listenerNode = new ListenerNode(opts.seed ^ 0x4321, opts.config, fec);
   const net = new SimNetwork({ a: new DialerNode(dialer), b: listenerNode, paths: opts.paths, seed: opts.seed });
   return { dialer, listenerNode, net };
 }

@@ -1,3 +1,4 @@
+import type { SendGroup } from '../fec/encoder.ts';
 import type { Millis } from '../time.ts';
 
 /**
@@ -26,6 +27,6 @@ export interface SentPacket {
   deliveredTime: Millis;
   firstSentTime: Millis;
   isAppLimited: boolean;
-  /** Sent while the path was leaving loss-free rounds behind: for per-round loss accounting. */
-  round: number;
+  /** The FEC group protecting this packet, if any: its loss is not declared before FEC had its chance. */
+  fecGroup: SendGroup | null;
 }

@@ -20,7 +20,9 @@ const FULL_BW_ROUNDS = 3;
 /** Consecutive RTT samples above the startup queue threshold that end startup. */
 const STARTUP_HIGH_RTT_SAMPLES = 8;
 /** Bandwidth estimate kept after a cruising round with a standing queue. */
-const STANDING_QUEUE_BACKOFF = 0.97;
+const STANDING_QUEUE_BACKOFF = 0.98;
+/** Loss compensation kept after such a round. */
+const STANDING_QUEUE_LOSS_DECAY = 0.7;
 /** Cap on the loss compensation: beyond this the path is broken, not lossy. */
 const MAX_RANDOM_LOSS = 0.3;
 /** EWMA weight of one round's loss fraction. */
@@ -144,13 +146,13 @@ export class BbrController implements CongestionController {
 
   private onRoundEnd(): void {
     // Startup's own overshoot fills the queue and drops: only cruising rounds teach random loss.
-    const queueFree = this.mode === 'probe_bw' && this.roundMinRtt <= this.minRtt + Math.max(2, this.minRtt * 0.05);
+    const queueFree = this.mode === 'probe_bw' && this.roundMinRtt <= this.minRtt + Math.max(3, this.minRtt / 10);
     const total = this.roundAcked + this.roundLost;
     if (queueFree && total > 0) {
       const fraction = this.roundLost / total;
       this.lossRate = Math.min(MAX_RANDOM_LOSS, this.lossRate + LOSS_EWMA_GAIN * (fraction - this.lossRate));
     }
-    if (this.mode === 'probe_bw' && this.pacingGain === 1 && this.roundMinRtt > this.minRtt + Math.max(5, this.minRtt / 10)) {
+    if (this.mode === 'probe_bw' && this.pacingGain === 1 && this.roundMinRtt > this.minRtt + Math.max(3, this.minRtt / 20)) {
       this.shrinkBandwidth(STANDING_QUEUE_BACKOFF);
     }
     if (this.mode === 'startup' && this.roundHadFullSample) {
@@ -170,9 +172,12 @@ export class BbrController implements CongestionController {
 
   /**
    * A queue that stands through a whole cruising round means the model overestimates the
-   * bottleneck (a max filter is biased high by noisy samples): trim the estimate until it drains.
+   * bottleneck (a max filter is biased high by noisy samples, or the loss compensation is stale):
+   * trim both until it drains.
    */
   private shrinkBandwidth(factor: number): void {
+    // The loss compensation may be what overshoots (losses FEC now repairs no longer need it).
+    this.lossRate *= STANDING_QUEUE_LOSS_DECAY;
     this.btlBw *= factor;
     for (let i = 0; i < BTLBW_FILTER_ROUNDS; i++) this.bwSamples[i] = Math.min(this.bwSamples[i], this.btlBw);
   }

@@ -1,6 +1,9 @@
 import { RecvBuffer } from './recvBuffer.ts';
 import { SendBuffer } from './sendBuffer.ts';
 
+/** What a stream's data prefers: more FEC and no waiting ('latency'), or fewer repair bytes ('throughput'). */
+export type StreamPriority = 'auto' | 'latency' | 'throughput';
+
 /**
  * One bidirectional stream: a TCP connection on the far side. Holds both halves and the
  * per-stream flow-control figures (RFC 9000 §4.1): what the peer lets us send, what we let it
@@ -28,6 +31,8 @@ export class Stream {
   /** A 'streamReadable' event is outstanding; no need to raise another. */
   readableSignalled = false;
   openAcked = false;
+  /** FEC lane choice: 'auto' picks latency while the stream keeps up with its source. */
+  priority: StreamPriority = 'auto';
 
   constructor(
     readonly id: number,

@@ -1,0 +1,56 @@
+/**
+ * Raw channel loss of one path as the receiver sees it, before FEC or ARQ hide it: packet
+ * numbers that never arrived, and in how many runs. The sender cannot measure this itself once
+ * FEC repairs losses (a repaired packet is acknowledged like any other), so the receiver reports
+ * it in LOSS_REPORT frames. O(1) per packet, no allocation.
+ */
+export class LossMeter {
+  private highest = -1;
+  received = 0;
+  lost = 0;
+  bursts = 0;
+
+  /** Call for every packet that arrived on the wire (not for packets FEC restored). */
+  onPacket(pn: number): void {
+    this.received++;
+    if (pn > this.highest + 1 && this.highest >= 0) {
+      this.lost += pn - this.highest - 1;
+      this.bursts++;
+    } else if (pn < this.highest && this.lost > 0) {
+      // Late, not lost: a reordered packet counted as a gap earlier.
+      this.lost--;
+    }
+    if (pn > this.highest) this.highest = pn;
+  }
+
+  /** Whether enough was seen since the last report to be worth reporting. */
+  get hasNews(): boolean {
+    return this.received + this.lost > 0;
+  }
+
+  reset(): void {
+    this.received = 0;
+    this.lost = 0;
+    this.bursts = 0;
+  }
+}
+
+/**
+ * The sender's view of a path's raw loss, smoothed over LOSS_REPORTs: a loss rate and the mean
+ * length of a loss run (Gilbert-Elliott's bad-state sojourn, as far as the sender can tell).
+ */
+export class LossEstimate {
+  lossRate = 0;
+  meanBurst = 1;
+
+  /** Folds one report in, weighted by its packet count against a memory of ~5,000 packets. */
+  onReport(received: number, lost: number, bursts: number): void {
+    const total = received + lost;
+    if (total === 0) return;
+    const alpha = total / (total + ESTIMATE_MEMORY_PACKETS);
+    this.lossRate += alpha * (lost / total - this.lossRate);
+    if (bursts > 0) this.meanBurst += alpha * (lost / bursts - this.meanBurst);
+  }
+}
+
+const ESTIMATE_MEMORY_PACKETS = 5000;
