@@ -901,7 +901,8 @@ export class Session implements FrameVisitor {
 
   onLossReport(pathId: number, received: number, lost: number, bursts: number): void {
     const path = this.paths[pathId];
-    if (path === undefined) return;
+    // Start-up overflows the bottleneck queue on purpose; those drops say nothing about the channel.
+    if (path === undefined || this.rxNow - path.cc.steadySince < path.rtt.smoothed + LOSS_REPORT_INTERVAL_MS) return;
     path.lossEstimate.onReport(received, lost, bursts);
     this.updateFecParams();
   }
@@ -1179,9 +1180,8 @@ export class Session implements FrameVisitor {
       burst += w * p.lossEstimate.meanBurst;
     }
     if (weight === 0) return;
-    for (const lane of ['bulk', 'latency'] as const) {
-      this.fecEncoder.setParams(lane, chooseFecParams(loss / weight, burst / weight, lane));
-    }
+    const model = { lossRate: loss / weight, meanBurst: burst / weight };
+    for (const lane of ['bulk', 'latency'] as const) this.fecEncoder.setParams(lane, chooseFecParams(model, lane));
   }
 
   private closeWithError(code: number, reason: string): void {

@@ -16,6 +16,8 @@ export interface BulkResult {
   lossDrops: number;
   sent: number;
   simEvents: number;
+  /** After `steadyFromMs`: retransmitted stream bytes per delivered byte, repair packets per source packet. */
+  steady: { retransmittedFraction: number; fecOverhead: number };
   /** Stream bytes the sender had to send again (ARQ). */
   retransmittedBytes: number;
   /** Repair bytes' share of what the sender sent. */
@@ -46,8 +48,21 @@ export function runBulk(opts: {
   opts.setup?.(net);
   const queueDropsNow = () => net.links.reduce((sum, l) => sum + l.aToB.stats.droppedQueue + l.bToA.stats.droppedQueue, 0);
   let dropsAtSteady = 0;
+  let steadyStart = { retransmitted: 0, delivered: 0, repairs: 0, packets: 0 };
+  const senderNow = () => (opts.reverse ? listenerNode.sessions[0] : dialer);
+  const senderFigures = () => {
+    const st = senderNow().stats();
+    const path = st.paths[0];
+    return {
+      retransmitted: st.retransmittedBytes,
+      delivered: (reader as PatternReader | null)?.received ?? 0,
+      repairs: path.counters.fecRepairsSent,
+      packets: path.counters.packetsSent,
+    };
+  };
   net.at(opts.steadyFromMs ?? 3000, () => {
     dropsAtSteady = queueDropsNow();
+    steadyStart = senderFigures();
   });
   net.onStep((now) => {
     const server = listenerNode.sessions[0];
@@ -106,6 +121,16 @@ export function runBulk(opts: {
     sent,
     simEvents: net.stats.events,
     retransmittedBytes: sender.stats().retransmittedBytes,
+    steady: (() => {
+      const end = senderFigures();
+      const delivered = end.delivered - steadyStart.delivered;
+      const packets = end.packets - steadyStart.packets;
+      const repairs = end.repairs - steadyStart.repairs;
+      return {
+        retransmittedFraction: (end.retransmitted - steadyStart.retransmitted) / Math.max(1, delivered),
+        fecOverhead: repairs / Math.max(1, packets - repairs),
+      };
+    })(),
     fecOverhead: senderPath.counters.fecRepairsSent / Math.max(1, senderPath.counters.packetsSent),
     senderStats: sender.stats(),
     receiverStats: (opts.reverse ? dialer : listenerNode.sessions[0]).stats(),

@@ -48,6 +48,7 @@ export class BbrController implements CongestionController {
   private round = 0;
   private nextRoundDelivered = 0;
   private roundMinRtt: Millis = Infinity;
+  private lastRoundMinRtt: Millis = Infinity;
   private roundLost = 0;
   private roundAcked = 0;
   private fullBw = 0;
@@ -72,6 +73,9 @@ export class BbrController implements CongestionController {
   get state(): string {
     return this.mode;
   }
+
+  /** When start-up and drain ended (Infinity while they last). */
+  steadySince: Millis = Infinity;
 
   get randomLossRate(): number {
     return this.lossRate;
@@ -122,6 +126,7 @@ export class BbrController implements CongestionController {
     this.minRtt = Infinity;
     this.fullBw = 0;
     this.fullBwRounds = 0;
+    this.steadySince = Infinity;
     this.highRttSamples = 0;
     this.pacingGain = STARTUP_GAIN;
     this.cwndGain = STARTUP_GAIN;
@@ -164,6 +169,7 @@ export class BbrController implements CongestionController {
       }
       if (this.fullBwRounds >= FULL_BW_ROUNDS) this.mode = 'drain';
     }
+    this.lastRoundMinRtt = this.roundMinRtt;
     this.roundMinRtt = Infinity;
     this.roundHadFullSample = false;
     this.roundLost = 0;
@@ -197,6 +203,7 @@ export class BbrController implements CongestionController {
   private updateMode(now: Millis, bytesInFlight: number): void {
     if (this.mode === 'drain' && bytesInFlight <= this.bdp()) {
       this.mode = 'probe_bw';
+      this.steadySince = now;
       this.cycleIndex = 2;
       this.cycleStamp = now;
     }
@@ -207,6 +214,11 @@ export class BbrController implements CongestionController {
       if (this.pacingGain < 1 && bytesInFlight <= this.bdp()) advance = advance || now - this.cycleStamp > phaseLength / 2;
       if (advance) {
         this.cycleIndex = (this.cycleIndex + 1) % PROBE_BW_GAINS.length;
+        // Probe for more only from an empty queue: probing on top of a standing queue overflows
+        // a shallow buffer and drops a burst that FEC cannot repair. Drain first instead.
+        if (PROBE_BW_GAINS[this.cycleIndex] > 1 && this.lastRoundMinRtt > this.minRtt + Math.max(2, this.minRtt / 40)) {
+          this.cycleIndex++;
+        }
         this.cycleStamp = now;
       }
     }

@@ -1,6 +1,6 @@
 import type { ReedSolomon } from '../../fec/index.ts';
 import type { Millis } from '../time.ts';
-import type { FecLane, FecParams } from './policy.ts';
+import { repairCount, type FecLane, type FecParams } from './policy.ts';
 import { SHARD_PREFIX, writeShard } from './shard.ts';
 
 /** One FEC group on the sending side, from its first source packet until its last repair left. */
@@ -21,15 +21,20 @@ export class SendGroup {
 
   constructor(
     readonly id: number,
-    readonly lane: FecLane,
-    readonly k: number,
-    readonly m: number,
+    readonly params: FecParams,
     readonly openedAt: Millis,
-    readonly holdMs: Millis,
   ) {}
 
+  get lane(): FecLane {
+    return this.params.lane;
+  }
+
+  get holdMs(): Millis {
+    return this.params.holdMs;
+  }
+
   get isFull(): boolean {
-    return this.count >= this.k;
+    return this.count >= this.params.k;
   }
 
   /** Repair symbol length: the longest source datagram plus the length prefix. */
@@ -84,7 +89,7 @@ export class FecEncoder {
     l.next = (l.next + 1) % params.depth;
     let group = l.open[slot];
     if (group === undefined || group === null || group.closed || group.isFull) {
-      group = new SendGroup(this.nextGroupId++, lane, params.k, params.m, now, params.holdMs);
+      group = new SendGroup(this.nextGroupId++, params, now);
       l.open[slot] = group;
       this.openGroups.add(group);
     }
@@ -138,7 +143,9 @@ export class FecEncoder {
     this.openGroups.delete(group);
     const k = group.count;
     group.finalK = k;
-    const m = Math.max(1, Math.min(group.m, Math.ceil((group.m * k) / group.k)));
+    const p = group.params;
+    // A group closed early by its hold timer is smaller: size its repairs for what it has.
+    const m = k === p.k ? p.m : repairCount(k, p.loss, p.depth, p.lane);
     const length = group.shardLength;
     const shards = new Array<Uint8Array>(k);
     for (let i = 0; i < k; i++) {
