@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { HostPort } from '../io/address.ts';
 import type { CoreListener, DialFn } from '../io/core.ts';
+import { loadFec } from '../fec/index.ts';
 import type { SessionConfig } from '../session/config.ts';
 import { Listener } from '../session/listener.ts';
 import { cryptoRng } from '../session/rng.ts';
@@ -24,11 +25,15 @@ export interface CoreFactory {
   listener(): CoreListener;
 }
 
-/** The real core, keyed with the pre-shared key and drawing randomness from the OS. */
+/**
+ * The real core, keyed with the pre-shared key, drawing randomness from the OS and repairing
+ * losses with the wasm Reed-Solomon engine (loaded once here; a few milliseconds).
+ */
 export function sessionCore(psk: Uint8Array, config?: Partial<SessionConfig>): CoreFactory {
+  const fec = loadFec();
   return {
-    dial: (now, wallNow, pathIds) => Session.dial({ now, wallNow, psk, pathIds, rng: cryptoRng, config }),
-    listener: () => new Listener({ psk, rng: cryptoRng, config }),
+    dial: (now, wallNow, pathIds) => Session.dial({ now, wallNow, psk, pathIds, rng: cryptoRng, config, fec }),
+    listener: () => new Listener({ psk, rng: cryptoRng, config, fec }),
   };
 }
 
