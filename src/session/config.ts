@@ -28,13 +28,25 @@ export interface SessionConfig {
   initialCwndPackets: number;
   /** Optional pacing ceiling per path, in Mbit/s (a VPS plan's bandwidth); 0 for none. */
   maxRateMbps: number;
+  /** Per-path overrides by path id (the dialer's n-th peer address). */
+  paths: PathOptions[];
+  /** How often a down path is probed with PATH_CHALLENGE. */
+  pathProbeIntervalMs: Millis;
+}
+
+/** Settings of one path. */
+export interface PathOptions {
+  /** Used only while every regular path is down (a metered backup link). */
+  backup?: boolean;
+  /** Pacing ceiling of this path in Mbit/s, overriding `maxRateMbps`. */
+  maxRateMbps?: number;
 }
 
 export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
   maxStreams: 1024,
   streamWindowBytes: 16 * 1024 * 1024,
   sessionWindowBytes: 48 * 1024 * 1024,
-  streamSendBufferBytes: 8 * 1024 * 1024,
+  streamSendBufferBytes: 16 * 1024 * 1024,
   sessionSendBufferBytes: 64 * 1024 * 1024,
   idleTimeoutMs: 8_000,
   keepAliveMs: 1_000,
@@ -46,6 +58,8 @@ export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
   ackEveryPackets: 4,
   initialCwndPackets: 64,
   maxRateMbps: 0,
+  paths: [],
+  pathProbeIntervalMs: 500,
 };
 
 export function resolveSessionConfig(partial: Partial<SessionConfig> | undefined): SessionConfig {

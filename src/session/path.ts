@@ -9,6 +9,9 @@ import { LossEstimate, LossMeter } from './fec/lossMeter.ts';
 import type { Millis } from './time.ts';
 import { ReplayWindow } from '../wire/replay.ts';
 
+/** Shortest silence that fails a path over, whatever its RTT: LAN-like paths jitter more than that. */
+const MIN_SILENCE_MS = 100;
+
 export interface PathConfig {
   mtu: number;
   initialRttMs: Millis;
@@ -17,6 +20,8 @@ export interface PathConfig {
   initialCwndPackets: number;
   /** Pacing ceiling in bytes/ms; Infinity for none. */
   maxRate: number;
+  /** A backup path carries traffic only while no regular path is up. */
+  backup: boolean;
 }
 
 /** Traffic counters of one path, for metrics and tests. */
@@ -65,8 +70,19 @@ export class Path {
   lossReportDueAt: Millis = Infinity;
   /** Raw loss of what we send on this path, from the peer's reports. */
   readonly lossEstimate = new LossEstimate();
-  /** Authenticated traffic has been seen on this path (dialer: assumed from the start). */
-  isUp = false;
+  /**
+   * validating: not yet proven (a PATH_CHALLENGE is out); up: in use; down: went silent, only
+   * probed with PATH_CHALLENGE until it answers.
+   */
+  state: 'validating' | 'up' | 'down' = 'validating';
+  /** The PATH_CHALLENGE data we wait to see echoed, and when to (re)send one. */
+  challenge: Uint8Array | null = null;
+  challengeDueAt: Millis = Infinity;
+  /** A PATH_CHALLENGE from the peer to echo on this path. */
+  responsePending: Uint8Array | null = null;
+  /** Last time an ACK newly acknowledged something sent on this path. */
+  lastAckProgressAt: Millis = -Infinity;
+  downSince: Millis = Infinity;
   readonly counters: PathCounters = {
     packetsSent: 0,
     bytesSent: 0,
@@ -93,6 +109,23 @@ export class Path {
     });
     this.pacer = new Pacer(2, 2 * config.mtu);
     this.received = new ReceivedTracker(config.ackEveryPackets, config.maxAckDelayMs);
+  }
+
+  get isUp(): boolean {
+    return this.state === 'up';
+  }
+
+  /**
+   * When this path counts as silent: it has data in flight, yet nothing arrived on it and
+   * nothing sent on it was acknowledged for a probe timeout plus the round trip of the probe.
+   * Infinity when idle.
+   */
+  silenceDeadline(): Millis {
+    if (this.state !== 'up' || this.elicitingInFlight === 0) return Infinity;
+    const oldest = this.history.oldest();
+    const since = Math.max(this.lastAckProgressAt, this.lastReceivedAt, oldest === undefined ? -Infinity : oldest.timeSent);
+    const probeRoundTrip = this.rtt.pto(this.config.maxAckDelayMs) + 1.25 * this.rtt.smoothed + this.config.maxAckDelayMs;
+    return since + Math.max(probeRoundTrip, MIN_SILENCE_MS);
   }
 
   /** Room in the congestion window for another full-size packet. */

@@ -2,6 +2,7 @@ import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from './api
 import type { SentFrame, SentPacket } from './ack/sentPacket.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
 import { Path, type PathCounters } from './path.ts';
+import { Scheduler } from './scheduler.ts';
 import type { Rng } from './rng.ts';
 import { Stream, type StreamPriority } from './stream/stream.ts';
 import type { Millis, UnixMillis } from './time.ts';
@@ -21,6 +22,8 @@ import {
   encodeRepair,
   encodeMaxData,
   encodeMaxStreamData,
+  encodePathChallenge,
+  encodePathResponse,
   encodePing,
   encodeResetStream,
   encodeStreamHeader,
@@ -67,6 +70,7 @@ export interface SessionStats {
   paths: Array<{
     id: PathId;
     up: boolean;
+    state: 'validating' | 'up' | 'down';
     srttMs: number;
     minRttMs: number;
     cwnd: number;
@@ -82,6 +86,12 @@ export interface SessionStats {
 }
 
 const MAX_ACK_RANGES = 32;
+/** A path dark this long is learned afresh (start-up) when it returns; a blip keeps its model. */
+const PATH_RELEARN_AFTER_MS = 1000;
+
+function mbpsToBytesPerMs(mbps: number): number {
+  return mbps > 0 ? (mbps * 1000) / 8 : Infinity;
+}
 /** Repair packets carry a whole datagram plus the REPAIR header: they may exceed the data MTU by this much. */
 export const REPAIR_HEADROOM = 48;
 /** How often the receiver reports a path's raw loss. */
@@ -115,6 +125,7 @@ export class Session implements FrameVisitor {
   private pathsPendingInit: PathId[] = [];
 
   private readonly paths: Path[] = [];
+  private readonly scheduler = new Scheduler();
   private readonly streams = new Map<StreamId, Stream>();
   private nextLocalStreamId: number;
   /** Every peer stream id below this was opened at some point. */
@@ -166,7 +177,7 @@ export class Session implements FrameVisitor {
     config: SessionConfig,
     id: number,
     state: State,
-    isDialer: boolean,
+    private readonly isDialer: boolean,
     private readonly rng: Rng,
     now: Millis,
     wallNow: UnixMillis,
@@ -254,7 +265,7 @@ export class Session implements FrameVisitor {
   private receive(now: Millis, pathId: PathId, bytes: Uint8Array, restored: boolean): boolean {
     if (this.state === 'closed') return false;
     const type = packetType(bytes);
-    if (type === PacketType.HandshakeResponse) return this.handleHandshakeResponse(now, bytes);
+    if (type === PacketType.HandshakeResponse) return this.handleHandshakeResponse(now, pathId, bytes);
     if (type !== PacketType.Data || this.opener === null || peekSessionId(bytes) !== this.id) {
       this.stats_.packetsDropped++;
       return false;
@@ -279,7 +290,9 @@ export class Session implements FrameVisitor {
       path.lossMeter.onPacket(packet.pn);
       if (path.lossReportDueAt === Infinity) path.lossReportDueAt = now + LOSS_REPORT_INTERVAL_MS;
     }
-    if (!path.isUp) this.markPathUp(path);
+    // The listener learns paths from the dialer's packets; a path that was down stays down until
+    // its challenge is answered (packets arriving prove only one direction).
+    if (path.state === 'validating' && !this.isDialer) this.markPathUp(path, now);
     this.rxNow = now;
     this.rxPath = path;
     this.rxEliciting = false;
@@ -313,6 +326,10 @@ export class Session implements FrameVisitor {
     }
     for (const path of this.paths) {
       if (path === undefined) continue;
+      if (path.silenceDeadline() <= now) {
+        this.markPathDown(path, now, 'silent: nothing received or acknowledged after a probe timeout');
+        continue;
+      }
       if (path.lossTime <= now) this.detectLosses(path, now);
       if (path.ptoDeadline() <= now) this.onProbeTimeout(path, now);
     }
@@ -337,6 +354,8 @@ export class Session implements FrameVisitor {
     for (const path of this.paths) {
       if (path === undefined) continue;
       t = Math.min(t, path.lossTime, path.ptoDeadline(), path.received.ackDeadline, path.lossReportDueAt);
+      t = Math.min(t, path.silenceDeadline(), path.challengeDueAt);
+      if (path.responsePending !== null) t = Math.min(t, path.pacer.releaseTime());
       if (path.isUp && (path.pingPending || (wantsToSend && path.hasCwndRoom))) t = Math.min(t, path.pacer.releaseTime());
     }
     return t;
@@ -475,6 +494,7 @@ export class Session implements FrameVisitor {
         .map((p) => ({
           id: p.id,
           up: p.isUp,
+          state: p.state,
           srttMs: p.rtt.smoothed,
           minRttMs: p.rtt.min,
           cwnd: p.cc.cwnd,
@@ -539,14 +559,20 @@ export class Session implements FrameVisitor {
   }
 
   private pollData(now: Millis): Transmit | null {
-    // ACKs first: they are owed on a deadline and are never held back by pacing.
+    // ACKs first: they are owed on a deadline and are never held back by pacing. A path's ACKs
+    // travel on that path (its RTT samples stay its own) unless it is down.
     for (const path of this.paths) {
       if (path !== undefined && (path.received.ackDeadline <= now || path.lossReportDueAt <= now)) {
-        return this.buildPacket(now, path, false);
+        const carrier = path.isUp ? path : this.fastestUpPath();
+        if (carrier !== null) return this.buildPacket(now, carrier, false);
+        path.received.onAckSent();
+        path.lossReportDueAt = Infinity;
       }
     }
     for (const path of this.paths) {
-      if (path !== undefined && path.pingPending && path.isUp && path.pacer.canSend(now)) return this.buildPacket(now, path, true);
+      if (path === undefined) continue;
+      if (path.responsePending !== null || path.challengeDueAt <= now) return this.buildPathProbe(now, path);
+      if (path.pingPending && path.isUp && path.pacer.canSend(now)) return this.buildPacket(now, path, true);
     }
     if (this.fecEncoder?.hasRepair) {
       const path = this.pickPath(now);
@@ -558,26 +584,60 @@ export class Session implements FrameVisitor {
     return this.buildPacket(now, path, true);
   }
 
+  /** PATH_RESPONSE owed on this path and/or a PATH_CHALLENGE to (re)validate it. Never held by cwnd. */
+  private buildPathProbe(now: Millis, path: Path): Transmit {
+    const w = this.beginPacket();
+    this.writeAcks(now, w, path);
+    if (path.responsePending !== null) {
+      encodePathResponse(w, path.responsePending);
+      path.responsePending = null;
+    }
+    if (path.challengeDueAt <= now) {
+      const challenge = new Uint8Array(8);
+      this.rng.fill(challenge);
+      path.challenge = challenge;
+      encodePathChallenge(w, challenge);
+      path.challengeDueAt = now + this.config.pathProbeIntervalMs;
+    }
+    return this.finishPacket(now, path, w, null, null);
+  }
+
+  private fastestUpPath(): Path | null {
+    let best: Path | null = null;
+    for (const p of this.paths) if (p !== undefined && p.isUp && (best === null || p.rtt.smoothed < best.rtt.smoothed)) best = p;
+    return best;
+  }
+
   /** A packet carrying the next queued repair symbol (and any ACKs owed). */
   private buildRepairPacket(now: Millis, path: Path, encoder: FecEncoder): Transmit {
     const w = this.beginPacket(this.repairWriter);
     const { group, index } = encoder.peekRepair()!;
     encodeRepair(w, group.id, index, group.finalK, group.repairs.length, group.repairs[index]);
-    this.writeAcks(now, w);
+    this.writeAcks(now, w, path);
     path.counters.fecRepairsSent++;
     const t = this.finishPacket(now, path, w, [], null);
     encoder.onRepairSent(group, () => this.paths.map((p) => (p === undefined ? 0 : p.nextPn)));
     return t;
   }
 
-  /** The usable path where a packet sent now arrives first (lowest smoothed RTT with room to send). */
+  /** The path for the next packet (see {@link Scheduler}), or null to wait. */
   private pickPath(now: Millis): Path | null {
-    let best: Path | null = null;
-    for (const path of this.paths) {
-      if (path === undefined || !path.isUp || !path.hasCwndRoom || !path.pacer.canSend(now)) continue;
-      if (best === null || path.rtt.smoothed < best.rtt.smoothed) best = path;
+    return this.scheduler.pick(now, this.paths, (atLeast) => this.backlogBytes(atLeast));
+  }
+
+  /** Bytes waiting to be sent (new and lost), counted only up to `atLeast`. */
+  private backlogBytes(atLeast: number): number {
+    let total = this.fecEncoder?.repairPacketsQueued ?? 0;
+    total *= this.config.mtu;
+    for (const s of this.retransmitQueue) {
+      total += s.send.lost.size();
+      if (total >= atLeast) return total;
     }
-    return best;
+    for (const s of this.sendQueue) {
+      total += Math.min(s.send.written - s.send.nextOffset, s.sendCredit);
+      if (total >= atLeast) return total;
+    }
+    return total;
   }
 
   private hasElicitingWork(): boolean {
@@ -596,10 +656,10 @@ export class Session implements FrameVisitor {
     return w;
   }
 
-  /** ACKs for every path with news, and raw-loss reports that are due. */
-  private writeAcks(now: Millis, w: ByteWriter): void {
+  /** ACKs owed for `carrier` (and for paths that are down), and raw-loss reports that are due. */
+  private writeAcks(now: Millis, w: ByteWriter, carrier: Path): void {
     for (const p of this.paths) {
-      if (p === undefined) continue;
+      if (p === undefined || (p !== carrier && p.isUp)) continue;
       if (p.received.hasNewInfo && w.remaining >= 64) {
         const ranges = p.received.ranges(this.ackRanges, MAX_ACK_RANGES);
         encodeAck(w, p.id, p.received.ackDelayMicros(now), ranges, MAX_ACK_RANGES);
@@ -620,7 +680,7 @@ export class Session implements FrameVisitor {
    */
   private buildPacket(now: Millis, path: Path, eliciting: boolean): Transmit {
     const w = this.beginPacket();
-    this.writeAcks(now, w);
+    this.writeAcks(now, w, path);
     if (!eliciting) return this.finishPacket(now, path, w, null, null);
     const frames: SentFrame[] = [];
     const fec = this.fecEncoder?.assign(now, this.nextLane()) ?? null;
@@ -792,6 +852,7 @@ export class Session implements FrameVisitor {
       return true;
     });
     if (!anyEliciting) return;
+    path.lastAckProgressAt = now;
     if (largest > path.largestAcked) path.largestAcked = largest;
     let rttSample = NaN;
     if (newlyAckedLargest !== undefined) {
@@ -868,12 +929,19 @@ export class Session implements FrameVisitor {
     if (stream.send.hasNewData) this.sendQueue.add(stream);
   }
 
-  onPathChallenge(): void {
+  onPathChallenge(data: Uint8Array): void {
     this.rxEliciting = true;
+    this.rxPath!.responsePending = Uint8Array.from(data);
   }
 
-  onPathResponse(): void {
+  onPathResponse(data: Uint8Array): void {
     this.rxEliciting = true;
+    const path = this.rxPath!;
+    const expected = path.challenge;
+    if (expected === null || expected.some((b, i) => b !== data[i])) return;
+    path.challenge = null;
+    path.challengeDueAt = Infinity;
+    if (!path.isUp) this.markPathUp(path, this.rxNow);
   }
 
   onControl(msg: Control): void {
@@ -913,7 +981,7 @@ export class Session implements FrameVisitor {
 
   // ---------------------------------------------------------------- internals
 
-  private handleHandshakeResponse(now: Millis, bytes: Uint8Array): boolean {
+  private handleHandshakeResponse(now: Millis, pathId: PathId, bytes: Uint8Array): boolean {
     if (this.state !== 'handshaking') return false;
     for (const initiator of this.initiators) {
       const keys = initiator.accept(bytes);
@@ -924,12 +992,12 @@ export class Session implements FrameVisitor {
       this.pathsPendingInit.length = 0;
       this.lastReceivedAt = now;
       this.emit({ type: 'connected' });
-      // Tell the listener every path's address at once, not when data first needs it.
-      for (const path of this.paths) {
-        if (path === undefined) continue;
-        this.markPathUp(path);
-        path.pingPending = true;
-      }
+      // The answering path is proven; the others prove themselves with PATH_CHALLENGE, which
+      // also tells the listener every path's address at once.
+      const answered = this.pathFor(pathId);
+      this.markPathUp(answered, now);
+      answered.pingPending = true;
+      for (const path of this.paths) if (path !== undefined && path !== answered) path.challengeDueAt = now;
       return true;
     }
     this.stats_.packetsDropped++;
@@ -950,17 +1018,47 @@ export class Session implements FrameVisitor {
         maxAckDelayMs: this.config.maxAckDelayMs,
         ackEveryPackets: this.config.ackEveryPackets,
         initialCwndPackets: this.config.initialCwndPackets,
-        maxRate: this.config.maxRateMbps > 0 ? (this.config.maxRateMbps * 1000) / 8 : Infinity,
+        maxRate: mbpsToBytesPerMs(this.config.paths[pathId]?.maxRateMbps ?? this.config.maxRateMbps),
+        backup: this.config.paths[pathId]?.backup ?? false,
       });
       this.paths[pathId] = path;
     }
     return path;
   }
 
-  private markPathUp(path: Path): void {
+  private markPathUp(path: Path, now: Millis): void {
     if (path.isUp) return;
-    path.isUp = true;
+    const darkFor = now - path.downSince;
+    path.state = 'up';
+    path.downSince = Infinity;
+    path.lastAckProgressAt = now;
+    path.challengeDueAt = Infinity;
+    if (darkFor >= PATH_RELEARN_AFTER_MS) {
+      // Conditions may have changed while it was dark: learn the path afresh.
+      path.cc.reset();
+      path.pacer.reset();
+      path.ptoBackoff = 0;
+    }
     this.emit({ type: 'pathUp', pathId: path.id });
+  }
+
+  /**
+   * Fails a silent path over: everything in flight on it is sent again on the others at once,
+   * and it is only probed (PATH_CHALLENGE) until it answers.
+   */
+  private markPathDown(path: Path, now: Millis, reason: string): void {
+    if (path.state === 'down') return;
+    path.state = 'down';
+    path.downSince = now;
+    path.history.forEachBelow(path.nextPn, (packet) => {
+      path.history.take(packet.pn);
+      this.onPacketLost(path, packet);
+      return true;
+    });
+    path.lossTime = Infinity;
+    path.pingPending = false;
+    path.challengeDueAt = now;
+    this.emit({ type: 'pathDown', pathId: path.id, reason });
   }
 
   private onPacketAcked(path: Path, packet: SentPacket, now: Millis): void {
