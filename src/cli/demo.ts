@@ -21,7 +21,7 @@ import { KEY_BYTES } from './key.ts';
 import { createLogger } from './logger.ts';
 import { parseStrict } from './relayOptions.ts';
 
-export const DEMO_USAGE = `Usage: bering demo [options]
+const DEMO_USAGE = `Usage: bering demo [options]
 
 Runs an entry relay, an exit relay, an emulated trans-Pacific path between them and a TCP sink
 as the service, all on loopback, and sends a payload through.

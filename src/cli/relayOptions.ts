@@ -12,7 +12,7 @@ import { parseHostPort, parseHostPortList } from './hostPort.ts';
 import { readKeyFile } from './key.ts';
 
 /** The relay flags, as `node:util` parseArgs options. */
-export const RELAY_FLAGS = {
+const RELAY_FLAGS = {
   'tcp-listen': { type: 'string' },
   'udp-listen': { type: 'string', multiple: true },
   peer: { type: 'string', multiple: true },
@@ -91,7 +91,7 @@ export function parseRelayArgs(args: string[]): RelaySettings | null {
  * Reads a JSON config file. Unknown keys and values of the wrong type are errors naming the key
  * and the file; a relative `keyFile` is taken relative to the config file.
  */
-export function readConfigFile(path: string): RawSettings {
+function readConfigFile(path: string): RawSettings {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -86,15 +86,6 @@ export class SessionLoop {
     this.arm();
   }
 
-  /** Cancels the timer; sessions are left as they are. */
-  stop(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    if (this.immediate !== null) clearImmediate(this.immediate);
-    this.timer = null;
-    this.immediate = null;
-    this.timerAt = Infinity;
-  }
-
   private readonly runFlush = (): void => {
     this.immediate = null;
     this.flush();

@@ -127,8 +127,10 @@ export class UdpDialer implements Transport, SessionSink {
         reason,
         byPeer,
         upForMs: wasUp ? Math.round(this.loop.clock() - this.connectedAt) : 0,
+        // Non-zero when the kernel refused datagrams, e.g. ICMP "port unreachable": no relay there.
+        sendErrors: this.sockets.reduce((n, s) => n + s.sendErrors, 0),
       },
-      wasUp ? 'session down' : 'handshake failed',
+      wasUp || this.closing ? 'session down' : 'handshake failed',
     );
     this.connectedAt = 0;
     this.loop.remove(session);

@@ -76,11 +76,6 @@ export class EntryRelay implements SessionHandler {
     return { host: a.address, port: a.port };
   }
 
-  /** Connections waiting for a session. */
-  get waitingCount(): number {
-    return this.waiting.length;
-  }
-
   onSessionEvent(session: CoreSession, e: SessionEvent): void {
     this.bridges.dispatch(session, e);
     // A session came up, or a stream slot was freed: let waiting connections in.
