@@ -206,7 +206,8 @@ describe('relay pair', () => {
     const service = await Service.start();
     cleanups.push(() => service.close());
     const exit = await exitRelay(service.address);
-    const entry = await entryRelay([{ host: 'no-such-relay.invalid', port: 7000 }, exit.udpAddresses[0]]);
+    // A slow resolver delays the dial, so let the connection wait longer than the default.
+    const entry = await entryRelay([{ host: 'no-such-relay.invalid', port: 7000 }, exit.udpAddresses[0]], 40_000);
     const client = connect(entry.tcpAddress!);
     const atClient = collect(client);
     client.end('one path is enough');
