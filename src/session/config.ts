@@ -44,8 +44,8 @@ export interface PathOptions {
 
 export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
   maxStreams: 1024,
-  streamWindowBytes: 16 * 1024 * 1024,
-  sessionWindowBytes: 48 * 1024 * 1024,
+  streamWindowBytes: 24 * 1024 * 1024,
+  sessionWindowBytes: 64 * 1024 * 1024,
   streamSendBufferBytes: 16 * 1024 * 1024,
   sessionSendBufferBytes: 64 * 1024 * 1024,
   idleTimeoutMs: 8_000,

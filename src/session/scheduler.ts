@@ -9,15 +9,15 @@ import type { Millis } from './time.ts';
  * a light stream never waits on the slow one.
  */
 export class Scheduler {
-  /** When the chosen path will be free, if {@link pick} returned null because it is not yet. */
-  wakeAt: Millis = Infinity;
+  /** The last pick was the path of earliest arrival (retransmissions go only there). */
+  pickedFastest = false;
 
   /**
-   * The path for the next packet, or null (wait until {@link wakeAt}). `backlog` tells how many
+   * The path for the next packet, or null (wait for the fastest path's pacer). `backlog` tells how many
    * bytes are waiting, computed only when needed and only up to the amount asked for.
    */
   pick(now: Millis, paths: readonly (Path | undefined)[], backlog: (atLeast: number) => number): Path | null {
-    this.wakeAt = Infinity;
+    this.pickedFastest = false;
     const useBackups = !paths.some((p) => p !== undefined && p.isUp && !p.config.backup);
     let best: Path | null = null;
     let bestArrival = Infinity;
@@ -33,7 +33,10 @@ export class Scheduler {
       }
     }
     if (best === null) return null;
-    if (bestDeparture <= now) return best;
+    if (bestDeparture <= now) {
+      this.pickedFastest = true;
+      return best;
+    }
     // The fastest path is busy: is a free one worth it for the data waiting?
     let fallback: Path | null = null;
     let fallbackArrival = Infinity;
@@ -51,7 +54,6 @@ export class Scheduler {
       const needed = lag * best.cc.pacingRate;
       if (needed <= 0 || backlog(needed) >= needed) return fallback;
     }
-    this.wakeAt = bestDeparture;
     return null;
   }
 }

@@ -581,7 +581,13 @@ export class Session implements FrameVisitor {
     if (!this.hasElicitingWork()) return null;
     const path = this.pickPath(now);
     if (path === null) return null;
-    return this.buildPacket(now, path, true);
+    // Retransmissions go on the path where they arrive first; a slower path carries new data.
+    if (!this.scheduler.pickedFastest && !this.hasNewWork()) return null;
+    return this.buildPacket(now, path, true, this.scheduler.pickedFastest);
+  }
+
+  private hasNewWork(): boolean {
+    return this.sendQueue.size > 0 && this.sentData < this.peerMaxData;
   }
 
   /** PATH_RESPONSE owed on this path and/or a PATH_CHALLENGE to (re)validate it. Never held by cwnd. */
@@ -678,7 +684,7 @@ export class Session implements FrameVisitor {
    * Fills one packet for `path`: ACKs for every path with news, then (when `eliciting`) a PING
    * if one is owed, control frames, retransmissions, and new stream data round-robin.
    */
-  private buildPacket(now: Millis, path: Path, eliciting: boolean): Transmit {
+  private buildPacket(now: Millis, path: Path, eliciting: boolean, retransmit = true): Transmit {
     const w = this.beginPacket();
     this.writeAcks(now, w, path);
     if (!eliciting) return this.finishPacket(now, path, w, null, null);
@@ -690,7 +696,7 @@ export class Session implements FrameVisitor {
       path.pingPending = false;
     }
     this.writeControlFrames(w, frames);
-    this.writeRetransmissions(w, frames);
+    if (retransmit) this.writeRetransmissions(w, frames);
     this.writeNewData(w, frames);
     if (frames.length === 0 && w.pos === 0) encodePing(w);
     const t = this.finishPacket(now, path, w, frames, fec?.group ?? null);

@@ -1,5 +1,6 @@
 import type { PathSpec } from '../../src/sim/network.ts';
 import type { SessionConfig } from '../../src/session/config.ts';
+import type { SessionEvent } from '../../src/session/api.ts';
 import type { Session } from '../../src/session/session.ts';
 import { PatternReader, PatternWriter, tunnelPair } from './tunnelPair.ts';
 
@@ -39,6 +40,7 @@ export function runBulk(opts: {
   config?: Partial<SessionConfig>;
   steadyFromMs?: number;
   fec?: boolean;
+  onDialerEvent?: (ev: SessionEvent) => void;
   setup?: (net: ReturnType<typeof tunnelPair>['net']) => void;
 }): BulkResult {
   const { dialer, listenerNode, net } = tunnelPair({ paths: opts.paths, seed: opts.seed, config: opts.config, fec: opts.fec });
@@ -79,6 +81,7 @@ export function runBulk(opts: {
     for (const session of [dialer, server]) {
       if (session === undefined) continue;
       for (let ev = session.pollEvent(); ev !== null; ev = session.pollEvent()) {
+        if (session === dialer) opts.onDialerEvent?.(ev);
         if (ev.type === 'streamOpened' && session === server) {
           if (opts.reverse) {
             writer = new PatternWriter(server, ev.streamId, opts.bytes);

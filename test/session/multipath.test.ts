@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { SessionEvent } from '../../src/session/api.ts';
+import { symmetric, type PathSpec } from '../../src/sim/network.ts';
+import { runBulk } from '../support/bulk.ts';
+import { goodputMbps } from '../support/tunnelPair.ts';
+
+const MiB = 1024 * 1024;
+const lossy = (delayMs: number): PathSpec => symmetric({ delayMs, rateMbps: 100, queueMs: 60, lossRate: 0.03 });
+
+/** Longest time between two consecutive deliveries to the reader within [from, to]. */
+function longestStall(progress: Array<[number, number]>, from: number, to: number): number {
+  let worst = 0;
+  let last = from;
+  for (const [t] of progress) {
+    if (t < from || t > to) continue;
+    worst = Math.max(worst, t - last);
+    last = t;
+  }
+  return worst;
+}
+
+describe('multipath', () => {
+  it('two 100 Mbit/s paths of 90 and 140 ms, 3% loss each: goodput >= 90% of the sum of each alone', () => {
+    const seed = 51;
+    const alone = [lossy(90), lossy(140)].map((path) => {
+      const r = runBulk({ paths: [path], seed, bytes: 80 * MiB, limitMs: 40_000 });
+      expect(r.delivered).toBe(80 * MiB);
+      return goodputMbps(r.progress, 3000, r.finishedAtMs);
+    });
+    const both = runBulk({ paths: [lossy(90), lossy(140)], seed, bytes: 160 * MiB, limitMs: 40_000 });
+    expect(both.corruptAt).toBe(-1);
+    expect(both.delivered).toBe(160 * MiB);
+    const goodput = goodputMbps(both.progress, 3000, both.finishedAtMs);
+    expect(goodput, `seed ${seed}: alone ${alone.map((g) => g.toFixed(1))}, both ${goodput.toFixed(1)}`).toBeGreaterThanOrEqual(
+      0.9 * (alone[0] + alone[1]),
+    );
+  });
+
+  it('three paths, one dark for 3 s mid-transfer: nothing lost, no stall over 600 ms, the path comes back', () => {
+    const seed = 52;
+    const darkFrom = 4000;
+    const darkTo = 7000;
+    const events: SessionEvent[] = [];
+    const r = runBulk({
+      paths: [lossy(90), lossy(100), lossy(120)],
+      seed,
+      bytes: 200 * MiB,
+      limitMs: 40_000,
+      setup: (net) => {
+        net.links[1].aToB.setConfig({ blackouts: [{ fromMs: darkFrom, toMs: darkTo }] });
+        net.links[1].bToA.setConfig({ blackouts: [{ fromMs: darkFrom, toMs: darkTo }] });
+      },
+      onDialerEvent: (ev) => events.push(ev),
+    });
+    const context = `seed ${seed}`;
+    expect(r.corruptAt, context).toBe(-1);
+    expect(r.delivered, context).toBe(200 * MiB);
+    const stall = longestStall(r.progress, 2000, r.finishedAtMs);
+    expect(stall, context).toBeLessThanOrEqual(600);
+    const down = events.find((e) => e.type === 'pathDown');
+    expect(down, context).toMatchObject({ pathId: 1 });
+    const upAgain = events.filter((e) => e.type === 'pathUp' && e.pathId === 1);
+    expect(upAgain.length, `${context}: path 1 re-admitted`).toBeGreaterThanOrEqual(2);
+    const after = r.senderStats.paths.find((p) => p.id === 1)!;
+    expect(after.state).toBe('up');
+  });
+});
