@@ -1,0 +1,96 @@
+/**
+ * What every system under test provides once set up on a scenario's emulated paths: where the
+ * viewer connects, the two workload endpoints, the processes whose cost is charged to the system,
+ * and the path emulators (for blackouts and per-path counters).
+ */
+import type { ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import net from 'node:net';
+import type { HostPort } from '../src/io/address.ts';
+import type { LinkConfig, LinkStats } from '../src/sim/link.ts';
+import type { EndpointProcess } from './endpointProcess.ts';
+
+/** The impairment proxy and the TUN bridge both look like this to the orchestrator. */
+export interface PathEmulator {
+  now(): number;
+  setConfig(direction: 'aToB' | 'bToA', partial: Partial<LinkConfig>): void;
+  stats(): { aToB: LinkStats; bToA: LinkStats };
+  close(): Promise<void>;
+}
+
+export interface Harness {
+  /** Where the viewer endpoint connects (the entry relay, kcptun's client, or the far namespace). */
+  target: HostPort;
+  viewer: EndpointProcess;
+  service: EndpointProcess;
+  /** The two relay processes (entry, exit) charged with CPU and memory; null for kernel TCP. */
+  relays: { entry: ChildProcess; exit: ChildProcess } | null;
+  /** One emulator per path the system uses, in path order. */
+  paths: PathEmulator[];
+  /** Stops everything it started. */
+  close(): Promise<void>;
+}
+
+/** A port free on 127.0.0.1 right now (for programs that cannot report the port they bound). */
+export async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
+  if (kind === 'udp') {
+    const s = dgram.createSocket('udp4');
+    s.bind(0, '127.0.0.1');
+    await once(s, 'listening');
+    const port = s.address().port;
+    await new Promise<void>((ok) => s.close(() => ok()));
+    return port;
+  }
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((ok) => server.close(() => ok()));
+  return port;
+}
+
+/**
+ * Resolves with the first line of `child`'s stderr for which `pick` returns a value; rejects when
+ * the child exits first or `timeoutMs` passes, quoting the end of its stderr.
+ */
+export function waitForLine<T>(child: ChildProcess, what: string, pick: (line: string) => T | undefined, timeoutMs = 15_000): Promise<T> {
+  return new Promise((ok, fail) => {
+    let partial = '';
+    let seen = '';
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      child.stderr!.off('data', onData);
+      child.off('exit', onExit);
+    };
+    const onData = (b: Buffer): void => {
+      const text = b.toString();
+      seen = (seen + text).slice(-2000);
+      partial += text;
+      const lines = partial.split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        const v = pick(line);
+        if (v !== undefined) {
+          cleanup();
+          ok(v);
+          return;
+        }
+      }
+    };
+    const onExit = (code: number | null): void => {
+      cleanup();
+      fail(new Error(`${what} exited (${code}) before it was ready: ${lastLines(seen)}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      fail(new Error(`${what} not ready within ${timeoutMs / 1000} s: ${lastLines(seen)}`));
+    }, timeoutMs);
+    child.stderr!.on('data', onData);
+    child.on('exit', onExit);
+  });
+}
+
+function lastLines(text: string): string {
+  return text.trim().split('\n').slice(-3).join(' | ') || '(no output)';
+}

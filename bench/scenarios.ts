@@ -1,0 +1,112 @@
+/**
+ * What the bench runs: the emulated links of each scenario, the workloads, and the quick and full
+ * plans. Side A is the viewer's (entry relay), side B the service's (exit relay); `down` data
+ * crosses B -> A.
+ */
+import type { LinkConfig } from '../src/sim/link.ts';
+import type { WorkloadSpec } from './workload.ts';
+
+/** One emulated path, both directions. */
+export interface PathSpec {
+  aToB: LinkConfig;
+  bToA: LinkConfig;
+}
+
+export interface Scenario {
+  name: string;
+  /** One line for tables and plots. */
+  title: string;
+  paths: PathSpec[];
+  /** Random loss in percent, for scenarios on the goodput-vs-loss curve (clean counts as 0). */
+  lossPercent?: number;
+  /** Path `path` goes dark both ways from `atMs` after each workload starts, for `forMs`. */
+  blackout?: { path: number; atMs: number; forMs: number };
+  /** Scenarios with several paths: only bering uses them all; others get path 0 (or skip). */
+  singlePathSystems: boolean;
+  /** Seeds the links; the same for every system, so each one starts on the same loss pattern. */
+  seed: number;
+}
+
+export interface Workload {
+  name: 'bulk-down' | 'bulk-up' | 'cbr-down';
+  spec: WorkloadSpec;
+  /** Time cap: a bulk transfer still running then is stopped and its goodput taken so far. */
+  capMs: number;
+}
+
+/** The trans-Pacific path of the problem statement: 180 ms RTT, 100 Mbit/s, a 60 ms queue. */
+const TRANS_PACIFIC: LinkConfig = { delayMs: 90, rateMbps: 100, queueMs: 60 };
+
+function symmetric(link: LinkConfig): PathSpec {
+  return { aToB: { ...link }, bToA: { ...link } };
+}
+
+/** Every scenario, in report order. */
+export const SCENARIOS: Scenario[] = [
+  { name: 'clean', title: '180 ms RTT, no loss', paths: [symmetric(TRANS_PACIFIC)], lossPercent: 0, singlePathSystems: true, seed: 101 },
+  ...[1, 3, 5, 10].map(
+    (p): Scenario => ({
+      name: `loss${p}`,
+      title: `180 ms RTT, ${p}% random loss`,
+      paths: [symmetric({ ...TRANS_PACIFIC, lossRate: p / 100 })],
+      lossPercent: p,
+      singlePathSystems: true,
+      seed: 100 + p,
+    }),
+  ),
+  {
+    name: 'bursty',
+    title: '180 ms RTT, 3% loss in bursts (Gilbert-Elliott, mean burst 5 packets)',
+    paths: [symmetric({ ...TRANS_PACIFIC, burstLoss: { meanLossRate: 0.03, meanBurstLength: 5 } })],
+    singlePathSystems: true,
+    seed: 111,
+  },
+  {
+    name: 'failover',
+    title: 'two 180 ms RTT paths with 1% loss; path 0 dark for 5 s from 3 s in',
+    paths: [symmetric({ ...TRANS_PACIFIC, lossRate: 0.01 }), symmetric({ ...TRANS_PACIFIC, lossRate: 0.01 })],
+    blackout: { path: 0, atMs: 3000, forMs: 5000 },
+    singlePathSystems: false,
+    seed: 121,
+  },
+  {
+    name: 'asymmetric',
+    title: 'two paths with 1% loss: 180 ms RTT at 100 Mbit/s and 280 ms RTT at 40 Mbit/s',
+    paths: [symmetric({ ...TRANS_PACIFIC, lossRate: 0.01 }), symmetric({ delayMs: 140, rateMbps: 40, queueMs: 60, lossRate: 0.01 })],
+    singlePathSystems: true,
+    seed: 131,
+  },
+];
+
+/** Video delivered with this much playout buffer stalls when a chunk is later than it. */
+export const PLAYOUT_BUFFER_MS = 1000;
+
+const MiB = 1024 * 1024;
+const CBR = { kind: 'cbr', direction: 'down', rateMbps: 60, chunkBytes: 16 * 1024 } as const;
+
+export interface Plan {
+  mode: 'quick' | 'full';
+  scenarios: string[];
+  workloads: Workload[];
+}
+
+/** The full set: every scenario, 100 MiB each way, a 20 s 4K-like stream. */
+export const FULL_PLAN: Plan = {
+  mode: 'full',
+  scenarios: SCENARIOS.map((s) => s.name),
+  workloads: [
+    { name: 'bulk-down', spec: { kind: 'bulk', direction: 'down', bytes: 100 * MiB }, capMs: 60_000 },
+    { name: 'bulk-up', spec: { kind: 'bulk', direction: 'up', bytes: 100 * MiB }, capMs: 60_000 },
+    { name: 'cbr-down', spec: { ...CBR, durationMs: 20_000 }, capMs: 25_000 },
+  ],
+};
+
+/** The quick subset (under 3 minutes): clean, 3% and bursty loss; 16 MiB down; a 6 s stream. */
+export const QUICK_PLAN: Plan = {
+  mode: 'quick',
+  scenarios: ['clean', 'loss3', 'bursty'],
+  workloads: [
+    { name: 'bulk-down', spec: { kind: 'bulk', direction: 'down', bytes: 16 * MiB }, capMs: 10_000 },
+    { name: 'cbr-down', spec: { ...CBR, durationMs: 6_000 }, capMs: 9_000 },
+  ],
+};
