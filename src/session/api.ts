@@ -10,7 +10,7 @@ export type PathId = number;
 /** Stream number; dialer-opened streams are even, listener-opened odd. */
 export type StreamId = number;
 
-/** One datagram to send on a path. `bytes` is only valid until the next call into the session. */
+/** One datagram to send on a path. The bytes are a fresh buffer that belongs to the caller. */
 export interface Transmit {
   pathId: PathId;
   bytes: Uint8Array;

@@ -39,7 +39,7 @@ interface LaneShape {
 }
 
 const LANES: Record<FecLane, LaneShape> = {
-  bulk: { k: 128, holdMs: 120, residualTarget: 0.01, overheadSlope: 1.5, overheadConstant: 0.05, maxDepth: 8 },
+  bulk: { k: 128, holdMs: 120, residualTarget: 0.02, overheadSlope: 1.5, overheadConstant: 0.03, maxDepth: 8 },
   latency: { k: 16, holdMs: 4, residualTarget: 0.002, overheadSlope: 3, overheadConstant: 0.12, maxDepth: 4 },
 };
 
