@@ -4,6 +4,8 @@
  * the I/O layer against small in-memory doubles.
  */
 import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from '../session/api.ts';
+import type { ListenerStats } from '../session/listener.ts';
+import type { SessionStats } from '../session/session.ts';
 import type { Millis, UnixMillis } from '../session/time.ts';
 
 /** What `io/` and `relay/` use of a `Session`; see src/session/session.ts for when to call each. */
@@ -22,6 +24,8 @@ export interface CoreSession {
   streamFinish(id: StreamId): void;
   streamReset(id: StreamId, code: number): void;
   close(now: Millis, reason: string): void;
+  /** Figures for the metrics endpoint; test doubles may leave it out (then none are reported). */
+  stats?(): SessionStats;
 }
 
 /** What a `Listener` tells the driver about one datagram (mirrors src/session/listener.ts). */
@@ -34,6 +38,8 @@ export type CoreListenerResult =
 export interface CoreListener {
   handleDatagram(now: Millis, wallNow: UnixMillis, bytes: Uint8Array): CoreListenerResult;
   forget(session: CoreSession): void;
+  /** Handshake and authentication counters, where the core keeps them (the real `Listener`). */
+  readonly stats?: ListenerStats;
 }
 
 /** Starts a dialer-side session over `pathIds`; the caller binds the key, rng and config. */

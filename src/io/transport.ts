@@ -4,6 +4,7 @@
  * {@link Transport}, so "who dials" stays independent of "who accepts TCP".
  */
 import type { SessionEvent } from '../session/api.ts';
+import type { ListenerStats } from '../session/listener.ts';
 import type { CoreSession } from './core.ts';
 
 /** Receives every event of every session a transport runs, after the transport's bookkeeping. */
@@ -13,6 +14,23 @@ export interface SessionHandler {
    * event of a session. The handler may call into any session; the loop flushes afterwards.
    */
   onSessionEvent(session: CoreSession, event: SessionEvent): void;
+}
+
+/** One session of a transport as the metrics endpoint shows it. */
+export interface SessionView {
+  session: CoreSession;
+  /** How long it has been connected, or null while it is still handshaking. */
+  connectedForMs: number | null;
+  /** Where path `pathId` sends: the peer's address, or '#id' while it is not known yet. */
+  pathPeer(pathId: number): string;
+}
+
+/** Handshake counters of a transport since it started. */
+export interface TransportCounters {
+  /** Handshakes completed (dialer: sessions it brought up; listener: handshakes it accepted). */
+  handshakes: number;
+  /** The listening core's counters of refused datagrams and handshakes; null for a dialer. */
+  listener: ListenerStats | null;
 }
 
 /** A source of sessions over real sockets. */
@@ -28,4 +46,7 @@ export interface Transport {
    * close packets to leave, and closes the sockets. No events are delivered afterwards.
    */
   close(reason: string): Promise<void>;
+  /** The live sessions, for a metrics scrape (cheap: no copies of stream data). */
+  sessionViews(): SessionView[];
+  counters(): TransportCounters;
 }

@@ -8,7 +8,7 @@ import type { SessionEvent, Transmit } from '../session/api.ts';
 import { formatHostPort, type HostPort } from './address.ts';
 import type { CoreSession, DialFn } from './core.ts';
 import type { SessionLoop, SessionSink } from './sessionLoop.ts';
-import type { SessionHandler, Transport } from './transport.ts';
+import type { SessionHandler, SessionView, Transport, TransportCounters } from './transport.ts';
 import { resolve, UdpSocket } from './udpSocket.ts';
 
 /** Re-dial delays: the first retry after `initialMs`, doubling up to `maxMs`. */
@@ -47,6 +47,7 @@ export class UdpDialer implements Transport, SessionSink {
   private retryTimer: NodeJS.Timeout | null = null;
   private closing = false;
   private connectedAt = 0;
+  private handshakes = 0;
 
   constructor(opts: UdpDialerOptions) {
     this.peers = opts.peers;
@@ -86,6 +87,17 @@ export class UdpDialer implements Transport, SessionSink {
     await this.closeSockets();
   }
 
+  sessionViews(): SessionView[] {
+    const session = this.session;
+    if (session === null) return [];
+    const connectedForMs = this.connectedAt > 0 ? this.loop.clock() - this.connectedAt : null;
+    return [{ session, connectedForMs, pathPeer: (pathId) => this.peerName(pathId) }];
+  }
+
+  counters(): TransportCounters {
+    return { handshakes: this.handshakes, listener: null };
+  }
+
   transmit(t: Transmit): void {
     this.sockets[t.pathId]?.sendConnected(t.bytes);
   }
@@ -95,6 +107,7 @@ export class UdpDialer implements Transport, SessionSink {
     switch (e.type) {
       case 'connected':
         this.failures = 0;
+        this.handshakes++;
         this.connectedAt = this.loop.clock();
         this.log.info({ sessionId: session.id, paths: this.peers.map(formatHostPort) }, 'session up');
         break;

@@ -10,7 +10,7 @@ import type { PathId, SessionEvent, Transmit } from '../session/api.ts';
 import { formatHostPort, type HostPort } from './address.ts';
 import type { CoreListener, CoreSession } from './core.ts';
 import type { SessionLoop, SessionSink } from './sessionLoop.ts';
-import type { SessionHandler, Transport } from './transport.ts';
+import type { SessionHandler, SessionView, Transport, TransportCounters } from './transport.ts';
 import { UdpSocket } from './udpSocket.ts';
 
 export interface UdpListenerOptions {
@@ -77,6 +77,7 @@ export class UdpListener implements Transport {
   private readonly sessions = new Map<CoreSession, SessionRoutes>();
   /** Connected sessions, oldest first. */
   private connected: CoreSession[] = [];
+  private handshakes = 0;
 
   constructor(opts: UdpListenerOptions) {
     this.opts = opts;
@@ -123,6 +124,20 @@ export class UdpListener implements Transport {
     this.opts.log.info({ udp: this.addresses.map(formatHostPort) }, 'listening for peers');
   }
 
+  sessionViews(): SessionView[] {
+    const now = this.opts.loop.clock();
+    return [...this.sessions.values()].map((r) => ({
+      session: r.session,
+      connectedForMs: r.connectedAt > 0 ? now - r.connectedAt : null,
+      pathPeer: (pathId: number) => r.describe(pathId),
+    }));
+  }
+
+  counters(): TransportCounters {
+    const stats = this.opts.listener.stats;
+    return { handshakes: this.handshakes, listener: stats === undefined ? null : { ...stats } };
+  }
+
   async close(reason: string): Promise<void> {
     const { loop } = this.opts;
     const now = loop.clock();
@@ -140,6 +155,7 @@ export class UdpListener implements Transport {
     switch (e.type) {
       case 'connected':
         routes.connectedAt = this.opts.loop.clock();
+        this.handshakes++;
         this.connected.push(session);
         log.info({ sessionId: session.id, from: routes.from }, 'session up');
         break;
