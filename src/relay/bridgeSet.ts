@@ -18,8 +18,23 @@ export interface StreamTotals {
   bytesToTcp: number;
 }
 
+/** One live stream, for the status endpoint. */
+export interface StreamInfo {
+  sessionId: number;
+  streamId: StreamId;
+  /** The service name it asked for ('' for the unnamed one). */
+  service: string;
+  /** The TCP side: the viewer's address (entry) or the service's (exit). */
+  tcp: string;
+  bytesFromTcp: number;
+  bytesToTcp: number;
+  ageMs: number;
+}
+
 export class BridgeSet {
   private readonly bySession = new Map<CoreSession, Map<StreamId, StreamBridge>>();
+  /** What each live bridge was opened for; only read by {@link list}. */
+  private readonly labels = new Map<StreamBridge, { service: string; tcp: string }>();
   private count = 0;
   private emptyWaiters: Array<() => void> = [];
   readonly totals: StreamTotals = { opened: 0, finished: 0, aborted: 0, bytesFromTcp: 0, bytesToTcp: 0 };
@@ -34,8 +49,22 @@ export class BridgeSet {
     return this.count;
   }
 
-  /** Joins `socket` to a stream that was just opened (by us or by the peer). */
-  add(session: CoreSession, streamId: StreamId, socket: Socket, peer: string): StreamBridge {
+  /** Live bridges with their byte counts so far. */
+  list(): StreamInfo[] {
+    const now = performance.now();
+    return [...this.labels].map(([b, l]) => ({
+      sessionId: b.session.id,
+      streamId: b.streamId,
+      service: l.service,
+      tcp: l.tcp,
+      bytesFromTcp: b.bytesFromTcp,
+      bytesToTcp: b.bytesToTcp,
+      ageMs: now - b.openedAt,
+    }));
+  }
+
+  /** Joins `socket` to a stream that was just opened (by us or by the peer) for `service`. */
+  add(session: CoreSession, streamId: StreamId, socket: Socket, peer: string, service = ''): StreamBridge {
     const bridge = new StreamBridge(session, streamId, socket, this.wake, this.onDone);
     let streams = this.bySession.get(session);
     if (streams === undefined) {
@@ -43,9 +72,10 @@ export class BridgeSet {
       this.bySession.set(session, streams);
     }
     streams.set(streamId, bridge);
+    this.labels.set(bridge, { service, tcp: peer });
     this.count++;
     this.totals.opened++;
-    this.log.info({ sessionId: session.id, streamId, tcp: peer }, 'stream open');
+    this.log.info({ sessionId: session.id, streamId, tcp: peer, ...(service === '' ? {} : { service }) }, 'stream open');
     return bridge;
   }
 
@@ -101,6 +131,8 @@ export class BridgeSet {
     const streams = this.bySession.get(bridge.session);
     streams?.delete(bridge.streamId);
     if (streams?.size === 0) this.bySession.delete(bridge.session);
+    const service = this.labels.get(bridge)?.service ?? '';
+    this.labels.delete(bridge);
     this.count--;
     const t = this.totals;
     if (outcome === 'finished') t.finished++;
@@ -111,6 +143,7 @@ export class BridgeSet {
       {
         sessionId: bridge.session.id,
         streamId: bridge.streamId,
+        ...(service === '' ? {} : { service }),
         outcome,
         bytesFromTcp: bridge.bytesFromTcp,
         bytesToTcp: bridge.bytesToTcp,

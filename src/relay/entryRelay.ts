@@ -147,7 +147,7 @@ export class EntryRelay implements SessionHandler {
     if (session === null) return false;
     const streamId = session.openStream(this.opts.service);
     if (streamId === null) return false;
-    this.bridges.add(session, streamId, socket, peer);
+    this.bridges.add(session, streamId, socket, peer, this.opts.service);
     socket.resume();
     this.transport.wake();
     return true;

@@ -12,12 +12,12 @@ import { Listener } from '../session/listener.ts';
 import { cryptoRng } from '../session/rng.ts';
 import { Session } from '../session/session.ts';
 import { SessionLoop } from '../io/sessionLoop.ts';
-import type { Transport } from '../io/transport.ts';
+import type { SessionHandler, Transport } from '../io/transport.ts';
 import { UdpDialer, type Backoff } from '../io/udpDialer.ts';
 import { UdpListener } from '../io/udpListener.ts';
 import { EntryRelay } from './entryRelay.ts';
 import { ExitRelay } from './exitRelay.ts';
-import type { StreamTotals } from './bridgeSet.ts';
+import type { StreamInfo, StreamTotals } from './bridgeSet.ts';
 
 /** Makes sessions: the real core in production, a test double in tests. */
 export interface CoreFactory {
@@ -37,9 +37,20 @@ export function sessionCore(psk: Uint8Array, config?: Partial<SessionConfig>): C
   };
 }
 
+/** One TCP listener of an entry relay: streams of connections accepted there ask for `service`. */
+export interface EntryService {
+  /** '' for the unnamed service (the exit relay's `forward`). */
+  service: string;
+  listen: HostPort;
+}
+
 export interface RelaySpec {
-  /** TCP role: accept viewers on `listen` (entry) or connect streams to `forward` (exit). */
-  tcp: { listen: HostPort } | { forward: HostPort };
+  /**
+   * TCP role. Entry: accept viewers on `listen` (one address: the unnamed service; or one
+   * listener per named service). Exit: connect streams of the unnamed service to `forward` (null:
+   * refuse them) and those of a named service to its target in `services`.
+   */
+  tcp: { listen: HostPort | EntryService[] } | { forward: HostPort | null; services?: ReadonlyMap<string, HostPort> };
   /** Transport: dial the peer's addresses (one path each) or accept on local ones. */
   udp: { peers: HostPort[] } | { listen: HostPort[] };
   core: CoreFactory;
@@ -54,15 +65,20 @@ export interface RelaySpec {
 
 /** A running relay. */
 export interface Relay {
+  readonly role: 'entry' | 'exit';
   readonly transport: Transport;
-  /** Entry role: the bound TCP address. */
+  /** Entry role: the bound TCP address (of the first listener when there are several). */
   readonly tcpAddress: HostPort | null;
+  /** Entry role: every listener with its bound address, in the order given. */
+  readonly tcpServices: EntryService[];
   /** Listening transport: the bound UDP addresses. */
   readonly udpAddresses: HostPort[];
-  /** Streams carried so far (the hook for the metrics endpoint). */
+  /** Streams carried so far, finished ones only (live ones are in {@link streams}). */
   readonly totals: StreamTotals;
   /** Live streams. */
   readonly openStreams: number;
+  /** Every live stream with its byte counts so far, for the status endpoint. */
+  streams(): StreamInfo[];
   /**
    * Graceful stop: refuse new connections, let open ones finish for up to `drainTimeoutMs`, reset
    * the rest, close the sessions (the peer is told) and the sockets. Resolves with the number of
@@ -79,29 +95,46 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
     'peers' in spec.udp
       ? new UdpDialer({ peers: spec.udp.peers, dial: spec.core.dial, loop, log, backoff: spec.backoff })
       : new UdpListener({ listen: spec.udp.listen, listener: spec.core.listener(), loop, log });
-  const role =
-    'listen' in spec.tcp
-      ? new EntryRelay(transport, { listen: spec.tcp.listen, log, waitForSessionMs: spec.waitForSessionMs })
-      : new ExitRelay(transport, { forward: spec.tcp.forward, log });
+  const tcp = spec.tcp;
+  const entries = 'listen' in tcp ? (Array.isArray(tcp.listen) ? tcp.listen : [{ service: '', listen: tcp.listen }]) : [];
+  const roles: Array<EntryRelay | ExitRelay> =
+    'listen' in tcp
+      ? entries.map((e) => new EntryRelay(transport, { listen: e.listen, service: e.service, log, waitForSessionMs: spec.waitForSessionMs }))
+      : [new ExitRelay(transport, { forward: tcp.forward, services: tcp.services, log })];
+  // Every role sees every event; each acts only on the streams in its own bridge set.
+  const handler: SessionHandler =
+    roles.length === 1 ? roles[0] : { onSessionEvent: (session, e) => roles.forEach((r) => r.onSessionEvent(session, e)) };
+  const drainAll = async (timeoutMs: number): Promise<number> =>
+    (await Promise.all(roles.map((r) => r.drain(timeoutMs)))).reduce((a, b) => a + b, 0);
 
   // Bind TCP first: an entry relay whose port is taken should fail before it dials anybody.
-  const tcpAddress = role instanceof EntryRelay ? await role.listen() : null;
+  const tcpServices: EntryService[] = [];
   try {
-    await transport.start(role);
+    for (const [i, role] of roles.entries()) {
+      if (role instanceof EntryRelay) tcpServices.push({ service: entries[i].service, listen: await role.listen() });
+    }
+    await transport.start(handler);
   } catch (err) {
-    if (role instanceof EntryRelay) await role.drain(0);
+    await drainAll(0);
     throw err;
   }
   return {
+    role: 'listen' in tcp ? 'entry' : 'exit',
     transport,
-    tcpAddress,
+    tcpAddress: tcpServices[0]?.listen ?? null,
+    tcpServices,
     udpAddresses: transport instanceof UdpListener ? transport.addresses : [],
-    totals: role.bridges.totals,
-    get openStreams() {
-      return role.bridges.size;
+    get totals() {
+      const sum: StreamTotals = { opened: 0, finished: 0, aborted: 0, bytesFromTcp: 0, bytesToTcp: 0 };
+      for (const r of roles) for (const k of Object.keys(sum) as Array<keyof StreamTotals>) sum[k] += r.bridges.totals[k];
+      return sum;
     },
+    get openStreams() {
+      return roles.reduce((n, r) => n + r.bridges.size, 0);
+    },
+    streams: () => roles.flatMap((r) => r.bridges.list()),
     async stop(drainTimeoutMs: number): Promise<number> {
-      const left = await role.drain(drainTimeoutMs);
+      const left = await drainAll(drainTimeoutMs);
       await transport.close('relay shutting down');
       return left;
     },
