@@ -56,7 +56,7 @@ export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
   initialRttMs: 200,
   maxAckDelayMs: 5,
   ackEveryPackets: 4,
-  initialCwndPackets: 128,
+  initialCwndPackets: 256,
   maxRateMbps: 0,
   paths: [],
   pathProbeIntervalMs: 500,
