@@ -45,8 +45,8 @@ export function lineChart(spec: ChartSpec): string {
   let xMin = spec.xMin ?? (xs.length > 0 ? Math.min(...xs) : 0);
   let xMax = spec.xMax ?? (xs.length > 0 ? Math.max(...xs) : 1);
   if (spec.xLog) {
-    xMin = 10 ** Math.floor(Math.log10(xMin > 0 ? xMin : 1));
-    xMax = 10 ** Math.ceil(Math.log10(xMax > xMin ? xMax : xMin * 10));
+    xMin = logFloor(xMin > 0 ? xMin : 1);
+    xMax = logCeil(xMax > xMin ? xMax : xMin * 10);
   }
   if (xMax <= xMin) xMax = xMin + 1;
   const yMin = spec.yMin ?? 0;
@@ -129,6 +129,18 @@ export function logTicks(min: number, max: number): number[] {
     }
   }
   return ticks;
+}
+
+/** The largest 1, 2 or 5 times a power of ten at or below `v` (> 0). */
+function logFloor(v: number): number {
+  const p = 10 ** Math.floor(Math.log10(v));
+  return [5, 2, 1].map((m) => m * p).find((t) => t <= v * (1 + 1e-9)) ?? p;
+}
+
+/** The smallest 1, 2 or 5 times a power of ten at or above `v` (> 0). */
+function logCeil(v: number): number {
+  const p = 10 ** Math.floor(Math.log10(v));
+  return [1, 2, 5, 10].map((m) => m * p).find((t) => t >= v * (1 - 1e-9)) ?? 10 * p;
 }
 
 function tickLabel(v: number): string {

@@ -1,0 +1,119 @@
+/**
+ * bering under test: two real `bin/bering relay` processes with a fresh key file, the service
+ * endpoint behind the exit relay, and one impairment proxy per path between them, all on loopback.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ImpairmentProxy } from '../src/io/impairmentProxy.ts';
+import { spawnChild, stopChild, tailOf } from './children.ts';
+import { EndpointProcess } from './endpointProcess.ts';
+import type { Harness } from './harness.ts';
+import { waitForLine } from './harness.ts';
+import type { PathSpec } from './scenarios.ts';
+
+export const BERING = fileURLToPath(new URL('../bin/bering', import.meta.url));
+
+/** The flag that turns FEC off; a relay build that rejects it has no FEC to turn off. */
+export const FEC_OFF_FLAGS = ['--fec', 'off'];
+
+export interface BeringOptions {
+  paths: PathSpec[];
+  /** Seeds path i's links with `pathSeed(seed, i)`. */
+  seed: number;
+  keyFile: string;
+  extraFlags: string[];
+}
+
+/** The seed of path `index` of a scenario seeded with `seed` (the TCP bridge uses path 0's). */
+export function pathSeed(seed: number, index: number): number {
+  return seed * 16 + index;
+}
+
+/** Starts a bering relay pair over `opts.paths`; resolves once the tunnel is up. */
+export async function startBering(opts: BeringOptions): Promise<Harness> {
+  const started: Array<{ close(): Promise<void> }> = [];
+  const children: ChildProcess[] = [];
+  const closeAll = async (): Promise<void> => {
+    await Promise.all(children.map((c) => stopChild(c, 'SIGKILL')));
+    await Promise.all(started.map((s) => s.close()));
+  };
+  try {
+    const { endpoint: service, port: servicePort } = await EndpointProcess.start({ listen: '127.0.0.1:0' });
+    started.push(service);
+    const relay = (args: string[]): ChildProcess => {
+      const child = spawnChild(process.execPath, [BERING, 'relay', ...args, '--key-file', opts.keyFile, ...opts.extraFlags], {
+        env: { ...process.env, LOG_LEVEL: 'info' },
+      });
+      children.push(child);
+      return child;
+    };
+
+    const exit = relay(['--udp-listen', opts.paths.map(() => '127.0.0.1:0').join(','), '--forward', `127.0.0.1:${servicePort}`]);
+    const exitReady = waitForLine(exit, 'exit relay', (line) => logField<string[]>(line, 'relay running', 'udp'));
+    tailOf(exit);
+    const udp = await exitReady;
+
+    const proxies: ImpairmentProxy[] = [];
+    for (let i = 0; i < opts.paths.length; i++) {
+      const at = udp[i].lastIndexOf(':');
+      const proxy = await ImpairmentProxy.start({
+        listen: { host: '127.0.0.1', port: 0 },
+        target: { host: udp[i].slice(0, at), port: Number(udp[i].slice(at + 1)) },
+        ...opts.paths[i],
+        seed: pathSeed(opts.seed, i),
+      });
+      proxies.push(proxy);
+      started.push(proxy);
+    }
+
+    const entry = relay(['--tcp-listen', '127.0.0.1:0', '--peer', proxies.map((p) => `127.0.0.1:${p.address.port}`).join(',')]);
+    const accepting = waitForLine(entry, 'entry relay', (line) => logField<string>(line, 'relay running', 'tcp'));
+    const sessionUp = waitForLine(entry, 'entry relay session', (line) => (parseLog(line)?.msg === 'session up' ? true : undefined), 20_000);
+    tailOf(entry);
+    const tcp = await accepting;
+    await sessionUp;
+
+    const { endpoint: viewer } = await EndpointProcess.start({});
+    started.push(viewer);
+    const at = tcp.lastIndexOf(':');
+    return {
+      target: { host: tcp.slice(0, at), port: Number(tcp.slice(at + 1)) },
+      viewer,
+      service,
+      relays: { entry, exit },
+      paths: proxies,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+/**
+ * Whether this relay build accepts `flags` (asks `bering relay FLAGS --help`, which parses every
+ * flag and prints the usage without starting anything).
+ */
+export async function relayAccepts(flags: string[]): Promise<boolean> {
+  const child = spawnChild(process.execPath, [BERING, 'relay', ...flags, '--help'], { stdio: 'ignore' });
+  const code = await new Promise<number | null>((ok) => {
+    child.on('exit', (c) => ok(c));
+    child.on('error', () => ok(null));
+  });
+  return code === 0;
+}
+
+/** `field` of a pino JSON log line whose msg is `msg`. */
+function logField<T>(line: string, msg: string, field: string): T | undefined {
+  const parsed = parseLog(line);
+  return parsed?.msg === msg ? (parsed[field] as T) : undefined;
+}
+
+function parseLog(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * `bering bench` (`npm run bench`): compares bering with plain kernel TCP (cubic, bbr) and kcptun
+ * on identical emulated links in one run, and writes report.md, report.html and results.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { usageError } from '../src/cli/errors.ts';
+import { parseStrict } from '../src/cli/relayOptions.ts';
+import { killAllChildren } from './children.ts';
+import { writeReport } from './report.ts';
+import { runBench } from './run.ts';
+import { FULL_PLAN, QUICK_PLAN, SCENARIOS } from './scenarios.ts';
+import { selectSystems, SYSTEMS } from './systems.ts';
+
+export const BENCH_USAGE = `Usage: bering bench [options]
+
+Runs bering, plain kernel TCP (cubic and bbr) and kcptun over the same emulated links and writes
+a report (report.md, report.html, results.json). Kernel TCP needs root (network namespaces);
+kcptun needs the kcptun package. A system that cannot run is reported as such.
+
+Options:
+  --quick                    a small subset (clean, 3% and bursty loss), under 3 minutes
+  --out DIR                  where to write the report (default bench/out/<timestamp>)
+  --only SYSTEM[,SYSTEM]     systems to run: ${SYSTEMS.map((s) => s.id).join(', ')}
+                             (a prefix picks its variants: bering, tcp)
+  --scenario NAME[,NAME]     scenarios to run: ${SCENARIOS.map((s) => s.name).join(', ')}
+  -h, --help                 show this help`;
+
+const BENCH_FLAGS = {
+  quick: { type: 'boolean' },
+  out: { type: 'string' },
+  only: { type: 'string', multiple: true },
+  scenario: { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Runs the bench; resolves with the exit status. */
+export async function benchCommand(args: string[]): Promise<number> {
+  const { values } = parseStrict(args, BENCH_FLAGS);
+  if (values.help) {
+    process.stdout.write(`${BENCH_USAGE}\n`);
+    return 0;
+  }
+  const base = values.quick ? QUICK_PLAN : FULL_PLAN;
+  const only = list(values.only);
+  const systems = selectSystems(only);
+  if (only !== undefined && systems.length === 0) throw usageError(`--only: no system named ${only.join(', ')} (known: ${SYSTEMS.map((s) => s.id).join(', ')})`);
+  const picked = list(values.scenario);
+  for (const name of picked ?? []) {
+    if (!SCENARIOS.some((s) => s.name === name)) throw usageError(`--scenario: unknown scenario '${name}' (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+  }
+  // An explicit --scenario may name any scenario, in quick mode too; the order stays the report's.
+  const plan = { ...base, scenarios: picked === undefined ? base.scenarios : SCENARIOS.map((s) => s.name).filter((n) => picked.includes(n)) };
+
+  const stamp = new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const outDir = resolve(values.out ?? fileURLToPath(new URL(`./out/${stamp}`, import.meta.url)));
+  mkdirSync(outDir, { recursive: true });
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    killAllChildren();
+    process.stderr.write(`\nbering: bench interrupted (${signal})\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const results = await runBench(plan, systems, machineInfo());
+    const files = writeReport(outDir, results);
+    process.stdout.write(`bench report: ${files.join(', ')}\n`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function list(values: string[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+}
+
+/** The machine the figures come from: they mean little without it. */
+function machineInfo(): Record<string, string> {
+  const cpus = os.cpus();
+  let commit = 'unknown';
+  try {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // Not a git checkout (an installed package): the version below still says what ran.
+  }
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    nproc: String(os.availableParallelism()),
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    bering: commit,
+    loadAverageAtStart: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+  };
+}
