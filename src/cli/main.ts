@@ -16,7 +16,7 @@ Usage:
   bering keygen                  print a new shared key (put it in a file on both relays)
   bering relay [options]         run an entry or exit relay (bering relay --help)
   bering demo [options]          both relays on this machine over an emulated trans-Pacific path (bering demo --help)
-  bering bench                   compare against plain TCP (not implemented yet)
+  bering bench [options]         compare with plain TCP and kcptun on emulated links (bering bench --help)
   bering --version               print the version`;
 
 /** Runs `bering` with `argv` (without node and script); resolves with the exit status. */
@@ -43,8 +43,8 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       return demoCommand(rest);
     case 'bench':
-      process.stderr.write('bering: bench is not implemented yet\n');
-      return 2;
+      // Loaded on demand: the bench harness is no part of a running relay.
+      return (await import('../../bench/main.ts')).benchCommand(rest);
     default:
       throw usageError(`unknown command '${command}' (try bering --help)`);
   }
