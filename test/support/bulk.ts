@@ -40,6 +40,8 @@ export function runBulk(opts: {
   config?: Partial<SessionConfig>;
   steadyFromMs?: number;
   fec?: boolean;
+  /** Open the stream no earlier than this (the session idles until then). */
+  startAtMs?: number;
   onDialerEvent?: (ev: SessionEvent) => void;
   setup?: (net: ReturnType<typeof tunnelPair>['net']) => void;
 }): BulkResult {
@@ -68,7 +70,7 @@ export function runBulk(opts: {
   });
   net.onStep((now) => {
     const server = listenerNode.sessions[0];
-    if (!opened && dialer.isConnected) {
+    if (!opened && dialer.isConnected && now >= (opts.startAtMs ?? 0)) {
       opened = true;
       const id = dialer.openStream('bulk')!;
       if (opts.reverse) {

@@ -250,7 +250,10 @@ export class BbrController implements CongestionController {
       const rate = (this.pacingGain * this.btlBw) / (1 - this.lossRate);
       // Never slow down in startup on a low early sample: the initial rate is a floor there.
       this.pacingRate = Math.min(this.config.maxRate, this.mode === 'startup' ? Math.max(rate, this.pacingRate) : rate);
-      this.cwnd = Math.max(4 * mss, this.cwndGain * this.bdp() + 3 * 2 * mss);
+      const floor = this.mode === 'startup' ? this.config.initialCwndPackets * mss : 4 * mss;
+      // In start-up an app-limited trickle (keepalives on an idle session) must not shrink the
+      // window below where start-up began.
+      this.cwnd = Math.max(floor, this.cwndGain * this.bdp() + 3 * 2 * mss);
     }
   }
 }
