@@ -1,0 +1,83 @@
+/**
+ * The relay's HTTP endpoint (`--metrics H:P`): `/metrics` (Prometheus text format), `/healthz`
+ * (200 or 503 with a one-line reason) and `/status` (the {@link RelayStatus} snapshot as JSON).
+ * Read-only and unauthenticated: bind it to loopback or a private address.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { HostPort } from '../io/address.ts';
+import { describeSocketError, ListenError } from '../io/udpSocket.ts';
+import { createRelayMetrics } from './registry.ts';
+import type { RelayStatus } from './status.ts';
+
+/** A running metrics endpoint. */
+export interface MetricsServer {
+  /** The bound address (useful when the port was 0). */
+  readonly address: HostPort;
+  close(): Promise<void>;
+}
+
+export interface MetricsServerOptions {
+  listen: HostPort;
+  /** Takes a snapshot of the relay; called once per request. */
+  status: () => RelayStatus;
+  log: Logger;
+}
+
+/** Starts serving; rejects with a `ListenError` when the address cannot be used. */
+export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
+  const metrics = createRelayMetrics(opts.status);
+  const server = http.createServer((req, res) => {
+    const reply = (code: number, type: string, body: string): void => {
+      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    const text = 'text/plain; charset=utf-8';
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      reply(405, text, 'method not allowed\n');
+      return;
+    }
+    const path = new URL(req.url ?? '/', 'http://relay').pathname;
+    switch (path) {
+      case '/metrics':
+        metrics.scrape().then(
+          (body) => reply(200, metrics.registry.contentType, body),
+          (err: unknown) => {
+            opts.log.error({ err: err instanceof Error ? err.message : String(err) }, 'metrics scrape failed');
+            reply(500, text, 'scrape failed\n');
+          },
+        );
+        return;
+      case '/healthz': {
+        const { ok, reason } = opts.status().health;
+        reply(ok ? 200 : 503, text, `${ok ? 'ok' : 'unavailable'}: ${reason}\n`);
+        return;
+      }
+      case '/status':
+        reply(200, 'application/json', `${JSON.stringify(opts.status(), null, 2)}\n`);
+        return;
+      default:
+        reply(404, text, 'not found; try /metrics, /healthz or /status\n');
+    }
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (err) => {
+      const { code, detail } = describeSocketError(err);
+      fail(new ListenError('tcp', opts.listen, code, detail));
+    });
+    server.listen({ host: opts.listen.host, port: opts.listen.port }, () => ok());
+  });
+  server.on('error', (err) => opts.log.error({ err: err.message }, 'metrics server error'));
+  const bound = server.address() as AddressInfo;
+  return {
+    address: { host: bound.address, port: bound.port },
+    async close(): Promise<void> {
+      const closed = new Promise<void>((ok) => server.close(() => ok()));
+      // Scrapers keep connections alive; they would hold close() open until they time out.
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
