@@ -1,13 +1,13 @@
 /**
- * `bering relay` settings: flags, an optional `--config` JSON file with the same settings (keys
- * are the long flag names in camelCase), flags overriding the file, then validation into a typed
- * {@link RelaySettings}.
+ * `bering relay` settings: flags, an optional `--config` file with the same settings and more
+ * (config.ts), flags overriding the file key by key, then validation into a typed
+ * {@link RelaySettings}. Every error names the flag, or the key with its file and line.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { HostPort } from '../io/address.ts';
+import type { PathOptions, SessionConfig } from '../session/config.ts';
 import { CliError, usageError } from './errors.ts';
+import { loadConfigFile, type Located, type RawSettings } from './config.ts';
 import { parseHostPort, parseHostPortList } from './hostPort.ts';
 import { readKeyFile } from './key.ts';
 
@@ -17,8 +17,12 @@ const RELAY_FLAGS = {
   'udp-listen': { type: 'string', multiple: true },
   peer: { type: 'string', multiple: true },
   forward: { type: 'string' },
+  service: { type: 'string', multiple: true },
   'key-file': { type: 'string' },
   'drain-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'max-rate-mbps': { type: 'string' },
+  metrics: { type: 'string' },
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -26,146 +30,176 @@ const RELAY_FLAGS = {
 export const RELAY_USAGE = `Usage:
   bering relay --udp-listen H:P[,H:P...] --forward H:P --key-file F      (exit relay, next to the service)
   bering relay --tcp-listen H:P --peer H:P[,H:P...] --key-file F         (entry relay, next to the viewers)
+  bering relay --config FILE                                             (the same from a YAML or JSON file)
 
 Options:
   --tcp-listen H:P         accept viewers' TCP connections here (entry relay)
   --peer H:P[,H:P...]      the exit relay's UDP address(es); each one is a path (entry relay)
   --udp-listen H:P[,...]   accept the entry relay's UDP paths here (exit relay)
   --forward H:P            the service each connection is forwarded to (exit relay)
+  --service NAME=H:P       a named service (repeatable): on the entry relay, listen on H:P for it;
+                           on the exit relay, forward its connections to H:P
   --key-file F             shared key made by 'bering keygen' (the same file on both relays)
+  --metrics H:P            serve /metrics (Prometheus), /healthz and /status over HTTP here
   --drain-timeout SECONDS  on SIGTERM/SIGINT, let open connections finish this long (default 10)
-  --config FILE            read the settings above from a JSON file; flags given too win
-                           (keys in camelCase: {"udpListen": ["0.0.0.0:7000"], "forward": ..., "keyFile": ...})
+  --idle-timeout SECONDS   declare the tunnel dead after this long without a packet (default 8)
+  --max-rate-mbps MBPS     never send faster than this on any path (default: no ceiling)
+  --config FILE            read settings from FILE (.yaml, .yml or .json); flags given too win.
+                           Keys are the flag names in camelCase, and 'services' and per-path
+                           options; see contrib/entry.yaml and contrib/exit.yaml
   -h, --help               show this help
 
 H:P is host:port, with IPv6 in brackets: [2001:db8::1]:7000. LOG_LEVEL sets the log level (info).`;
 
 /** The settings a relay runs with, checked and typed. */
 export interface RelaySettings {
-  /** Entry relay: where viewers connect. */
+  /** Entry relay: where viewers of the unnamed service connect. */
   tcpListen?: HostPort;
   /** Entry relay: the exit relay's UDP addresses, one path each. */
   peers?: HostPort[];
   /** Exit relay: UDP addresses to accept paths on. */
   udpListen?: HostPort[];
-  /** Exit relay: the service. */
+  /** Exit relay: the unnamed service. */
   forward?: HostPort;
+  /** Named services: listen addresses on the entry relay, targets on the exit relay. */
+  services: Array<{ name: string; address: HostPort }>;
   psk: Uint8Array;
   drainTimeoutMs: number;
+  /** Where to serve the metrics endpoint; none when absent. */
+  metrics?: HostPort;
+  /** Tunables handed to the tunnel core (only those the user set). */
+  session: Partial<SessionConfig>;
 }
 
-/** Settings before validation: strings as given on the command line or in the file. */
-interface RawSettings {
-  tcpListen?: string;
-  udpListen?: string[];
-  peer?: string[];
-  forward?: string;
-  keyFile?: string;
-  drainTimeout?: string;
-}
-
-const CONFIG_KEYS = ['tcpListen', 'udpListen', 'peer', 'forward', 'keyFile', 'drainTimeout'] as const;
+/** A service name: what the entry relay sends in each stream open and the exit relay looks up. */
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Parses `bering relay` arguments; returns null when `--help` was asked for. */
 export function parseRelayArgs(args: string[]): RelaySettings | null {
   const { values } = parseStrict(args, RELAY_FLAGS);
   if (values.help) return null;
+  const flag = (name: string, value: string | undefined): Located<string> | undefined =>
+    value === undefined ? undefined : { value, where: `--${name}` };
+  const seconds = (name: string, value: string | undefined): Located<number> | undefined =>
+    value === undefined ? undefined : { value: parseNumber(value, `--${name}`, 'a number of seconds'), where: `--${name}` };
   const fromFlags: RawSettings = {
-    tcpListen: values['tcp-listen'],
-    udpListen: values['udp-listen'],
-    peer: values.peer,
-    forward: values.forward,
-    keyFile: values['key-file'],
-    drainTimeout: values['drain-timeout'],
+    tcpListen: flag('tcp-listen', values['tcp-listen']),
+    udpListen: values['udp-listen']?.map((v) => ({ value: v, where: '--udp-listen' })),
+    peer: values.peer?.map((v) => ({ address: { value: v, where: '--peer' } })),
+    forward: flag('forward', values.forward),
+    services: values.service?.map(parseServiceFlag),
+    keyFile: flag('key-file', values['key-file']),
+    drainTimeout: seconds('drain-timeout', values['drain-timeout']),
+    idleTimeout: seconds('idle-timeout', values['idle-timeout']),
+    maxRateMbps:
+      values['max-rate-mbps'] === undefined
+        ? undefined
+        : { value: parseNumber(values['max-rate-mbps'], '--max-rate-mbps', 'a number of Mbit/s'), where: '--max-rate-mbps' },
+    metrics: flag('metrics', values.metrics),
   };
-  const fromFile = values.config === undefined ? {} : readConfigFile(values.config);
-  const merged: RawSettings = { ...fromFile };
-  for (const key of CONFIG_KEYS) {
-    const v = fromFlags[key];
-    if (v !== undefined) (merged as Record<string, unknown>)[key] = v;
+  const merged: RawSettings = values.config === undefined ? {} : loadConfigFile(values.config);
+  for (const [key, value] of Object.entries(fromFlags)) {
+    if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
   }
   return validate(merged);
 }
 
-/**
- * Reads a JSON config file. Unknown keys and values of the wrong type are errors naming the key
- * and the file; a relative `keyFile` is taken relative to the config file.
- */
-function readConfigFile(path: string): RawSettings {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(`cannot read config file '${path}': ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new CliError(`config file '${path}' is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new CliError(`config file '${path}' must hold a JSON object`);
-  }
-  const raw: RawSettings = {};
-  for (const [key, value] of Object.entries(json)) {
-    const bad = (want: string) => new CliError(`config file '${path}': '${key}' must be ${want}`);
-    switch (key) {
-      case 'tcpListen':
-      case 'forward':
-      case 'keyFile':
-        if (typeof value !== 'string') throw bad('a string');
-        raw[key] = key === 'keyFile' ? resolvePath(dirname(path), value) : value;
-        break;
-      case 'udpListen':
-      case 'peer':
-        if (typeof value === 'string') raw[key] = [value];
-        else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) raw[key] = value as string[];
-        else throw bad('a string or a list of strings');
-        break;
-      case 'drainTimeout':
-        if (typeof value !== 'number' && typeof value !== 'string') throw bad('a number of seconds');
-        raw.drainTimeout = String(value);
-        break;
-      default:
-        throw new CliError(`config file '${path}': unknown key '${key}' (known: ${CONFIG_KEYS.join(', ')})`);
-    }
-  }
-  return raw;
+/** `--service NAME=H:P`. */
+function parseServiceFlag(text: string): NonNullable<RawSettings['services']>[number] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw usageError(`--service: '${text}' is not NAME=H:P (as plex=0.0.0.0:32400)`);
+  return {
+    name: { value: text.slice(0, eq), where: '--service' },
+    address: { value: text.slice(eq + 1), where: `--service ${text.slice(0, eq)}` },
+    key: null,
+  };
 }
 
 function validate(raw: RawSettings): RelaySettings {
-  const has = (k: keyof RawSettings) => raw[k] !== undefined;
-  if (has('tcpListen') && has('udpListen')) {
+  if (raw.tcpListen !== undefined && raw.udpListen !== undefined) {
     throw usageError('give either --tcp-listen (entry relay) or --udp-listen (exit relay), not both');
   }
-  if (!has('tcpListen') && !has('udpListen')) {
+  // An entry relay may listen for named services only, so --peer alone marks one too.
+  const entry = raw.tcpListen !== undefined || (raw.udpListen === undefined && raw.peer !== undefined);
+  if (!entry && raw.udpListen === undefined) {
     throw usageError('give --tcp-listen (entry relay) or --udp-listen (exit relay); see bering relay --help');
   }
   if (raw.keyFile === undefined) throw usageError('--key-file is required (make a key with: bering keygen > bering.key)');
-  const drainTimeoutMs = parseSeconds(raw.drainTimeout ?? '10', '--drain-timeout') * 1000;
-  const settings: RelaySettings = { psk: new Uint8Array(0), drainTimeoutMs };
-  if (raw.tcpListen !== undefined) {
-    if (raw.peer === undefined) throw usageError('the entry relay (--tcp-listen) needs --peer, the exit relay\'s UDP address');
-    if (raw.forward !== undefined) throw usageError('--forward belongs to the exit relay (--udp-listen), not with --tcp-listen');
-    settings.tcpListen = parseHostPort(raw.tcpListen, '--tcp-listen', true);
-    settings.peers = raw.peer.flatMap((p) => parseHostPortList(p, '--peer'));
-  } else if (raw.udpListen !== undefined) {
-    if (raw.forward === undefined) throw usageError('the exit relay (--udp-listen) needs --forward, the service address');
-    if (raw.peer !== undefined) throw usageError('--peer belongs to the entry relay (--tcp-listen), not with --udp-listen');
-    settings.udpListen = raw.udpListen.flatMap((a) => parseHostPortList(a, '--udp-listen', true));
-    settings.forward = parseHostPort(raw.forward, '--forward');
+  const settings: RelaySettings = {
+    services: [],
+    psk: new Uint8Array(0),
+    drainTimeoutMs: nonNegative(raw.drainTimeout, 10) * 1000,
+    session: {},
+  };
+  const services = raw.services ?? [];
+  if (entry) {
+    if (raw.peer === undefined) throw usageError("the entry relay (--tcp-listen) needs --peer, the exit relay's UDP address");
+    if (raw.forward !== undefined) throw usageError(`${raw.forward.where} belongs to the exit relay (--udp-listen), not with --tcp-listen`);
+    if (raw.tcpListen === undefined && services.length === 0) throw usageError('the entry relay needs --tcp-listen or services to listen for');
+    if (raw.tcpListen !== undefined) settings.tcpListen = parseHostPort(raw.tcpListen.value, raw.tcpListen.where, true);
+    settings.peers = [];
+    const paths: PathOptions[] = [];
+    for (const p of raw.peer) {
+      for (const address of parseHostPortList(p.address.value, p.address.where)) {
+        settings.peers.push(address);
+        const options: PathOptions = {};
+        if (p.backup !== undefined) options.backup = p.backup;
+        if (p.maxRateMbps !== undefined) options.maxRateMbps = positive(p.maxRateMbps);
+        paths.push(options);
+      }
+    }
+    if (settings.peers.length > 256) throw usageError('--peer: at most 256 paths');
+    if (paths.some((o) => Object.keys(o).length > 0)) settings.session.paths = paths;
+  } else {
+    if (raw.forward === undefined && services.length === 0) {
+      throw usageError('the exit relay (--udp-listen) needs --forward, the service address (or services in a config file)');
+    }
+    if (raw.peer !== undefined) throw usageError(`${raw.peer[0].address.where} belongs to the entry relay (--tcp-listen), not with --udp-listen`);
+    settings.udpListen = raw.udpListen!.flatMap((a) => parseHostPortList(a.value, a.where, true));
+    if (raw.forward !== undefined) settings.forward = parseHostPort(raw.forward.value, raw.forward.where);
   }
-  if ((settings.peers?.length ?? 0) > 256) throw usageError('--peer: at most 256 paths');
-  settings.psk = readKeyFile(raw.keyFile);
+  const names = new Set<string>();
+  for (const s of services) {
+    const want = entry ? 'listen' : 'forward';
+    if (s.key !== null && s.key !== want) {
+      throw usageError(`${s.address.where}: ${entry ? "an entry relay's services take 'listen'" : "an exit relay's services take 'forward'"}, not '${s.key}'`);
+    }
+    if (!SERVICE_NAME.test(s.name.value)) {
+      throw usageError(`${s.name.where}: bad service name '${s.name.value}' (letters, digits, '.', '_', '-'; at most 64)`);
+    }
+    if (names.has(s.name.value)) throw usageError(`${s.name.where}: service '${s.name.value}' is given twice`);
+    names.add(s.name.value);
+    settings.services.push({ name: s.name.value, address: parseHostPort(s.address.value, s.address.where, entry) });
+  }
+  if (raw.metrics !== undefined) settings.metrics = parseHostPort(raw.metrics.value, raw.metrics.where, true);
+  if (raw.idleTimeout !== undefined) {
+    if (raw.idleTimeout.value < 1) throw usageError(`${raw.idleTimeout.where}: the idle timeout must be at least 1 second`);
+    settings.session.idleTimeoutMs = raw.idleTimeout.value * 1000;
+  }
+  if (raw.maxRateMbps !== undefined) settings.session.maxRateMbps = positive(raw.maxRateMbps);
+  try {
+    settings.psk = readKeyFile(raw.keyFile.value);
+  } catch (err) {
+    throw new CliError(`${raw.keyFile.where}: ${(err as Error).message}`);
+  }
   return settings;
 }
 
-function parseSeconds(text: string, what: string): number {
+function parseNumber(text: string, what: string, unit: string): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw usageError(`${what}: '${text}' is not a number of seconds`);
+  if (text.trim() === '' || !Number.isFinite(n)) throw usageError(`${what}: '${text}' is not ${unit}`);
   return n;
+}
+
+function nonNegative(setting: Located<number> | undefined, fallback: number): number {
+  if (setting === undefined) return fallback;
+  if (!(setting.value >= 0) || !Number.isFinite(setting.value)) throw usageError(`${setting.where}: must not be negative`);
+  return setting.value;
+}
+
+function positive(setting: Located<number>): number {
+  if (!(setting.value > 0) || !Number.isFinite(setting.value)) throw usageError(`${setting.where}: must be more than 0`);
+  return setting.value;
 }
 
 /** Options accepted by {@link parseStrict}, as `node:util` parseArgs takes them. */

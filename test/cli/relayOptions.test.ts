@@ -53,12 +53,12 @@ describe('parseRelayArgs', () => {
   it('rejects an unknown config key, naming it and the file', () => {
     const file = config('typo.json', { tcpListen: '0.0.0.0:1', peers: ['a.example:1'], keyFile });
     expect(() => parseRelayArgs(['--config', file])).toThrow(CliError);
-    expect(() => parseRelayArgs(['--config', file])).toThrow(`config file '${file}': unknown key 'peers'`);
+    expect(() => parseRelayArgs(['--config', file])).toThrow(`config file '${file}' line 1: unknown key 'peers'`);
   });
 
   it.each([
-    [{ forward: 7 }, "'forward' must be a string"],
-    [{ peer: [1] }, "'peer' must be a string or a list of strings"],
+    [{ forward: 7 }, "'forward' must be a host:port string"],
+    [{ peer: [1] }, "'peer[0]' must be a host:port string"],
     [{ drainTimeout: true }, "'drainTimeout' must be a number of seconds"],
     [[1, 2], 'must hold a JSON object'],
   ])('rejects a config value of the wrong type: %j', (json, why) => {
