@@ -1,8 +1,21 @@
 /** `bering relay`: runs an entry or exit relay until SIGTERM/SIGINT, then drains and exits 0. */
 import { formatHostPort } from '../io/address.ts';
-import { sessionCore, startRelay } from '../relay/startRelay.ts';
+import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
+import { relayStatus } from '../metrics/status.ts';
+import { sessionCore, startRelay, type RelaySpec } from '../relay/startRelay.ts';
 import { createLogger } from './logger.ts';
-import { parseRelayArgs, RELAY_USAGE } from './relayOptions.ts';
+import { parseRelayArgs, RELAY_USAGE, type RelaySettings } from './relayOptions.ts';
+import { version } from './version.ts';
+
+/** The relay's TCP role from its settings: entry listeners per service, or exit targets. */
+function tcpRole(settings: RelaySettings): RelaySpec['tcp'] {
+  if (settings.peers !== undefined) {
+    const listen = settings.services.map((s) => ({ service: s.name, listen: s.address }));
+    if (settings.tcpListen !== undefined) listen.unshift({ service: '', listen: settings.tcpListen });
+    return { listen };
+  }
+  return { forward: settings.forward ?? null, services: new Map(settings.services.map((s) => [s.name, s.address])) };
+}
 
 /** Runs the relay command; resolves with the exit status once the relay has stopped. */
 export async function relayCommand(args: string[]): Promise<number> {
@@ -12,16 +25,28 @@ export async function relayCommand(args: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger();
+  const startedAt = performance.now();
   const relay = await startRelay({
-    tcp: settings.tcpListen !== undefined ? { listen: settings.tcpListen } : { forward: settings.forward! },
+    tcp: tcpRole(settings),
     udp: settings.peers !== undefined ? { peers: settings.peers } : { listen: settings.udpListen! },
-    core: sessionCore(settings.psk),
+    core: sessionCore(settings.psk, settings.session),
     log,
   });
+  let metrics: MetricsServer | null = null;
+  if (settings.metrics !== undefined) {
+    try {
+      metrics = await startMetricsServer({ listen: settings.metrics, status: () => relayStatus(relay, version(), startedAt), log });
+    } catch (err) {
+      await relay.stop(0);
+      throw err;
+    }
+    log.info({ metrics: formatHostPort(metrics.address) }, 'serving metrics');
+  }
+  const services = settings.services.map((s) => `${s.name}=${formatHostPort(s.address)}`);
   log.info(
-    settings.tcpListen !== undefined
-      ? { role: 'entry', tcp: formatHostPort(relay.tcpAddress!), peers: settings.peers!.map(formatHostPort) }
-      : { role: 'exit', udp: relay.udpAddresses.map(formatHostPort), forward: formatHostPort(settings.forward!) },
+    relay.role === 'entry'
+      ? { role: 'entry', tcp: relay.tcpServices.map((s) => `${s.service === '' ? '' : `${s.service}=`}${formatHostPort(s.listen)}`), peers: settings.peers!.map(formatHostPort) }
+      : { role: 'exit', udp: relay.udpAddresses.map(formatHostPort), forward: settings.forward === undefined ? null : formatHostPort(settings.forward), services },
     'relay running',
   );
 
@@ -43,6 +68,7 @@ export async function relayCommand(args: string[]): Promise<number> {
   process.once('SIGINT', impatient);
   log.info({ signal, openStreams: relay.openStreams, drainTimeoutMs: settings.drainTimeoutMs }, 'shutting down');
   const reset = await relay.stop(settings.drainTimeoutMs);
+  await metrics?.close();
   process.off('SIGTERM', impatient);
   process.off('SIGINT', impatient);
   log.info({ resetStreams: reset, streams: relay.totals }, 'stopped');
