@@ -108,22 +108,24 @@ function bulkSection(results: BenchResults, w: Workload): Section {
     const row = [sc.name, limitText(results, sc.name, w.name)];
     for (const sys of systems) {
       const r = find(results, sc.name, sys, w.name);
-      row.push(r === undefined ? '' : goodputCell(r));
+      row.push(r === undefined ? '—' : goodputCell(r));
     }
     return row;
   });
   const lossScenarios = results.scenarios.filter((s) => s.lossPercent !== null).sort((a, b) => a.lossPercent! - b.lossPercent!);
   const charts: Chart[] = [];
   if (lossScenarios.length >= 2) {
-    const series: Series[] = systems.map((sys) => ({
-      name: label(results, sys),
-      color: COLORS[sys] ?? '#333',
-      markers: true,
-      points: lossScenarios.flatMap((sc): Array<[number, number]> => {
-        const r = find(results, sc.name, sys, w.name);
-        return r?.status === 'ok' && r.goodputMbps !== null ? [[sc.lossPercent!, r.goodputMbps]] : [];
-      }),
-    }));
+    const series: Series[] = systems
+      .map((sys): Series => ({
+        name: label(results, sys),
+        color: COLORS[sys] ?? '#333',
+        markers: true,
+        points: lossScenarios.flatMap((sc): Array<[number, number]> => {
+          const r = find(results, sc.name, sys, w.name);
+          return r?.status === 'ok' && r.goodputMbps !== null ? [[sc.lossPercent!, r.goodputMbps]] : [];
+        }),
+      }))
+      .filter((s) => s.points.length > 0);
     const limits = lossScenarios.map((sc): [number, number] => [sc.lossPercent!, sc.limitMbps]).filter(([, v]) => Number.isFinite(v));
     series.push({ name: 'limit C(1-p)', color: '#000', dashed: true, points: limits });
     charts.push({
@@ -137,7 +139,8 @@ function bulkSection(results: BenchResults, w: Workload): Section {
     paragraphs: [
       `One TCP connection moves ${spec.kind === 'bulk' ? mib(spec.bytes) : ''} MiB, stopped at ${w.capMs / 1000} s if not done. ` +
         'Each cell: goodput in Mbit/s and, in brackets, its share of the link limit C(1-p) (capacity times the share of packets the wire does not lose; ' +
-        'headers count against C, so about 95% is the practical ceiling). A `*` marks a transfer stopped by the time cap: its goodput is what arrived by then.',
+        'headers count against C, so about 95% is the practical ceiling). A `*` marks a transfer stopped by the time cap: its goodput is what arrived by then. ' +
+        '— : not run in that scenario (single-path systems skip the failover scenario; only bering has a 2-path mode).',
     ],
     tables: [{ headers: ['scenario', 'limit (Mbit/s)', ...systems.map((s) => label(results, s))], rows }],
     charts,

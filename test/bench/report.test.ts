@@ -1,0 +1,132 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { XMLValidator } from 'fast-xml-parser';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildSections, markdownTable, renderHtml, renderMarkdown, writeReport } from '../../bench/report.ts';
+import type { BenchResults, RunRecord } from '../../bench/run.ts';
+import { SCENARIOS, type Workload } from '../../bench/scenarios.ts';
+import { linkLimitMbps } from '../../bench/stats.ts';
+
+const workloads: Workload[] = [
+  { name: 'bulk-down', spec: { kind: 'bulk', direction: 'down', bytes: 16 << 20 }, capMs: 10_000 },
+  { name: 'cbr-down', spec: { kind: 'cbr', direction: 'down', rateMbps: 60, chunkBytes: 16384, durationMs: 6000 }, capMs: 9000 },
+];
+
+function run(scenario: string, system: string, workload: Workload['name'], over: Partial<RunRecord>): RunRecord {
+  const paths = SCENARIOS.find((s) => s.name === scenario)!.paths;
+  return {
+    scenario,
+    system,
+    workload,
+    status: 'ok',
+    note: null,
+    bytes: 16 << 20,
+    seconds: 4,
+    complete: true,
+    goodputMbps: null,
+    limitMbps: linkLimitMbps((system.endsWith('2path') ? paths : paths.slice(0, 1)).map((p) => p.bToA)),
+    ratio: null,
+    relayCpuSeconds: null,
+    cpuSecondsPerGB: null,
+    peakRssMiB: null,
+    congestionControl: null,
+    cbr: null,
+    link: [],
+    pathSeries: null,
+    emulatorCpuSeconds: 0.1,
+    ...over,
+  };
+}
+
+const cbr = (p99: number | null) => ({ chunks: 100, delivered: p99 === null ? 90 : 100, p50: 120, p99, max: p99, stalls: p99 === null ? 3 : 0, stalledMs: p99 === null ? null : 0, cdf: [[100, 0.5], [200, 1]] as Array<[number, number]> });
+
+const scenarios = ['clean', 'loss3', 'failover'].map((name) => SCENARIOS.find((s) => s.name === name)!);
+const results: BenchResults = {
+  mode: 'quick',
+  startedAt: '2026-11-26T23:00:00.000Z',
+  durationSeconds: 170,
+  machine: { cpu: 'Test CPU', nproc: '2', memory: '1 GiB', kernel: 'Linux 6', node: 'v20', bering: 'abc1234', loadAverageAtStart: '0.00 0.00 0.00' },
+  playoutBufferMs: 1000,
+  systems: [
+    { id: 'bering', label: 'bering', settings: 'defaults', available: true, note: null },
+    { id: 'bering-2path', label: 'bering, 2 paths', settings: 'two peers', available: true, note: null },
+    { id: 'tcp-cubic', label: 'TCP cubic', settings: 'cubic', available: true, note: null },
+    { id: 'kcptun', label: 'kcptun', settings: 'fast3', available: false, note: 'kcptun-client not found' },
+  ],
+  scenarios: scenarios.map((s) => ({ name: s.name, title: s.title, paths: s.paths, lossPercent: s.lossPercent ?? null, blackout: s.blackout ?? null, limitMbps: linkLimitMbps(s.paths.map((p) => p.bToA)) })),
+  workloads,
+  runs: [
+    run('clean', 'bering', 'bulk-down', { goodputMbps: 90, ratio: 0.9, cpuSecondsPerGB: 40, peakRssMiB: { entry: 100, exit: 120 } }),
+    run('clean', 'bering', 'cbr-down', { cbr: cbr(150), goodputMbps: 60 }),
+    run('clean', 'tcp-cubic', 'bulk-down', { goodputMbps: 80, ratio: 0.8, congestionControl: 'cubic' }),
+    run('clean', 'tcp-cubic', 'cbr-down', { cbr: cbr(200), goodputMbps: 60 }),
+    run('loss3', 'bering', 'bulk-down', { goodputMbps: 48.5, ratio: 0.5, cpuSecondsPerGB: 60, peakRssMiB: { entry: 110, exit: 130 } }),
+    run('loss3', 'bering', 'cbr-down', { cbr: cbr(300), goodputMbps: 60 }),
+    run('loss3', 'tcp-cubic', 'bulk-down', { goodputMbps: 0.5, ratio: 0.005, complete: false, note: 'time cap: 0.6 of 16 MiB in 10 s', congestionControl: 'cubic' }),
+    run('loss3', 'tcp-cubic', 'cbr-down', { cbr: cbr(null), goodputMbps: 0.5 }),
+    ...(['clean', 'loss3'] as const).flatMap((s) => workloads.map((w) => run(s, 'kcptun', w.name, { status: 'unavailable', note: 'kcptun-client not found', bytes: null, goodputMbps: null }))),
+    ...workloads.map((w) => run('failover', 'bering-2path', w.name, { status: 'unavailable', note: 'multipath not available in this build: the second path carried 0.0% of the packets', goodputMbps: null })),
+  ],
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-report-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('bench report', () => {
+  const sections = buildSections(results);
+  const md = renderMarkdown(results, sections);
+  const html = renderHtml(results, sections);
+
+  it('tables goodput per scenario and system with the share of the limit, marking capped runs', () => {
+    expect(md).toContain('| scenario | limit (Mbit/s) | bering | bering, 2 paths | TCP cubic | kcptun |');
+    expect(md).toContain('| clean | 100.0 | 90.0 (90%) | — | 80.0 (80%) | n/a |');
+    expect(md).toContain('| loss3 | 97.0 | 48.5 (50%) | — | 0.500* (1%) | n/a |');
+    expect(md).toContain('| failover | 198.0 | — | n/a | — | — |');
+  });
+
+  it('headlines compare bering with each baseline from the same run', () => {
+    expect(md).toContain('**loss3** (180 ms RTT, 3% random loss): bering 48.5 Mbit/s (50% of the link\'s limit), 97× TCP cubic; its 60 Mbit/s stream: p99 delay 300 ms, 0 stalls.');
+    expect(md).toContain('Not run on this machine: kcptun: kcptun-client not found.');
+  });
+
+  it('reports stream delays, with undelivered chunks as never', () => {
+    expect(md).toContain('| loss3 | bering | 100/100 | 120 ms | 300 ms | 300 ms | 0 | 0.0 s |');
+    expect(md).toContain('| loss3 | TCP cubic | 90/100 | 120 ms | never | never | 3 | never resumed |');
+  });
+
+  it('names the skipped failover plot and why', () => {
+    expect(md).toContain('_Plot per-path throughput in failover skipped: multipath not available in this build');
+    expect(html).toContain('Plot per-path throughput in failover skipped');
+  });
+
+  it('embeds valid SVG charts: goodput vs loss per system with the limit, and a delay CDF per scenario', () => {
+    const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
+    expect(svgs).toHaveLength(3);
+    for (const svg of svgs) expect(XMLValidator.validate(svg)).toBe(true);
+    expect(svgs[0]).toContain('data-series="bering"');
+    expect(svgs[0]).toContain('data-series="TCP cubic"');
+    expect(svgs[0]).toContain('data-series="limit C(1-p)"');
+    expect(svgs[0]).not.toContain('data-series="kcptun"');
+    expect(svgs[1]).toContain('Delivery delay CDF, 60 Mbit/s stream, clean');
+    expect(html).not.toMatch(/<script|<link |src="http/);
+  });
+
+  it('states the machine and the cost figures', () => {
+    expect(md).toContain('Machine: Test CPU, 2 CPUs');
+    expect(md).toContain('| bering | 40.0-60.0 | 110 / 130 |');
+    expect(md).toContain('| TCP cubic | n/a (in the kernel) | n/a |');
+  });
+
+  it('writes report.md, report.html and results.json, with Infinity as null in JSON', () => {
+    const files = writeReport(dir, { ...results, scenarios: [{ ...results.scenarios[0], limitMbps: Infinity }] });
+    expect(files.map((f) => f.slice(dir.length + 1))).toEqual(['report.md', 'report.html', 'results.json']);
+    const json = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as BenchResults;
+    expect(json.scenarios[0].limitMbps).toBeNull();
+    expect(json.runs).toHaveLength(results.runs.length);
+  });
+
+  it('escapes pipes in markdown cells', () => {
+    expect(markdownTable({ headers: ['a|b'], rows: [['x|y']] })).toBe('| a\\|b |\n| --- |\n| x\\|y |');
+  });
+});
