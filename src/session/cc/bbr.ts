@@ -12,6 +12,8 @@ export interface BbrConfig {
 }
 
 const STARTUP_GAIN = 2.885;
+/** Start-up's gain once the RTT says a queue may be forming (HyStart++'s conservative phase). */
+const CAREFUL_GAIN = 1.25;
 const PROBE_BW_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1];
 const BTLBW_FILTER_ROUNDS = 10;
 const MIN_RTT_WINDOW_MS = 10_000;
@@ -57,6 +59,9 @@ export class BbrController implements CongestionController {
   private cycleStamp: Millis = 0;
   private lossRate = 0;
   private highRttSamples = 0;
+  /** Round in which start-up turned careful, or -1. */
+  private carefulRound = -1;
+  private carefulBw = 0;
   /** Some ACK of this round measured the path, not the application's pace. */
   private roundHadFullSample = false;
   private pacingGain = STARTUP_GAIN;
@@ -128,6 +133,7 @@ export class BbrController implements CongestionController {
     this.fullBwRounds = 0;
     this.steadySince = Infinity;
     this.highRttSamples = 0;
+    this.carefulRound = -1;
     this.pacingGain = STARTUP_GAIN;
     this.cwndGain = STARTUP_GAIN;
     this.cwnd = this.config.initialCwndPackets * this.config.mss;
@@ -160,6 +166,15 @@ export class BbrController implements CongestionController {
     if (this.mode === 'probe_bw' && this.pacingGain === 1 && this.roundMinRtt > this.minRtt + Math.max(3, this.minRtt / 20)) {
       this.shrinkBandwidth(STANDING_QUEUE_BACKOFF);
     }
+    if (this.mode === 'startup' && this.carefulRound >= 0 && this.round > this.carefulRound + 1) {
+      // A whole round at the careful gain: still growing means the RTT rise was jitter, not a queue.
+      if (this.btlBw >= this.carefulBw * FULL_BW_GROWTH) {
+        this.carefulRound = -1;
+        this.highRttSamples = 0;
+      } else {
+        this.mode = 'drain';
+      }
+    }
     if (this.mode === 'startup' && this.roundHadFullSample) {
       if (this.btlBw >= this.fullBw * FULL_BW_GROWTH) {
         this.fullBw = this.btlBw;
@@ -190,14 +205,18 @@ export class BbrController implements CongestionController {
 
   /**
    * Startup overshoots by up to its gain for one round trip, and a 60 ms queue on a 180 ms path
-   * absorbs a third of that: so startup ends on the first sustained sign of a queue, per ACK,
-   * rather than at the end of a round (HyStart's delay increase, RFC 9406, in spirit).
+   * absorbs a third of that: so on the first sustained sign of a queue, per ACK, startup slows to
+   * a careful gain for a round (HyStart++, RFC 9406): if the bandwidth still grows the delay was
+   * jitter and full speed resumes, otherwise the pipe is full.
    */
   private checkStartupQueue(rtt: Millis): void {
-    if (Number.isNaN(rtt) || !Number.isFinite(this.minRtt) || this.btlBw === 0) return;
+    if (this.carefulRound >= 0 || Number.isNaN(rtt) || !Number.isFinite(this.minRtt) || this.btlBw === 0) return;
     if (rtt > this.minRtt + Math.max(4, this.minRtt / 16)) this.highRttSamples++;
     else this.highRttSamples = 0;
-    if (this.highRttSamples >= STARTUP_HIGH_RTT_SAMPLES) this.mode = 'drain';
+    if (this.highRttSamples >= STARTUP_HIGH_RTT_SAMPLES) {
+      this.carefulRound = this.round;
+      this.carefulBw = this.btlBw;
+    }
   }
 
   private updateMode(now: Millis, bytesInFlight: number): void {
@@ -233,8 +252,8 @@ export class BbrController implements CongestionController {
   private updateControls(): void {
     switch (this.mode) {
       case 'startup':
-        this.pacingGain = STARTUP_GAIN;
-        this.cwndGain = STARTUP_GAIN;
+        this.pacingGain = this.carefulRound >= 0 ? CAREFUL_GAIN : STARTUP_GAIN;
+        this.cwndGain = this.carefulRound >= 0 ? 2 : STARTUP_GAIN;
         break;
       case 'drain':
         this.pacingGain = 1 / STARTUP_GAIN;
@@ -249,7 +268,8 @@ export class BbrController implements CongestionController {
     if (this.btlBw > 0) {
       const rate = (this.pacingGain * this.btlBw) / (1 - this.lossRate);
       // Never slow down in startup on a low early sample: the initial rate is a floor there.
-      this.pacingRate = Math.min(this.config.maxRate, this.mode === 'startup' ? Math.max(rate, this.pacingRate) : rate);
+      const holdFloor = this.mode === 'startup' && this.carefulRound < 0;
+      this.pacingRate = Math.min(this.config.maxRate, holdFloor ? Math.max(rate, this.pacingRate) : rate);
       const floor = this.mode === 'startup' ? this.config.initialCwndPackets * mss : 4 * mss;
       // In start-up an app-limited trickle (keepalives on an idle session) must not shrink the
       // window below where start-up began.
