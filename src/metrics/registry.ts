@@ -41,7 +41,7 @@ function perSession(s: RelayStatus, value: (f: NonNullable<SessionStatus['figure
   return s.sessions.flatMap((session): Sample[] => (session.figures === null ? [] : [[{ session: session.id }, value(session.figures)]]));
 }
 
-/** Samples of the listening side's counters; none on a dialing relay. */
+/** Samples of the listening side's counters; none on a dialing relay (prom-client then shows 0). */
 function listenerCounter(s: RelayStatus, key: keyof NonNullable<RelayStatus['listener']>): Sample[] {
   return s.listener === null ? [] : [[{}, s.listener[key]]];
 }
@@ -121,21 +121,21 @@ export const METRICS: readonly MetricSpec[] = [
   },
   {
     name: 'bering_auth_failures_total',
-    help: 'Datagrams that failed authentication or belonged to no session (scanners, other keys); listening relay only.',
+    help: 'Datagrams that failed authentication or belonged to no session (scanners, other keys); always 0 on a dialing relay.',
     type: 'counter',
     labelNames: [],
     samples: (s) => listenerCounter(s, 'authFailures'),
   },
   {
     name: 'bering_handshake_replays_total',
-    help: 'Handshakes refused as replays or with a stale timestamp; listening relay only.',
+    help: 'Handshakes refused as replays or with a stale timestamp; always 0 on a dialing relay.',
     type: 'counter',
     labelNames: [],
     samples: (s) => listenerCounter(s, 'replays'),
   },
   {
     name: 'bering_sessions_refused_total',
-    help: 'Handshakes refused because the session limit was reached; listening relay only.',
+    help: 'Handshakes refused because the session limit was reached; always 0 on a dialing relay.',
     type: 'counter',
     labelNames: [],
     samples: (s) => listenerCounter(s, 'sessionsRefused'),
