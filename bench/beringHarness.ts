@@ -37,6 +37,8 @@ export async function startBering(opts: BeringOptions): Promise<Harness> {
     await Promise.all(children.map((c) => stopChild(c, 'SIGKILL')));
     await Promise.all(started.map((s) => s.close()));
   };
+  // The viewer starts alongside the relays; it is needed only at the end.
+  const viewerStart = EndpointProcess.start({});
   try {
     const { endpoint: service, port: servicePort } = await EndpointProcess.start({ listen: '127.0.0.1:0' });
     started.push(service);
@@ -67,13 +69,17 @@ export async function startBering(opts: BeringOptions): Promise<Harness> {
     }
 
     const entry = relay(['--tcp-listen', '127.0.0.1:0', '--peer', proxies.map((p) => `127.0.0.1:${p.address.port}`).join(',')]);
-    const accepting = waitForLine(entry, 'entry relay', (line) => logField<string>(line, 'relay running', 'tcp'));
+    // `tcp` lists the listening addresses ("H:P", or "name=H:P" for a named service).
+    const accepting = waitForLine(entry, 'entry relay', (line) => {
+      const tcp = logField<string | string[]>(line, 'relay running', 'tcp');
+      return tcp === undefined ? undefined : [tcp].flat()[0].replace(/^[^=]*=/, '');
+    });
     const sessionUp = waitForLine(entry, 'entry relay session', (line) => (parseLog(line)?.msg === 'session up' ? true : undefined), 20_000);
     tailOf(entry);
     const tcp = await accepting;
     await sessionUp;
 
-    const { endpoint: viewer } = await EndpointProcess.start({});
+    const { endpoint: viewer } = await viewerStart;
     started.push(viewer);
     const at = tcp.lastIndexOf(':');
     return {
@@ -85,6 +91,7 @@ export async function startBering(opts: BeringOptions): Promise<Harness> {
       close: closeAll,
     };
   } catch (err) {
+    await viewerStart.then(({ endpoint }) => endpoint.close(), () => undefined);
     await closeAll();
     throw err;
   }

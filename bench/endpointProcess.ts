@@ -19,6 +19,8 @@ export class EndpointProcess {
   private readonly stderr: () => string;
   /** Bytes received so far per run id (from progress events), for the live progress line. */
   readonly progress = new Map<string, number>();
+  /** Per run id, the receiver's progress samples: [time ms (monotonic), bytes so far]. */
+  readonly samples = new Map<string, Array<[number, number]>>();
   private exitError: Error | null = null;
 
   private constructor(private readonly child: ChildProcess) {
@@ -30,7 +32,12 @@ export class EndpointProcess {
       } catch {
         return;
       }
-      if (event.ev === 'progress') this.progress.set(event.id, event.bytes);
+      if (event.ev === 'progress') {
+        this.progress.set(event.id, event.bytes);
+        let list = this.samples.get(event.id);
+        if (list === undefined) this.samples.set(event.id, (list = []));
+        list.push([event.at, event.bytes]);
+      }
       for (const w of this.waiters) {
         if (w.match(event)) {
           this.waiters.delete(w);

@@ -31,6 +31,8 @@ export async function startKcptun(opts: { path: PathSpec; seed: number }): Promi
     await Promise.all(children.map((c) => stopChild(c, 'SIGKILL')));
     await Promise.all(started.map((s) => s.close()));
   };
+  // The viewer starts alongside kcptun; it is needed only at the end.
+  const viewerStart = EndpointProcess.start({});
   try {
     const { endpoint: service, port: servicePort } = await EndpointProcess.start({ listen: '127.0.0.1:0' });
     started.push(service);
@@ -57,10 +59,11 @@ export async function startKcptun(opts: { path: PathSpec; seed: number }): Promi
     tailOf(client);
     await waitForTcp(client, clientPort);
 
-    const { endpoint: viewer } = await EndpointProcess.start({});
+    const { endpoint: viewer } = await viewerStart;
     started.push(viewer);
     return { target: { host: '127.0.0.1', port: clientPort }, viewer, service, relays: { entry: client, exit: server }, paths: [proxy], close: closeAll };
   } catch (err) {
+    await viewerStart.then(({ endpoint }) => endpoint.close(), () => undefined);
     await closeAll();
     throw err;
   }

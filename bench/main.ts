@@ -22,7 +22,8 @@ a report (report.md, report.html, results.json). Kernel TCP needs root (network 
 kcptun needs the kcptun package. A system that cannot run is reported as such.
 
 Options:
-  --quick                    a small subset (clean, 3% and bursty loss), under 3 minutes
+  --quick                    a small subset, under 3 minutes: bering, TCP and kcptun on clean,
+                             3% and bursty loss (add bering's variants with --only)
   --out DIR                  where to write the report (default bench/out/<timestamp>)
   --only SYSTEM[,SYSTEM]     systems to run: ${SYSTEMS.map((s) => s.id).join(', ')}
                              (a prefix picks its variants: bering, tcp)
@@ -46,7 +47,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   }
   const base = values.quick ? QUICK_PLAN : FULL_PLAN;
   const only = list(values.only);
-  const systems = selectSystems(only);
+  const systems = only === undefined && base.systems !== undefined ? SYSTEMS.filter((s) => base.systems!.includes(s.id)) : selectSystems(only);
   if (only !== undefined && systems.length === 0) throw usageError(`--only: no system named ${only.join(', ')} (known: ${SYSTEMS.map((s) => s.id).join(', ')})`);
   const picked = list(values.scenario);
   for (const name of picked ?? []) {

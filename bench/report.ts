@@ -112,6 +112,14 @@ function bulkSection(results: BenchResults, w: Workload): Section {
     }
     return row;
   });
+  const settled = results.scenarios.map((sc) => [
+    sc.name,
+    ...systems.map((sys) => {
+      const r = find(results, sc.name, sys, w.name);
+      if (r === undefined) return '—';
+      return r.status === 'ok' && r.secondHalfMbps !== null ? mbps(r.secondHalfMbps) : statusText(r);
+    }),
+  ]);
   const lossScenarios = results.scenarios.filter((s) => s.lossPercent !== null).sort((a, b) => a.lossPercent! - b.lossPercent!);
   const charts: Chart[] = [];
   if (lossScenarios.length >= 2) {
@@ -141,8 +149,13 @@ function bulkSection(results: BenchResults, w: Workload): Section {
         'Each cell: goodput in Mbit/s and, in brackets, its share of the link limit C(1-p) (capacity times the share of packets the wire does not lose; ' +
         'headers count against C, so about 95% is the practical ceiling). A `*` marks a transfer stopped by the time cap: its goodput is what arrived by then. ' +
         '— : not run in that scenario (single-path systems skip the failover scenario; only bering has a 2-path mode).',
+      'The second table is the rate over the second half of each transfer\'s time, once slow start or a tunnel\'s start-up is behind it: ' +
+        'close to what a longer transfer settles at. On a short transfer the two differ most.',
     ],
-    tables: [{ headers: ['scenario', 'limit (Mbit/s)', ...systems.map((s) => label(results, s))], rows }],
+    tables: [
+      { headers: ['scenario', 'limit (Mbit/s)', ...systems.map((s) => label(results, s))], rows },
+      { headers: ['scenario', ...systems.map((s) => `${label(results, s)}, 2nd half`)], rows: settled },
+    ],
     charts,
   };
 }

@@ -11,7 +11,7 @@ import type { Harness } from './harness.ts';
 import { cpuSeconds, peakRssBytes } from './procStats.ts';
 import { Progress } from './progress.ts';
 import { PLAYOUT_BUFFER_MS, SCENARIOS, type Plan, type Scenario, type Workload } from './scenarios.ts';
-import { delayCdf, goodputMbps, linkLimitMbps, summarizeDelays, type DelaySummary } from './stats.ts';
+import { delayCdf, goodputMbps, linkLimitMbps, secondHalfMbps, summarizeDelays, type DelaySummary } from './stats.ts';
 import { systemsFor, type SystemDef } from './systems.ts';
 import { senderCongestionControl } from './tcpHarness.ts';
 import { monotonicMs, type ReceiveResult } from './workload.ts';
@@ -33,6 +33,8 @@ export interface RunRecord {
   /** False when the time cap (or a failure) ended the transfer. */
   complete: boolean | null;
   goodputMbps: number | null;
+  /** Bulk: Mbit/s over the second half of the transfer's time, start-up behind it. */
+  secondHalfMbps: number | null;
   /** C * (1 - p) summed over the paths this system used. */
   limitMbps: number;
   /** goodput / limit (bulk workloads). */
@@ -72,7 +74,8 @@ export interface BenchResults {
   runs: RunRecord[];
 }
 
-const SETTLE_MS = 500;
+/** Pause between workloads, so queues on the path drain from the last one. */
+const SETTLE_MS = 300;
 const SAMPLE_MS = 200;
 const WARMUP_BYTES = 64 * 1024;
 /** A second path carrying less than this share of a bulk transfer means no multipath here. */
@@ -182,6 +185,8 @@ async function runPair(scenario: Scenario, system: SystemDef, workloads: Workloa
 /** What one workload produced, before it is turned into figures. */
 interface Measurement {
   result: ReceiveResult | null;
+  /** The receiver's progress samples, [ms, bytes]. */
+  samples: Array<[number, number]>;
   startedAt: number;
   stoppedAt: number | null;
   relayCpu: number | null;
@@ -245,8 +250,11 @@ async function measure(harness: Harness, scenario: Scenario, workload: Workload,
     const cpu1 = cpuOf();
     const emu = process.cpuUsage(emu0);
     const linkAfter = paths.map((p) => p.stats()[dataDir]);
+    const samples = receiver.samples.get(id) ?? [];
+    receiver.samples.delete(id);
     return {
       result,
+      samples,
       startedAt,
       stoppedAt,
       relayCpu: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0,
@@ -277,6 +285,7 @@ function toRecord(scenario: Scenario, system: SystemDef, workload: Workload, m: 
   record.complete = r.complete;
   record.goodputMbps = goodput;
   record.ratio = workload.spec.kind === 'bulk' && Number.isFinite(record.limitMbps) ? goodput / record.limitMbps : null;
+  if (workload.spec.kind === 'bulk') record.secondHalfMbps = secondHalfMbps(m.samples, m.startedAt, end, r.bytes);
   record.relayCpuSeconds = m.relayCpu;
   // Below 10 MB the 10 ms tick of /proc CPU times makes a per-GB figure mostly noise.
   record.cpuSecondsPerGB = m.relayCpu !== null && r.bytes >= 10e6 ? m.relayCpu / (r.bytes / 1e9) : null;
@@ -310,6 +319,7 @@ function blank(scenario: Scenario, system: SystemDef, workload: Workload, status
     seconds: null,
     complete: null,
     goodputMbps: null,
+    secondHalfMbps: null,
     limitMbps: linkLimitMbps(used.map((p) => (workload.spec.direction === 'down' ? p.bToA : p.aToB))),
     ratio: null,
     relayCpuSeconds: null,

@@ -11,6 +11,27 @@ export function goodputMbps(bytes: number, seconds: number): number {
 }
 
 /**
+ * Mbit/s over the second half of a transfer's time, from the receiver's (time ms, bytes so far)
+ * samples: start-up (slow start, a tunnel's first rounds) is behind it by then, so this is close
+ * to the rate the transfer settled at. Linear between samples; 0 for a zero-length run.
+ */
+export function secondHalfMbps(samples: ReadonlyArray<readonly [number, number]>, startMs: number, endMs: number, endBytes: number): number {
+  if (!(endMs > startMs)) return 0;
+  const mid = (startMs + endMs) / 2;
+  const points: Array<readonly [number, number]> = [[startMs, 0], ...samples.filter(([t]) => t > startMs && t < endMs), [endMs, endBytes]];
+  let atMid = endBytes;
+  for (let i = 1; i < points.length; i++) {
+    const [t1, b1] = points[i];
+    if (t1 >= mid) {
+      const [t0, b0] = points[i - 1];
+      atMid = t1 === t0 ? b1 : b0 + ((b1 - b0) * (mid - t0)) / (t1 - t0);
+      break;
+    }
+  }
+  return goodputMbps(endBytes - atMid, (endMs - mid) / 1000);
+}
+
+/**
  * Mean fraction of packets a link drops on the wire: independent loss and Gilbert-Elliott loss
  * act one after the other, so the survivors are (1 - lossRate) * (1 - burst mean).
  */

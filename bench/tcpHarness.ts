@@ -125,10 +125,14 @@ export async function startKernelTcp(opts: { path: PathSpec; seed: number; cc: s
       await run('ip', ['netns', 'exec', side.ns, 'sysctl', '-q', '-w', ...Object.entries(TCP_SYSCTLS).map(([k, v]) => `${k}=${v}`)]);
     }
 
-    const { endpoint: service } = await EndpointProcess.start({ listen: `${ADDR_B}:${SERVICE_PORT}`, netns: NS_B });
-    started.push(service);
-    const { endpoint: viewer } = await EndpointProcess.start({ netns: NS_A });
-    started.push(viewer);
+    const [serviceStart, viewerStart] = await Promise.allSettled([
+      EndpointProcess.start({ listen: `${ADDR_B}:${SERVICE_PORT}`, netns: NS_B }),
+      EndpointProcess.start({ netns: NS_A }),
+    ]);
+    for (const s of [serviceStart, viewerStart]) if (s.status === 'fulfilled') started.push(s.value.endpoint);
+    if (serviceStart.status === 'rejected') throw serviceStart.reason;
+    if (viewerStart.status === 'rejected') throw viewerStart.reason;
+    const [service, viewer] = [serviceStart.value.endpoint, viewerStart.value.endpoint];
     return { target: { host: ADDR_B, port: SERVICE_PORT }, viewer, service, relays: null, paths: [bridge], close: closeAll };
   } catch (err) {
     await closeAll();

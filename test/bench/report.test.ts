@@ -25,6 +25,7 @@ function run(scenario: string, system: string, workload: Workload['name'], over:
     seconds: 4,
     complete: true,
     goodputMbps: null,
+    secondHalfMbps: null,
     limitMbps: linkLimitMbps((system.endsWith('2path') ? paths : paths.slice(0, 1)).map((p) => p.bToA)),
     ratio: null,
     relayCpuSeconds: null,

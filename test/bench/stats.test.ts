@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { delayCdf, goodputMbps, linkLimitMbps, playoutStalls, quantile, summarizeDelays, wireLossRate } from '../../bench/stats.ts';
+import { delayCdf, goodputMbps, linkLimitMbps, playoutStalls, quantile, secondHalfMbps, summarizeDelays, wireLossRate } from '../../bench/stats.ts';
 
 describe('bench arithmetic', () => {
   it('goodput is bits over seconds in Mbit/s', () => {
@@ -53,5 +53,16 @@ describe('bench arithmetic', () => {
       expect(cdf[i][1]).toBeGreaterThan(cdf[i - 1][1]);
     }
     expect(delayCdf([null, null])).toEqual([]);
+  });
+});
+
+describe('secondHalfMbps', () => {
+  it('measures the rate over the second half of the run from progress samples', () => {
+    // 0-1 s: nothing (start-up), then 12.5 MB/s (100 Mbit/s) until 2 s.
+    const samples: Array<[number, number]> = [[500, 0], [1000, 0], [1500, 6_250_000]];
+    expect(secondHalfMbps(samples, 0, 2000, 12_500_000)).toBeCloseTo(100, 9);
+    // Interpolates between samples that straddle the midpoint.
+    expect(secondHalfMbps([[900, 0], [1100, 2_500_000]], 0, 2000, 12_500_000)).toBeCloseTo(90, 9);
+    expect(secondHalfMbps([], 5, 5, 100)).toBe(0);
   });
 });
