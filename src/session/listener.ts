@@ -25,8 +25,45 @@ export interface ListenerStats {
   handshakes: number;
   /** Handshakes refused as replays or with a stale timestamp. */
   replays: number;
-  /** Handshakes refused because `maxSessions` were live. */
+  /** Authentic handshakes refused because `maxSessions` were live. */
   sessionsRefused: number;
+  /** Authentic handshakes refused by the `handshakeRate` limit. */
+  handshakesRateLimited: number;
+}
+
+/** A token bucket on the handshakes that reach the X25519 key exchange. */
+export interface HandshakeRateLimit {
+  /** Sustained handshakes per second. */
+  perSecond: number;
+  /** How many may come at once after a quiet spell (the bucket's depth). */
+  burst: number;
+}
+
+/**
+ * A legitimate entry relay handshakes once per session, and a few times a second while it checks
+ * whether its peer restarted; this leaves room for dozens of relays and caps the key-exchange CPU
+ * a misbehaving PSK holder can cost at ~20 ms per second.
+ */
+export const DEFAULT_HANDSHAKE_RATE: Readonly<HandshakeRateLimit> = { perSecond: 20, burst: 40 };
+
+/** Continuous-refill token bucket on the driver's monotonic clock; O(1), no timers. */
+class TokenBucket {
+  private tokens: number;
+  private last = -Infinity;
+
+  constructor(private readonly limit: HandshakeRateLimit) {
+    this.tokens = limit.burst;
+  }
+
+  take(now: Millis): boolean {
+    if (now > this.last) {
+      if (this.last !== -Infinity) this.tokens = Math.min(this.limit.burst, this.tokens + ((now - this.last) * this.limit.perSecond) / 1000);
+      this.last = now;
+    }
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
 }
 
 const DROP: ListenerResult = { kind: 'drop' };
@@ -34,21 +71,32 @@ const DROP: ListenerResult = { kind: 'drop' };
 /**
  * The listener side's demultiplexer, sans-IO: answers authenticated handshakes with a new
  * {@link Session} and routes data packets to their session by the session id in the clear header.
- * Strangers get nothing back: every failure is a silent, counted drop.
+ * Strangers get nothing back: every failure is a silent, counted drop, and the only answer ever
+ * sent (a HandshakeResponse) is smaller than the init it answers, so a spoofed source cannot be
+ * used for amplification.
+ *
+ * Cost of what a stranger can send: garbage and data packets for unknown sessions, a map lookup;
+ * a forged init, one HMAC; a replayed init, one HMAC and a map lookup; a forged data packet for a
+ * live session id, one failed AES-GCM open. Only an authentic fresh init (PSK holders only) costs a
+ * key exchange, and those are capped by `maxSessions` and the `handshakeRate` token bucket.
  */
 export class Listener {
   private readonly responder: HandshakeResponder;
   private readonly sessions = new Map<number, Session>();
   private readonly config: SessionConfig;
   private readonly maxSessions: number;
-  readonly stats: ListenerStats = { authFailures: 0, handshakes: 0, replays: 0, sessionsRefused: 0 };
+  private readonly handshakeBucket: TokenBucket;
+  readonly stats: ListenerStats = { authFailures: 0, handshakes: 0, replays: 0, sessionsRefused: 0, handshakesRateLimited: 0 };
 
   constructor(
     private readonly opts: {
       psk: Uint8Array;
       rng: Rng;
       config?: Partial<SessionConfig>;
+      /** Live sessions at most (default 256); further authentic handshakes are refused. */
       maxSessions?: number;
+      /** Cap on handshakes reaching the key exchange; default {@link DEFAULT_HANDSHAKE_RATE}. */
+      handshakeRate?: HandshakeRateLimit;
       /** Reed-Solomon engine for forward error correction (`loadFec()`); none: ARQ only. */
       fec?: ReedSolomon;
     },
@@ -56,6 +104,7 @@ export class Listener {
     this.responder = new HandshakeResponder(opts.psk);
     this.config = resolveSessionConfig(opts.config);
     this.maxSessions = opts.maxSessions ?? 256;
+    this.handshakeBucket = new TokenBucket(opts.handshakeRate ?? DEFAULT_HANDSHAKE_RATE);
   }
 
   /** Live sessions (closed ones stay until {@link forget}). */
@@ -91,15 +140,21 @@ export class Listener {
 
   private handleInit(now: Millis, wallNow: UnixMillis, bytes: Uint8Array): ListenerResult {
     const before = this.responder.stats.replayed + this.responder.stats.stale;
-    if (this.sessions.size >= this.maxSessions) {
-      this.stats.sessionsRefused++;
-      return DROP;
-    }
     let localId = this.opts.rng.nextU32();
     while (this.sessions.has(localId)) localId = this.opts.rng.nextU32();
-    const accepted = this.responder.respond(wallNow, bytes, localId, this.opts.rng);
+    // Limits are checked only once the init proved authentic and fresh, so forgeries and replays
+    // can neither use up the budget of real peers nor show up as refusals.
+    let refusal: 'sessions' | 'rate' | null = null;
+    const admit = (): boolean => {
+      if (this.sessions.size >= this.maxSessions) refusal = 'sessions';
+      else if (!this.handshakeBucket.take(now)) refusal = 'rate';
+      return refusal === null;
+    };
+    const accepted = this.responder.respond(wallNow, bytes, localId, this.opts.rng, admit);
     if (accepted === null) {
-      if (this.responder.stats.replayed + this.responder.stats.stale > before) this.stats.replays++;
+      if (refusal === 'sessions') this.stats.sessionsRefused++;
+      else if (refusal === 'rate') this.stats.handshakesRateLimited++;
+      else if (this.responder.stats.replayed + this.responder.stats.stale > before) this.stats.replays++;
       else this.stats.authFailures++;
       return DROP;
     }

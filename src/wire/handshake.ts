@@ -219,6 +219,8 @@ export interface HandshakeStats {
   malformed: number;
   /** Authentic inits refused because the replay memory was full. */
   overloaded: number;
+  /** Authentic fresh inits the caller's `admit` turned away (rate or session limits). */
+  refused: number;
 }
 
 export interface HandshakeResponderOptions {
@@ -249,6 +251,7 @@ export class HandshakeResponder {
     replayed: 0,
     malformed: 0,
     overloaded: 0,
+    refused: 0,
   };
   private readonly psk: Uint8Array;
   private readonly macKey: KeyObject;
@@ -271,12 +274,18 @@ export class HandshakeResponder {
    * HMAC, ~2 µs), clock, replay memory; only an authentic fresh init costs X25519 key generation,
    * one X25519 and HKDF (~0.5 ms). `localSessionId` is the id this side allocates for the new session; a value that
    * is not a u32 is a caller bug and throws WireError('bad-value').
+   *
+   * `admit`, when given, is asked only for an authentic, fresh init, right before the key
+   * exchange: returning false refuses it (counted as `refused`, not remembered, so the initiator's
+   * next attempt is judged afresh). This is where a caller's rate and session limits belong: they
+   * then spend their budget on peers holding the PSK, never on forgeries or replays.
    */
   respond(
     wallNow: UnixMillis,
     init: Uint8Array,
     localSessionId: number,
     rng: Rng,
+    admit?: () => boolean,
   ): HandshakeAccepted | null {
     if (localSessionId >>> 0 !== localSessionId) {
       throw new WireError('bad-value', `not a session id: ${localSessionId}`);
@@ -306,6 +315,10 @@ export class HandshakeResponder {
     }
     if (this.seen.size >= this.maxRemembered) {
       stats.overloaded++;
+      return null;
+    }
+    if (admit !== undefined && !admit()) {
+      stats.refused++;
       return null;
     }
     const { privateKey, publicBytes } = ephemeral(rng);
