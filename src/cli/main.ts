@@ -2,19 +2,21 @@
  * The `bering` command: dispatches subcommands and turns every failure into one
  * `bering: error: ...` line on stderr with a non-zero exit status.
  */
-import { readFileSync } from 'node:fs';
 import { ListenError } from '../io/udpSocket.ts';
 import { demoCommand } from './demo.ts';
 import { CliError, usageError } from './errors.ts';
 import { generateKey } from './key.ts';
 import { parseStrict } from './relayOptions.ts';
 import { relayCommand } from './relayCommand.ts';
+import { statusCommand } from './status.ts';
+import { version } from './version.ts';
 
 const USAGE = `bering: carries TCP services across long, lossy paths over an encrypted multi-path UDP tunnel
 
 Usage:
   bering keygen                  print a new shared key (put it in a file on both relays)
   bering relay [options]         run an entry or exit relay (bering relay --help)
+  bering status [options]        show a running relay's sessions, paths and streams (bering status --help)
   bering demo [options]          both relays on this machine over an emulated trans-Pacific path (bering demo --help)
   bering bench [options]         compare with plain TCP and kcptun on emulated links (bering bench --help)
   bering --version               print the version`;
@@ -40,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'relay':
       return relayCommand(rest);
+    case 'status':
+      return statusCommand(rest);
     case 'demo':
       return demoCommand(rest);
     case 'bench':
@@ -48,11 +52,6 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw usageError(`unknown command '${command}' (try bering --help)`);
   }
-}
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 /** Prints `err` as the one `bering: error:` line and returns the exit status for it. */

@@ -207,7 +207,8 @@ export const METRICS: readonly MetricSpec[] = [
         x.paths.flatMap((p) => PATH_STATES.map((state): Sample => [{ ...pathLabels(x, p), state }, p.state === state ? 1 : 0])),
       ),
   },
-  pathGauge('bering_path_rtt_seconds', 'Smoothed round-trip time of the path.', (p) => p.srttMs / 1000),
+  // No RTT sample yet: no series, rather than the configured initial guess.
+  pathGauge('bering_path_rtt_seconds', 'Smoothed round-trip time of the path.', (p) => (p.minRttMs === null ? null : p.srttMs / 1000)),
   pathGauge('bering_path_min_rtt_seconds', 'Lowest round-trip time seen on the path.', (p) => (p.minRttMs === null ? null : p.minRttMs / 1000)),
   pathGauge('bering_path_loss_ratio', 'Raw loss of what this relay sends on the path, as the peer measures it (before FEC and retransmission), 0..1.', (p) => p.lossRatio),
   pathGauge('bering_path_loss_burst_packets', 'Mean length of a run of lost packets on the path.', (p) => p.meanLossBurst),

@@ -25,7 +25,7 @@ export interface PathStatus {
   /** The far end's address for this path. */
   peer: string;
   state: PathState;
-  /** Smoothed RTT (RFC 9002 §5.3); the configured initial RTT until the first sample. */
+  /** Smoothed RTT (RFC 9002 §5.3); the configured initial RTT until the first sample (`minRttMs` null). */
   srttMs: number;
   /** Lowest RTT seen; null before the first sample. */
   minRttMs: number | null;
@@ -76,7 +76,7 @@ export interface SessionFigures {
 }
 
 export interface SessionStatus {
-  /** Session id as 8 hex digits (the id in the packets' clear header and in the logs, as hex). */
+  /** Session id, as the logs' `sessionId` shows it. */
   id: string;
   /** False while handshaking or closing. */
   connected: boolean;
@@ -133,9 +133,9 @@ export interface RelayStatus {
   streams: StreamStatus[];
 }
 
-/** Session ids are u32s: hex reads better than a ten-digit decimal. */
-export function sessionLabel(id: number): string {
-  return (id >>> 0).toString(16).padStart(8, '0');
+/** A session id as the `session` label and in `/status`: the same digits as the logs' `sessionId`. */
+function sessionLabel(id: number): string {
+  return String(id);
 }
 
 function pathState(state: 'validating' | 'up' | 'down'): PathState {

@@ -252,6 +252,6 @@ describe('metrics endpoint over a lossy two-path tunnel', () => {
       health = await get(entryMetrics, '/healthz');
     }
     expect(health.status, health.body).toBe(200);
-    expect(health.body).toMatch(/^ok: session [0-9a-f]{8} up with [12] of 2 paths up/);
+    expect(health.body).toMatch(/^ok: session \d+ up with [12] of 2 paths up/);
   });
 });
