@@ -3,11 +3,11 @@
  * on identical emulated links in one run, and writes report.md, report.html and results.json.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { usageError } from '../src/cli/errors.ts';
+import { CliError, usageError } from '../src/cli/errors.ts';
 import { parseStrict } from '../src/cli/relayOptions.ts';
 import { killAllChildren } from './children.ts';
 import { writeReport } from './report.ts';
@@ -60,8 +60,10 @@ export async function benchCommand(args: string[]): Promise<number> {
   const outDir = resolve(values.out ?? fileURLToPath(new URL(`./out/${stamp}`, import.meta.url)));
   mkdirSync(outDir, { recursive: true });
 
+  takeLock();
   const onSignal = (signal: NodeJS.Signals): void => {
     killAllChildren();
+    rmSync(LOCK_FILE, { force: true });
     process.stderr.write(`\nbering: bench interrupted (${signal})\n`);
     process.exit(130);
   };
@@ -69,12 +71,44 @@ export async function benchCommand(args: string[]): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     const results = await runBench(plan, systems, machineInfo());
+    // Other work on the machine skews every figure: say how busy it was on both ends of the run.
+    results.machine.loadAverageAtEnd = loadAverage();
     const files = writeReport(outDir, results);
     process.stdout.write(`bench report: ${files.join(', ')}\n`);
     return 0;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    rmSync(LOCK_FILE, { force: true });
+  }
+}
+
+/** One bench at a time per machine: runs share the network namespace names and the CPUs. */
+const LOCK_FILE = join(os.tmpdir(), 'bering-bench.lock');
+
+function takeLock(): void {
+  for (;;) {
+    try {
+      writeFileSync(LOCK_FILE, `${process.pid}\n`, { flag: 'wx' });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(readFileSync(LOCK_FILE, 'utf8').trim());
+    if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
+      throw new CliError(`another bering bench (pid ${holder}) is running on this machine; wait for it (its figures would be skewed by this one, and they share network namespaces)`);
+    }
+    // Left by a bench that died: take it over.
+    rmSync(LOCK_FILE, { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -100,6 +134,10 @@ function machineInfo(): Record<string, string> {
     kernel: `${os.type()} ${os.release()}`,
     node: process.version,
     bering: commit,
-    loadAverageAtStart: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    loadAverageAtStart: loadAverage(),
   };
+}
+
+function loadAverage(): string {
+  return os.loadavg().map((l) => l.toFixed(2)).join(' ');
 }

@@ -409,7 +409,7 @@ function inline(text: string): string {
 
 function machineLine(results: BenchResults): string {
   const m = results.machine;
-  return `Machine: ${m.cpu}, ${m.nproc} CPUs, ${m.memory}, ${m.kernel}, Node ${m.node}; bering ${m.bering}. Load average at start: ${m.loadAverageAtStart}.`;
+  return `Machine: ${m.cpu}, ${m.nproc} CPUs, ${m.memory}, ${m.kernel}, Node ${m.node}; bering ${m.bering}. Load average (1, 5, 15 min) at start: ${m.loadAverageAtStart}${m.loadAverageAtEnd === undefined ? '' : `, at end: ${m.loadAverageAtEnd}`}.`;
 }
 
 function systemsWithRuns(results: BenchResults, workload: string): string[] {

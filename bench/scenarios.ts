@@ -63,9 +63,9 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'failover',
-    title: 'two 180 ms RTT paths with 1% loss; path 0 dark for 5 s from 3 s in',
+    title: 'two 180 ms RTT paths with 1% loss; path 0 dark for 5 s from 2 s in',
     paths: [symmetric({ ...TRANS_PACIFIC, lossRate: 0.01 }), symmetric({ ...TRANS_PACIFIC, lossRate: 0.01 })],
-    blackout: { path: 0, atMs: 3000, forMs: 5000 },
+    blackout: { path: 0, atMs: 2000, forMs: 5000 },
     singlePathSystems: false,
     seed: 121,
   },

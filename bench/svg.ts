@@ -53,6 +53,8 @@ export function lineChart(spec: ChartSpec): string {
   const yTicks = niceTicks(yMin, spec.yMax ?? Math.max(yMin + 1e-9, ...ys), 5);
   const yMax = spec.yMax ?? yTicks[yTicks.length - 1];
   const xTicks = spec.xLog ? logTicks(xMin, xMax) : niceTicks(xMin, xMax, 6);
+  // A linear axis ends on a round tick unless its end was given.
+  if (!spec.xLog && spec.xMax === undefined) xMax = xTicks[xTicks.length - 1];
 
   const px = (x: number): number => {
     const f = spec.xLog ? (Math.log10(Math.max(x, xMin)) - Math.log10(xMin)) / (Math.log10(xMax) - Math.log10(xMin)) : (x - xMin) / (xMax - xMin);
