@@ -1,0 +1,34 @@
+/**
+ * The short fuzz run (the long one is `bench/fuzz.ts --count 1000000`). A failure names its seed;
+ * `FUZZ_SEED=n npx vitest run test/security/fuzz.test.ts` replays that run exactly.
+ */
+import { describe, expect, it } from 'vitest';
+import { fuzzDatagrams, fuzzFrames } from './fuzzer.ts';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
+
+describe(`fuzzing (seed ${SEED})`, () => {
+  it('drops every stranger datagram without a word, keeps memory flat and the live session byte-exact', () => {
+    const r = fuzzDatagrams({ seed: SEED, count: 50_000 });
+    const why = `seed ${SEED}: ${JSON.stringify({ ...r, escaped: r.escaped.slice(0, 2) })}`;
+    expect(r.escaped, why).toEqual([]);
+    // In sans-IO terms nothing was sent to the fuzzer: no handshake was answered, no datagram
+    // reached a session, and at the quiet instant no end wanted to send or moved its timer.
+    expect(r.answered, why).toBe(0);
+    expect(r.stirred, why).toBe(0);
+    expect(r.listenerStats.handshakes, why).toBe(1);
+    expect(r.corrupt, why).toBeNull();
+    expect(r.streamsCompleted, why).toBeGreaterThan(4);
+    for (const kind of ['random', 'typed-random', 'bit-flip', 'truncate-extend', 'header-garbage', 'oversized', 'replay', 'other-key', 'handshake']) {
+      expect(r.byKind[kind], `${why}: no ${kind} inputs`).toBeGreaterThan(500);
+    }
+    // 40,000 datagrams at the quiet instant must not leave anything behind.
+    expect(r.heapAfter - r.heapBefore, why).toBeLessThan(1 << 20);
+  });
+
+  it('never lets an exception escape a session fed sealed garbage frames by a key holder', () => {
+    const r = fuzzFrames({ seed: SEED, count: 20_000 });
+    expect(r.escaped, `seed ${SEED}`).toEqual([]);
+    expect(r.packets).toBe(20_000);
+  });
+});
