@@ -97,7 +97,9 @@ export function loadConfigFile(path: string): RawSettings {
   const syntax = doc.errors[0];
   if (syntax !== undefined) {
     const line = lines.linePos(syntax.pos[0]).line;
-    throw new CliError(`config file '${path}' line ${line}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${syntax.message.split('\n')[0]}`);
+    // `peer: [::1]:7000` starts a YAML list: the likeliest mistake with an IPv6 address.
+    const hint = /\[[0-9A-Fa-f:.]*\]:\d/.test(text.split('\n')[line - 1] ?? '') ? "; quote addresses that start with '[', as \"[::1]:7000\"" : '';
+    throw new CliError(`config file '${path}' line ${line}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${syntax.message.split('\n')[0]}${hint}`);
   }
   return new FileReader(path, lines).read(doc.contents, ext === '.json' ? 'a JSON object' : 'a YAML mapping');
 }
