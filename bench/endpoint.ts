@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { CBR_HEADER_BYTES, cbrChunks, monotonicMs, type Command, type Event, type ReceiveResult, type WorkloadSpec } from './workload.ts';
+import { CBR_HEADER_BYTES, cbrChunks, cbrIntervalMs, monotonicMs, type Command, type Event, type ReceiveResult, type WorkloadSpec } from './workload.ts';
 
 const PROGRESS_EVERY_MS = 250;
 const MAX_HEADER_BYTES = 4096;
@@ -144,7 +144,7 @@ class Run {
    */
   private sendCbr(spec: { rateMbps: number; chunkBytes: number; durationMs: number }): void {
     const count = this.delays.length;
-    const intervalMs = (spec.chunkBytes * 8) / (spec.rateMbps * 1e6) * 1000;
+    const intervalMs = cbrIntervalMs(spec);
     const start = monotonicMs();
     let next = 0;
     const tick = (): void => {

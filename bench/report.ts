@@ -201,7 +201,8 @@ function cbrSection(results: BenchResults, w: Workload): Section {
     paragraphs: [
       `A constant ${rate} Mbit/s in ${spec.kind === 'cbr' ? spec.chunkBytes / 1024 : ''} KiB chunks for ${spec.kind === 'cbr' ? spec.durationMs / 1000 : ''} s, ` +
         `each stamped with its send time; the delay is from then to its last byte at the viewer. A chunk still missing ${(w.capMs - (spec.kind === 'cbr' ? spec.durationMs : 0)) / 1000} s after the stream ends counts as never delivered (infinitely late). ` +
-        `Stalls: times a player with a ${results.playoutBufferMs} ms buffer would have run dry and rebuffered, and for how long in all.`,
+        `Stalls: times a player starting ${results.playoutBufferMs} ms behind the sender would have run dry; each time it waits until it holds ` +
+        `${results.playoutBufferMs} ms of stream again, as players do, so one outage counts once. "stalled" is the total time spent waiting.`,
     ],
     tables: [{ headers: ['scenario', 'system', 'chunks delivered', 'p50', 'p99', 'max', 'stalls', 'stalled'], rows }],
     charts,

@@ -14,7 +14,7 @@ import { PLAYOUT_BUFFER_MS, SCENARIOS, type Plan, type Scenario, type Workload }
 import { delayCdf, goodputMbps, linkLimitMbps, secondHalfMbps, summarizeDelays, type DelaySummary } from './stats.ts';
 import { systemsFor, type SystemDef } from './systems.ts';
 import { senderCongestionControl } from './tcpHarness.ts';
-import { monotonicMs, type ReceiveResult } from './workload.ts';
+import { cbrIntervalMs, monotonicMs, type ReceiveResult } from './workload.ts';
 
 /** Link counters of one direction over one workload. */
 export type LinkDelta = Pick<LinkStats, 'sent' | 'delivered' | 'droppedLoss' | 'droppedQueue' | 'droppedBlackout'>;
@@ -293,8 +293,8 @@ function toRecord(scenario: Scenario, system: SystemDef, workload: Workload, m: 
   record.link = m.link;
   record.pathSeries = scenario.paths.length > 1 ? m.pathSeries : null;
   record.emulatorCpuSeconds = m.emulatorCpu;
-  if (r.delays !== undefined) {
-    const s = summarizeDelays(r.delays, PLAYOUT_BUFFER_MS);
+  if (r.delays !== undefined && workload.spec.kind === 'cbr') {
+    const s = summarizeDelays(r.delays, PLAYOUT_BUFFER_MS, cbrIntervalMs(workload.spec));
     const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
     record.cbr = { ...s, p50: finite(s.p50), p99: finite(s.p99), max: finite(s.max), stalledMs: finite(s.stalledMs), cdf: delayCdf(r.delays) };
   }

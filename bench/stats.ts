@@ -74,29 +74,32 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
 
 /** Playback stalls of a constant-bit-rate stream; see {@link playoutStalls}. */
 export interface StallReport {
-  /** Times the player ran dry and had to wait (rebuffer events). */
+  /** Times the player ran dry and had to rebuffer. */
   stalls: number;
-  /** Total time spent waiting, ms (Infinity when a chunk never came). */
+  /** Total time spent rebuffering, ms (Infinity when a chunk never came). */
   stalledMs: number;
 }
 
 /**
- * Replays a constant-bit-rate stream through a player that starts `bufferMs` behind the sender
- * and plays chunks in order: chunk i is due at its send time + bufferMs + the delay accumulated
- * by earlier stalls. A chunk arriving after its due time is a stall: the player waits for it, and
- * everything after it slides by that wait (as a real player's rebuffering does). `delays[i]` is
- * chunk i's delivery delay in ms (Infinity if it never arrived; playback stops there).
+ * Replays a constant-bit-rate stream (chunk i sent at i * intervalMs, `delays[i]` ms on its way,
+ * Infinity if it never arrived) through a player that starts `bufferMs` behind the sender and
+ * plays chunks in order. A chunk not there when due is a stall: like a real player, it waits
+ * until it has `bufferMs` of stream again (that chunk and the ones after it), resumes, and plays
+ * everything after it that much later. So one outage is one stall, however many chunks it delays.
  */
-export function playoutStalls(delays: readonly number[], bufferMs: number): StallReport {
+export function playoutStalls(delays: readonly number[], bufferMs: number, intervalMs: number): StallReport {
+  const refill = Math.max(1, Math.ceil(bufferMs / intervalMs));
   let slide = 0;
   let stalls = 0;
-  for (const delay of delays) {
-    const lateBy = delay - bufferMs - slide;
-    if (lateBy > 0) {
-      stalls++;
-      slide += lateBy;
-      if (!Number.isFinite(slide)) break;
-    }
+  for (let i = 0; i < delays.length; i++) {
+    const due = i * intervalMs + bufferMs + slide;
+    const arrival = i * intervalMs + delays[i];
+    if (arrival <= due) continue;
+    stalls++;
+    let resume = arrival;
+    for (let j = i + 1; j < Math.min(delays.length, i + refill); j++) resume = Math.max(resume, j * intervalMs + delays[j]);
+    slide += resume - due;
+    if (!Number.isFinite(slide)) break;
   }
   return { stalls, stalledMs: slide };
 }
@@ -114,14 +117,14 @@ export interface DelaySummary {
 }
 
 /**
- * Percentiles and stalls of a constant-bit-rate run: `delays[i]` is chunk i's delay in ms, or
- * null if it never arrived (counted as infinitely late, so lost chunks push the tail up rather
+ * Percentiles and stalls of a constant-bit-rate run with a chunk every `intervalMs`: `delays[i]`
+ * is chunk i's delay in ms, or null if it never arrived (counted as infinitely late, so lost chunks push the tail up rather
  * than vanish from it).
  */
-export function summarizeDelays(delays: readonly (number | null)[], bufferMs: number): DelaySummary {
+export function summarizeDelays(delays: readonly (number | null)[], bufferMs: number, intervalMs: number): DelaySummary {
   const asNumbers = delays.map((d) => (d === null ? Infinity : d));
   const sorted = [...asNumbers].sort((a, b) => a - b);
-  const { stalls, stalledMs } = playoutStalls(asNumbers, bufferMs);
+  const { stalls, stalledMs } = playoutStalls(asNumbers, bufferMs, intervalMs);
   return {
     chunks: delays.length,
     delivered: delays.reduce<number>((n, d) => (d === null ? n : n + 1), 0),

@@ -41,3 +41,8 @@ export function monotonicMs(): number {
 export function cbrChunks(spec: { rateMbps: number; chunkBytes: number; durationMs: number }): number {
   return Math.max(1, Math.round((spec.durationMs / 1000) * ((spec.rateMbps * 1e6) / 8) / spec.chunkBytes));
 }
+
+/** Time between two chunks of a CBR spec, ms. */
+export function cbrIntervalMs(spec: { rateMbps: number; chunkBytes: number }): number {
+  return ((spec.chunkBytes * 8) / (spec.rateMbps * 1e6)) * 1000;
+}

@@ -30,16 +30,20 @@ describe('bench arithmetic', () => {
     expect(quantile([], 0.5)).toBeNaN();
   });
 
-  it('a player with a playout buffer stalls once per late chunk and slides its timeline', () => {
-    // Buffer 100 ms: chunk 1 is 50 ms late (stall, slide 50); chunk 2 at 140 is within 150; chunk 3 is 30 late.
-    expect(playoutStalls([90, 150, 140, 180], 100)).toEqual({ stalls: 2, stalledMs: 80 });
-    expect(playoutStalls([10, 20, 30], 100)).toEqual({ stalls: 0, stalledMs: 0 });
-    expect(playoutStalls([10, Infinity, 20], 100)).toEqual({ stalls: 1, stalledMs: Infinity });
+  it('a player stalls once per outage and rebuffers its whole buffer before it resumes', () => {
+    // Chunks every 10 ms, a 30 ms buffer (3 chunks). Chunk 2 is 50 ms late and chunk 3 late as
+    // well: one stall; the player resumes once chunks 2-4 are in, at the latest arrival (chunk
+    // 3 at 30 + 120 = 150), so 150 - (20 + 30) = 100 ms stalled, and chunk 4 onwards is on time.
+    expect(playoutStalls([5, 5, 80, 120, 20, 5], 30, 10)).toEqual({ stalls: 1, stalledMs: 100 });
+    expect(playoutStalls([10, 20, 30], 100, 10)).toEqual({ stalls: 0, stalledMs: 0 });
+    // Two separate outages are two stalls.
+    expect(playoutStalls([5, 60, 5, 5, 5, 5, 5, 5, 5, 200, 5, 5], 30, 10).stalls).toBe(2);
+    expect(playoutStalls([10, Infinity, 20], 100, 10)).toEqual({ stalls: 1, stalledMs: Infinity });
   });
 
   it('summarizes delays with missing chunks counted as never delivered', () => {
     const delays = [...Array.from({ length: 98 }, () => 100), 300, null];
-    const s = summarizeDelays(delays, 1000);
+    const s = summarizeDelays(delays, 1000, 2);
     expect(s).toEqual({ chunks: 100, delivered: 99, p50: 100, p99: 300, max: Infinity, stalls: 1, stalledMs: Infinity });
   });
 
