@@ -123,7 +123,10 @@ function machineInfo(): Record<string, string> {
   let commit = 'unknown';
   try {
     const root = fileURLToPath(new URL('..', import.meta.url));
-    commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = (...args: string[]): string => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    commit = git('rev-parse', '--short', 'HEAD');
+    // Figures from a work tree with edits are not the commit's: say so.
+    if (git('status', '--porcelain', '--', 'src', 'bin', 'wasm') !== '') commit += ' with uncommitted changes';
   } catch {
     // Not a git checkout (an installed package): the version below still says what ran.
   }
