@@ -15,16 +15,14 @@
  * sequences under a session's real keys; the session may close itself as a protocol violation,
  * but no exception may escape it.
  */
-import { createHash } from 'node:crypto';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { loadFec, type ReedSolomon } from '../../src/fec/index.ts';
-import type { SessionEvent, StreamId } from '../../src/session/api.ts';
+import { loadFec } from '../../src/fec/index.ts';
 import { resolveSessionConfig, type SessionConfig } from '../../src/session/config.ts';
-import { Listener } from '../../src/session/listener.ts';
+import type { Listener } from '../../src/session/listener.ts';
 import { SeededRng } from '../../src/session/rng.ts';
 import { Session } from '../../src/session/session.ts';
-import { SimNetwork, symmetric, type SimNode } from '../../src/sim/network.ts';
+import { symmetric } from '../../src/sim/network.ts';
 import { ByteWriter } from '../../src/wire/bytes.ts';
 import { encodeControl } from '../../src/wire/control.ts';
 import {
@@ -47,8 +45,8 @@ import {
 } from '../../src/wire/frames.ts';
 import { HandshakeInitiator } from '../../src/wire/handshake.ts';
 import { DATA_HEADER_LEN, PacketSealer, PacketType } from '../../src/wire/packet.ts';
+import { simPair, Transfers, WALL_EPOCH, type Captured } from './simPair.ts';
 
-const WALL_EPOCH = 1_800_000_000_000;
 const PSK = new Uint8Array(32).fill(0x5a);
 const OTHER_PSK = new Uint8Array(32).fill(0xa5);
 /** Largest UDP payload over IPv4. */
@@ -70,13 +68,6 @@ export function liveHeap(): number {
   return process.memoryUsage().heapUsed;
 }
 
-/** One captured datagram: which end received it, on which path. */
-interface Captured {
-  toListener: boolean;
-  pathId: number;
-  bytes: Uint8Array;
-}
-
 /** Keeps a uniform sample of everything offered (reservoir sampling, Algorithm R). */
 class Reservoir {
   readonly items: Captured[] = [];
@@ -94,174 +85,16 @@ class Reservoir {
   }
 }
 
-/** The listener side as a simulator node that forgets closed sessions, as the UDP driver does. */
-class ListenerSide implements SimNode {
-  readonly sessions: Session[] = [];
-  private readonly replies: Array<{ pathId: number; bytes: Uint8Array }> = [];
-  constructor(
-    readonly listener: Listener,
-    private readonly onDelivered: (pathId: number, bytes: Uint8Array) => void,
-  ) {}
+/** Two paths, mildly lossy: the transfer is only a vehicle, so it need not be fast. */
+const PATHS = [symmetric(LINK), symmetric(LINK)];
 
-  handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
-    this.onDelivered(pathId, bytes);
-    const r = this.listener.handleDatagram(now, WALL_EPOCH + now, bytes);
-    if (r.kind === 'accepted') {
-      this.sessions.push(r.session);
-      this.replies.push({ pathId, bytes: r.reply });
-    }
-  }
-
-  pollTransmit(now: number): { pathId: number; bytes: Uint8Array } | null {
-    const reply = this.replies.shift();
-    if (reply !== undefined) return reply;
-    for (const s of this.sessions) {
-      const t = s.pollTransmit(now);
-      if (t !== null) return t;
-    }
-    return null;
-  }
-
-  nextTimeout(): number | null {
-    let t: number | null = null;
-    for (const s of this.sessions) {
-      const st = s.nextTimeout();
-      if (st !== null && (t === null || st < t)) t = st;
-    }
-    return t;
-  }
-
-  handleTimeout(now: number): void {
-    for (const s of this.sessions) {
-      const st = s.nextTimeout();
-      if (st !== null && st <= now) s.handleTimeout(now);
-    }
-  }
-}
-
-class DialerSide implements SimNode {
-  constructor(
-    readonly session: Session,
-    private readonly onDelivered: (pathId: number, bytes: Uint8Array) => void,
-  ) {}
-  handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
-    this.onDelivered(pathId, bytes);
-    this.session.handleDatagram(now, pathId, bytes);
-  }
-  pollTransmit(now: number) {
-    return this.session.pollTransmit(now);
-  }
-  nextTimeout(): number | null {
-    return this.session.nextTimeout();
-  }
-  handleTimeout(now: number): void {
-    this.session.handleTimeout(now);
-  }
-}
-
-/** A dialer and a listener over two simulated paths, recording every delivered datagram. */
-function livePair(psk: Uint8Array, seed: number, fec: ReedSolomon, record: (c: Captured) => void) {
-  const dialer = Session.dial({ now: 0, wallNow: WALL_EPOCH, psk, pathIds: [0, 1], rng: new SeededRng(seed ^ 0x1111), fec });
-  const listener = new Listener({ psk, rng: new SeededRng(seed ^ 0x2222), fec });
-  const copy = (toListener: boolean) => (pathId: number, bytes: Uint8Array) =>
-    record({ toListener, pathId, bytes: Uint8Array.from(bytes) });
-  const listenerSide = new ListenerSide(listener, copy(true));
-  const net = new SimNetwork({
-    a: new DialerSide(dialer, copy(false)),
-    b: listenerSide,
-    paths: [symmetric(LINK), symmetric(LINK)],
-    seed,
+function transfersOf(pair: ReturnType<typeof simPair>): Transfers {
+  return new Transfers(() => pair.dialer, () => pair.listenerSide.sessions[0], {
+    // Sizes vary so frames split at every offset pattern.
+    upBytes: (n) => 300_000 + ((n * 7919) % 4099),
+    downBytes: (id) => (id * 7717) % 30_000,
+    concurrent: 2,
   });
-  return { dialer, listener, listenerSide, net };
-}
-
-/** Streams of known content both ways: dialer to listener on even ids, and the echo back. */
-class Transfers {
-  /** Streams fully received and verified. */
-  completed = 0;
-  bytesVerified = 0;
-  corrupt: string | null = null;
-  private readonly writers = new Map<StreamId, { offset: number; total: number }>();
-  private readonly readers = new Map<StreamId, { offset: number; hash: ReturnType<typeof createHash> }>();
-  private opened = 0;
-  constructor(
-    private readonly dialer: Session,
-    private readonly side: ListenerSide,
-    private readonly streamBytes: number,
-  ) {}
-
-  /** Streams opened and not yet read to their end. */
-  get active(): number {
-    return this.opened - this.completed;
-  }
-
-  /** Opens the next stream when fewer than `concurrent` are running and `more` allows. */
-  pump(more: boolean, concurrent = 2): void {
-    const d = this.dialer;
-    if (d.isConnected && more && this.active < concurrent) {
-      const id = d.openStream();
-      if (id !== null) {
-        // Sizes vary so frames split at every offset pattern.
-        this.writers.set(id, { offset: 0, total: this.streamBytes + ((this.opened++ * 7919) % 4099) });
-      }
-    }
-    for (const [id, w] of this.writers) {
-      while (w.offset < w.total) {
-        const n = Math.min(16_384, w.total - w.offset);
-        const took = d.streamWrite(id, content(id, w.offset, n));
-        w.offset += took;
-        if (took < n) break;
-      }
-      if (w.offset === w.total) {
-        d.streamFinish(id);
-        this.writers.delete(id);
-      }
-    }
-    const server = this.side.sessions[0];
-    for (const s of [d, server]) {
-      if (s === undefined) continue;
-      for (let e = s.pollEvent(); e !== null; e = s.pollEvent()) this.onEvent(s, e);
-    }
-    if (server !== undefined) for (const [id, r] of this.readers) this.read(server, id, r);
-  }
-
-  private onEvent(s: Session, e: SessionEvent): void {
-    if (e.type === 'streamOpened' && s !== this.dialer) this.readers.set(e.streamId, { offset: 0, hash: createHash('sha256') });
-    if (e.type === 'streamReset' || (e.type === 'closed' && this.corrupt === null)) {
-      this.corrupt = `unexpected ${e.type} on ${s === this.dialer ? 'dialer' : 'listener'}: ${JSON.stringify(e)}`;
-    }
-  }
-
-  private read(s: Session, id: StreamId, r: { offset: number }): void {
-    for (;;) {
-      const got = s.streamRead(id);
-      if (got === null) return;
-      if (got === 'fin') {
-        this.readers.delete(id);
-        this.completed++;
-        return;
-      }
-      const want = content(id, r.offset, got.length);
-      for (let i = 0; i < got.length; i++) {
-        if (got[i] !== want[i]) {
-          this.corrupt ??= `stream ${id} corrupt at byte ${r.offset + i}`;
-          break;
-        }
-      }
-      r.offset += got.length;
-      this.bytesVerified += got.length;
-    }
-  }
-}
-
-/** Byte i of stream `id` is a function of both, so misrouted data is caught as well as corrupt. */
-function content(id: number, offset: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) {
-    const x = offset + i;
-    out[i] = (x * 131 + (x >>> 8) * 7 + id * 29) & 0xff;
-  }
-  return out;
 }
 
 /** What one fuzz run did; a clean run has `escaped`, `answered` and `corrupt` empty or zero. */
@@ -414,18 +247,18 @@ export function fuzzDatagrams(opts: { seed: number; count: number; onProgress?: 
   const foreignCorpus = new Reservoir(new SeededRng(seed ^ 0xf0));
 
   // Packets of a pair keyed with another PSK: perfectly well-formed, just not ours.
-  const foreign = livePair(OTHER_PSK, seed ^ 0xabc, fec, (c) => foreignCorpus.offer(c));
-  const foreignTransfers = new Transfers(foreign.dialer, foreign.listenerSide, 200_000);
-  foreign.net.onStep(() => foreignTransfers.pump(true));
+  const foreign = simPair({ psk: OTHER_PSK, seed: seed ^ 0xabc, paths: PATHS, record: (c) => foreignCorpus.offer(c) });
+  const foreignTransfers = transfersOf(foreign);
+  foreign.net.onStep(() => foreignTransfers.pump());
   foreign.net.runUntil(1500);
 
-  const { dialer, listener, listenerSide, net } = livePair(PSK, seed, fec, (c) => corpus.offer(c));
-  const transfers = new Transfers(dialer, listenerSide, 300_000);
-  let more = true;
-  net.onStep(() => transfers.pump(more));
+  const pair = simPair({ psk: PSK, seed, paths: PATHS, record: (c) => corpus.offer(c) });
+  const { dialer, listener, net } = pair;
+  const transfers = transfersOf(pair);
+  net.onStep(() => transfers.pump());
   // Capture a corpus from a running transfer before fuzzing it.
   net.runUntil(1000);
-  const server = listenerSide.sessions[0];
+  const server = pair.listenerSide.sessions[0];
   if (server === undefined || !dialer.isConnected) throw new Error(`seed ${seed}: the live pair did not connect`);
 
   const report: DatagramFuzzReport = {
@@ -468,12 +301,12 @@ export function fuzzDatagrams(opts: { seed: number; count: number; onProgress?: 
   net.onStep((now) => {
     for (let i = 0; i < 4 && report.duringTransfer < live; i++, report.duringTransfer++) feed(now);
   });
-  while (report.duringTransfer < live && transfers.corrupt === null) {
+  while (report.duringTransfer < live && transfers.problem === null) {
     net.runUntil(net.now + 1000);
     if (net.now > 600_000) throw new Error(`seed ${seed}: the live phase did not finish`);
   }
   // Let every stream finish, then find an instant where neither end owes anything.
-  more = false;
+  transfers.more = false;
   net.runUntil(net.now + 30_000, () => transfers.active === 0);
   net.runUntil(net.now + 50);
   const now = net.now;
@@ -490,13 +323,13 @@ export function fuzzDatagrams(opts: { seed: number; count: number; onProgress?: 
   report.heapAfter = liveHeap();
 
   // The session must still carry data, byte-exact, after all that.
-  more = true;
+  transfers.more = true;
   const before = transfers.completed;
-  net.runUntil(net.now + 60_000, () => transfers.completed >= before + 2 || transfers.corrupt !== null);
-  more = false;
-  net.runUntil(net.now + 30_000, () => transfers.active === 0 || transfers.corrupt !== null);
-  if (transfers.completed < before + 2 && transfers.corrupt === null) transfers.corrupt = 'no stream completed after the fuzzing';
-  report.corrupt = transfers.corrupt;
+  net.runUntil(net.now + 60_000, () => transfers.completed >= before + 2 || transfers.problem !== null);
+  transfers.more = false;
+  net.runUntil(net.now + 30_000, () => transfers.active === 0 || transfers.problem !== null);
+  if (transfers.completed < before + 2) transfers.problem ??= 'no stream completed after the fuzzing';
+  report.corrupt = transfers.problem;
   report.streamsCompleted = transfers.completed;
   report.bytesVerified = transfers.bytesVerified;
   report.listenerStats = { ...listener.stats };

@@ -1,0 +1,287 @@
+/**
+ * A dialer session and a {@link Listener} on the simulator, with a tap on every delivered
+ * datagram (for capture and replay) and streams of known content both ways, checked byte by
+ * byte. The security, reliability and soak tests and benches build on it.
+ */
+import { loadFec } from '../../src/fec/index.ts';
+import type { SessionEvent, StreamId } from '../../src/session/api.ts';
+import type { SessionConfig } from '../../src/session/config.ts';
+import { Listener, type HandshakeRateLimit } from '../../src/session/listener.ts';
+import { SeededRng } from '../../src/session/rng.ts';
+import { Session } from '../../src/session/session.ts';
+import { SimNetwork, type PathSpec, type SimNode } from '../../src/sim/network.ts';
+
+/** Wall-clock epoch the simulated handshakes claim; listener wall time is this plus `now`. */
+export const WALL_EPOCH = 1_800_000_000_000;
+
+/** One delivered datagram: which end received it, on which path. */
+export interface Captured {
+  toListener: boolean;
+  pathId: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * The listener side as one simulator node, run the way the UDP driver runs it: a handshake is
+ * answered on the path it came from, and a session is forgotten once it has closed.
+ */
+export class ListenerSide implements SimNode {
+  readonly sessions: Session[] = [];
+  /** Sessions that closed and were forgotten, in order. */
+  readonly closed: Session[] = [];
+  private readonly replies: Array<{ pathId: number; bytes: Uint8Array }> = [];
+  /** Set by the pair: sees each delivered datagram before the listener does. */
+  tap: ((pathId: number, bytes: Uint8Array) => void) | null = null;
+
+  constructor(readonly listener: Listener) {}
+
+  handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
+    this.tap?.(pathId, bytes);
+    const r = this.listener.handleDatagram(now, WALL_EPOCH + now, bytes);
+    if (r.kind === 'accepted') {
+      this.sessions.push(r.session);
+      this.replies.push({ pathId, bytes: r.reply });
+    }
+  }
+
+  pollTransmit(now: number): { pathId: number; bytes: Uint8Array } | null {
+    const reply = this.replies.shift();
+    if (reply !== undefined) return reply;
+    for (const s of this.sessions) {
+      const t = s.pollTransmit(now);
+      if (t !== null) return t;
+    }
+    this.forgetClosed();
+    return null;
+  }
+
+  nextTimeout(): number | null {
+    let t: number | null = null;
+    for (const s of this.sessions) {
+      const st = s.nextTimeout();
+      if (st !== null && (t === null || st < t)) t = st;
+    }
+    return t;
+  }
+
+  handleTimeout(now: number): void {
+    for (const s of this.sessions) {
+      const st = s.nextTimeout();
+      if (st !== null && st <= now) s.handleTimeout(now);
+    }
+  }
+
+  private forgetClosed(): void {
+    for (let i = this.sessions.length - 1; i >= 0; i--) {
+      const s = this.sessions[i];
+      if (!s.isClosed) continue;
+      this.listener.forget(s);
+      this.sessions.splice(i, 1);
+      this.closed.push(s);
+    }
+  }
+}
+
+/** A dialer session as a simulator node, with the same tap. */
+export class DialerSide implements SimNode {
+  tap: ((pathId: number, bytes: Uint8Array) => void) | null = null;
+  constructor(public session: Session) {}
+  handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
+    this.tap?.(pathId, bytes);
+    this.session.handleDatagram(now, pathId, bytes);
+  }
+  pollTransmit(now: number) {
+    return this.session.pollTransmit(now);
+  }
+  nextTimeout(): number | null {
+    return this.session.nextTimeout();
+  }
+  handleTimeout(now: number): void {
+    this.session.handleTimeout(now);
+  }
+}
+
+export interface SimPairOptions {
+  psk: Uint8Array;
+  seed: number;
+  paths: PathSpec[];
+  config?: Partial<SessionConfig>;
+  /** Forward error correction with the wasm engine (default on, as the relays run). */
+  fec?: boolean;
+  maxSessions?: number;
+  handshakeRate?: HandshakeRateLimit;
+  /** Gets a copy of every delivered datagram. */
+  record?: (c: Captured) => void;
+}
+
+/** A dialer and a listener joined by `paths`; nothing runs until `net.runUntil`. */
+export function simPair(opts: SimPairOptions) {
+  const fec = opts.fec === false ? undefined : loadFec();
+  const dialer = Session.dial({
+    now: 0,
+    wallNow: WALL_EPOCH,
+    psk: opts.psk,
+    pathIds: opts.paths.map((_, i) => i),
+    rng: new SeededRng(opts.seed ^ 0x1111),
+    config: opts.config,
+    fec,
+  });
+  const listener = new Listener({
+    psk: opts.psk,
+    rng: new SeededRng(opts.seed ^ 0x2222),
+    config: opts.config,
+    fec,
+    maxSessions: opts.maxSessions,
+    handshakeRate: opts.handshakeRate,
+  });
+  const dialerSide = new DialerSide(dialer);
+  const listenerSide = new ListenerSide(listener);
+  const record = opts.record;
+  if (record !== undefined) {
+    dialerSide.tap = (pathId, bytes) => record({ toListener: false, pathId, bytes: Uint8Array.from(bytes) });
+    listenerSide.tap = (pathId, bytes) => record({ toListener: true, pathId, bytes: Uint8Array.from(bytes) });
+  }
+  const net = new SimNetwork({ a: dialerSide, b: listenerSide, paths: opts.paths, seed: opts.seed });
+  return { dialer, listener, dialerSide, listenerSide, net };
+}
+
+/**
+ * Byte i of direction `dir` (0: dialer to listener, 1: back) of stream `id`. A function of all
+ * three, so bytes delivered to the wrong stream or direction are caught as well as corrupt ones.
+ */
+export function content(id: number, dir: number, offset: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  const salt = id * 29 + dir * 101;
+  for (let i = 0; i < length; i++) {
+    const x = offset + i;
+    out[i] = (x * 131 + (x >>> 8) * 7 + salt) & 0xff;
+  }
+  return out;
+}
+
+interface Writer {
+  session: Session;
+  id: StreamId;
+  dir: number;
+  offset: number;
+  total: number;
+}
+
+interface Reader {
+  session: Session;
+  id: StreamId;
+  dir: number;
+  offset: number;
+}
+
+export interface TransferOptions {
+  /** Dialer-to-listener bytes of the n-th stream. */
+  upBytes: (n: number) => number;
+  /** Listener-to-dialer bytes of the stream with this id (0: the listener just finishes). */
+  downBytes: (id: StreamId) => number;
+  /** Streams running at once. */
+  concurrent: number;
+}
+
+/**
+ * Streams of {@link content} through a dialer and the listener side's first session: the dialer
+ * opens up to `concurrent` at a time and writes `upBytes(n)`; the listener answers each with
+ * `downBytes(id)`; both ends finish and read to the FIN, checking every byte. Call {@link pump}
+ * from an `onStep` hook. A reset, a close or a wrong byte is recorded in {@link problem}.
+ */
+export class Transfers {
+  opened = 0;
+  /** Streams read to the FIN in both directions. */
+  completed = 0;
+  bytesVerified = 0;
+  problem: string | null = null;
+  /** Open new streams; set false to let the running ones finish. */
+  more = true;
+  private readonly writers: Writer[] = [];
+  private readonly readers = new Map<string, Reader>();
+  /** Directions read to the FIN, per stream id; 2 means done. */
+  private readonly finished = new Map<StreamId, number>();
+  private n = 0;
+
+  constructor(
+    private readonly dialer: () => Session,
+    private readonly server: () => Session | undefined,
+    private readonly opts: TransferOptions,
+  ) {}
+
+  /** Streams opened and not yet complete both ways. */
+  get active(): number {
+    return this.opened - this.completed;
+  }
+
+  pump(): void {
+    const d = this.dialer();
+    const server = this.server();
+    while (d.isConnected && this.more && this.active < this.opts.concurrent) {
+      const id = d.openStream();
+      if (id === null) break;
+      this.opened++;
+      this.writers.push({ session: d, id, dir: 0, offset: 0, total: this.opts.upBytes(this.n++) });
+      this.readers.set(`1:${id}`, { session: d, id, dir: 1, offset: 0 });
+    }
+    for (const s of [d, server]) {
+      if (s === undefined) continue;
+      for (let e = s.pollEvent(); e !== null; e = s.pollEvent()) this.onEvent(s, e);
+    }
+    for (let i = 0; i < this.writers.length; ) {
+      const w = this.writers[i];
+      if (this.write(w)) this.writers.splice(i, 1);
+      else i++;
+    }
+    for (const r of this.readers.values()) this.read(r);
+  }
+
+  private onEvent(s: Session, e: SessionEvent): void {
+    if (e.type === 'streamOpened' && s !== this.dialer()) {
+      this.readers.set(`0:${e.streamId}`, { session: s, id: e.streamId, dir: 0, offset: 0 });
+      this.writers.push({ session: s, id: e.streamId, dir: 1, offset: 0, total: this.opts.downBytes(e.streamId) });
+    }
+    if (e.type === 'streamReset' || e.type === 'closed') {
+      this.problem ??= `unexpected ${e.type} at the ${s === this.dialer() ? 'dialer' : 'listener'}: ${JSON.stringify(e)}`;
+    }
+  }
+
+  /** Writes what the session takes; true once everything and the FIN are queued. */
+  private write(w: Writer): boolean {
+    while (w.offset < w.total) {
+      const n = Math.min(16_384, w.total - w.offset);
+      const took = w.session.streamWrite(w.id, content(w.id, w.dir, w.offset, n));
+      w.offset += took;
+      if (took < n) return false;
+    }
+    w.session.streamFinish(w.id);
+    return true;
+  }
+
+  private read(r: Reader): void {
+    for (;;) {
+      const got = r.session.streamRead(r.id);
+      if (got === null) return;
+      if (got === 'fin') {
+        this.readers.delete(`${r.dir}:${r.id}`);
+        const both = (this.finished.get(r.id) ?? 0) + 1;
+        if (both === 2) {
+          this.finished.delete(r.id);
+          this.completed++;
+        } else {
+          this.finished.set(r.id, both);
+        }
+        return;
+      }
+      const want = content(r.id, r.dir, r.offset, got.length);
+      for (let i = 0; i < got.length; i++) {
+        if (got[i] !== want[i]) {
+          this.problem ??= `stream ${r.id} direction ${r.dir}: wrong byte at offset ${r.offset + i}`;
+          break;
+        }
+      }
+      r.offset += got.length;
+      this.bytesVerified += got.length;
+    }
+  }
+}
