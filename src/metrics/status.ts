@@ -6,6 +6,7 @@
  */
 import { formatHostPort } from '../io/address.ts';
 import type { SessionView } from '../io/transport.ts';
+import { UdpListener } from '../io/udpListener.ts';
 import type { Relay } from '../relay/startRelay.ts';
 import type { ListenerStats } from '../session/listener.ts';
 import type { SessionStats } from '../session/session.ts';
@@ -226,8 +227,7 @@ export function relayStatus(relay: Relay, version: string, startedAt: number): R
     role: relay.role,
     version,
     uptimeSeconds: (performance.now() - startedAt) / 1000,
-    // A listening transport has at least one bound UDP address; a dialing one has none.
-    health: healthOf(udp.length === 0, sessions, udp),
+    health: healthOf(!(relay.transport instanceof UdpListener), sessions, udp),
     listening: { tcp: relay.tcpServices.map((s) => ({ service: s.service, address: formatHostPort(s.listen) })), udp },
     handshakes: counters.handshakes,
     listener: counters.listener,
