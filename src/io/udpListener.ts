@@ -3,12 +3,14 @@
  * sessions behind them (several entry relays, or one that restarted). The core's `Listener` authenticates each datagram; this driver remembers,
  * per session and path, the last authenticated source (address, port and the local socket it
  * came in on) and sends that path's packets there, so a peer behind NAT that changes its port
- * keeps working.
+ * keeps working. Packets of other path kinds (WebRTC data channels) come in through
+ * {@link UdpListener.receive} with their own {@link PathSink}.
  */
 import type { Logger } from 'pino';
 import type { PathId, SessionEvent, Transmit } from '../session/api.ts';
 import { formatHostPort, type HostPort } from './address.ts';
 import type { CoreListener, CoreSession } from './core.ts';
+import type { PathSink } from './pathSink.ts';
 import type { SessionLoop, SessionSink } from './sessionLoop.ts';
 import type { SessionHandler, SessionView, Transport, TransportCounters } from './transport.ts';
 import { UdpSocket } from './udpSocket.ts';
@@ -23,16 +25,26 @@ export interface UdpListenerOptions {
   wallClock?: () => number;
 }
 
-/** Where one path of one session currently sends. */
-interface Route {
-  socket: UdpSocket;
-  address: string;
-  port: number;
+/** A UDP path of one session: where its last authenticated datagram came from. */
+class UdpRoute implements PathSink {
+  constructor(
+    public socket: UdpSocket,
+    public address: string,
+    public port: number,
+  ) {}
+
+  send(bytes: Uint8Array): void {
+    this.socket.sendTo(bytes, this.port, this.address);
+  }
+
+  get peer(): string {
+    return formatHostPort({ host: this.address, port: this.port });
+  }
 }
 
 /** The driver-side state of one accepted session. */
 class SessionRoutes implements SessionSink {
-  readonly routes: Array<Route | undefined> = [];
+  readonly routes: Array<PathSink | undefined> = [];
   connectedAt = 0;
   constructor(
     private readonly owner: UdpListener,
@@ -42,9 +54,8 @@ class SessionRoutes implements SessionSink {
   ) {}
 
   transmit(t: Transmit): void {
-    const r = this.routes[t.pathId];
     // A path the peer has not reached us on yet has nowhere to go; the core retries elsewhere.
-    if (r !== undefined) r.socket.sendTo(t.bytes, r.port, r.address);
+    this.routes[t.pathId]?.send(t.bytes);
   }
 
   event(session: CoreSession, e: SessionEvent): void {
@@ -53,8 +64,8 @@ class SessionRoutes implements SessionSink {
 
   remember(pathId: PathId, socket: UdpSocket, address: string, port: number): void {
     const r = this.routes[pathId];
-    if (r === undefined) {
-      this.routes[pathId] = { socket, address, port };
+    if (!(r instanceof UdpRoute)) {
+      this.routes[pathId] = new UdpRoute(socket, address, port);
     } else if (r.port !== port || r.address !== address || r.socket !== socket) {
       r.socket = socket;
       r.address = address;
@@ -62,9 +73,13 @@ class SessionRoutes implements SessionSink {
     }
   }
 
+  /** The path now sends on `sink` (a WebRTC data channel). */
+  rememberSink(pathId: PathId, sink: PathSink): void {
+    this.routes[pathId] = sink;
+  }
+
   describe(pathId: PathId): string {
-    const r = this.routes[pathId];
-    return r === undefined ? `#${pathId}` : formatHostPort({ host: r.address, port: r.port });
+    return this.routes[pathId]?.peer ?? `#${pathId}`;
   }
 }
 
@@ -183,21 +198,39 @@ export class UdpListener implements Transport {
     this.handler?.onSessionEvent(session, e);
   }
 
+  /**
+   * Feeds one packet that arrived on a path of another kind (a WebRTC data channel): it is
+   * authenticated like a UDP datagram, and the handshake reply or the session's later packets on
+   * that path go to `from`.
+   */
+  receive(bytes: Uint8Array, from: PathSink): void {
+    const { listener, loop } = this.opts;
+    const r = listener.handleDatagram(loop.clock(), this.wallClock(), bytes);
+    if (r.kind === 'drop') return;
+    const routes = this.sessions.get(r.session) ?? this.track(r.session, from.peer);
+    if (r.kind === 'accepted') from.send(r.reply);
+    else routes.rememberSink(r.pathId, from);
+    loop.wake();
+  }
+
   private onMessage(socket: UdpSocket, msg: Buffer, address: string, port: number): void {
     const { listener, loop } = this.opts;
     const r = listener.handleDatagram(loop.clock(), this.wallClock(), msg);
     if (r.kind === 'drop') return;
-    let routes = this.sessions.get(r.session);
-    if (routes === undefined) {
-      routes = new SessionRoutes(this, r.session, formatHostPort({ host: address, port }));
-      this.sessions.set(r.session, routes);
-      loop.add(r.session, routes);
-    }
+    const routes = this.sessions.get(r.session) ?? this.track(r.session, formatHostPort({ host: address, port }));
     // A handshake is answered to where it came from; the session's paths are learnt from the
     // dialer's first data packets on each, which arrive as 'routed'.
     if (r.kind === 'accepted') socket.sendTo(r.reply, port, address);
     else routes.remember(r.pathId, socket, address, port);
     loop.wake();
+  }
+
+  /** Starts driving a session the listener just accepted; `from` is where its handshake came from. */
+  private track(session: CoreSession, from: string): SessionRoutes {
+    const routes = new SessionRoutes(this, session, from);
+    this.sessions.set(session, routes);
+    this.opts.loop.add(session, routes);
+    return routes;
   }
 
   private drop(session: CoreSession): void {
