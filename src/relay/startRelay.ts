@@ -13,8 +13,9 @@ import { cryptoRng } from '../session/rng.ts';
 import { Session } from '../session/session.ts';
 import { SessionLoop } from '../io/sessionLoop.ts';
 import type { SessionHandler, Transport } from '../io/transport.ts';
-import { UdpDialer, type Backoff } from '../io/udpDialer.ts';
+import { UdpDialer, type Backoff, type PeerAddress } from '../io/udpDialer.ts';
 import { UdpListener } from '../io/udpListener.ts';
+import { WebRtcEndpoint } from '../io/webrtcEndpoint.ts';
 import { EntryRelay } from './entryRelay.ts';
 import { ExitRelay } from './exitRelay.ts';
 import type { StreamInfo, StreamTotals } from './bridgeSet.ts';
@@ -51,8 +52,17 @@ export interface RelaySpec {
    * refuse them) and those of a named service to its target in `services`.
    */
   tcp: { listen: HostPort | EntryService[] } | { forward: HostPort | null; services?: ReadonlyMap<string, HostPort> };
-  /** Transport: dial the peer's addresses (one path each) or accept on local ones. */
-  udp: { peers: HostPort[] } | { listen: HostPort[] };
+  /**
+   * Transport: dial the peer's addresses (one path each; `webrtc` ones are WebRTC signalling
+   * endpoints) or accept on local UDP addresses (possibly none when `webrtc.listen` is given).
+   */
+  udp: { peers: PeerAddress[] } | { listen: HostPort[] };
+  /**
+   * WebRTC paths: the pre-shared key that authenticates signalling, STUN/TURN servers, and on a
+   * listening relay the signalling endpoint (TCP, with ICE on UDP at the same address). Needed
+   * when a peer is `webrtc` or to accept WebRTC paths.
+   */
+  webrtc?: { psk: Uint8Array; stunServers?: string[]; listen?: HostPort };
   core: CoreFactory;
   log: Logger;
   /** Shared loop when several relays run in one process (the demo); a new one by default. */
@@ -73,6 +83,8 @@ export interface Relay {
   readonly tcpServices: EntryService[];
   /** Listening transport: the bound UDP addresses. */
   readonly udpAddresses: HostPort[];
+  /** Listening transport: the bound WebRTC signalling endpoint, if any. */
+  readonly webrtcAddress: HostPort | null;
   /** Streams carried so far, finished ones only (live ones are in {@link streams}). */
   readonly totals: StreamTotals;
   /** Live streams. */
@@ -93,7 +105,7 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
   const log = spec.log;
   const transport: UdpDialer | UdpListener =
     'peers' in spec.udp
-      ? new UdpDialer({ peers: spec.udp.peers, dial: spec.core.dial, loop, log, backoff: spec.backoff })
+      ? new UdpDialer({ peers: spec.udp.peers, webrtc: spec.webrtc, dial: spec.core.dial, loop, log, backoff: spec.backoff })
       : new UdpListener({ listen: spec.udp.listen, listener: spec.core.listener(), loop, log });
   const tcp = spec.tcp;
   const entries = 'listen' in tcp ? (Array.isArray(tcp.listen) ? tcp.listen : [{ service: '', listen: tcp.listen }]) : [];
@@ -107,6 +119,12 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
   const drainAll = async (timeoutMs: number): Promise<number> =>
     (await Promise.all(roles.map((r) => r.drain(timeoutMs)))).reduce((a, b) => a + b, 0);
 
+  const webrtcListen = spec.webrtc?.listen;
+  const webrtc =
+    transport instanceof UdpListener && webrtcListen !== undefined
+      ? new WebRtcEndpoint({ listen: webrtcListen, psk: spec.webrtc!.psk, stunServers: spec.webrtc!.stunServers, receive: (bytes, from) => transport.receive(bytes, from), log })
+      : null;
+
   // Bind TCP first: an entry relay whose port is taken should fail before it dials anybody.
   const tcpServices: EntryService[] = [];
   try {
@@ -118,12 +136,20 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
     await drainAll(0);
     throw err;
   }
+  try {
+    await webrtc?.start();
+  } catch (err) {
+    await drainAll(0);
+    await transport.close('relay failed to start');
+    throw err;
+  }
   return {
     role: 'listen' in tcp ? 'entry' : 'exit',
     transport,
     tcpAddress: tcpServices[0]?.listen ?? null,
     tcpServices,
     udpAddresses: transport instanceof UdpListener ? transport.addresses : [],
+    webrtcAddress: webrtc === null ? null : webrtc.address,
     get totals() {
       const sum: StreamTotals = { opened: 0, finished: 0, aborted: 0, bytesFromTcp: 0, bytesToTcp: 0 };
       for (const r of roles) for (const k of Object.keys(sum) as Array<keyof StreamTotals>) sum[k] += r.bridges.totals[k];
@@ -136,6 +162,8 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
     async stop(drainTimeoutMs: number): Promise<number> {
       const left = await drainAll(drainTimeoutMs);
       await transport.close('relay shutting down');
+      // After the transport: the sessions' close packets go out on the channels first.
+      await webrtc?.close();
       return left;
     },
   };
