@@ -167,6 +167,8 @@ export class Session implements FrameVisitor {
   private rxFecIndex = -1;
   private readonly restoredQueue: Uint8Array[] = [];
   private processingRestored = false;
+  /** When output was last polled: what {@link nextTimeout} judges spaced-out repairs against. */
+  private lastPollAt: Millis = 0;
   private readonly ackRanges: Array<[number, number]> = [];
   private rxNow: Millis = 0;
   private rxPath: Path | null = null;
@@ -350,7 +352,7 @@ export class Session implements FrameVisitor {
     let t = this.lastReceivedAt + this.config.idleTimeoutMs;
     if (this.state === 'connected') t = Math.min(t, this.lastElicitingSentAt + this.config.keepAliveMs);
     if (this.fecEncoder !== null) t = Math.min(t, this.fecEncoder.nextTimeout());
-    const wantsToSend = this.hasElicitingWork() || this.fecEncoder?.hasRepair === true;
+    const wantsToSend = this.hasElicitingWork() || this.fecEncoder?.hasRepair(this.lastPollAt) === true;
     for (const path of this.paths) {
       if (path === undefined) continue;
       t = Math.min(t, path.lossTime, path.ptoDeadline(), path.received.ackDeadline, path.lossReportDueAt);
@@ -559,6 +561,7 @@ export class Session implements FrameVisitor {
   }
 
   private pollData(now: Millis): Transmit | null {
+    this.lastPollAt = now;
     // ACKs first: they are owed on a deadline and are never held back by pacing. A path's ACKs
     // travel on that path (its RTT samples stay its own) unless it is down.
     for (const path of this.paths) {
@@ -574,7 +577,7 @@ export class Session implements FrameVisitor {
       if (path.responsePending !== null || path.challengeDueAt <= now) return this.buildPathProbe(now, path);
       if (path.pingPending && path.isUp && path.pacer.canSend(now)) return this.buildPacket(now, path, true);
     }
-    if (this.fecEncoder?.hasRepair) {
+    if (this.fecEncoder?.hasRepair(now)) {
       const path = this.pickPath(now);
       return path === null ? null : this.buildRepairPacket(now, path, this.fecEncoder);
     }
@@ -617,12 +620,13 @@ export class Session implements FrameVisitor {
   /** A packet carrying the next queued repair symbol (and any ACKs owed). */
   private buildRepairPacket(now: Millis, path: Path, encoder: FecEncoder): Transmit {
     const w = this.beginPacket(this.repairWriter);
-    const { group, index } = encoder.peekRepair()!;
+    const { group, index } = encoder.peekRepair(now)!;
     encodeRepair(w, group.id, index, group.finalK, group.repairs.length, group.repairs[index]);
     this.writeAcks(now, w, path);
     path.counters.fecRepairsSent++;
     const t = this.finishPacket(now, path, w, [], null);
-    encoder.onRepairSent(group, () => this.paths.map((p) => (p === undefined ? 0 : p.nextPn)));
+    const spacing = (group.params.depth * this.config.mtu) / path.cc.pacingRate;
+    encoder.onRepairSent(group, now, spacing, () => this.paths.map((p) => (p === undefined ? 0 : p.nextPn)));
     return t;
   }
 
@@ -800,6 +804,7 @@ export class Session implements FrameVisitor {
   private finishPacket(now: Millis, path: Path, w: ByteWriter, frames: SentFrame[] | null, fecGroup: SendGroup | null): Transmit {
     const pn = path.nextPn++;
     const bytes = this.sealer!.seal(path.id, pn, this.plain.subarray(0, w.pos));
+    this.fecEncoder?.onPacketSent();
     path.counters.packetsSent++;
     path.counters.bytesSent += bytes.length;
     path.lastSentAt = now;

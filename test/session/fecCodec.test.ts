@@ -28,10 +28,15 @@ describe('FEC encoder and decoder', () => {
       }
       const restored: Uint8Array[] = [];
       let repairs = 0;
-      for (let r = encoder.peekRepair(); r !== null; r = encoder.peekRepair()) {
+      let clock = 0;
+      for (let r = encoder.peekRepair(clock); encoder.nextTimeout() < Infinity; r = encoder.peekRepair(clock)) {
+        if (r === null) {
+          clock = encoder.nextTimeout();
+          continue;
+        }
         repairs++;
         restored.push(...decoder.onRepair(0, r.group.id, r.index, r.group.finalK, r.group.repairs.length, r.group.repairs[r.index]));
-        encoder.onRepairSent(r.group, () => [0]);
+        encoder.onRepairSent(r.group, clock, 1, () => [0]);
       }
       expect(repairs, `seed ${seed}`).toBe(params.m * params.depth);
       for (const d of restored) expect(sent.some((s) => s.length === d.length && s.every((b, i) => b === d[i])), `seed ${seed}`).toBe(true);

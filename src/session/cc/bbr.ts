@@ -229,8 +229,9 @@ export class BbrController implements CongestionController {
     if (this.mode === 'probe_bw') {
       const phaseLength = Number.isFinite(this.minRtt) ? this.minRtt : this.config.initialRtt;
       let advance = now - this.cycleStamp > phaseLength;
-      // Leave the probing phase early only once the pipe is fuller; leave draining once drained.
-      if (this.pacingGain < 1 && bytesInFlight <= this.bdp()) advance = advance || now - this.cycleStamp > phaseLength / 2;
+      // Leave the draining phase as soon as the queue is gone: an application sending near the
+      // path's rate (live video plus its FEC) would otherwise queue behind a needless drain.
+      if (this.pacingGain < 1 && bytesInFlight <= this.bdp()) advance = true;
       if (advance) {
         this.cycleIndex = (this.cycleIndex + 1) % PROBE_BW_GAINS.length;
         // Probe for more only from an empty queue: probing on top of a standing queue overflows

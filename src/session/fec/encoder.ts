@@ -14,6 +14,13 @@ export class SendGroup {
   repairs: Uint8Array[] = [];
   repairsSent = 0;
   /**
+   * The group's next repair waits for `depth` other packets to leave and for this time, so its
+   * repairs are spread like its sources; after `repairDeadline` it goes regardless (a quiet stream).
+   */
+  nextRepairAt: Millis = 0;
+  nextRepairPacket = 0;
+  repairDeadline: Millis = 0;
+  /**
    * Per path, the next packet number when the last repair left: a protected packet is only
    * declared lost once a packet sent after that was acknowledged, so FEC gets its chance first.
    */
@@ -61,7 +68,11 @@ export class FecEncoder {
     latency: { params: null, open: [], next: 0 },
   };
   private nextGroupId = 0;
+  /** Closed groups with repairs left to send, served round-robin (see {@link peekRepair}). */
   private readonly repairQueue: SendGroup[] = [];
+  private repairCursor = 0;
+  /** Packets the session sent so far, any kind, any path: the clock repairs are spaced by. */
+  private packetsSent = 0;
   private readonly openGroups = new Set<SendGroup>();
   repairPacketsQueued = 0;
 
@@ -103,11 +114,17 @@ export class FecEncoder {
     if (group.isFull) this.close(group);
   }
 
-  /** Earliest hold deadline among open groups. */
+  /** Earliest hold deadline among open groups, or when a spaced-out repair may go. */
   nextTimeout(): Millis {
     let t = Infinity;
     for (const g of this.openGroups) t = Math.min(t, g.openedAt + g.holdMs);
+    for (const g of this.repairQueue) t = Math.min(t, this.packetsSent >= g.nextRepairPacket ? g.nextRepairAt : g.repairDeadline);
     return t;
+  }
+
+  /** Call for every packet sent: repairs are spaced in packets on the wire. */
+  onPacketSent(): void {
+    this.packetsSent++;
   }
 
   /** Closes groups whose hold time ran out. */
@@ -115,25 +132,46 @@ export class FecEncoder {
     for (const g of this.openGroups) if (g.openedAt + g.holdMs <= now && g.count > 0) this.close(g);
   }
 
-  get hasRepair(): boolean {
-    return this.repairQueue.length > 0;
+  /** Whether a repair may be sent now. */
+  hasRepair(now: Millis): boolean {
+    return this.peekRepair(now) !== null;
   }
 
-  /** The next repair symbol to send: its group and index. Call {@link onRepairSent} after sending it. */
-  peekRepair(): { group: SendGroup; index: number } | null {
-    const g = this.repairQueue[0];
-    return g === undefined ? null : { group: g, index: g.repairsSent };
+  /**
+   * The next repair symbol to send: its group and index. Groups take turns, one symbol each, so
+   * a group's repairs are spread among its neighbours' and one loss run cannot take them all.
+   * Call {@link onRepairSent} after sending it.
+   */
+  peekRepair(now: Millis): { group: SendGroup; index: number } | null {
+    const n = this.repairQueue.length;
+    for (let i = 0; i < n; i++) {
+      const g = this.repairQueue[(this.repairCursor + i) % n];
+      const spaced = g.nextRepairAt <= now && this.packetsSent >= g.nextRepairPacket;
+      if (spaced || g.repairDeadline <= now) return { group: g, index: g.repairsSent };
+    }
+    return null;
   }
 
-  /** Records that the peeked repair went out; `nextPns` are every path's next packet numbers then. */
-  onRepairSent(group: SendGroup, nextPns: () => number[]): void {
+  /**
+   * Records that the peeked repair went out at `now`; the group's next one waits `spacingMs`
+   * (about `depth` packets' time, so one loss run takes at most a repair or two of a group).
+   * `nextPns` are every path's next packet numbers then.
+   */
+  onRepairSent(group: SendGroup, now: Millis, spacingMs: Millis, nextPns: () => number[]): void {
     group.repairsSent++;
+    group.nextRepairAt = now + spacingMs;
+    group.nextRepairPacket = this.packetsSent + group.params.depth;
+    group.repairDeadline = now + 4 * spacingMs;
     this.repairPacketsQueued--;
+    const at = this.repairQueue.indexOf(group);
     if (group.repairsSent === group.repairs.length) {
-      this.repairQueue.shift();
+      this.repairQueue.splice(at, 1);
       group.releasePn = nextPns();
       group.repairs = [];
       group.sources.length = 0;
+      this.repairCursor = at;
+    } else {
+      this.repairCursor = at + 1;
     }
   }
 

@@ -35,26 +35,32 @@ interface LaneShape {
   /** Overhead ceiling: repair/source <= slope * loss + constant. */
   overheadSlope: number;
   overheadConstant: number;
+  /** Hard cap on repair/source, whatever the loss. */
+  maxOverhead: number;
   maxDepth: number;
+  /** Below this raw loss the lane sends no repairs. */
+  minLoss: number;
 }
 
+/**
+ * Bulk: big groups, a few percent of the losses left to ARQ, overhead near the loss rate.
+ * Latency: a loss left to ARQ stalls an ordered stream for a round trip, which a live stream
+ * shows as a stall, so groups are small, close within 30 ms, and buy down the residual hard.
+ */
 const LANES: Record<FecLane, LaneShape> = {
-  bulk: { k: 128, holdMs: 120, residualTarget: 0.02, overheadSlope: 1.5, overheadConstant: 0.03, maxDepth: 8 },
-  latency: { k: 16, holdMs: 4, residualTarget: 0.002, overheadSlope: 3, overheadConstant: 0.12, maxDepth: 4 },
+  bulk: { k: 128, holdMs: 120, residualTarget: 0.02, overheadSlope: 1.5, overheadConstant: 0.03, maxOverhead: 0.5, maxDepth: 8, minLoss: 0.005 },
+  latency: { k: 16, holdMs: 30, residualTarget: 1e-4, overheadSlope: 8, overheadConstant: 0.25, maxOverhead: 0.5, maxDepth: 8, minLoss: 0.001 },
 };
-
-/** Below this raw loss FEC costs more than the rare retransmission. */
-const MIN_LOSS_FOR_FEC = 0.005;
 
 /**
  * Parameters for a lane given the path's loss model, or null for no FEC.
  * Cost: O(k * m) arithmetic; call at most a few times a second per lane.
  */
 export function chooseFecParams(loss: LossModel, lane: FecLane): FecParams | null {
-  if (!(loss.lossRate >= MIN_LOSS_FOR_FEC)) return null;
   const shape = LANES[lane];
-  // Interleave a little deeper than the mean run: runs are geometric, many are longer.
-  const depth = Math.max(1, Math.min(shape.maxDepth, Math.ceil(1.5 * loss.meanBurst)));
+  if (!(loss.lossRate >= shape.minLoss)) return null;
+  // Interleave deeper than the mean run: runs are geometric, many are longer.
+  const depth = Math.max(1, Math.min(shape.maxDepth, Math.ceil(2 * loss.meanBurst)));
   return { k: shape.k, m: repairCount(shape.k, loss, depth, lane), depth, holdMs: shape.holdMs, lane, loss };
 }
 
@@ -62,8 +68,9 @@ export function chooseFecParams(loss: LossModel, lane: FecLane): FecParams | nul
 export function repairCount(k: number, loss: LossModel, depth: number, lane: FecLane): number {
   const shape = LANES[lane];
   const p = Math.min(0.5, loss.lossRate);
-  const perEvent = Math.max(1, loss.meanBurst / depth);
-  const ceiling = Math.max(1, Math.ceil(k * (shape.overheadSlope * p + shape.overheadConstant)));
+  // A run longer than the depth costs a group more than one symbol; geometric runs often are.
+  const perEvent = Math.max(1, (2 * loss.meanBurst) / depth);
+  const ceiling = Math.max(1, Math.ceil(k * Math.min(shape.maxOverhead, shape.overheadSlope * p + shape.overheadConstant)));
   let m = 1;
   while (m < ceiling && unrecoveredFraction(k, m, p, perEvent) > shape.residualTarget) m++;
   return m;

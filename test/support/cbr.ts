@@ -1,0 +1,85 @@
+import type { Session } from '../../src/session/session.ts';
+import type { PathSpec } from '../../src/sim/network.ts';
+import { checkPattern, patternChunk, tunnelPair } from './tunnelPair.ts';
+
+export interface CbrResult {
+  chunksSent: number;
+  chunksReceived: number;
+  corrupt: boolean;
+  /** One-way delay of each chunk (last byte delivered minus write time), ms, in send order. */
+  delays: number[];
+  senderStats: ReturnType<Session['stats']>;
+  receiverStats: ReturnType<Session['stats']>;
+}
+
+/**
+ * A constant-bit-rate stream, like a 4K remux played in real time: `chunkBytes` written every
+ * chunkBytes*8/rateMbps ms from the listener (the exit relay, next to Plex) to the dialer.
+ */
+export function runCbr(opts: {
+  paths: PathSpec[];
+  seed: number;
+  rateMbps: number;
+  durationMs: number;
+  chunkBytes?: number;
+  fec: boolean;
+  setup?: (net: ReturnType<typeof tunnelPair>['net']) => void;
+}): CbrResult {
+  const chunkBytes = opts.chunkBytes ?? 16 * 1024;
+  const intervalMs = (chunkBytes * 8) / (opts.rateMbps * 1000);
+  const { dialer, listenerNode, net } = tunnelPair({ paths: opts.paths, seed: opts.seed, fec: opts.fec });
+  opts.setup?.(net);
+  const writeTimes: number[] = [];
+  const delays: number[] = [];
+  let streamId = -1;
+  let serverStream = -1;
+  let received = 0;
+  let corrupt = false;
+  let started = -1;
+  net.onStep((now) => {
+    const server = listenerNode.sessions[0];
+    if (streamId < 0 && dialer.isConnected) {
+      streamId = dialer.openStream('plex')!;
+      dialer.streamWrite(streamId, new Uint8Array([0]));
+    }
+    for (let ev = dialer.pollEvent(); ev !== null; ev = dialer.pollEvent());
+    if (server !== undefined) {
+      for (let ev = server.pollEvent(); ev !== null; ev = server.pollEvent()) {
+        if (ev.type === 'streamOpened') serverStream = ev.streamId;
+      }
+      if (serverStream >= 0) server.streamRead(serverStream);
+    }
+    if (serverStream >= 0 && started < 0) {
+      started = now;
+      net.every(intervalMs, (t) => {
+        if (t - started >= opts.durationMs) return false;
+        const offset = writeTimes.length * chunkBytes;
+        writeTimes.push(t);
+        server!.streamWrite(serverStream, patternChunk(offset, chunkBytes));
+        net.kick();
+      });
+    }
+    if (streamId >= 0) {
+      for (let r = dialer.streamRead(streamId); r !== null && r !== 'fin'; r = dialer.streamRead(streamId)) {
+        if (checkPattern(received, r) >= 0) corrupt = true;
+        const before = Math.floor(received / chunkBytes);
+        received += r.length;
+        for (let c = before; c < Math.floor(received / chunkBytes); c++) delays.push(now - writeTimes[c]);
+      }
+    }
+  });
+  net.runUntil(opts.durationMs + 5000, () => started >= 0 && writeTimes.length > 0 && delays.length === Math.ceil(opts.durationMs / intervalMs));
+  return {
+    chunksSent: writeTimes.length,
+    chunksReceived: delays.length,
+    corrupt,
+    delays,
+    senderStats: listenerNode.sessions[0].stats(),
+    receiverStats: dialer.stats(),
+  };
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
