@@ -125,7 +125,8 @@ export function renderStatus(s: RelayStatus): string {
   out.push(
     `streams    ${t.open} open, ${t.opened} opened, ${t.reset} reset; ${bytes(t.bytesFromTcp)} read from TCP, ${bytes(t.bytesToTcp)} written to TCP`,
   );
-  const listener = s.listener === null ? '' : `; auth failures ${s.listener.authFailures}, replays ${s.listener.replays}, refused ${s.listener.sessionsRefused}`;
+  const l = s.listener;
+  const listener = l === null ? '' : `; auth failures ${l.authFailures}, replays ${l.replays}, refused ${l.sessionsRefused + l.handshakesRateLimited}`;
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   out.push(`tunnel     ${plural(s.sessions.length, 'session')}, ${plural(s.handshakes, 'handshake')}${listener}`);
   for (const session of s.sessions) out.push('', ...renderSession(session));

@@ -141,6 +141,13 @@ export const METRICS: readonly MetricSpec[] = [
     samples: (s) => listenerCounter(s, 'sessionsRefused'),
   },
   {
+    name: 'bering_handshakes_rate_limited_total',
+    help: 'Authentic handshakes refused by the handshake rate limit; always 0 on a dialing relay.',
+    type: 'counter',
+    labelNames: [],
+    samples: (s) => listenerCounter(s, 'handshakesRateLimited'),
+  },
+  {
     name: 'bering_session_uptime_seconds',
     help: 'Time since the session completed its handshake.',
     type: 'gauge',
