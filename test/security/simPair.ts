@@ -165,6 +165,8 @@ interface Writer {
   dir: number;
   offset: number;
   total: number;
+  /** The dialer aborts the stream once it has written this much (Infinity: never). */
+  resetAt: number;
 }
 
 interface Reader {
@@ -181,18 +183,23 @@ export interface TransferOptions {
   downBytes: (id: StreamId) => number;
   /** Streams running at once. */
   concurrent: number;
+  /** Every n-th stream the dialer resets halfway through its upload, as a viewer who hangs up. */
+  resetEvery?: number;
 }
 
 /**
  * Streams of {@link content} through a dialer and the listener side's first session: the dialer
  * opens up to `concurrent` at a time and writes `upBytes(n)`; the listener answers each with
  * `downBytes(id)`; both ends finish and read to the FIN, checking every byte. Call {@link pump}
- * from an `onStep` hook. A reset, a close or a wrong byte is recorded in {@link problem}.
+ * from an `onStep` hook. A close, a wrong byte or a reset other than the planned ones
+ * (`resetEvery`) is recorded in {@link problem}.
  */
 export class Transfers {
   opened = 0;
   /** Streams read to the FIN in both directions. */
   completed = 0;
+  /** Streams the dialer reset on purpose. */
+  reset = 0;
   bytesVerified = 0;
   problem: string | null = null;
   /** Open new streams; set false to let the running ones finish. */
@@ -201,6 +208,8 @@ export class Transfers {
   private readonly readers = new Map<string, Reader>();
   /** Directions read to the FIN, per stream id; 2 means done. */
   private readonly finished = new Map<StreamId, number>();
+  /** Streams the dialer reset whose reset the listener has not seen yet. */
+  private readonly aborted = new Set<StreamId>();
   private n = 0;
 
   constructor(
@@ -209,9 +218,9 @@ export class Transfers {
     private readonly opts: TransferOptions,
   ) {}
 
-  /** Streams opened and not yet complete both ways. */
+  /** Streams opened and neither complete both ways nor reset. */
   get active(): number {
-    return this.opened - this.completed;
+    return this.opened - this.completed - this.reset;
   }
 
   pump(): void {
@@ -221,7 +230,10 @@ export class Transfers {
       const id = d.openStream();
       if (id === null) break;
       this.opened++;
-      this.writers.push({ session: d, id, dir: 0, offset: 0, total: this.opts.upBytes(this.n++) });
+      const n = this.n++;
+      const total = this.opts.upBytes(n);
+      const resets = this.opts.resetEvery !== undefined && n % this.opts.resetEvery === this.opts.resetEvery - 1;
+      this.writers.push({ session: d, id, dir: 0, offset: 0, total, resetAt: resets ? Math.floor(total / 2) : Infinity });
       this.readers.set(`1:${id}`, { session: d, id, dir: 1, offset: 0 });
     }
     for (const s of [d, server]) {
@@ -239,17 +251,36 @@ export class Transfers {
   private onEvent(s: Session, e: SessionEvent): void {
     if (e.type === 'streamOpened' && s !== this.dialer()) {
       this.readers.set(`0:${e.streamId}`, { session: s, id: e.streamId, dir: 0, offset: 0 });
-      this.writers.push({ session: s, id: e.streamId, dir: 1, offset: 0, total: this.opts.downBytes(e.streamId) });
+      this.writers.push({ session: s, id: e.streamId, dir: 1, offset: 0, total: this.opts.downBytes(e.streamId), resetAt: Infinity });
+      return;
+    }
+    if (e.type === 'streamReset' && this.aborted.delete(e.streamId)) {
+      this.readers.delete(`0:${e.streamId}`);
+      this.dropWriter(s, e.streamId);
+      return;
     }
     if (e.type === 'streamReset' || e.type === 'closed') {
       this.problem ??= `unexpected ${e.type} at the ${s === this.dialer() ? 'dialer' : 'listener'}: ${JSON.stringify(e)}`;
     }
   }
 
-  /** Writes what the session takes; true once everything and the FIN are queued. */
+  private dropWriter(s: Session, id: StreamId): void {
+    const i = this.writers.findIndex((w) => w.session === s && w.id === id);
+    if (i >= 0) this.writers.splice(i, 1);
+  }
+
+  /** Writes what the session takes; true once everything and the FIN are queued, or it was reset. */
   private write(w: Writer): boolean {
     while (w.offset < w.total) {
-      const n = Math.min(16_384, w.total - w.offset);
+      if (w.offset >= w.resetAt) {
+        w.session.streamReset(w.id, 1);
+        this.readers.delete(`1:${w.id}`);
+        this.finished.delete(w.id);
+        this.aborted.add(w.id);
+        this.reset++;
+        return true;
+      }
+      const n = Math.min(16_384, w.total - w.offset, w.resetAt - w.offset);
       const took = w.session.streamWrite(w.id, content(w.id, w.dir, w.offset, n));
       w.offset += took;
       if (took < n) return false;
