@@ -11,8 +11,8 @@ import { loadConfigFile, type Located, type RawSettings } from './config.ts';
 import { parseHostPort, parseHostPortList } from './hostPort.ts';
 import { readKeyFile } from './key.ts';
 
-/** The relay flags, as `node:util` parseArgs options. */
-const RELAY_FLAGS = {
+/** The relay flags, as `node:util` parseArgs options; each has a config file key (config.ts). */
+export const RELAY_FLAGS = {
   'tcp-listen': { type: 'string' },
   'udp-listen': { type: 'string', multiple: true },
   peer: { type: 'string', multiple: true },

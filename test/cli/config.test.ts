@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../src/cli/errors.ts';
-import { parseRelayArgs } from '../../src/cli/relayOptions.ts';
+import { CONFIG_KEYS } from '../../src/cli/config.ts';
+import { parseRelayArgs, RELAY_FLAGS } from '../../src/cli/relayOptions.ts';
 import { run, tempDir, writeTemp } from './run.ts';
 
 const dir = tempDir();
@@ -17,6 +18,14 @@ const contrib = (name: string) => fileURLToPath(new URL(`../../contrib/${name}`,
 const file = (name: string, ...lines: string[]) => writeTemp(dir, name, `${lines.join('\n')}\n`);
 
 describe('config files', () => {
+  it('can say everything the flags can', () => {
+    const camel = (flag: string) => flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    // --service is repeatable; its key holds the list.
+    const key = (flag: string) => (flag === 'service' ? 'services' : camel(flag));
+    const settings = Object.keys(RELAY_FLAGS).filter((f) => f !== 'config' && f !== 'help');
+    expect(settings.map(key).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k))).toEqual([]);
+  });
+
   it('reads the example entry relay config: paths with options, services, metrics, timeouts', () => {
     const s = parseRelayArgs(['--config', contrib('entry.yaml'), '--key-file', keyFile])!;
     expect(s).toMatchObject({
