@@ -222,7 +222,7 @@ async function measure(harness: Harness, scenario: Scenario, workload: Workload,
   const sampler = setInterval(() => {
     const now = paths.map((p) => p.stats()[dataDir].bytesDelivered);
     const t = (monotonicMs() - t0) / 1000;
-    now.forEach((b, i) => series[i].push([t, goodputMbps(b - last[i], SAMPLE_MS / 1000)]));
+    now.forEach((b, i) => series[i].push([round(t, 2), round(goodputMbps(b - last[i], SAMPLE_MS / 1000), 2)]));
     last = now;
   }, SAMPLE_MS);
   let ccTimer: NodeJS.Timeout | undefined;
@@ -296,7 +296,7 @@ function toRecord(scenario: Scenario, system: SystemDef, workload: Workload, m: 
   if (r.delays !== undefined && workload.spec.kind === 'cbr') {
     const s = summarizeDelays(r.delays, PLAYOUT_BUFFER_MS, cbrIntervalMs(workload.spec));
     const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
-    record.cbr = { ...s, p50: finite(s.p50), p99: finite(s.p99), max: finite(s.max), stalledMs: finite(s.stalledMs), cdf: delayCdf(r.delays) };
+    record.cbr = { ...s, p50: finite(s.p50), p99: finite(s.p99), max: finite(s.max), stalledMs: finite(s.stalledMs), cdf: delayCdf(r.delays).map(([d, f]) => [round(d, 1), round(f, 4)]) };
   }
   if (r.error !== null) {
     record.status = 'failed';
@@ -347,6 +347,11 @@ function delta(before: LinkStats, after: LinkStats): LinkDelta {
     droppedQueue: after.droppedQueue - before.droppedQueue,
     droppedBlackout: after.droppedBlackout - before.droppedBlackout,
   };
+}
+
+/** Plot points need no more digits than this; results.json stays readable. */
+function round(v: number, digits: number): number {
+  return Number(v.toFixed(digits));
 }
 
 function message(err: unknown): string {
