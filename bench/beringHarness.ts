@@ -5,10 +5,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ImpairmentProxy } from '../src/io/impairmentProxy.ts';
-import { spawnChild, stopChild, tailOf } from './children.ts';
+import { spawnChild, stopChild } from './children.ts';
 import { EndpointProcess } from './endpointProcess.ts';
-import type { Harness } from './harness.ts';
-import { waitForLine } from './harness.ts';
+import { Helpers, waitForLine, type Harness } from './harness.ts';
 import type { PathSpec } from './scenarios.ts';
 
 export const BERING = fileURLToPath(new URL('../bin/bering', import.meta.url));
@@ -32,9 +31,9 @@ export function pathSeed(seed: number, index: number): number {
 /** Starts a bering relay pair over `opts.paths`; resolves once the tunnel is up. */
 export async function startBering(opts: BeringOptions): Promise<Harness> {
   const started: Array<{ close(): Promise<void> }> = [];
-  const children: ChildProcess[] = [];
+  const helpers = new Helpers();
   const closeAll = async (): Promise<void> => {
-    await Promise.all(children.map((c) => stopChild(c, 'SIGKILL')));
+    await Promise.all(helpers.children.map((c) => stopChild(c, 'SIGKILL')));
     await Promise.all(started.map((s) => s.close()));
   };
   // The viewer starts alongside the relays; it is needed only at the end.
@@ -42,17 +41,16 @@ export async function startBering(opts: BeringOptions): Promise<Harness> {
   try {
     const { endpoint: service, port: servicePort } = await EndpointProcess.start({ listen: '127.0.0.1:0' });
     started.push(service);
-    const relay = (args: string[]): ChildProcess => {
-      const child = spawnChild(process.execPath, [BERING, 'relay', ...args, '--key-file', opts.keyFile, ...opts.extraFlags], {
-        env: { ...process.env, LOG_LEVEL: 'info' },
-      });
-      children.push(child);
-      return child;
-    };
+    const relay = (name: string, args: string[]): ChildProcess =>
+      helpers.add(
+        name,
+        spawnChild(process.execPath, [BERING, 'relay', ...args, '--key-file', opts.keyFile, ...opts.extraFlags], {
+          env: { ...process.env, LOG_LEVEL: 'info' },
+        }),
+      );
 
-    const exit = relay(['--udp-listen', opts.paths.map(() => '127.0.0.1:0').join(','), '--forward', `127.0.0.1:${servicePort}`]);
+    const exit = relay('exit relay', ['--udp-listen', opts.paths.map(() => '127.0.0.1:0').join(','), '--forward', `127.0.0.1:${servicePort}`]);
     const exitReady = waitForLine(exit, 'exit relay', (line) => logField<string[]>(line, 'relay running', 'udp'));
-    tailOf(exit);
     const udp = await exitReady;
 
     const proxies: ImpairmentProxy[] = [];
@@ -68,14 +66,13 @@ export async function startBering(opts: BeringOptions): Promise<Harness> {
       started.push(proxy);
     }
 
-    const entry = relay(['--tcp-listen', '127.0.0.1:0', '--peer', proxies.map((p) => `127.0.0.1:${p.address.port}`).join(',')]);
+    const entry = relay('entry relay', ['--tcp-listen', '127.0.0.1:0', '--peer', proxies.map((p) => `127.0.0.1:${p.address.port}`).join(',')]);
     // `tcp` lists the listening addresses ("H:P", or "name=H:P" for a named service).
     const accepting = waitForLine(entry, 'entry relay', (line) => {
       const tcp = logField<string | string[]>(line, 'relay running', 'tcp');
       return tcp === undefined ? undefined : [tcp].flat()[0].replace(/^[^=]*=/, '');
     });
     const sessionUp = waitForLine(entry, 'entry relay session', (line) => (parseLog(line)?.msg === 'session up' ? true : undefined), 20_000);
-    tailOf(entry);
     const tcp = await accepting;
     await sessionUp;
 
@@ -88,6 +85,7 @@ export async function startBering(opts: BeringOptions): Promise<Harness> {
       service,
       relays: { entry, exit },
       paths: proxies,
+      deaths: () => helpers.deaths(),
       close: closeAll,
     };
   } catch (err) {

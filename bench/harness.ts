@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import type { HostPort } from '../src/io/address.ts';
 import type { LinkConfig, LinkStats } from '../src/sim/link.ts';
+import { tailOf } from './children.ts';
 import type { EndpointProcess } from './endpointProcess.ts';
 
 /** The impairment proxy and the TUN bridge both look like this to the orchestrator. */
@@ -28,8 +29,34 @@ export interface Harness {
   relays: { entry: ChildProcess; exit: ChildProcess } | null;
   /** One emulator per path the system uses, in path order. */
   paths: PathEmulator[];
+  /** Which helper processes (relays, socat) died, with the end of their stderr; null if none. */
+  deaths(): string | null;
   /** Stops everything it started. */
   close(): Promise<void>;
+}
+
+/**
+ * The helper processes of a harness, their stderr drained (a full pipe would block a relay that
+ * logs) and kept for {@link Helpers.deaths}.
+ */
+export class Helpers {
+  private readonly list: Array<{ name: string; child: ChildProcess; stderr: () => string }> = [];
+
+  add(name: string, child: ChildProcess): ChildProcess {
+    this.list.push({ name, child, stderr: tailOf(child) });
+    return child;
+  }
+
+  get children(): ChildProcess[] {
+    return this.list.map((h) => h.child);
+  }
+
+  /** Names the helpers that exited, with the end of their stderr; null while all run. */
+  deaths(): string | null {
+    const dead = this.list.filter((h) => h.child.exitCode !== null || h.child.signalCode !== null);
+    if (dead.length === 0) return null;
+    return dead.map((h) => `${h.name} exited (${h.child.exitCode ?? h.child.signalCode}): ${lastLines(h.stderr())}`).join('; ');
+  }
 }
 
 /** A port free on 127.0.0.1 right now (for programs that cannot report the port they bound). */

@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { ImpairmentProxy } from '../src/io/impairmentProxy.ts';
 import { pathSeed } from './beringHarness.ts';
-import { spawnChild, stopChild, tailOf } from './children.ts';
+import { spawnChild, stopChild } from './children.ts';
 import { EndpointProcess } from './endpointProcess.ts';
-import { freePort, waitForLine, type Harness } from './harness.ts';
+import { freePort, Helpers, waitForLine, type Harness } from './harness.ts';
 import type { PathSpec } from './scenarios.ts';
 
 export const KCPTUN_CLIENT = 'kcptun-client';
@@ -26,9 +26,9 @@ export const KCPTUN_FLAGS = ['--mode', 'fast3', '--sndwnd', '2048', '--rcvwnd', 
 /** Starts kcptun over `path`; resolves once the client accepts TCP. */
 export async function startKcptun(opts: { path: PathSpec; seed: number }): Promise<Harness> {
   const started: Array<{ close(): Promise<void> }> = [];
-  const children: ChildProcess[] = [];
+  const helpers = new Helpers();
   const closeAll = async (): Promise<void> => {
-    await Promise.all(children.map((c) => stopChild(c, 'SIGKILL')));
+    await Promise.all(helpers.children.map((c) => stopChild(c, 'SIGKILL')));
     await Promise.all(started.map((s) => s.close()));
   };
   // The viewer starts alongside kcptun; it is needed only at the end.
@@ -40,9 +40,8 @@ export async function startKcptun(opts: { path: PathSpec; seed: number }): Promi
 
     const serverPort = await freePort('udp');
     const server = spawnChild(KCPTUN_SERVER, ['--listen', `127.0.0.1:${serverPort}`, '--target', `127.0.0.1:${servicePort}`, ...KCPTUN_FLAGS], { env });
-    children.push(server);
     const serverReady = waitForLine(server, 'kcptun-server', (line) => (line.includes('listening on') ? true : undefined));
-    tailOf(server);
+    helpers.add('kcptun-server', server);
     await serverReady;
 
     const proxy = await ImpairmentProxy.start({
@@ -54,14 +53,15 @@ export async function startKcptun(opts: { path: PathSpec; seed: number }): Promi
     started.push(proxy);
 
     const clientPort = await freePort('tcp');
-    const client = spawnChild(KCPTUN_CLIENT, ['--localaddr', `127.0.0.1:${clientPort}`, '--remoteaddr', `127.0.0.1:${proxy.address.port}`, ...KCPTUN_FLAGS], { env });
-    children.push(client);
-    tailOf(client);
+    const client = helpers.add(
+      'kcptun-client',
+      spawnChild(KCPTUN_CLIENT, ['--localaddr', `127.0.0.1:${clientPort}`, '--remoteaddr', `127.0.0.1:${proxy.address.port}`, ...KCPTUN_FLAGS], { env }),
+    );
     await waitForTcp(client, clientPort);
 
     const { endpoint: viewer } = await viewerStart;
     started.push(viewer);
-    return { target: { host: '127.0.0.1', port: clientPort }, viewer, service, relays: { entry: client, exit: server }, paths: [proxy], close: closeAll };
+    return { target: { host: '127.0.0.1', port: clientPort }, viewer, service, relays: { entry: client, exit: server }, paths: [proxy], deaths: () => helpers.deaths(), close: closeAll };
   } catch (err) {
     await viewerStart.then(({ endpoint }) => endpoint.close(), () => undefined);
     await closeAll();

@@ -147,7 +147,7 @@ async function runPair(scenario: Scenario, system: SystemDef, workloads: Workloa
     const warm = await measure(harness, scenario, { name: 'bulk-down', spec: { kind: 'bulk', direction: 'down', bytes: WARMUP_BYTES }, capMs: 20_000 }, 'warmup', false);
     if (warm.result?.complete !== true) {
       progress.skip(workloads.length);
-      const why = warm.result?.error ?? 'no data within 20 s';
+      const why = [warm.result?.error ?? 'no data within 20 s', harness.deaths()].filter((m) => m !== null).join('; ');
       return workloads.map((w) => blank(scenario, system, w, 'failed', `warm-up transfer failed: ${why}`));
     }
     for (const [i, workload] of workloads.entries()) {
@@ -155,6 +155,8 @@ async function runPair(scenario: Scenario, system: SystemDef, workloads: Workloa
       const runId = `${scenario.name}/${system.id}/${workload.name}`;
       progress.begin(scenario.name, system.id, workload.name, () => harness.viewer.progress.get(runId) ?? harness.service.progress.get(runId) ?? 0);
       const record = toRecord(scenario, system, workload, await measure(harness, scenario, workload, runId, true));
+      const deaths = harness.deaths();
+      if (deaths !== null) Object.assign(record, { status: 'failed', note: [record.note, deaths].filter((n) => n !== null).join('; ') });
       records.push(record);
       progress.end();
       if (system.multipath && i === 0 && record.status === 'ok') {
@@ -175,7 +177,8 @@ async function runPair(scenario: Scenario, system: SystemDef, workloads: Workloa
     const done = new Set(records.map((r) => r.workload));
     const rest = workloads.filter((w) => !done.has(w.name));
     progress.skip(rest.length);
-    records.push(...rest.map((w) => blank(scenario, system, w, 'failed', message(err))));
+    const why = [message(err), harness.deaths()].filter((m) => m !== null).join('; ');
+    records.push(...rest.map((w) => blank(scenario, system, w, 'failed', why)));
   } finally {
     await harness.close();
   }

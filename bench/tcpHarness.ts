@@ -15,9 +15,9 @@ import { execFile as execFileCb } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { pathSeed } from './beringHarness.ts';
-import { spawnChild, stopChild, tailOf } from './children.ts';
+import { spawnChild, stopChild } from './children.ts';
 import { EndpointProcess } from './endpointProcess.ts';
-import { freePort, type Harness } from './harness.ts';
+import { freePort, Helpers, type Harness } from './harness.ts';
 import { LinkBridge } from './linkBridge.ts';
 import type { PathSpec } from './scenarios.ts';
 
@@ -83,11 +83,11 @@ export async function kernelTcpUnavailable(cc: string): Promise<string | null> {
 
 /** Starts the two namespaces over `path` with congestion control `cc`. */
 export async function startKernelTcp(opts: { path: PathSpec; seed: number; cc: string }): Promise<Harness> {
-  const children: ChildProcess[] = [];
+  const helpers = new Helpers();
   const started: Array<{ close(): Promise<void> }> = [];
   const closeAll = async (): Promise<void> => {
     await Promise.all(started.map((s) => s.close()));
-    await Promise.all(children.map((c) => stopChild(c, 'SIGTERM', 1000)));
+    await Promise.all(helpers.children.map((c) => stopChild(c, 'SIGTERM', 1000)));
     await tryRun('ip', ['netns', 'del', NS_A]);
     await tryRun('ip', ['netns', 'del', NS_B]);
   };
@@ -113,10 +113,11 @@ export async function startKernelTcp(opts: { path: PathSpec; seed: number; cc: s
       { ns: NS_B, tun: TUN_B, addr: ADDR_B, local: socatB, bridgePort: bridge.portB },
     ];
     for (const side of sides) {
-      const socat = spawnChild('socat', ['-b', '65536', `TUN,tun-name=${side.tun},iff-no-pi`, `UDP-DATAGRAM:127.0.0.1:${side.bridgePort},bind=127.0.0.1:${side.local}`]);
-      children.push(socat);
-      const stderr = tailOf(socat);
-      await waitForDevice(side.tun, socat, stderr);
+      const socat = helpers.add(
+        `socat ${side.tun}`,
+        spawnChild('socat', ['-b', '65536', `TUN,tun-name=${side.tun},iff-no-pi`, `UDP-DATAGRAM:127.0.0.1:${side.bridgePort},bind=127.0.0.1:${side.local}`]),
+      );
+      await waitForDevice(side.tun, socat, () => helpers.deaths());
       await run('ip', ['link', 'set', side.tun, 'netns', side.ns]);
       await run('ip', ['-n', side.ns, 'addr', 'add', `${side.addr}/24`, 'dev', side.tun]);
       await run('ip', ['-n', side.ns, 'link', 'set', side.tun, 'up']);
@@ -133,7 +134,7 @@ export async function startKernelTcp(opts: { path: PathSpec; seed: number; cc: s
     if (serviceStart.status === 'rejected') throw serviceStart.reason;
     if (viewerStart.status === 'rejected') throw viewerStart.reason;
     const [service, viewer] = [serviceStart.value.endpoint, viewerStart.value.endpoint];
-    return { target: { host: ADDR_B, port: SERVICE_PORT }, viewer, service, relays: null, paths: [bridge], close: closeAll };
+    return { target: { host: ADDR_B, port: SERVICE_PORT }, viewer, service, relays: null, paths: [bridge], deaths: () => helpers.deaths(), close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
@@ -153,10 +154,10 @@ export async function senderCongestionControl(direction: 'down' | 'up'): Promise
   }
 }
 
-async function waitForDevice(name: string, socat: ChildProcess, stderr: () => string): Promise<void> {
+async function waitForDevice(name: string, socat: ChildProcess, deaths: () => string | null): Promise<void> {
   const deadline = Date.now() + 5000;
   while (!(await tryRun('ip', ['link', 'show', 'dev', name]))) {
-    if (socat.exitCode !== null) throw new Error(`socat for ${name} exited: ${stderr().trim()}`);
+    if (socat.exitCode !== null) throw new Error(deaths() ?? `socat for ${name} exited`);
     if (Date.now() > deadline) throw new Error(`TUN device ${name} did not appear within 5 s`);
     await new Promise((r) => setTimeout(r, 20));
   }
