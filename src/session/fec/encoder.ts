@@ -3,6 +3,9 @@ import type { Millis } from '../time.ts';
 import { repairCount, type FecLane, type FecParams } from './policy.ts';
 import { SHARD_PREFIX, writeShard } from './shard.ts';
 
+/** Scratch symbol size: a full datagram plus its length prefix, rounded up. */
+const SCRATCH_SHARD_BYTES = 1536;
+
 /** One FEC group on the sending side, from its first source packet until its last repair left. */
 export class SendGroup {
   readonly sources: Uint8Array[] = [];
@@ -71,6 +74,8 @@ export class FecEncoder {
   /** Closed groups with repairs left to send, served round-robin (see {@link peekRepair}). */
   private readonly repairQueue: SendGroup[] = [];
   private repairCursor = 0;
+  private readonly scratch: Uint8Array[] = [];
+  private readonly scratchShards: Uint8Array[] = [];
   /** Packets the session sent so far, any kind, any path: the clock repairs are spaced by. */
   private packetsSent = 0;
   private readonly openGroups = new Set<SendGroup>();
@@ -185,9 +190,16 @@ export class FecEncoder {
     // A group closed early by its hold timer is smaller: size its repairs for what it has.
     const m = k === p.k ? p.m : repairCount(k, p.loss, p.depth, p.lane);
     const length = group.shardLength;
-    const shards = new Array<Uint8Array>(k);
+    // The engine copies the symbols into its own memory: the same scratch buffers serve every group.
+    const shards = this.scratchShards;
+    shards.length = k;
     for (let i = 0; i < k; i++) {
-      const shard = new Uint8Array(length);
+      let buffer = this.scratch[i];
+      if (buffer === undefined || buffer.length < length) {
+        buffer = new Uint8Array(Math.max(length, SCRATCH_SHARD_BYTES));
+        this.scratch[i] = buffer;
+      }
+      const shard = buffer.subarray(0, length);
       writeShard(shard, group.sources[i], length);
       shards[i] = shard;
     }
