@@ -126,9 +126,12 @@ describe('LinkBridge', () => {
     await settle(b, 100);
     const delays = b.got.map((g) => g.at - g.sentAt).sort((x, y) => x - y);
     expect(delays).toHaveLength(100);
+    // Never early: the model's delay is a floor. Above it is only event-loop lateness, which a
+    // busy machine (the whole suite runs in parallel) stretches: the quickest datagrams show the
+    // bridge adds next to nothing, the median that it stays close.
     expect(delays[0]).toBeGreaterThanOrEqual(40);
-    expect(delays[50]).toBeLessThan(43);
-    expect(delays[89]).toBeLessThan(46);
+    expect(delays[5]).toBeLessThan(42);
+    expect(delays[50]).toBeLessThan(50);
   });
 
   it('paces a burst at the rate cap', async () => {
@@ -138,8 +141,12 @@ describe('LinkBridge', () => {
     await settle(b, 1000);
     expect(b.got).toHaveLength(1000);
     const spanMs = b.got[999].at - b.got[0].sentAt;
-    expect(spanMs).toBeGreaterThan(500 * 0.97);
-    expect(spanMs).toBeLessThan(500 * 1.05);
+    // Never faster than the cap; slower only by event-loop lateness at the end.
+    expect(spanMs).toBeGreaterThan(500 * 0.98);
+    expect(spanMs).toBeLessThan(500 * 1.08);
+    // And evenly: the middle datagram leaves half-way through.
+    expect(b.got[499].at - b.got[0].sentAt).toBeGreaterThan(250 * 0.98);
+    expect(b.got[499].at - b.got[0].sentAt).toBeLessThan(250 * 1.1);
   });
 
   it('drops everything inside a blackout set on the fly', async () => {
