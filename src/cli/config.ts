@@ -57,6 +57,9 @@ export interface RawSettings {
   idleTimeout?: Located<number>;
   maxRateMbps?: Located<number>;
   metrics?: Located<string>;
+  webrtcListen?: Located<string>;
+  /** STUN/TURN server URLs; each item may be a comma-separated list (flags). */
+  stun?: Array<Located<string>>;
 }
 
 /** Every top-level key a config file may hold. */
@@ -71,6 +74,8 @@ export const CONFIG_KEYS = [
   'idleTimeout',
   'maxRateMbps',
   'metrics',
+  'webrtcListen',
+  'stun',
 ] as const;
 
 const PEER_KEYS = ['address', 'backup', 'maxRateMbps'];
@@ -131,7 +136,8 @@ class FileReader {
         case 'tcpListen':
         case 'forward':
         case 'metrics':
-          raw[key as 'tcpListen' | 'forward' | 'metrics'] = this.address(node, key);
+        case 'webrtcListen':
+          raw[key as 'tcpListen' | 'forward' | 'metrics' | 'webrtcListen'] = this.address(node, key);
           break;
         case 'keyFile': {
           const file = this.string(node, key, 'a file name');
@@ -141,6 +147,9 @@ class FileReader {
         }
         case 'udpListen':
           raw.udpListen = this.list(node, key).map(([item, where]) => this.address(item, where));
+          break;
+        case 'stun':
+          raw.stun = this.list(node, key).map(([item, where]) => this.string(item, where, 'a STUN/TURN URL, as stun:stun.example.net:3478'));
           break;
         case 'peer':
           raw.peer = this.list(node, key).map(([item, where]) => this.peer(item, where));

@@ -1,5 +1,6 @@
 /** `bering relay`: runs an entry or exit relay until SIGTERM/SIGINT, then drains and exits 0. */
 import { formatHostPort } from '../io/address.ts';
+import { formatPeer } from '../io/udpDialer.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
 import { relayStatus } from '../metrics/status.ts';
 import { sessionCore, startRelay, type RelaySpec } from '../relay/startRelay.ts';
@@ -29,6 +30,7 @@ export async function relayCommand(args: string[]): Promise<number> {
   const relay = await startRelay({
     tcp: tcpRole(settings),
     udp: settings.peers !== undefined ? { peers: settings.peers } : { listen: settings.udpListen! },
+    webrtc: { psk: settings.psk, stunServers: settings.stunServers, listen: settings.webrtcListen },
     core: sessionCore(settings.psk, settings.session),
     log,
   });
@@ -45,8 +47,8 @@ export async function relayCommand(args: string[]): Promise<number> {
   const services = settings.services.map((s) => `${s.name}=${formatHostPort(s.address)}`);
   log.info(
     relay.role === 'entry'
-      ? { role: 'entry', tcp: relay.tcpServices.map((s) => `${s.service === '' ? '' : `${s.service}=`}${formatHostPort(s.listen)}`), peers: settings.peers!.map(formatHostPort) }
-      : { role: 'exit', udp: relay.udpAddresses.map(formatHostPort), forward: settings.forward === undefined ? null : formatHostPort(settings.forward), services },
+      ? { role: 'entry', tcp: relay.tcpServices.map((s) => `${s.service === '' ? '' : `${s.service}=`}${formatHostPort(s.listen)}`), peers: settings.peers!.map(formatPeer) }
+      : { role: 'exit', udp: relay.udpAddresses.map(formatHostPort), webrtc: relay.webrtcAddress === null ? null : formatHostPort(relay.webrtcAddress), forward: settings.forward === undefined ? null : formatHostPort(settings.forward), services },
     'relay running',
   );
 

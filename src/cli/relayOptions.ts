@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { HostPort } from '../io/address.ts';
+import type { PeerAddress } from '../io/udpDialer.ts';
 import type { PathOptions, SessionConfig } from '../session/config.ts';
 import { CliError, usageError } from './errors.ts';
 import { loadConfigFile, type Located, type RawSettings } from './config.ts';
@@ -23,6 +24,8 @@ export const RELAY_FLAGS = {
   'idle-timeout': { type: 'string' },
   'max-rate-mbps': { type: 'string' },
   metrics: { type: 'string' },
+  'webrtc-listen': { type: 'string' },
+  stun: { type: 'string', multiple: true },
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -34,8 +37,12 @@ export const RELAY_USAGE = `Usage:
 
 Options:
   --tcp-listen H:P         accept viewers' TCP connections here (entry relay)
-  --peer H:P[,H:P...]      the exit relay's UDP address(es); each one is a path (entry relay)
+  --peer H:P[,H:P...]      the exit relay's UDP address(es); each one is a path (entry relay).
+                           webrtc://H:P is a WebRTC path to the exit relay's --webrtc-listen
   --udp-listen H:P[,...]   accept the entry relay's UDP paths here (exit relay)
+  --webrtc-listen H:P      accept WebRTC paths: signalling on TCP H:P, ICE on UDP H:P (exit relay)
+  --stun URL[,URL...]      STUN/TURN servers for WebRTC paths behind NAT, as stun:HOST:PORT or
+                           turn:USER:PASS@HOST:PORT (default: none, host addresses only)
   --forward H:P            the service each connection is forwarded to (exit relay)
   --service NAME=H:P       a named service (repeatable): on the entry relay, listen on H:P for it;
                            on the exit relay, forward its connections to H:P
@@ -55,10 +62,14 @@ H:P is host:port, with IPv6 in brackets: [2001:db8::1]:7000. LOG_LEVEL sets the 
 export interface RelaySettings {
   /** Entry relay: where viewers of the unnamed service connect. */
   tcpListen?: HostPort;
-  /** Entry relay: the exit relay's UDP addresses, one path each. */
-  peers?: HostPort[];
-  /** Exit relay: UDP addresses to accept paths on. */
+  /** Entry relay: the exit relay's UDP addresses (or WebRTC signalling endpoints), one path each. */
+  peers?: PeerAddress[];
+  /** Exit relay: UDP addresses to accept paths on (none when it takes WebRTC paths only). */
   udpListen?: HostPort[];
+  /** Exit relay: the WebRTC signalling endpoint (TCP), with ICE on UDP at the same address. */
+  webrtcListen?: HostPort;
+  /** STUN/TURN server URLs for WebRTC paths. */
+  stunServers: string[];
   /** Exit relay: the unnamed service. */
   forward?: HostPort;
   /** Named services: listen addresses on the entry relay, targets on the exit relay. */
@@ -96,6 +107,8 @@ export function parseRelayArgs(args: string[]): RelaySettings | null {
         ? undefined
         : { value: parseNumber(values['max-rate-mbps'], '--max-rate-mbps', 'a number of Mbit/s'), where: '--max-rate-mbps' },
     metrics: flag('metrics', values.metrics),
+    webrtcListen: flag('webrtc-listen', values['webrtc-listen']),
+    stun: values.stun?.map((v) => ({ value: v, where: '--stun' })),
   };
   const merged: RawSettings = values.config === undefined ? {} : loadConfigFile(values.config);
   for (const [key, value] of Object.entries(fromFlags)) {
@@ -119,9 +132,13 @@ function validate(raw: RawSettings): RelaySettings {
   if (raw.tcpListen !== undefined && raw.udpListen !== undefined) {
     throw usageError('give either --tcp-listen (entry relay) or --udp-listen (exit relay), not both');
   }
+  if (raw.tcpListen !== undefined && raw.webrtcListen !== undefined) {
+    throw usageError(`${raw.webrtcListen.where} belongs to the exit relay, not with --tcp-listen`);
+  }
+  const listening = raw.udpListen !== undefined || raw.webrtcListen !== undefined;
   // An entry relay may listen for named services only, so --peer alone marks one too.
-  const entry = raw.tcpListen !== undefined || (raw.udpListen === undefined && raw.peer !== undefined);
-  if (!entry && raw.udpListen === undefined) {
+  const entry = raw.tcpListen !== undefined || (!listening && raw.peer !== undefined);
+  if (!entry && !listening) {
     throw usageError('give --tcp-listen (entry relay) or --udp-listen (exit relay); see bering relay --help');
   }
   if (raw.keyFile === undefined) throw usageError('--key-file is required (make a key with: bering keygen > bering.key)');
@@ -129,6 +146,7 @@ function validate(raw: RawSettings): RelaySettings {
     services: [],
     psk: new Uint8Array(0),
     drainTimeoutMs: nonNegative(raw.drainTimeout, 10) * 1000,
+    stunServers: [],
     session: {},
   };
   const services = raw.services ?? [];
@@ -140,7 +158,7 @@ function validate(raw: RawSettings): RelaySettings {
     settings.peers = [];
     const paths: PathOptions[] = [];
     for (const p of raw.peer) {
-      for (const address of parseHostPortList(p.address.value, p.address.where)) {
+      for (const address of parsePeerList(p.address.value, p.address.where)) {
         settings.peers.push(address);
         const options: PathOptions = {};
         if (p.backup !== undefined) options.backup = p.backup;
@@ -155,7 +173,8 @@ function validate(raw: RawSettings): RelaySettings {
       throw usageError('the exit relay (--udp-listen) needs --forward, the service address (or services in a config file)');
     }
     if (raw.peer !== undefined) throw usageError(`${raw.peer[0].address.where} belongs to the entry relay (--tcp-listen), not with --udp-listen`);
-    settings.udpListen = raw.udpListen!.flatMap((a) => parseHostPortList(a.value, a.where, true));
+    settings.udpListen = (raw.udpListen ?? []).flatMap((a) => parseHostPortList(a.value, a.where, true));
+    if (raw.webrtcListen !== undefined) settings.webrtcListen = parseHostPort(raw.webrtcListen.value, raw.webrtcListen.where, true);
     if (raw.forward !== undefined) settings.forward = parseHostPort(raw.forward.value, raw.forward.where);
   }
   const names = new Set<string>();
@@ -172,6 +191,10 @@ function validate(raw: RawSettings): RelaySettings {
     settings.services.push({ name: s.name.value, address: parseHostPort(s.address.value, s.address.where, entry) });
   }
   if (raw.metrics !== undefined) settings.metrics = parseHostPort(raw.metrics.value, raw.metrics.where, true);
+  for (const item of raw.stun ?? []) settings.stunServers.push(...parseStunList(item));
+  if (settings.stunServers.length > 0 && settings.webrtcListen === undefined && !(settings.peers ?? []).some((p) => p.webrtc === true)) {
+    throw usageError(`${raw.stun![0].where}: STUN servers serve WebRTC paths only; give a webrtc:// peer or --webrtc-listen`);
+  }
   if (raw.idleTimeout !== undefined) {
     if (raw.idleTimeout.value < 1) throw usageError(`${raw.idleTimeout.where}: the idle timeout must be at least 1 second`);
     settings.session.idleTimeoutMs = raw.idleTimeout.value * 1000;
@@ -183,6 +206,28 @@ function validate(raw: RawSettings): RelaySettings {
     throw new CliError(`${raw.keyFile.where}: ${(err as Error).message}`);
   }
   return settings;
+}
+
+/** `--peer` items: `H:P` (a UDP path) or `webrtc://H:P` (a WebRTC path via that signalling endpoint). */
+function parsePeerList(text: string, what: string): PeerAddress[] {
+  return text.split(',').map((item): PeerAddress => {
+    const s = item.trim();
+    if (s === '') throw usageError(`${what}: empty address in list '${text}'`);
+    if (s.startsWith('webrtc://')) return { ...parseHostPort(s.slice('webrtc://'.length), what), webrtc: true };
+    if (s.includes('://')) throw usageError(`${what}: unknown path kind in '${s}' (write H:P for UDP, webrtc://H:P for WebRTC)`);
+    return parseHostPort(s, what);
+  });
+}
+
+/** `--stun` items: libdatachannel's ICE server URLs. */
+function parseStunList(item: Located<string>): string[] {
+  return item.value.split(',').map((u) => {
+    const url = u.trim();
+    if (!/^(stun|turns?):[^\s]+:[0-9]{1,5}(\?.*)?$/.test(url)) {
+      throw usageError(`${item.where}: bad STUN/TURN server '${url}' (write stun:HOST:PORT or turn:USER:PASS@HOST:PORT)`);
+    }
+    return url;
+  });
 }
 
 function parseNumber(text: string, what: string, unit: string): number {

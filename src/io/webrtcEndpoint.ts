@@ -179,10 +179,12 @@ export class WebRtcEndpoint {
 
   /** Creates the peer connection for an authentic offer; resolves with our description. */
   private async answer(offerSdp: string, from: string): Promise<string> {
+    const native = await loadNative();
     const maxPeers = this.opts.maxPeers ?? 64;
     if (this.peers.size >= maxPeers) throw new Error(`${maxPeers} WebRTC peers already`);
+    // Checked after the last await: a connection made once close() ran would never be closed.
     if (this.server === null) throw new Error('shutting down');
-    const rtc = new RtcPeer(await loadNative(), `bering-${++this.named}`, {
+    const rtc = new RtcPeer(native, `bering-${++this.named}`, {
       iceServers: [...(this.opts.stunServers ?? [])],
       bindAddress: this.bindAddress,
       enableIceUdpMux: true,

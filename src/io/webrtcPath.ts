@@ -38,8 +38,8 @@ export interface WebRtcPathOptions {
 const GATHER_TIMEOUT_MS = 3000;
 /** How long the signalling endpoint may take to answer. */
 const SIGNAL_TIMEOUT_MS = 5000;
-/** How long ICE, DTLS and SCTP may take, from the answer to an open channel. */
-const OPEN_TIMEOUT_MS = 10_000;
+/** How long setting a channel up may take in all: gathering, signalling, ICE, DTLS and SCTP. */
+const SETUP_TIMEOUT_MS = 15_000;
 
 /** One WebRTC path, kept open (re-established with backoff) until {@link close}. */
 export class WebRtcPath implements PathSink {
@@ -48,6 +48,8 @@ export class WebRtcPath implements PathSink {
   private sink: ChannelSink | null = null;
   private failures = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** Cancels the signalling request in progress, so closing never waits for its timeout. */
+  private signalling: AbortController | null = null;
   private closed = false;
   private settleFirst: (open: boolean) => void = () => {};
   private readonly first: Promise<boolean>;
@@ -80,6 +82,7 @@ export class WebRtcPath implements PathSink {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.settleFirst(false);
+    this.signalling?.abort();
     this.teardown();
   }
 
@@ -97,7 +100,7 @@ export class WebRtcPath implements PathSink {
       if (bytes !== null && this.sink === sink) this.opts.onMessage(bytes);
     });
     const opened = new Promise<void>((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`no data channel within ${OPEN_TIMEOUT_MS / 1000} s of the answer`)), OPEN_TIMEOUT_MS);
+      const timer = setTimeout(() => fail(new Error(`no data channel within ${SETUP_TIMEOUT_MS / 1000} s`)), SETUP_TIMEOUT_MS);
       dc.onOpen(() => {
         clearTimeout(timer);
         sink.markOpen();
@@ -119,11 +122,15 @@ export class WebRtcPath implements PathSink {
     opened.catch(() => {});
     try {
       await rtc.gathered(GATHER_TIMEOUT_MS);
-      const answer = await postOffer(this.opts.endpoint, this.opts.key, rtc.localSdp(), this.opts.wallClock());
+      if (rtc !== this.rtc) return;
+      this.signalling = new AbortController();
+      const answer = await postOffer(this.opts.endpoint, this.opts.key, rtc.localSdp(), this.opts.wallClock(), this.signalling.signal);
+      this.signalling = null;
       if (rtc !== this.rtc) return;
       rtc.pc.setRemoteDescription(answer, 'answer');
       await opened;
     } catch (err) {
+      this.signalling = null;
       if (rtc !== this.rtc) return;
       this.teardown();
       this.settleFirst(false);
@@ -160,7 +167,7 @@ export class WebRtcPath implements PathSink {
 }
 
 /** POSTs an authenticated offer to the signalling endpoint; resolves with the authentic answer's SDP. */
-function postOffer(endpoint: HostPort, key: Buffer, sdp: string, wallNow: number): Promise<string> {
+function postOffer(endpoint: HostPort, key: Buffer, sdp: string, wallNow: number, signal: AbortSignal): Promise<string> {
   const offer = sealOffer(key, sdp, wallNow);
   return new Promise((ok, fail) => {
     const req = http.request(
@@ -172,6 +179,7 @@ function postOffer(endpoint: HostPort, key: Buffer, sdp: string, wallNow: number
         // One request per connection: nothing pooled keeps sockets (or the process) alive.
         agent: false,
         timeout: SIGNAL_TIMEOUT_MS,
+        signal,
         headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(offer.body)), [AUTH_HEADER]: offer.auth },
       },
       (res) => {
