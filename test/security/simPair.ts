@@ -200,6 +200,8 @@ export class Transfers {
   completed = 0;
   /** Streams the dialer reset on purpose. */
   reset = 0;
+  /** 'pathDown' events at either end. */
+  pathDowns = 0;
   bytesVerified = 0;
   problem: string | null = null;
   /** Open new streams; set false to let the running ones finish. */
@@ -249,6 +251,7 @@ export class Transfers {
   }
 
   private onEvent(s: Session, e: SessionEvent): void {
+    if (e.type === 'pathDown') this.pathDowns++;
     if (e.type === 'streamOpened' && s !== this.dialer()) {
       this.readers.set(`0:${e.streamId}`, { session: s, id: e.streamId, dir: 0, offset: 0 });
       this.writers.push({ session: s, id: e.streamId, dir: 1, offset: 0, total: this.opts.downBytes(e.streamId), resetAt: Infinity });
