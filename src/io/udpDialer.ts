@@ -228,7 +228,7 @@ export class UdpDialer implements Transport, SessionSink {
     if (this.closing || !usable) {
       await Promise.all(udpPathIds.map((i) => sockets[i].close(0)));
       if (!this.closing) {
-        this.closeWebRtcPaths();
+        void this.closeWebRtcPaths();
         this.scheduleRetry();
       }
       return;
@@ -277,18 +277,17 @@ export class UdpDialer implements Transport, SessionSink {
     return firstTries;
   }
 
-  private closeWebRtcPaths(): void {
+  private async closeWebRtcPaths(): Promise<void> {
     const paths = this.webrtcPaths;
     this.webrtcPaths = [];
-    for (const p of paths) p?.close();
+    await Promise.all(paths.flatMap((p) => [p.close()]));
   }
 
   private async closeSockets(): Promise<void> {
-    this.closeWebRtcPaths();
     const sockets = this.sockets;
     this.sockets = [];
     // forEach and flatMap skip the holes left by unreachable peers.
-    await Promise.all(sockets.flatMap((s) => [s.close()]));
+    await Promise.all([this.closeWebRtcPaths(), ...sockets.flatMap((s) => [s.close()])]);
   }
 }
 

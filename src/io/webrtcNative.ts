@@ -103,6 +103,13 @@ export const CHANNEL_INIT = { unordered: true, maxRetransmits: 0 } as const;
  */
 const MAX_BUFFERED_BYTES = 256 * 1024;
 
+/**
+ * libdatachannel hands a sent message to SCTP on its own threads, with no completion callback; a
+ * close right after a send overtakes it (seen on loopback: a session's close packet lost, the peer
+ * waiting out its idle timeout). A short wait before closing lets it leave.
+ */
+const SETTLE_MS = 20;
+
 /** A data channel as a path: sends bering packets, counts what it had to drop. */
 export class ChannelSink implements PathSink {
   private open = false;
@@ -141,17 +148,24 @@ export class ChannelSink implements PathSink {
     }
   }
 
-  /** Resolves once queued packets have left libdatachannel, or after `graceMs`. */
-  drain(graceMs: number): Promise<void> {
-    if (!this.open || this.channel.bufferedAmount() === 0) return Promise.resolve();
-    return new Promise((ok) => {
-      const timer = setTimeout(ok, graceMs);
-      this.channel.setBufferedAmountLowThreshold(0);
-      this.channel.onBufferedAmountLow(() => {
-        clearTimeout(timer);
-        ok();
+  /**
+   * Resolves once queued packets have left libdatachannel (or after `graceMs`), and then
+   * {@link SETTLE_MS} later: call before closing the connection so the last packets (a session's
+   * close) are not lost.
+   */
+  async drain(graceMs: number): Promise<void> {
+    if (!this.open) return;
+    if (this.channel.bufferedAmount() > 0) {
+      await new Promise<void>((ok) => {
+        const timer = setTimeout(ok, graceMs);
+        this.channel.setBufferedAmountLowThreshold(0);
+        this.channel.onBufferedAmountLow(() => {
+          clearTimeout(timer);
+          ok();
+        });
       });
-    });
+    }
+    await new Promise((ok) => setTimeout(ok, SETTLE_MS));
   }
 }
 

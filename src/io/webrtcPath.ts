@@ -76,14 +76,19 @@ export class WebRtcPath implements PathSink {
     this.sink?.send(bytes);
   }
 
-  /** Closes the channel and stops re-establishing it. */
-  close(): void {
+  /**
+   * Stops re-establishing the channel, lets queued packets (a session's close) leave for up to
+   * `graceMs`, and closes it.
+   */
+  async close(graceMs = 200): Promise<void> {
     this.closed = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.settleFirst(false);
     this.signalling?.abort();
-    this.teardown();
+    const rtc = this.rtc;
+    await this.sink?.drain(graceMs);
+    if (rtc === this.rtc) this.teardown();
   }
 
   private async connect(): Promise<void> {

@@ -78,4 +78,16 @@ describe('WebRTC paths between two relays', () => {
     expect(pathCounters(session, 0)?.packetsReceived).toBeGreaterThan(0);
     expect(pathCounters(session, 1)?.packetsReceived).toBeGreaterThan(0);
   });
+
+  it('tells the exit relay at once when the entry relay stops (the close crosses the channel)', async () => {
+    const { entry, exit } = await pair([], (exit) => [{ ...exit.webrtcAddress!, webrtc: true }]);
+    await until(() => exit.transport.activeSession !== null, 5000, 'the exit side of the session');
+    const atExit = exit.transport.activeSession!;
+    const started = Date.now();
+    relays.splice(relays.indexOf(entry), 1);
+    await entry.stop(0);
+    // Not the idle timeout (8 s): the session's close packet arrived.
+    await until(() => atExit.isClosed, 2000, 'the exit relay to see the session close');
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
 });
