@@ -29,6 +29,8 @@ export interface ListenerStats {
   sessionsRefused: number;
   /** Authentic handshakes refused by the `handshakeRate` limit. */
   handshakesRateLimited: number;
+  /** Authentic data packets seen twice (late originals of FEC-restored packets, or replays). */
+  duplicates: number;
 }
 
 /** A token bucket on the handshakes that reach the X25519 key exchange. */
@@ -86,7 +88,7 @@ export class Listener {
   private readonly config: SessionConfig;
   private readonly maxSessions: number;
   private readonly handshakeBucket: TokenBucket;
-  readonly stats: ListenerStats = { authFailures: 0, handshakes: 0, replays: 0, sessionsRefused: 0, handshakesRateLimited: 0 };
+  readonly stats: ListenerStats = { authFailures: 0, handshakes: 0, replays: 0, sessionsRefused: 0, handshakesRateLimited: 0, duplicates: 0 };
 
   constructor(
     private readonly opts: {
@@ -123,7 +125,8 @@ export class Listener {
       const session = this.sessions.get(peekSessionId(bytes) ?? -1);
       const pathId = bytes.length > DATA_HEADER_LEN ? bytes[1] : -1;
       if (session === undefined || !session.handleDatagram(now, pathId, bytes)) {
-        this.stats.authFailures++;
+        if (session !== undefined && session.lastDropWasDuplicate) this.stats.duplicates++;
+        else this.stats.authFailures++;
         return DROP;
       }
       return { kind: 'routed', session, pathId };

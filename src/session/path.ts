@@ -37,6 +37,9 @@ export interface PathCounters {
   /** Packets of this path that were lost and restored by FEC at our end. */
   fecRestored: number;
   fecRepairsSent: number;
+  /** Running totals of the peer's LOSS_REPORTs for this path (raw, before FEC and ARQ). */
+  reportedReceived: number;
+  reportedLost: number;
 }
 
 /**
@@ -94,6 +97,8 @@ export class Path {
     ptoCount: 0,
     fecRestored: 0,
     fecRepairsSent: 0,
+    reportedReceived: 0,
+    reportedLost: 0,
   };
 
   constructor(

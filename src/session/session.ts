@@ -60,6 +60,8 @@ export interface SessionStats {
   bytesWritten: number;
   bytesRead: number;
   packetsDropped: number;
+  /** Authentic packets received twice (late originals of FEC-restored packets, or replays). */
+  duplicatePackets: number;
   retransmittedBytes: number;
   /** Packets the peer lost that our FEC decoder restored. */
   fecRestoredPackets: number;
@@ -167,13 +169,23 @@ export class Session implements FrameVisitor {
   private rxFecIndex = -1;
   private readonly restoredQueue: Uint8Array[] = [];
   private processingRestored = false;
+  /** The last datagram refused was authentic but already seen (not an authentication failure). */
+  lastDropWasDuplicate = false;
   /** When output was last polled: what {@link nextTimeout} judges spaced-out repairs against. */
   private lastPollAt: Millis = 0;
   private readonly ackRanges: Array<[number, number]> = [];
   private rxNow: Millis = 0;
   private rxPath: Path | null = null;
   private rxEliciting = false;
-  private readonly stats_ = { streamsOpened: 0, streamsReset: 0, bytesWritten: 0, bytesRead: 0, packetsDropped: 0, retransmittedBytes: 0 };
+  private readonly stats_ = {
+    streamsOpened: 0,
+    streamsReset: 0,
+    bytesWritten: 0,
+    bytesRead: 0,
+    packetsDropped: 0,
+    duplicatePackets: 0,
+    retransmittedBytes: 0,
+  };
 
   private constructor(
     config: SessionConfig,
@@ -252,6 +264,7 @@ export class Session implements FrameVisitor {
    * is counted and dropped.
    */
   handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array): boolean {
+    this.lastDropWasDuplicate = false;
     const accepted = this.receive(now, pathId, bytes, false);
     if (accepted && !this.processingRestored) {
       this.processingRestored = true;
@@ -279,7 +292,10 @@ export class Session implements FrameVisitor {
     }
     const path = this.pathFor(pathId);
     if (!path.replay.accept(packet.pn)) {
-      this.stats_.packetsDropped++;
+      // Authentic but seen before: a late original of a packet FEC restored, or a replay. Never
+      // evidence of where the peer is, so not reported as accepted.
+      this.stats_.duplicatePackets++;
+      this.lastDropWasDuplicate = true;
       return false;
     }
     this.lastReceivedAt = now;
@@ -566,7 +582,7 @@ export class Session implements FrameVisitor {
     // travel on that path (its RTT samples stay its own) unless it is down.
     for (const path of this.paths) {
       if (path !== undefined && (path.received.ackDeadline <= now || path.lossReportDueAt <= now)) {
-        const carrier = path.isUp ? path : this.fastestUpPath();
+        const carrier = path.state === 'down' ? this.fastestUpPath() : path;
         if (carrier !== null) return this.buildPacket(now, carrier, false);
         path.received.onAckSent();
         path.lossReportDueAt = Infinity;
@@ -669,7 +685,7 @@ export class Session implements FrameVisitor {
   /** ACKs owed for `carrier` (and for paths that are down), and raw-loss reports that are due. */
   private writeAcks(now: Millis, w: ByteWriter, carrier: Path): void {
     for (const p of this.paths) {
-      if (p === undefined || (p !== carrier && p.isUp)) continue;
+      if (p === undefined || (p !== carrier && p.state !== 'down')) continue;
       if (p.received.hasNewInfo && w.remaining >= 64) {
         const ranges = p.received.ranges(this.ackRanges, MAX_ACK_RANGES);
         encodeAck(w, p.id, p.received.ackDelayMicros(now), ranges, MAX_ACK_RANGES);
@@ -866,7 +882,8 @@ export class Session implements FrameVisitor {
     path.lastAckProgressAt = now;
     if (largest > path.largestAcked) path.largestAcked = largest;
     let rttSample = NaN;
-    if (newlyAckedLargest !== undefined) {
+    // An ACK that came back on another path measures two paths: no RTT sample from it.
+    if (newlyAckedLargest !== undefined && this.rxPath === path) {
       rttSample = now - newlyAckedLargest.timeSent;
       path.rtt.update(rttSample, Math.min(ackDelayMicros / 1000, this.config.maxAckDelayMs));
     }
@@ -982,6 +999,8 @@ export class Session implements FrameVisitor {
     const path = this.paths[pathId];
     // Start-up overflows the bottleneck queue on purpose; those drops say nothing about the channel.
     if (path === undefined || this.rxNow - path.cc.steadySince < path.rtt.smoothed + LOSS_REPORT_INTERVAL_MS) return;
+    path.counters.reportedReceived += received;
+    path.counters.reportedLost += lost;
     path.lossEstimate.onReport(received, lost, bursts);
     this.updateFecParams();
   }

@@ -162,9 +162,9 @@ export class PacketSealer {
     const nonce = this.nonce;
     setNonce(nonce, pathId, pn);
     const cipher = createCipheriv(AEAD, this.key, nonce, { authTagLength: AEAD_TAG_LEN });
-    cipher.setAAD(out.subarray(0, DATA_HEADER_LEN));
+    cipher.setAAD(out.subarray(0, DATA_HEADER_LEN), { plaintextLength: payload.length });
     out.set(cipher.update(payload), DATA_HEADER_LEN);
-    // GCM is a stream mode: update() returned every ciphertext byte and final() returns none.
+    // A stream cipher: update() returned every ciphertext byte and final() returns none.
     cipher.final();
     out.set(cipher.getAuthTag(), DATA_HEADER_LEN + payload.length);
     this.sealed++;
@@ -202,7 +202,7 @@ export class PacketOpener {
     setNonce(nonce, pathId, pn);
     try {
       const decipher = createDecipheriv(AEAD, this.key, nonce, { authTagLength: AEAD_TAG_LEN });
-      decipher.setAAD(datagram.subarray(0, DATA_HEADER_LEN));
+      decipher.setAAD(datagram.subarray(0, DATA_HEADER_LEN), { plaintextLength: len - DATA_OVERHEAD });
       decipher.setAuthTag(datagram.subarray(len - AEAD_TAG_LEN));
       const payload = decipher.update(datagram.subarray(DATA_HEADER_LEN, len - AEAD_TAG_LEN));
       decipher.final();

@@ -79,7 +79,11 @@ export class BbrController implements CongestionController {
     return this.mode;
   }
 
-  /** When start-up and drain ended (Infinity while they last). */
+  /**
+   * Since when the controller has not been overfilling the bottleneck on purpose (start-up at full
+   * speed, or the drain after it); Infinity while it is. App-limited start-up counts as steady:
+   * an application slower than the path overfills nothing.
+   */
   steadySince: Millis = Infinity;
 
   get randomLossRate(): number {
@@ -121,6 +125,9 @@ export class BbrController implements CongestionController {
 
     this.updateMode(now, ev.bytesInFlight);
     this.updateControls();
+    const overfilling = this.mode === 'drain' || (this.mode === 'startup' && sample.ackedBytes > 0 && !sample.isAppLimited);
+    if (overfilling) this.steadySince = Infinity;
+    else if (this.steadySince === Infinity) this.steadySince = now;
   }
 
   reset(): void {
@@ -222,7 +229,6 @@ export class BbrController implements CongestionController {
   private updateMode(now: Millis, bytesInFlight: number): void {
     if (this.mode === 'drain' && bytesInFlight <= this.bdp()) {
       this.mode = 'probe_bw';
-      this.steadySince = now;
       this.cycleIndex = 2;
       this.cycleStamp = now;
     }

@@ -32,7 +32,7 @@ export interface CongestionController {
   reset(): void;
   /** Estimated fraction of packets lost for reasons other than our own queue (0..1). */
   readonly randomLossRate: number;
-  /** When the controller left start-up for steady state (Infinity until then). */
+  /** Since when the controller has not been overfilling the bottleneck on purpose (Infinity while it is). */
   readonly steadySince: Millis;
   /** Short state name for logs and metrics. */
   readonly state: string;
