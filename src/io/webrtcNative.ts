@@ -118,7 +118,7 @@ export class ChannelSink implements PathSink {
 
   constructor(
     readonly channel: DataChannel,
-    public peer: string,
+    readonly peer: string,
   ) {}
 
   /** Call from the channel's onOpen (and on the answerer, right away: its channel arrives open). */
