@@ -112,16 +112,16 @@ describe('bering CLI', () => {
     expect(expectOneErrorLine(r)).toContain('address already in use');
   });
 
-  it.concurrent.each([[['--help']], [['relay', '--help']], [['demo', '--help']]])('%j prints usage to stdout', async (args) => {
+  it.concurrent.each([[['--help']], [['relay', '--help']], [['demo', '--help']], [['bench', '--help']]])('%j prints usage to stdout', async (args) => {
     const r = await run(args);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage/);
     expect(r.stderr).toBe('');
   });
 
-  it('bench says it is not implemented yet and exits 2', async () => {
-    const r = await run(['bench']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe('bering: bench is not implemented yet\n');
+  it('bench rejects an unknown option with one line and a non-zero exit', async () => {
+    const r = await run(['bench', '--bogus']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toBe('bering: error: unknown option --bogus\n');
   });
 });
