@@ -10,7 +10,7 @@ import { version } from './version.ts';
 
 /** The relay's TCP role from its settings: entry listeners per service, or exit targets. */
 function tcpRole(settings: RelaySettings): RelaySpec['tcp'] {
-  if (settings.peers !== undefined) {
+  if (settings.role === 'entry') {
     const listen = settings.services.map((s) => ({ service: s.name, listen: s.address }));
     if (settings.tcpListen !== undefined) listen.unshift({ service: '', listen: settings.tcpListen });
     return { listen };
@@ -46,9 +46,15 @@ export async function relayCommand(args: string[]): Promise<number> {
   }
   const services = settings.services.map((s) => `${s.name}=${formatHostPort(s.address)}`);
   log.info(
-    relay.role === 'entry'
-      ? { role: 'entry', tcp: relay.tcpServices.map((s) => `${s.service === '' ? '' : `${s.service}=`}${formatHostPort(s.listen)}`), peers: settings.peers!.map(formatPeer) }
-      : { role: 'exit', udp: relay.udpAddresses.map(formatHostPort), webrtc: relay.webrtcAddress === null ? null : formatHostPort(relay.webrtcAddress), forward: settings.forward === undefined ? null : formatHostPort(settings.forward), services },
+    {
+      role: relay.role,
+      ...(relay.role === 'entry'
+        ? { tcp: relay.tcpServices.map((s) => `${s.service === '' ? '' : `${s.service}=`}${formatHostPort(s.listen)}`) }
+        : { forward: settings.forward === undefined ? null : formatHostPort(settings.forward), services }),
+      ...(settings.peers !== undefined
+        ? { peers: settings.peers.map(formatPeer) }
+        : { udp: relay.udpAddresses.map(formatHostPort), webrtc: relay.webrtcAddress === null ? null : formatHostPort(relay.webrtcAddress) }),
+    },
     'relay running',
   );
 

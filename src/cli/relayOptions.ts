@@ -35,6 +35,10 @@ export const RELAY_USAGE = `Usage:
   bering relay --tcp-listen H:P --peer H:P[,H:P...] --key-file F         (entry relay, next to the viewers)
   bering relay --config FILE                                             (the same from a YAML or JSON file)
 
+Either relay may dial: an exit relay behind NAT (a home Plex box) can dial out with --peer to an
+entry relay that listens with --udp-listen. --tcp-listen/--forward pick the TCP side, --peer/--udp-listen
+pick who dials.
+
 Options:
   --tcp-listen H:P         accept viewers' TCP connections here (entry relay)
   --peer H:P[,H:P...]      the exit relay's UDP address(es); each one is a path (entry relay).
@@ -60,6 +64,8 @@ H:P is host:port, with IPv6 in brackets: [2001:db8::1]:7000. LOG_LEVEL sets the 
 
 /** The settings a relay runs with, checked and typed. */
 export interface RelaySettings {
+  /** The TCP side: entry accepts viewers, exit connects to the service. Who dials is separate. */
+  role: 'entry' | 'exit';
   /** Entry relay: where viewers of the unnamed service connect. */
   tcpListen?: HostPort;
   /** Entry relay: the exit relay's UDP addresses (or WebRTC signalling endpoints), one path each. */
@@ -129,35 +135,49 @@ function parseServiceFlag(text: string): NonNullable<RawSettings['services']>[nu
 }
 
 function validate(raw: RawSettings): RelaySettings {
-  if (raw.tcpListen !== undefined && raw.udpListen !== undefined) {
-    throw usageError('give either --tcp-listen (entry relay) or --udp-listen (exit relay), not both');
-  }
-  if (raw.tcpListen !== undefined && raw.webrtcListen !== undefined) {
-    throw usageError(`${raw.webrtcListen.where} belongs to the exit relay, not with --tcp-listen`);
-  }
+  const services = raw.services ?? [];
+  // The TCP side (entry: accept viewers; exit: connect to the service) and the transport side
+  // (dial with --peer, or listen) are independent choices.
+  const entryTcp = raw.tcpListen !== undefined || services.some((s) => s.key === 'listen');
+  const exitTcp = raw.forward !== undefined || services.some((s) => s.key === 'forward');
+  const dialing = raw.peer !== undefined;
   const listening = raw.udpListen !== undefined || raw.webrtcListen !== undefined;
-  // An entry relay may listen for named services only, so --peer alone marks one too.
-  const entry = raw.tcpListen !== undefined || (!listening && raw.peer !== undefined);
-  if (!entry && !listening) {
+  if (entryTcp && exitTcp) {
+    const exitWhere = raw.forward?.where ?? services.find((s) => s.key === 'forward')!.address.where;
+    const entryWhere = raw.tcpListen?.where ?? services.find((s) => s.key === 'listen')!.address.where;
+    throw usageError(`${exitWhere} belongs to the exit relay, not with ${entryWhere} (the entry relay)`);
+  }
+  if (dialing && listening) {
+    const listenFlag = raw.udpListen?.[0].where ?? raw.webrtcListen!.where;
+    throw usageError(`give either --peer (dial the other relay) or ${listenFlag} (wait for it), not both`);
+  }
+  if (!dialing && !listening) {
     throw usageError('give --tcp-listen (entry relay) or --udp-listen (exit relay); see bering relay --help');
   }
+  // Unkeyed --service flags take their role from the transport, as the classic pairings do.
+  const entry = entryTcp || (!exitTcp && dialing);
   if (raw.keyFile === undefined) throw usageError('--key-file is required (make a key with: bering keygen > bering.key)');
   const settings: RelaySettings = {
+    role: entry ? 'entry' : 'exit',
     services: [],
     psk: new Uint8Array(0),
     drainTimeoutMs: nonNegative(raw.drainTimeout, 10) * 1000,
     stunServers: [],
     session: {},
   };
-  const services = raw.services ?? [];
   if (entry) {
-    if (raw.peer === undefined) throw usageError("the entry relay (--tcp-listen) needs --peer, the exit relay's UDP address");
-    if (raw.forward !== undefined) throw usageError(`${raw.forward.where} belongs to the exit relay (--udp-listen), not with --tcp-listen`);
     if (raw.tcpListen === undefined && services.length === 0) throw usageError('the entry relay needs --tcp-listen or services to listen for');
     if (raw.tcpListen !== undefined) settings.tcpListen = parseHostPort(raw.tcpListen.value, raw.tcpListen.where, true);
+  } else {
+    if (raw.forward === undefined && services.length === 0) {
+      throw usageError('the exit relay needs --forward, the service address (or services in a config file)');
+    }
+    if (raw.forward !== undefined) settings.forward = parseHostPort(raw.forward.value, raw.forward.where);
+  }
+  if (dialing) {
     settings.peers = [];
     const paths: PathOptions[] = [];
-    for (const p of raw.peer) {
+    for (const p of raw.peer!) {
       for (const address of parsePeerList(p.address.value, p.address.where)) {
         settings.peers.push(address);
         const options: PathOptions = {};
@@ -169,13 +189,8 @@ function validate(raw: RawSettings): RelaySettings {
     if (settings.peers.length > 256) throw usageError('--peer: at most 256 paths');
     if (paths.some((o) => Object.keys(o).length > 0)) settings.session.paths = paths;
   } else {
-    if (raw.forward === undefined && services.length === 0) {
-      throw usageError('the exit relay (--udp-listen) needs --forward, the service address (or services in a config file)');
-    }
-    if (raw.peer !== undefined) throw usageError(`${raw.peer[0].address.where} belongs to the entry relay (--tcp-listen), not with --udp-listen`);
     settings.udpListen = (raw.udpListen ?? []).flatMap((a) => parseHostPortList(a.value, a.where, true));
     if (raw.webrtcListen !== undefined) settings.webrtcListen = parseHostPort(raw.webrtcListen.value, raw.webrtcListen.where, true);
-    if (raw.forward !== undefined) settings.forward = parseHostPort(raw.forward.value, raw.forward.where);
   }
   const names = new Set<string>();
   for (const s of services) {

@@ -46,7 +46,7 @@ describe('bering CLI errors', () => {
     [['keygen', '--bits', '256'], 'unknown option --bits'],
     [['relay', '--bogus'], 'unknown option --bogus'],
     [[...relay], 'give --tcp-listen (entry relay) or --udp-listen (exit relay)'],
-    [[...relay, '--tcp-listen', '127.0.0.1:0', '--udp-listen', '127.0.0.1:0'], 'not both'],
+    [[...relay, '--udp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9'], 'not both'],
     [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9'], '--key-file is required'],
     [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', join(dir, 'missing.key')], 'no such file'],
     [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', dir], 'is a directory'],

@@ -145,9 +145,9 @@ describe('config files', () => {
     ['missing key file', ['tcpListen: 127.0.0.1:1', 'peer: a.example:1', 'keyFile: missing.key'], `line 3: 'keyFile': cannot read key file '${dir}/missing.key': no such file`],
     ['a service without a name', ['peer: a.example:1', 'services:', '  - listen: 0.0.0.0:1'], "line 3: 'services[0]' needs a 'name'"],
     [
-      'a service of the other role',
-      ['udpListen: 0.0.0.0:7000', 'keyFile: bering.key', 'services:', '  - name: plex', '    listen: 0.0.0.0:32400'],
-      "line 5: 'services[0].listen': an exit relay's services take 'forward', not 'listen'",
+      'services of both roles',
+      ['udpListen: 0.0.0.0:7000', 'keyFile: bering.key', 'services:', '  - name: plex', '    listen: 0.0.0.0:32400', '  - name: ssh', '    forward: 127.0.0.1:22'],
+      "line 7: 'services[1].forward' belongs to the exit relay, not with config file",
     ],
     [
       'a service given twice',

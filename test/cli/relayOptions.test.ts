@@ -72,13 +72,23 @@ describe('parseRelayArgs', () => {
     expect(() => parseRelayArgs(['--config', join(dir, 'nope.json')])).toThrow('no such file');
   });
 
+  it('lets either relay dial: an entry relay that listens, an exit relay that dials', () => {
+    const entry = parseRelayArgs(['--tcp-listen', '127.0.0.1:1', '--udp-listen', '0.0.0.0:7000', '--key-file', keyFile])!;
+    expect(entry.role).toBe('entry');
+    expect(entry.udpListen).toEqual([{ host: '0.0.0.0', port: 7000 }]);
+    expect(entry.peers).toBeUndefined();
+    const exit = parseRelayArgs(['--peer', 'entry.example:7000', '--forward', '127.0.0.1:32400', '--key-file', keyFile])!;
+    expect(exit.role).toBe('exit');
+    expect(exit.forward).toEqual({ host: '127.0.0.1', port: 32400 });
+    expect(exit.peers).toHaveLength(1);
+  });
+
   it.each([
     [[], 'give --tcp-listen (entry relay) or --udp-listen (exit relay)'],
-    [['--tcp-listen', '127.0.0.1:1', '--udp-listen', '127.0.0.1:2'], 'not both'],
-    [['--tcp-listen', '127.0.0.1:1', '--key-file', keyFile], 'needs --peer'],
+    [['--tcp-listen', '127.0.0.1:1', '--key-file', keyFile], 'give --tcp-listen (entry relay) or --udp-listen (exit relay)'],
     [['--udp-listen', '127.0.0.1:1', '--key-file', keyFile], 'needs --forward'],
     [['--tcp-listen', '127.0.0.1:1', '--peer', 'a.example:1', '--forward', 'b.example:2', '--key-file', keyFile], '--forward belongs to the exit relay'],
-    [['--udp-listen', '127.0.0.1:1', '--forward', 'b.example:2', '--peer', 'a.example:1', '--key-file', keyFile], '--peer belongs to the entry relay'],
+    [['--udp-listen', '127.0.0.1:1', '--forward', 'b.example:2', '--peer', 'a.example:1', '--key-file', keyFile], 'give either --peer (dial the other relay) or --udp-listen (wait for it), not both'],
     [['--tcp-listen', '127.0.0.1:1', '--peer', 'a.example:1'], '--key-file is required'],
     [['--tcp-listen', '127.0.0.1:1', '--peer', 'a.example:1', '--key-file', keyFile, '--drain-timeout', 'soon'], "--drain-timeout: 'soon'"],
     [['--tcp-listen', 'nowhere', '--peer', 'a.example:1', '--key-file', keyFile], "--tcp-listen: bad address 'nowhere'"],

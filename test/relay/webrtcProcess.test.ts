@@ -49,7 +49,7 @@ describe('bering relay with a WebRTC path', () => {
     const cases: Array<[string[], RegExp]> = [
       [['--tcp-listen', '127.0.0.1:1', '--peer', 'quic://127.0.0.1:7000'], /--peer: unknown path kind in 'quic:\/\/127.0.0.1:7000'/],
       [['--tcp-listen', '127.0.0.1:1', '--peer', 'webrtc://nowhere'], /--peer: bad address 'nowhere'/],
-      [['--tcp-listen', '127.0.0.1:1', '--webrtc-listen', '127.0.0.1:7001', '--peer', '127.0.0.1:7000'], /--webrtc-listen belongs to the exit relay/],
+      [['--tcp-listen', '127.0.0.1:1', '--webrtc-listen', '127.0.0.1:7001', '--peer', '127.0.0.1:7000'], /give either --peer \(dial the other relay\) or --webrtc-listen \(wait for it\), not both/],
       [['--tcp-listen', '127.0.0.1:1', '--peer', 'webrtc://127.0.0.1:7001', '--stun', 'stun.example.net'], /--stun: bad STUN\/TURN server 'stun.example.net'/],
       [['--tcp-listen', '127.0.0.1:1', '--peer', '127.0.0.1:7000', '--stun', 'stun:stun.example.net:3478'], /--stun: STUN servers serve WebRTC paths only/],
     ];
