@@ -42,6 +42,13 @@ export interface ReedSolomon {
   ): number[];
 }
 
+/** Indices of the data shards (below k) that are not present, ascending. */
+export function missingDataShards(present: readonly boolean[], k: number): number[] {
+  const missing: number[] = [];
+  for (let i = 0; i < k; i++) if (!present[i]) missing.push(i);
+  return missing;
+}
+
 /** Checks k and m of a group; throws `INVALID_PARAMS`. */
 export function checkParams(k: number, m: number): void {
   if (!Number.isInteger(k) || !Number.isInteger(m) || k < 1 || m < 0 || k + m > MAX_SHARDS) {

@@ -1,4 +1,4 @@
-import { checkEncode, checkReconstruct, type ReedSolomon } from './codec.ts';
+import { checkEncode, checkReconstruct, type ReedSolomon, missingDataShards } from './codec.ts';
 
 /**
  * Pure-TypeScript Reed-Solomon, written from the definition rather than ported from the Rust
@@ -27,8 +27,7 @@ export class ReferenceReedSolomon implements ReedSolomon {
     m: number,
   ): number[] {
     const len = checkReconstruct(shards, present, k, m);
-    const missing: number[] = [];
-    for (let i = 0; i < k; i++) if (!present[i]) missing.push(i);
+    const missing = missingDataShards(present, k);
     if (missing.length === 0) return missing;
 
     const rows: number[] = [];

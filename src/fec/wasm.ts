@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { checkEncode, checkReconstruct, type ReedSolomon } from './codec.ts';
+import { checkEncode, checkReconstruct, type ReedSolomon, missingDataShards } from './codec.ts';
 import { FecError, MAX_SHARDS } from './errors.ts';
 
 /** The C ABI of wasm/src/lib.rs. Offsets are into `memory`. */
@@ -161,8 +161,7 @@ class WasmReedSolomon implements ReedSolomon {
     m: number,
   ): number[] {
     const len = checkReconstruct(shards, present, k, m);
-    const missing: number[] = [];
-    for (let i = 0; i < k; i++) if (!present[i]) missing.push(i);
+    const missing = missingDataShards(present, k);
     if (missing.length === 0) return missing;
     const e = missing.length;
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostPort } from '../../src/io/address.ts';
 import { ImpairmentProxy } from '../../src/io/impairmentProxy.ts';
 import { BeringProcess, run, tempDir, writeTemp } from '../cli/run.ts';
-import { collect, connect, freePort, Service, sha256 } from './harness.ts';
+import { collect, connect, exchange, freePort, Service, sha256 } from './harness.ts';
 
 const LINK = { delayMs: 15, lossRate: 0.02, rateMbps: 200, queueMs: 50 };
 
@@ -43,16 +43,7 @@ describe('two relay processes over an impaired path', () => {
   it('carries 8 MiB each way at once, intact', async () => {
     const up = randomBytes(8 << 20);
     const down = randomBytes(8 << 20);
-    const atService = new Promise<Awaited<ReturnType<typeof collect>>>((ok) => {
-      service.onConnection = (s) => {
-        void collect(s).then(ok);
-        s.end(down);
-      };
-    });
-    const client = connect(entryAddr);
-    const atClient = collect(client);
-    client.end(up);
-    const [s, c] = await Promise.all([atService, atClient]);
+    const { atService: s, atClient: c } = await exchange(entryAddr, service, up, down);
     expect(s).toMatchObject({ bytes: up.length, sha256: sha256(up), ended: true, error: null });
     expect(c).toMatchObject({ bytes: down.length, sha256: sha256(down), ended: true, error: null });
     expect(proxy.stats().aToB.droppedLoss).toBeGreaterThan(0);

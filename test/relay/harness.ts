@@ -69,6 +69,24 @@ export class Service {
   }
 }
 
+/**
+ * One connection through an entry relay at `entry` to `service`: the client sends `up` and
+ * half-closes, the service answers `down` at once; resolves with what each side received.
+ */
+export async function exchange(entry: HostPort, service: Service, up: Uint8Array, down: Uint8Array): Promise<{ atService: Received; atClient: Received }> {
+  const atService = new Promise<Received>((ok) => {
+    service.onConnection = (s) => {
+      void collect(s).then(ok);
+      s.end(down);
+    };
+  });
+  const client = connect(entry);
+  const atClient = collect(client);
+  client.end(up);
+  const [s, c] = await Promise.all([atService, atClient]);
+  return { atService: s, atClient: c };
+}
+
 /** Connects a client with half-close enabled. */
 export function connect(addr: HostPort): net.Socket {
   const s = net.connect({ host: addr.host, port: addr.port, allowHalfOpen: true });
