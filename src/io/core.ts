@@ -4,6 +4,7 @@
  * the I/O layer against small in-memory doubles.
  */
 import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from '../session/api.ts';
+import type { SessionConfig } from '../session/config.ts';
 import type { ListenerStats } from '../session/listener.ts';
 import type { SessionStats } from '../session/session.ts';
 import type { Millis, UnixMillis } from '../session/time.ts';
@@ -42,5 +43,9 @@ export interface CoreListener {
   readonly stats?: ListenerStats;
 }
 
-/** Starts a dialer-side session over `pathIds`; the caller binds the key, rng and config. */
-export type DialFn = (now: Millis, wallNow: UnixMillis, pathIds: PathId[]) => CoreSession;
+/**
+ * Starts a dialer-side session over `pathIds`; the caller binds the key, rng and config.
+ * `overrides` adjust that config for this one session (the dialer's restart check handshakes
+ * more briskly than a dial).
+ */
+export type DialFn = (now: Millis, wallNow: UnixMillis, pathIds: PathId[], overrides?: Partial<SessionConfig>) => CoreSession;

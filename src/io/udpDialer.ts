@@ -3,9 +3,24 @@
  * index), one session at a time, re-dialed with backoff whenever it closes, so a restarted relay
  * pair finds each other again without help. A `webrtc://` peer is a WebRTC data channel instead
  * of a socket (src/io/webrtcPath.ts); the session cannot tell the two apart.
+ *
+ * A peer that restarted has forgotten the session, and drops its packets without a word, so the
+ * session would only end at its idle timeout. To find out sooner, once the session has heard
+ * nothing for `restartCheck.silenceMs` (the peers ping each other every second, so this never
+ * happens on a live tunnel) the dialer handshakes a second session over the same paths. If the
+ * peer answers it, the peer is reachable; if the old session then still hears nothing for
+ * `graceMs` plus a few round trips (time for its path probes, sent every 500 ms, to be
+ * answered), the peer has lost it: the old session is closed (its streams reset) and the new one
+ * takes its place. If the old session hears from the peer first (a path that was only dark),
+ * the second session is dropped and nothing changes. When every path's socket was refused by the
+ * peer's host (ICMP port unreachable: no process on that port) since the old session last heard
+ * anything, the process it knew is gone for sure, and the new session takes over without the wait.
  */
 import type { Logger } from 'pino';
-import type { SessionEvent, Transmit } from '../session/api.ts';
+import type { PathId, SessionEvent, Transmit } from '../session/api.ts';
+import type { Millis } from '../session/time.ts';
+import { isHandshakeResponse } from '../wire/handshake.ts';
+import { peekSessionId } from '../wire/packet.ts';
 import { formatHostPort, type HostPort } from './address.ts';
 import type { CoreSession, DialFn } from './core.ts';
 import type { SessionLoop, SessionSink } from './sessionLoop.ts';
@@ -23,6 +38,27 @@ export interface Backoff {
 
 /** The default re-dial schedule: 1 s, 2 s, 4 s, 8 s, then every 10 s. */
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 1000, maxMs: 10_000 };
+
+/** When the dialer checks whether its peer restarted; see the module comment. */
+export interface RestartCheck {
+  /** Silence (no authenticated packet) after which a second handshake is tried. */
+  silenceMs: number;
+  /** After that handshake succeeds, how long the old session may take to hear from the peer, on top of 3 minimum RTTs. */
+  graceMs: number;
+}
+
+/**
+ * 1.5 s: well above the longest gap between packets of a live tunnel (keep-alive pings every
+ * second each way). 600 ms: the old session probes its silent paths every 500 ms.
+ */
+export const DEFAULT_RESTART_CHECK: RestartCheck = { silenceMs: 1500, graceMs: 600 };
+
+/** Handshake retransmission of the restart check: brisk, since the peer may come back any moment. */
+const CHECK_HANDSHAKE_RETRY_MS = 150;
+/** How often the dialer looks at the session's silence. */
+const WATCH_INTERVAL_MS = 100;
+/** Assumed RTT when the session reports none. */
+const DEFAULT_RTT_MS = 200;
 
 /** One `--peer`: a UDP address, or with `webrtc` the exit relay's WebRTC signalling endpoint. */
 export interface PeerAddress extends HostPort {
@@ -54,6 +90,8 @@ export interface UdpDialerOptions {
   backoff?: Backoff;
   /** Wall clock for the handshake's replay bound; Date.now by default. */
   wallClock?: () => number;
+  /** When to check whether the peer restarted; {@link DEFAULT_RESTART_CHECK} by default. */
+  restartCheck?: RestartCheck;
 }
 
 /** Runs one dialed session at a time over real UDP sockets; see {@link Transport}. */
@@ -75,6 +113,24 @@ export class UdpDialer implements Transport, SessionSink {
   private closing = false;
   private connectedAt = 0;
   private handshakes = 0;
+  private readonly restartCheck: RestartCheck;
+  /** Path ids of the current dial: its sockets (and WebRTC paths) serve every session of it. */
+  private pathIds: PathId[] = [];
+  /** Bumped by every dial; message handlers of an earlier dial drop what they get. */
+  private generation = 0;
+  /** When the current session last authenticated a packet. */
+  private lastHeardAt: Millis = 0;
+  /** Per UDP path of the current dial: when the peer's host last refused a datagram (ICMP port unreachable). */
+  private refusedAt: Millis[] = [];
+  /** The restart check's session, while one runs. */
+  private check: CoreSession | null = null;
+  private checkStartedAt: Millis = 0;
+  private checkConnectedAt: Millis = 0;
+  /** Sessions replaced after a peer restart: their events still reach the handler until they close. */
+  private readonly retired = new Set<CoreSession>();
+  /** Restart checks no longer needed, sending their close; the handler never saw them. */
+  private readonly dropped = new Set<CoreSession>();
+  private watch: NodeJS.Timeout | null = null;
 
   constructor(opts: UdpDialerOptions) {
     this.peers = opts.peers;
@@ -84,6 +140,7 @@ export class UdpDialer implements Transport, SessionSink {
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.wallClock = opts.wallClock ?? Date.now;
     this.webrtc = opts.webrtc;
+    this.restartCheck = opts.restartCheck ?? DEFAULT_RESTART_CHECK;
     if (opts.peers.some((p) => p.webrtc === true) && opts.webrtc === undefined) throw new Error('webrtc:// peers need the WebRTC options');
   }
 
@@ -108,13 +165,16 @@ export class UdpDialer implements Transport, SessionSink {
     this.closing = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    const session = this.session;
-    if (session !== null && !session.isClosed) {
-      session.close(this.loop.clock(), reason);
-      this.loop.flush();
-    }
-    if (session !== null) this.loop.remove(session);
+    this.stopWatch();
+    const sessions = [this.session, this.check, ...this.retired, ...this.dropped].filter((s): s is CoreSession => s !== null);
+    const now = this.loop.clock();
+    for (const s of sessions) if (!s.isClosed) s.close(now, reason);
+    this.loop.flush();
+    for (const s of sessions) this.loop.remove(s);
     this.session = null;
+    this.check = null;
+    this.retired.clear();
+    this.dropped.clear();
     await this.closeSockets();
   }
 
@@ -136,12 +196,34 @@ export class UdpDialer implements Transport, SessionSink {
   }
 
   event(session: CoreSession, e: SessionEvent): void {
+    if (session === this.check) {
+      this.checkEvent(session, e);
+      return;
+    }
+    if (this.dropped.has(session)) {
+      if (e.type === 'closed') {
+        this.dropped.delete(session);
+        this.loop.remove(session);
+      }
+      return;
+    }
+    if (this.retired.has(session)) {
+      // A replaced session's streams still need their resets delivered.
+      if (e.type === 'closed') {
+        this.retired.delete(session);
+        this.loop.remove(session);
+      }
+      this.handler?.onSessionEvent(session, e);
+      return;
+    }
     if (session !== this.session) return;
     switch (e.type) {
       case 'connected':
         this.failures = 0;
         this.handshakes++;
         this.connectedAt = this.loop.clock();
+        this.lastHeardAt = this.connectedAt;
+        this.startWatch();
         this.log.info({ sessionId: session.id, paths: this.peers.map(formatPeer) }, 'session up');
         break;
       case 'pathUp':
@@ -164,7 +246,132 @@ export class UdpDialer implements Transport, SessionSink {
     return p === undefined ? `#${pathId}` : formatPeer(p);
   }
 
+  /** Feeds a datagram from path `pathId` to the session it belongs to. */
+  private deliver(pathId: PathId, bytes: Uint8Array): void {
+    const now = this.loop.clock();
+    const check = this.check;
+    if (check !== null && (isHandshakeResponse(bytes) || peekSessionId(bytes) === check.id)) {
+      check.handleDatagram(now, pathId, bytes);
+    } else if (this.session !== null && this.session.handleDatagram(now, pathId, bytes)) {
+      this.lastHeardAt = now;
+      // The peer still knows the old session: it did not restart, a path was only dark.
+      if (check !== null) this.endCheck(now, 'the peer answered the current session');
+    }
+    this.loop.wake();
+  }
+
+  private startWatch(): void {
+    if (this.watch !== null) return;
+    this.watch = setInterval(this.onWatch, WATCH_INTERVAL_MS);
+    this.watch.unref();
+  }
+
+  private stopWatch(): void {
+    if (this.watch !== null) clearInterval(this.watch);
+    this.watch = null;
+  }
+
+  private readonly onWatch = (): void => {
+    const session = this.session;
+    if (session === null || !session.isConnected || this.closing) return;
+    const now = this.loop.clock();
+    const silentMs = now - this.lastHeardAt;
+    if (this.check === null) {
+      if (silentMs >= this.restartCheck.silenceMs) this.startCheck(session, now, silentMs);
+    } else if (this.checkConnectedAt > 0 && (this.peerProcessGone() || now - this.checkConnectedAt >= this.graceMs(session))) {
+      this.replace(session, this.check, now);
+    }
+  };
+
+  /** Every path is a UDP socket that the peer's host refused since the session last heard from the peer. */
+  private peerProcessGone(): boolean {
+    if (this.webrtcPaths.some((p) => p !== undefined)) return false;
+    const udp = this.pathIds.filter((id) => this.sockets[id] !== undefined);
+    return udp.length > 0 && udp.every((id) => (this.refusedAt[id] ?? -Infinity) > this.lastHeardAt);
+  }
+
+  /**
+   * How long the old session may stay silent once the peer answered the restart check: its next
+   * path probe and the answer's round trip. The minimum RTT, not the smoothed one: a transfer's
+   * queues inflate the latter, and they have drained by now.
+   */
+  private graceMs(session: CoreSession): number {
+    const rtts = (session.stats?.().paths ?? []).map((p) => p.minRttMs).filter((r) => Number.isFinite(r));
+    return this.restartCheck.graceMs + 3 * (rtts.length === 0 ? DEFAULT_RTT_MS : Math.max(...rtts));
+  }
+
+  private startCheck(session: CoreSession, now: Millis, silentMs: number): void {
+    const check = this.dial(now, this.wallClock(), this.pathIds, { handshakeRetryMs: CHECK_HANDSHAKE_RETRY_MS });
+    this.check = check;
+    this.checkStartedAt = now;
+    this.checkConnectedAt = 0;
+    this.log.warn({ sessionId: session.id, silentMs: Math.round(silentMs), checkSessionId: check.id }, 'peer silent; checking whether it restarted');
+    this.loop.add(check, this);
+  }
+
+  /** Events of the restart check's session, which the handler does not see until it takes over. */
+  private checkEvent(check: CoreSession, e: SessionEvent): void {
+    const now = this.loop.clock();
+    if (e.type === 'connected') {
+      this.checkConnectedAt = now;
+      this.log.info({ checkSessionId: check.id, afterMs: Math.round(now - this.checkStartedAt) }, 'peer answered a new handshake');
+      // The current session may have died meanwhile, or its peer is gone: nothing to wait for.
+      if (this.session === null || !this.session.isConnected || this.peerProcessGone()) this.replace(this.session, check, now);
+    } else if (e.type === 'closed') {
+      this.loop.remove(check);
+      this.check = null;
+      this.log.info({ checkSessionId: check.id, reason: e.reason }, 'restart check ended');
+    }
+  }
+
+  /** Drops the restart check's session (the peer is told, if it answered). */
+  private endCheck(now: Millis, reason: string): void {
+    const check = this.check;
+    if (check === null) return;
+    this.check = null;
+    this.log.info({ checkSessionId: check.id, reason }, 'restart check ended');
+    check.close(now, reason);
+    // Its close goes out with the next flush; the loop drops it once it is closed.
+    this.dropped.add(check);
+  }
+
+  /**
+   * The peer restarted: `check` becomes the session. The old one is closed, so its streams are
+   * reset on this side at once (the peer has forgotten them already).
+   */
+  private replace(old: CoreSession | null, check: CoreSession, now: Millis): void {
+    this.log.warn({ sessionId: check.id, oldSessionId: old?.id ?? null, silentMs: Math.round(now - this.lastHeardAt) }, 'peer restarted: session replaced');
+    this.check = null;
+    this.session = check;
+    this.connectedAt = this.checkConnectedAt;
+    this.lastHeardAt = now;
+    this.handshakes++;
+    this.failures = 0;
+    if (old !== null && !old.isClosed) {
+      this.retired.add(old);
+      old.close(now, 'the peer restarted');
+    }
+    this.log.info({ sessionId: check.id, paths: this.peers.map(formatPeer) }, 'session up');
+    this.handler?.onSessionEvent(check, { type: 'connected' });
+    this.loop.wake();
+  }
+
   private onClosed(session: CoreSession, reason: string, byPeer: boolean): void {
+    const check = this.check;
+    if (check !== null && !this.closing) {
+      // A restart check is under way: it becomes the session (a redial already in progress).
+      this.log.warn({ sessionId: session.id, reason, byPeer, upForMs: Math.round(this.loop.clock() - this.connectedAt) }, 'session down');
+      this.loop.remove(session);
+      if (this.checkConnectedAt > 0) {
+        this.replace(null, check, this.loop.clock());
+      } else {
+        this.check = null;
+        this.session = check;
+        this.connectedAt = 0;
+      }
+      return;
+    }
+    this.stopWatch();
     const wasUp = this.connectedAt > 0;
     // Our own shutdown is news, not trouble.
     this.log[this.closing ? 'info' : 'warn'](
@@ -203,12 +410,10 @@ export class UdpDialer implements Transport, SessionSink {
    * probes); only when there is no UDP path does the dial wait for a channel to open first.
    */
   private async attempt(): Promise<void> {
-    let session: CoreSession | null = null;
+    const generation = ++this.generation;
     const firstTries = this.startWebRtcPaths((pathId, bytes) => {
-      // Packets of an earlier session's channels are not this session's business.
-      if (session === null || this.session !== session) return;
-      session.handleDatagram(this.loop.clock(), pathId, bytes);
-      this.loop.wake();
+      // Packets of an earlier dial's channels are not this dial's business.
+      if (this.generation === generation && this.session !== null) this.deliver(pathId, bytes);
     });
     const results = await Promise.allSettled(
       this.peers.map(async (p) => (p.webrtc === true ? null : UdpSocket.connect({ ...(await resolve(p.host)), port: p.port }))),
@@ -234,15 +439,18 @@ export class UdpDialer implements Transport, SessionSink {
       return;
     }
     const pathIds = [...udpPathIds, ...webrtcPathIds].sort((a, b) => a - b);
-    session = this.dial(this.loop.clock(), this.wallClock(), pathIds);
+    const session = this.dial(this.loop.clock(), this.wallClock(), pathIds);
     this.session = session;
+    this.pathIds = pathIds;
     this.sockets = sockets;
+    this.refusedAt = [];
     sockets.forEach((s, pathId) => {
       s.socket.on('message', (msg: Buffer) => {
-        // Late datagrams on the sockets of a closed session are not this session's business.
-        if (this.session !== session) return;
-        session.handleDatagram(this.loop.clock(), pathId, msg);
-        this.loop.wake();
+        // Late datagrams on the sockets of an earlier dial are not this dial's business.
+        if (this.generation === generation && this.session !== null) this.deliver(pathId, msg);
+      });
+      s.socket.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ECONNREFUSED' && this.generation === generation) this.refusedAt[pathId] = this.loop.clock();
       });
     });
     this.log.info({ sessionId: session.id, peers: this.peers.map(formatPeer) }, 'dialing');

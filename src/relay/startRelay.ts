@@ -33,7 +33,7 @@ export interface CoreFactory {
 export function sessionCore(psk: Uint8Array, config?: Partial<SessionConfig>): CoreFactory {
   const fec = loadFec();
   return {
-    dial: (now, wallNow, pathIds) => Session.dial({ now, wallNow, psk, pathIds, rng: cryptoRng, config, fec }),
+    dial: (now, wallNow, pathIds, overrides) => Session.dial({ now, wallNow, psk, pathIds, rng: cryptoRng, config: { ...config, ...overrides }, fec }),
     listener: () => new Listener({ psk, rng: cryptoRng, config, fec }),
   };
 }

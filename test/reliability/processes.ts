@@ -89,12 +89,17 @@ export async function exchange(addr: HostPort, payload: Uint8Array, timeoutMs: n
   return r;
 }
 
-/** Resolves once `socket` closes: how long that took and whether it was a reset. */
-export function closed(socket: net.Socket): Promise<{ afterMs: number; error: string | null }> {
+/** Resolves once `socket` closes: when (performance.now()), how long after this call, and whether it was a reset. */
+export function closed(socket: net.Socket): Promise<{ at: number; afterMs: number; error: string | null }> {
   const start = performance.now();
   let error: string | null = null;
   socket.on('error', (e: NodeJS.ErrnoException) => {
     error = e.code ?? e.message;
   });
-  return new Promise((ok) => socket.once('close', () => ok({ afterMs: performance.now() - start, error })));
+  return new Promise((ok) =>
+    socket.once('close', () => {
+      const at = performance.now();
+      ok({ at, afterMs: at - start, error });
+    }),
+  );
 }
