@@ -24,6 +24,8 @@ export function memoryOf(pid: number): { rss: number; peak: number } {
 export class RelayPair {
   exit: BeringProcess;
   entry: BeringProcess;
+  /** What the entry relay dials: the exit relay's UDP addresses, or what `via` put in front. */
+  readonly peers: string[];
   private constructor(
     readonly key: string,
     readonly udp: string[],
@@ -35,10 +37,21 @@ export class RelayPair {
   ) {
     this.exit = exit;
     this.entry = entry;
+    this.peers = [...udp];
   }
 
-  /** Starts both relays and resolves once the entry relay's session is up. */
-  static async start(opts: { forward: HostPort; paths?: number; exitArgs?: string[]; entryArgs?: string[]; env?: NodeJS.ProcessEnv }): Promise<RelayPair> {
+  /**
+   * Starts both relays and resolves once the entry relay's session is up. With `via`, the entry
+   * relay dials the address it returns for each of the exit relay's (an impairment proxy).
+   */
+  static async start(opts: {
+    forward: HostPort;
+    paths?: number;
+    exitArgs?: string[];
+    entryArgs?: string[];
+    env?: NodeJS.ProcessEnv;
+    via?: (exitUdp: HostPort) => Promise<HostPort>;
+  }): Promise<RelayPair> {
     const key = await keyFile();
     const udp: string[] = [];
     for (let i = 0; i < (opts.paths ?? 1); i++) udp.push(`127.0.0.1:${await freePort('udp')}`);
@@ -47,6 +60,12 @@ export class RelayPair {
     const pair = new RelayPair(key, udp, tcp, opts.forward, extra, null as unknown as BeringProcess, null as unknown as BeringProcess);
     pair.exit = pair.startExit(opts.env);
     await pair.exit.waitFor('listening for peers');
+    if (opts.via !== undefined) {
+      for (const [i, a] of udp.entries()) {
+        const via = await opts.via({ host: '127.0.0.1', port: Number(a.split(':')[1]) });
+        pair.peers[i] = `${via.host}:${via.port}`;
+      }
+    }
     pair.entry = pair.startEntry(opts.env);
     await pair.entry.waitFor('session up');
     return pair;
@@ -64,7 +83,7 @@ export class RelayPair {
   /** Starts (or restarts) the entry relay on the same addresses. */
   startEntry(env: NodeJS.ProcessEnv = {}): BeringProcess {
     this.entry = BeringProcess.start(
-      ['relay', '--tcp-listen', `${this.tcp.host}:${this.tcp.port}`, '--peer', this.udp.join(','), '--key-file', this.key, ...this.extra.entry],
+      ['relay', '--tcp-listen', `${this.tcp.host}:${this.tcp.port}`, '--peer', this.peers.join(','), '--key-file', this.key, ...this.extra.entry],
       env,
     );
     return this.entry;
