@@ -56,6 +56,10 @@ export interface RawSettings {
   drainTimeout?: Located<number>;
   idleTimeout?: Located<number>;
   maxRateMbps?: Located<number>;
+  maxStreams?: Located<number>;
+  maxSessions?: Located<number>;
+  handshakeRate?: Located<number>;
+  maxBufferMb?: Located<number>;
   metrics?: Located<string>;
   webrtcListen?: Located<string>;
   /** STUN/TURN server URLs; each item may be a comma-separated list (flags). */
@@ -73,6 +77,10 @@ export const CONFIG_KEYS = [
   'drainTimeout',
   'idleTimeout',
   'maxRateMbps',
+  'maxStreams',
+  'maxSessions',
+  'handshakeRate',
+  'maxBufferMb',
   'metrics',
   'webrtcListen',
   'stun',
@@ -164,6 +172,16 @@ class FileReader {
           break;
         case 'maxRateMbps':
           raw.maxRateMbps = this.number(node, key, 'a number of Mbit/s');
+          break;
+        case 'maxStreams':
+        case 'maxSessions':
+          raw[key as 'maxStreams' | 'maxSessions'] = this.number(node, key, 'a whole number');
+          break;
+        case 'handshakeRate':
+          raw.handshakeRate = this.number(node, key, 'a number of handshakes a second');
+          break;
+        case 'maxBufferMb':
+          raw.maxBufferMb = this.number(node, key, 'a number of MiB');
           break;
       }
     }

@@ -31,7 +31,8 @@ export async function relayCommand(args: string[]): Promise<number> {
     tcp: tcpRole(settings),
     udp: settings.peers !== undefined ? { peers: settings.peers } : { listen: settings.udpListen! },
     webrtc: { psk: settings.psk, stunServers: settings.stunServers, listen: settings.webrtcListen },
-    core: sessionCore(settings.psk, settings.session),
+    core: sessionCore(settings.psk, settings.session, settings.listener),
+    maxStreams: settings.maxStreams,
     log,
   });
   let metrics: MetricsServer | null = null;

@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import type { HostPort } from '../io/address.ts';
 import type { PeerAddress } from '../io/udpDialer.ts';
-import type { PathOptions, SessionConfig } from '../session/config.ts';
+import { DEFAULT_SESSION_CONFIG, type PathOptions, type SessionConfig } from '../session/config.ts';
+import type { ListenerLimits } from '../relay/startRelay.ts';
 import { CliError, usageError } from './errors.ts';
 import { loadConfigFile, type Located, type RawSettings } from './config.ts';
 import { parseHostPort, parseHostPortList } from './hostPort.ts';
@@ -23,6 +24,10 @@ export const RELAY_FLAGS = {
   'drain-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
   'max-rate-mbps': { type: 'string' },
+  'max-streams': { type: 'string' },
+  'max-sessions': { type: 'string' },
+  'handshake-rate': { type: 'string' },
+  'max-buffer-mb': { type: 'string' },
   metrics: { type: 'string' },
   'webrtc-listen': { type: 'string' },
   stun: { type: 'string', multiple: true },
@@ -55,6 +60,10 @@ Options:
   --drain-timeout SECONDS  on SIGTERM/SIGINT, let open connections finish this long (default 10)
   --idle-timeout SECONDS   declare the tunnel dead after this long without a packet (default 8)
   --max-rate-mbps MBPS     never send faster than this on any path (default: no ceiling)
+  --max-streams N          carry at most N streams at once; more are reset (default 1024)
+  --max-sessions N         accept at most N tunnel sessions at once (exit relay; default 256)
+  --handshake-rate N       answer at most N handshakes a second, in bursts of 2N (exit relay; default 20)
+  --max-buffer-mb MIB      stream data each session may hold, both directions (default 128)
   --config FILE            read settings from FILE (.yaml, .yml or .json); flags given too win.
                            Keys are the flag names in camelCase, and 'services' and per-path
                            options; see contrib/entry.yaml and contrib/exit.yaml
@@ -86,6 +95,10 @@ export interface RelaySettings {
   metrics?: HostPort;
   /** Tunables handed to the tunnel core (only those the user set). */
   session: Partial<SessionConfig>;
+  /** Streams the relay carries at once (`--max-streams`), when set. */
+  maxStreams?: number;
+  /** A listening relay's handshake limits (`--max-sessions`, `--handshake-rate`), those set. */
+  listener: ListenerLimits;
 }
 
 /** A service name: what the entry relay sends in each stream open and the exit relay looks up. */
@@ -99,6 +112,8 @@ export function parseRelayArgs(args: string[]): RelaySettings | null {
     value === undefined ? undefined : { value, where: `--${name}` };
   const seconds = (name: string, value: string | undefined): Located<number> | undefined =>
     value === undefined ? undefined : { value: parseNumber(value, `--${name}`, 'a number of seconds'), where: `--${name}` };
+  const counted = (name: string, value: string | undefined, unit: string): Located<number> | undefined =>
+    value === undefined ? undefined : { value: parseNumber(value, `--${name}`, unit), where: `--${name}` };
   const fromFlags: RawSettings = {
     tcpListen: flag('tcp-listen', values['tcp-listen']),
     udpListen: values['udp-listen']?.map((v) => ({ value: v, where: '--udp-listen' })),
@@ -112,6 +127,10 @@ export function parseRelayArgs(args: string[]): RelaySettings | null {
       values['max-rate-mbps'] === undefined
         ? undefined
         : { value: parseNumber(values['max-rate-mbps'], '--max-rate-mbps', 'a number of Mbit/s'), where: '--max-rate-mbps' },
+    maxStreams: counted('max-streams', values['max-streams'], 'a whole number'),
+    maxSessions: counted('max-sessions', values['max-sessions'], 'a whole number'),
+    handshakeRate: counted('handshake-rate', values['handshake-rate'], 'a number of handshakes a second'),
+    maxBufferMb: counted('max-buffer-mb', values['max-buffer-mb'], 'a number of MiB'),
     metrics: flag('metrics', values.metrics),
     webrtcListen: flag('webrtc-listen', values['webrtc-listen']),
     stun: values.stun?.map((v) => ({ value: v, where: '--stun' })),
@@ -164,6 +183,7 @@ function validate(raw: RawSettings): RelaySettings {
     drainTimeoutMs: nonNegative(raw.drainTimeout, 10) * 1000,
     stunServers: [],
     session: {},
+    listener: {},
   };
   if (entry) {
     if (raw.tcpListen === undefined && services.length === 0) throw usageError('the entry relay needs --tcp-listen or services to listen for');
@@ -215,6 +235,7 @@ function validate(raw: RawSettings): RelaySettings {
     settings.session.idleTimeoutMs = raw.idleTimeout.value * 1000;
   }
   if (raw.maxRateMbps !== undefined) settings.session.maxRateMbps = positive(raw.maxRateMbps);
+  applyLimits(raw, settings);
   try {
     settings.psk = readKeyFile(raw.keyFile.value);
   } catch (err) {
@@ -243,6 +264,35 @@ function parseStunList(item: Located<string>): string[] {
     }
     return url;
   });
+}
+
+/**
+ * The limits of issue 8. `--max-streams` caps the relay and, in the core, each session's peer;
+ * `--max-buffer-mb` splits into each session's receive window and send buffer (stream windows no
+ * larger than those), which bounds what a slow reader or writer makes the relay hold.
+ */
+function applyLimits(raw: RawSettings, settings: RelaySettings): void {
+  const whole = (setting: Located<number>): number => {
+    if (!Number.isInteger(setting.value) || setting.value < 1) throw usageError(`${setting.where}: must be a whole number, at least 1`);
+    return setting.value;
+  };
+  if (raw.maxStreams !== undefined) {
+    settings.maxStreams = whole(raw.maxStreams);
+    settings.session.maxStreams = settings.maxStreams;
+  }
+  if (raw.maxSessions !== undefined) settings.listener.maxSessions = whole(raw.maxSessions);
+  if (raw.handshakeRate !== undefined) {
+    const perSecond = positive(raw.handshakeRate);
+    settings.listener.handshakeRate = { perSecond, burst: Math.max(1, Math.ceil(2 * perSecond)) };
+  }
+  if (raw.maxBufferMb !== undefined) {
+    if (!(raw.maxBufferMb.value >= 1) || !Number.isFinite(raw.maxBufferMb.value)) throw usageError(`${raw.maxBufferMb.where}: must be at least 1 (MiB)`);
+    const half = Math.floor((raw.maxBufferMb.value * 1048576) / 2);
+    settings.session.sessionWindowBytes = half;
+    settings.session.sessionSendBufferBytes = half;
+    settings.session.streamWindowBytes = Math.min(DEFAULT_SESSION_CONFIG.streamWindowBytes, half);
+    settings.session.streamSendBufferBytes = Math.min(DEFAULT_SESSION_CONFIG.streamSendBufferBytes, half);
+  }
 }
 
 function parseNumber(text: string, what: string, unit: string): number {

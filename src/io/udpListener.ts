@@ -15,6 +15,9 @@ import type { SessionLoop, SessionSink } from './sessionLoop.ts';
 import type { SessionHandler, SessionView, Transport, TransportCounters } from './transport.ts';
 import { UdpSocket } from './udpSocket.ts';
 
+/** At most one log line about refused handshakes per this long. */
+const REFUSAL_LOG_EVERY_MS = 10_000;
+
 export interface UdpListenerOptions {
   /** Local addresses to bind, one socket each (port 0: any free port). */
   listen: HostPort[];
@@ -93,6 +96,8 @@ export class UdpListener implements Transport {
   /** Connected sessions, oldest first. */
   private connected: CoreSession[] = [];
   private handshakes = 0;
+  /** Listener refusal counters as of the last log line about them, and when it went out. */
+  private loggedRefusals = { sessions: 0, rate: 0, at: -Infinity };
 
   constructor(opts: UdpListenerOptions) {
     this.opts = opts;
@@ -206,17 +211,41 @@ export class UdpListener implements Transport {
   receive(bytes: Uint8Array, from: PathSink): void {
     const { listener, loop } = this.opts;
     const r = listener.handleDatagram(loop.clock(), this.wallClock(), bytes);
-    if (r.kind === 'drop') return;
+    if (r.kind === 'drop') {
+      this.noteRefusals(from.peer);
+      return;
+    }
     const routes = this.sessions.get(r.session) ?? this.track(r.session, from.peer);
     if (r.kind === 'accepted') from.send(r.reply);
     else routes.rememberSink(r.pathId, from);
     loop.wake();
   }
 
+  /**
+   * Logs handshakes refused at a limit (authentic ones: a peer holding the key), at most one line
+   * per 10 s with the counts since the previous line, so a storm of them cannot flood the log.
+   * Drops of strangers' datagrams are never logged: they are only counted.
+   */
+  private noteRefusals(from: string): void {
+    const stats = this.opts.listener.stats;
+    const last = this.loggedRefusals;
+    if (stats === undefined || (stats.sessionsRefused === last.sessions && stats.handshakesRateLimited === last.rate)) return;
+    const now = this.opts.loop.clock();
+    if (now - last.at < REFUSAL_LOG_EVERY_MS) return;
+    const sessions = stats.sessionsRefused - last.sessions;
+    const rate = stats.handshakesRateLimited - last.rate;
+    const why = sessions > 0 ? 'the relay holds --max-sessions sessions already' : 'over --handshake-rate';
+    this.opts.log.warn({ from, sessionsRefused: sessions, handshakesRateLimited: rate, sessions: this.sessions.size }, `handshake refused: ${why}`);
+    this.loggedRefusals = { sessions: stats.sessionsRefused, rate: stats.handshakesRateLimited, at: now };
+  }
+
   private onMessage(socket: UdpSocket, msg: Buffer, address: string, port: number): void {
     const { listener, loop } = this.opts;
     const r = listener.handleDatagram(loop.clock(), this.wallClock(), msg);
-    if (r.kind === 'drop') return;
+    if (r.kind === 'drop') {
+      this.noteRefusals(address);
+      return;
+    }
     const routes = this.sessions.get(r.session) ?? this.track(r.session, formatHostPort({ host: address, port }));
     // A handshake is answered to where it came from; the session's paths are learnt from the
     // dialer's first data packets on each, which arrive as 'routed'.

@@ -11,6 +11,7 @@ import { formatHostPort, type HostPort } from '../io/address.ts';
 import type { CoreSession } from '../io/core.ts';
 import type { SessionHandler, Transport } from '../io/transport.ts';
 import { describeSocketError, ListenError } from '../io/udpSocket.ts';
+import type { StreamAdmission } from './admission.ts';
 import { BridgeSet } from './bridgeSet.ts';
 
 export interface EntryRelayOptions {
@@ -23,6 +24,8 @@ export interface EntryRelayOptions {
   waitForSessionMs?: number;
   /** How many connections may wait at once; more are reset at once (default 1024). */
   maxWaiting?: number;
+  /** The relay-wide stream cap; a connection beyond it is reset at once. None: no cap. */
+  admission?: StreamAdmission;
 }
 
 /** A connection accepted while no stream could be opened for it. */
@@ -105,6 +108,10 @@ export class EntryRelay implements SessionHandler {
       socket.resetAndDestroy();
       return;
     }
+    if (this.opts.admission?.admit({ tcp: peer }) === false) {
+      socket.resetAndDestroy();
+      return;
+    }
     if (this.waiting.length === 0 && this.tryOpen(socket, peer)) return;
     const maxWaiting = this.opts.maxWaiting ?? 1024;
     if (this.waiting.length >= maxWaiting) {
@@ -128,7 +135,8 @@ export class EntryRelay implements SessionHandler {
   };
 
   private admitWaiting(): void {
-    while (this.waiting.length > 0) {
+    // Waiting connections were admitted when they arrived; they go in as room frees up.
+    while (this.waiting.length > 0 && this.opts.admission?.hasRoom !== false) {
       const w = this.waiting[0];
       const peer = formatHostPort({ host: w.socket.remoteAddress ?? '?', port: w.socket.remotePort ?? 0 });
       if (!this.tryOpen(w.socket, peer)) return;

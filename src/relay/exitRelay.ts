@@ -12,6 +12,7 @@ import { formatHostPort, type HostPort } from '../io/address.ts';
 import type { CoreSession } from '../io/core.ts';
 import type { SessionHandler, Transport } from '../io/transport.ts';
 import { ResetCode } from '../session/session.ts';
+import type { StreamAdmission } from './admission.ts';
 import { BridgeSet } from './bridgeSet.ts';
 
 export interface ExitRelayOptions {
@@ -22,6 +23,8 @@ export interface ExitRelayOptions {
   log: Logger;
   /** Give up on a connection to `forward` after this long (default 10 s). */
   connectTimeoutMs?: number;
+  /** The relay-wide stream cap; a stream beyond it is reset with `ResetCode.Refused`. None: no cap. */
+  admission?: StreamAdmission;
 }
 
 /** Connects the peer's streams to the service; plug into a transport with `transport.start(exit)`. */
@@ -30,6 +33,7 @@ export class ExitRelay implements SessionHandler {
   private readonly targets = new Map<string, { address: HostPort; name: string }>();
   private readonly log: Logger;
   private readonly connectTimeoutMs: number;
+  private readonly admission: StreamAdmission | undefined;
   private draining = false;
 
   constructor(
@@ -40,6 +44,7 @@ export class ExitRelay implements SessionHandler {
     for (const [service, address] of opts.services ?? []) this.targets.set(service, { address, name: formatHostPort(address) });
     this.log = opts.log;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    this.admission = opts.admission;
     this.bridges = new BridgeSet(opts.log, () => transport.wake());
   }
 
@@ -68,6 +73,11 @@ export class ExitRelay implements SessionHandler {
     const target = this.targets.get(service);
     if (target === undefined) {
       this.log.warn({ sessionId: session.id, streamId, service }, service === '' ? 'stream for the unnamed service, but there is no forward target; reset' : 'stream for an unknown service; reset');
+      session.streamReset(streamId, ResetCode.Refused);
+      this.transport.wake();
+      return;
+    }
+    if (this.admission?.admit({ sessionId: session.id, streamId }) === false) {
       session.streamReset(streamId, ResetCode.Refused);
       this.transport.wake();
       return;

@@ -8,7 +8,7 @@ import type { HostPort } from '../io/address.ts';
 import type { CoreListener, DialFn } from '../io/core.ts';
 import { loadFec } from '../fec/index.ts';
 import type { SessionConfig } from '../session/config.ts';
-import { Listener } from '../session/listener.ts';
+import { Listener, type HandshakeRateLimit } from '../session/listener.ts';
 import { cryptoRng } from '../session/rng.ts';
 import { Session } from '../session/session.ts';
 import { SessionLoop } from '../io/sessionLoop.ts';
@@ -16,6 +16,7 @@ import type { SessionHandler, Transport } from '../io/transport.ts';
 import { UdpDialer, type Backoff, type PeerAddress } from '../io/udpDialer.ts';
 import { UdpListener } from '../io/udpListener.ts';
 import { WebRtcEndpoint } from '../io/webrtcEndpoint.ts';
+import { DEFAULT_MAX_STREAMS, StreamAdmission } from './admission.ts';
 import { EntryRelay } from './entryRelay.ts';
 import { ExitRelay } from './exitRelay.ts';
 import type { StreamInfo, StreamTotals } from './bridgeSet.ts';
@@ -26,15 +27,23 @@ export interface CoreFactory {
   listener(): CoreListener;
 }
 
+/** Limits of a listening relay's handshakes (see `Listener`); defaults where left out. */
+export interface ListenerLimits {
+  /** Live sessions at most (default 256). */
+  maxSessions?: number;
+  /** Handshakes reaching the key exchange (default 20 a second, bursts of 40). */
+  handshakeRate?: HandshakeRateLimit;
+}
+
 /**
  * The real core, keyed with the pre-shared key, drawing randomness from the OS and repairing
  * losses with the wasm Reed-Solomon engine (loaded once here; a few milliseconds).
  */
-export function sessionCore(psk: Uint8Array, config?: Partial<SessionConfig>): CoreFactory {
+export function sessionCore(psk: Uint8Array, config?: Partial<SessionConfig>, limits: ListenerLimits = {}): CoreFactory {
   const fec = loadFec();
   return {
     dial: (now, wallNow, pathIds, overrides) => Session.dial({ now, wallNow, psk, pathIds, rng: cryptoRng, config: { ...config, ...overrides }, fec }),
-    listener: () => new Listener({ psk, rng: cryptoRng, config, fec }),
+    listener: () => new Listener({ psk, rng: cryptoRng, config, fec, maxSessions: limits.maxSessions, handshakeRate: limits.handshakeRate }),
   };
 }
 
@@ -71,6 +80,8 @@ export interface RelaySpec {
   backoff?: Backoff;
   /** Entry role: how long a connection waits for a session before it is reset. */
   waitForSessionMs?: number;
+  /** Streams the relay carries at once, all sessions together (default {@link DEFAULT_MAX_STREAMS}); more are refused. */
+  maxStreams?: number;
 }
 
 /** A running relay. */
@@ -89,6 +100,8 @@ export interface Relay {
   readonly totals: StreamTotals;
   /** Live streams. */
   readonly openStreams: number;
+  /** New streams refused because the relay carried `maxStreams` already (the hook for a metric). */
+  readonly streamsRefused: number;
   /** Every live stream with its byte counts so far, for the status endpoint. */
   streams(): StreamInfo[];
   /**
@@ -109,10 +122,11 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
       : new UdpListener({ listen: spec.udp.listen, listener: spec.core.listener(), loop, log });
   const tcp = spec.tcp;
   const entries = 'listen' in tcp ? (Array.isArray(tcp.listen) ? tcp.listen : [{ service: '', listen: tcp.listen }]) : [];
+  const admission = new StreamAdmission(spec.maxStreams ?? DEFAULT_MAX_STREAMS, () => roles.reduce((n, r) => n + r.bridges.size, 0), log);
   const roles: Array<EntryRelay | ExitRelay> =
     'listen' in tcp
-      ? entries.map((e) => new EntryRelay(transport, { listen: e.listen, service: e.service, log, waitForSessionMs: spec.waitForSessionMs }))
-      : [new ExitRelay(transport, { forward: tcp.forward, services: tcp.services, log })];
+      ? entries.map((e) => new EntryRelay(transport, { listen: e.listen, service: e.service, log, waitForSessionMs: spec.waitForSessionMs, admission }))
+      : [new ExitRelay(transport, { forward: tcp.forward, services: tcp.services, log, admission })];
   // Every role sees every event; each acts only on the streams in its own bridge set.
   const handler: SessionHandler =
     roles.length === 1 ? roles[0] : { onSessionEvent: (session, e) => roles.forEach((r) => r.onSessionEvent(session, e)) };
@@ -157,6 +171,9 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
     },
     get openStreams() {
       return roles.reduce((n, r) => n + r.bridges.size, 0);
+    },
+    get streamsRefused() {
+      return admission.refused;
     },
     streams: () => roles.flatMap((r) => r.bridges.list()),
     async stop(drainTimeoutMs: number): Promise<number> {
