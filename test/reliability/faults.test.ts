@@ -24,6 +24,55 @@ async function setUp(opts: { forward?: { host: string; port: number }; exitArgs?
   return { service, pair };
 }
 
+/**
+ * A client that stops reading while the service sends 160 MiB: resolves once the service has
+ * been held back, with how far it got and the relays' memory then, after checking that the
+ * client, reading again, gets every byte.
+ */
+async function stalledReader(args: string[]): Promise<{ held: number; rss: { entry: number; exit: number } }> {
+  const { service, pair } = await setUp({ exitArgs: args, entryArgs: args });
+  const block = randomBytes(1 << 20);
+  const blocks = 160;
+  const expected = createHash('sha256');
+  for (let i = 0; i < blocks; i++) expected.update(block);
+  let offered = 0;
+  service.onConnection = (s: net.Socket) => {
+    s.resume();
+    const pump = (): void => {
+      while (offered < blocks * block.length) {
+        offered += block.length;
+        if (!s.write(block)) {
+          s.once('drain', pump);
+          return;
+        }
+      }
+      s.end();
+    };
+    pump();
+  };
+  const client = connect(pair.tcp);
+  client.pause();
+  client.write('give me everything');
+  // The service gets ahead by the tunnel's windows and the sockets' buffers, then must stop.
+  let last = -1;
+  let stillFor = 0;
+  await until(() => {
+    stillFor = offered === last ? stillFor + 1 : 0;
+    last = offered;
+    return offered > 0 && stillFor >= 100;
+  }, 30_000, 'the service to be held back');
+  const held = offered;
+  const rss = { entry: memoryOf(pair.entry.child.pid!).rss, exit: memoryOf(pair.exit.child.pid!).rss };
+  // Reading again drains it all, byte-exact.
+  const got = collect(client);
+  client.resume();
+  client.end();
+  expect(await got).toMatchObject({ bytes: blocks * block.length, sha256: expected.digest('hex'), ended: true, error: null });
+  const mib = (b: number): string => (b / 1048576).toFixed(0);
+  console.log(`stalled reader${args.length > 0 ? ` (${args.join(' ')})` : ''}: service held back after ${mib(held)} MiB of ${blocks}; RSS entry ${mib(rss.entry)} MiB, exit ${mib(rss.exit)} MiB`);
+  return { held, rss };
+}
+
 describe.concurrent('faults with real relays', () => {
   it('closes the client promptly, with a reset, when the forward target refuses connections', async () => {
     const { pair } = await setUp({ forward: { host: '127.0.0.1', port: await freePort('tcp') } });
@@ -39,50 +88,18 @@ describe.concurrent('faults with real relays', () => {
   });
 
   it('holds a client that stops reading with flow control: the service is paused, relay memory bounded, nothing lost', async () => {
-    const { service, pair } = await setUp();
-    const block = randomBytes(1 << 20);
-    const blocks = 160;
-    const expected = createHash('sha256');
-    for (let i = 0; i < blocks; i++) expected.update(block);
-    let offered = 0;
-    service.onConnection = (s: net.Socket) => {
-      s.resume();
-      const pump = (): void => {
-        while (offered < blocks * block.length) {
-          offered += block.length;
-          if (!s.write(block)) {
-            s.once('drain', pump);
-            return;
-          }
-        }
-        s.end();
-      };
-      pump();
-    };
-    const client = connect(pair.tcp);
-    client.pause();
-    client.write('give me everything');
-    // The service gets ahead by the tunnel's windows and the sockets' buffers, then must stop.
-    let last = -1;
-    let stillFor = 0;
-    await until(() => {
-      stillFor = offered === last ? stillFor + 1 : 0;
-      last = offered;
-      return offered > 0 && stillFor >= 100;
-    }, 30_000, 'the service to be held back');
-    const held = offered;
-    const memory = [memoryOf(pair.entry.child.pid!), memoryOf(pair.exit.child.pid!)];
-    console.log(
-      `stalled reader: service held back after ${(held / 1048576).toFixed(0)} MiB of ${blocks}; RSS entry ${(memory[0].rss / 1048576).toFixed(0)} MiB, exit ${(memory[1].rss / 1048576).toFixed(0)} MiB`,
-    );
-    expect(held).toBeLessThan(blocks * block.length);
-    for (const m of memory) expect(m.rss).toBeLessThan(200 * 1048576);
-    // Reading again drains it all, byte-exact.
-    const got = collect(client);
-    client.resume();
-    client.end();
-    const r = await got;
-    expect(r).toMatchObject({ bytes: blocks * block.length, sha256: expected.digest('hex'), ended: true, error: null });
+    const r = await stalledReader([]);
+    expect(r.held).toBeLessThan(160 << 20);
+    expect(r.rss.entry).toBeLessThan(200 * 1048576);
+    expect(r.rss.exit).toBeLessThan(200 * 1048576);
+  });
+
+  it('holds it back sooner with a smaller --max-buffer-mb', async () => {
+    const r = await stalledReader(['--max-buffer-mb', '8']);
+    // 8 MiB of tunnel buffers; the rest is the four TCP sockets' kernel buffers.
+    expect(r.held).toBeLessThan(32 << 20);
+    expect(r.rss.entry).toBeLessThan(160 * 1048576);
+    expect(r.rss.exit).toBeLessThan(160 * 1048576);
   });
 
   it('on SIGTERM lets streams finish up to the drain timeout, resets the rest, and exits 0', async () => {
