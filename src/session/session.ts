@@ -369,13 +369,17 @@ export class Session implements FrameVisitor {
     if (this.state === 'connected') t = Math.min(t, this.lastElicitingSentAt + this.config.keepAliveMs);
     if (this.fecEncoder !== null) t = Math.min(t, this.fecEncoder.nextTimeout());
     const wantsToSend = this.hasElicitingWork() || this.fecEncoder?.hasRepair(this.lastPollAt) === true;
+    let canSend = false;
     for (const path of this.paths) {
       if (path === undefined) continue;
+      if (path.isUp && path.hasCwndRoom) canSend = true;
       t = Math.min(t, path.lossTime, path.ptoDeadline(), path.received.ackDeadline, path.lossReportDueAt);
       t = Math.min(t, path.silenceDeadline(), path.challengeDueAt);
       if (path.responsePending !== null) t = Math.min(t, path.pacer.releaseTime());
       if (path.isUp && (path.pingPending || (wantsToSend && path.hasCwndRoom))) t = Math.min(t, path.pacer.releaseTime());
     }
+    // Repairs wait for a path: with none that can send, an ACK or a path coming back wakes us.
+    if (canSend && this.fecEncoder !== null) t = Math.min(t, this.fecEncoder.nextRepairTime());
     return t;
   }
 

@@ -65,3 +65,30 @@ describe('multipath', () => {
     expect(after.state).toBe('up');
   });
 });
+
+describe('all paths dark', () => {
+  it('with FEC on, both paths dark for 2 s: no busy loop while nothing can send, the transfer resumes intact', () => {
+    const seed = 53;
+    let stalls = -1;
+    const r = runBulk({
+      paths: [lossy(90), lossy(100)],
+      seed,
+      bytes: 60 * MiB,
+      limitMs: 40_000,
+      fec: true,
+      setup: (net) => {
+        for (const l of net.links) {
+          l.aToB.setConfig({ blackouts: [{ fromMs: 4000, toMs: 6000 }] });
+          l.bToA.setConfig({ blackouts: [{ fromMs: 4000, toMs: 6000 }] });
+        }
+        net.at(39_000, () => {
+          stalls = net.stats.stalls;
+        });
+      },
+    });
+    expect(r.corruptAt, `seed ${seed}`).toBe(-1);
+    expect(r.delivered, `seed ${seed}`).toBe(60 * MiB);
+    expect(r.simEvents, `seed ${seed}`).toBeLessThan(2_000_000);
+    expect(stalls === -1 || stalls < 100, `seed ${seed}: ${stalls} timer stalls`).toBe(true);
+  });
+});

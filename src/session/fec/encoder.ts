@@ -119,10 +119,16 @@ export class FecEncoder {
     if (group.isFull) this.close(group);
   }
 
-  /** Earliest hold deadline among open groups, or when a spaced-out repair may go. */
+  /** Earliest hold deadline among open groups: {@link handleTimeout} closes them. */
   nextTimeout(): Millis {
     let t = Infinity;
     for (const g of this.openGroups) t = Math.min(t, g.openedAt + g.holdMs);
+    return t;
+  }
+
+  /** When the next spaced-out repair may go (only meaningful while some path can send). */
+  nextRepairTime(): Millis {
+    let t = Infinity;
     for (const g of this.repairQueue) t = Math.min(t, this.packetsSent >= g.nextRepairPacket ? g.nextRepairAt : g.repairDeadline);
     return t;
   }
