@@ -29,9 +29,9 @@ describe('FEC encoder and decoder', () => {
       const restored: Uint8Array[] = [];
       let repairs = 0;
       let clock = 0;
-      for (let r = encoder.peekRepair(clock); encoder.nextTimeout() < Infinity; r = encoder.peekRepair(clock)) {
+      for (let r = encoder.peekRepair(clock); encoder.nextRepairTime() < Infinity; r = encoder.peekRepair(clock)) {
         if (r === null) {
-          clock = encoder.nextTimeout();
+          clock = encoder.nextRepairTime();
           continue;
         }
         repairs++;
