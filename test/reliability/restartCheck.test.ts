@@ -46,7 +46,7 @@ async function darkSpell(darkMs: number) {
   await until(() => entry.transport.activeSession !== null, 10_000, 'the session');
   const sessionId = entry.transport.activeSession!.id;
 
-  const body = randomBytes(24 << 20);
+  const body = randomBytes(12 << 20);
   service.onConnection = (s) => {
     s.resume();
     s.end(body);

@@ -18,7 +18,7 @@ import { RelayPair } from '../reliability/processes.ts';
 
 const FLOODER = fileURLToPath(new URL('./flooder.ts', import.meta.url));
 const RATE = 6000;
-const BODY = 8 << 20;
+const BODY = 6 << 20;
 
 let pair: RelayPair | undefined;
 let service: Service | undefined;
@@ -83,7 +83,7 @@ it('keeps a transfer\'s goodput through a flood of thousands of bogus and replay
   const init = new HandshakeInitiator(readKeyFile(pair.key), 0x0f100d, cryptoRng, Date.now()).packet;
   const exitPid = pair.exit.child.pid!;
   const cpu0 = await cpuSeconds(exitPid);
-  const flooding = flood(exitPort, 3, init);
+  const flooding = flood(exitPort, 2.5, init);
   await new Promise((ok) => setTimeout(ok, 500));
   const during = await download();
   const report = await flooding;
