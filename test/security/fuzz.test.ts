@@ -3,7 +3,7 @@
  * `FUZZ_SEED=n npx vitest run test/security/fuzz.test.ts` replays that run exactly.
  */
 import { describe, expect, it } from 'vitest';
-import { fuzzDatagrams, fuzzFrames } from './fuzzer.ts';
+import { floodHandshakes, fuzzDatagrams, fuzzFrames } from './fuzzer.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
 
@@ -30,5 +30,12 @@ describe(`fuzzing (seed ${SEED})`, () => {
     const r = fuzzFrames({ seed: SEED, count: 10_000 });
     expect(r.escaped, `seed ${SEED}`).toEqual([]);
     expect(r.packets).toBe(10_000);
+  });
+
+  it('refuses a flood of forged, replayed, other-key and stale handshakes without a session or an answer', () => {
+    const r = floodHandshakes({ seed: SEED, count: 50_000 });
+    expect(r.answered).toBe(0);
+    expect(r.extraSessions).toBe(0);
+    expect(r.listenerStats).toMatchObject({ handshakes: 1, authFailures: 25_000, replays: 25_000, sessionsRefused: 0, handshakesRateLimited: 0 });
   });
 });

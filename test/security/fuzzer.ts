@@ -19,7 +19,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { loadFec } from '../../src/fec/index.ts';
 import { resolveSessionConfig, type SessionConfig } from '../../src/session/config.ts';
-import type { Listener } from '../../src/session/listener.ts';
+import { Listener } from '../../src/session/listener.ts';
 import { SeededRng } from '../../src/session/rng.ts';
 import { Session } from '../../src/session/session.ts';
 import { symmetric } from '../../src/sim/network.ts';
@@ -550,4 +550,63 @@ class FrameGenerator {
         break;
     }
   }
+}
+
+/** What {@link floodHandshakes} did. */
+export interface HandshakeFloodReport {
+  seed: number;
+  /** Handshake-shaped datagrams fed after the one genuine handshake. */
+  inits: number;
+  byKind: { forged: number; replayed: number; otherKey: number; stale: number };
+  /** Of them answered (must be none), and sessions besides the genuine one (must be none). */
+  answered: number;
+  extraSessions: number;
+  listenerStats: Listener['stats'];
+  /** Mean cost of one refusal, µs. */
+  usPerInit: number;
+}
+
+/**
+ * A handshake flood against a {@link Listener}, sans-IO: one genuine init, then `count` inits
+ * forged (right type and length, random bytes), replayed (that genuine init again), under another
+ * key, or genuine but stale (an old capture). Times the refusals.
+ */
+export function floodHandshakes(opts: { seed: number; count: number }): HandshakeFloodReport {
+  const rng = new SeededRng(opts.seed);
+  const listener = new Listener({ psk: PSK, rng: new SeededRng(opts.seed ^ 0x77) });
+  // All at one instant: the flood is timed by the CPU, not by the clock.
+  const feed = (bytes: Uint8Array): string => listener.handleDatagram(0, WALL_EPOCH, bytes).kind;
+  const genuine = new HandshakeInitiator(PSK, 1, rng, WALL_EPOCH).packet;
+  if (feed(genuine) !== 'accepted') throw new Error('the genuine handshake was not accepted');
+  // A pool of ready-made inits, so the timing is of the listener rather than of making them.
+  const otherKey = Array.from({ length: 256 }, (_, i) => new HandshakeInitiator(OTHER_PSK, i, rng, WALL_EPOCH).packet);
+  const stale = Array.from({ length: 256 }, (_, i) => new HandshakeInitiator(PSK, 1000 + i, rng, WALL_EPOCH - 3_600_000).packet);
+  const forged = Array.from({ length: 256 }, () => {
+    const b = new Uint8Array(genuine.length);
+    rng.fill(b);
+    b[0] = PacketType.HandshakeInit;
+    return b;
+  });
+  const report: HandshakeFloodReport = {
+    seed: opts.seed,
+    inits: 0,
+    byKind: { forged: 0, replayed: 0, otherKey: 0, stale: 0 },
+    answered: 0,
+    extraSessions: 0,
+    listenerStats: listener.stats,
+    usPerInit: 0,
+  };
+  const started = performance.now();
+  for (let i = 0; i < opts.count; i++) {
+    const kind = (['forged', 'replayed', 'otherKey', 'stale'] as const)[i % 4];
+    const pick = i >>> 2;
+    const bytes = kind === 'forged' ? forged[pick & 255] : kind === 'replayed' ? genuine : kind === 'otherKey' ? otherKey[pick & 255] : stale[pick & 255];
+    report.byKind[kind]++;
+    report.inits++;
+    if (feed(bytes) !== 'drop') report.answered++;
+  }
+  report.usPerInit = ((performance.now() - started) * 1000) / Math.max(1, opts.count);
+  report.extraSessions = listener.sessionCount - 1;
+  report.listenerStats = { ...listener.stats };
+  return report;
 }
