@@ -14,6 +14,8 @@ export interface BbrConfig {
 const STARTUP_GAIN = 2.885;
 /** Start-up's gain once the RTT says a queue may be forming (HyStart++'s conservative phase). */
 const CAREFUL_GAIN = 1.25;
+/** Bandwidth growth over a careful round that proves the path was not full after all. */
+const CAREFUL_GROWTH = 1.1;
 const PROBE_BW_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1];
 const BTLBW_FILTER_ROUNDS = 10;
 const MIN_RTT_WINDOW_MS = 10_000;
@@ -174,8 +176,9 @@ export class BbrController implements CongestionController {
       this.shrinkBandwidth(STANDING_QUEUE_BACKOFF);
     }
     if (this.mode === 'startup' && this.carefulRound >= 0 && this.round > this.carefulRound + 1) {
-      // A whole round at the careful gain: still growing means the RTT rise was jitter, not a queue.
-      if (this.btlBw >= this.carefulBw * FULL_BW_GROWTH) {
+      // A whole round at the careful gain: still growing means the RTT rise was jitter, not a
+      // queue (at a gain of 1.25 a free path grows by up to 25% a round, a full one not at all).
+      if (this.btlBw >= this.carefulBw * CAREFUL_GROWTH) {
         this.carefulRound = -1;
         this.highRttSamples = 0;
       } else {
