@@ -56,7 +56,7 @@ const CORPUS_SIZE = 2048;
 const LINK = { delayMs: 20, rateMbps: 10, queueMs: 40, lossRate: 0.01 };
 
 /** Forces a full collection, so heap figures compare live objects rather than garbage. */
-export const collectGarbage: () => void = (() => {
+const collectGarbage: () => void = (() => {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
 })();
@@ -242,7 +242,6 @@ export function fuzzDatagrams(opts: { seed: number; count: number; onProgress?: 
   const started = performance.now();
   const { seed, count } = opts;
   const rng = new SeededRng(seed);
-  const fec = loadFec();
   const corpus = new Reservoir(new SeededRng(seed ^ 0xc0));
   const foreignCorpus = new Reservoir(new SeededRng(seed ^ 0xf0));
 

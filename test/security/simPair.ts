@@ -85,7 +85,7 @@ export class ListenerSide implements SimNode {
 /** A dialer session as a simulator node, with the same tap. */
 export class DialerSide implements SimNode {
   tap: ((pathId: number, bytes: Uint8Array) => void) | null = null;
-  constructor(public session: Session) {}
+  constructor(readonly session: Session) {}
   handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
     this.tap?.(pathId, bytes);
     this.session.handleDatagram(now, pathId, bytes);
