@@ -61,6 +61,8 @@ export interface RawSettings {
   handshakeRate?: Located<number>;
   maxBufferMb?: Located<number>;
   metrics?: Located<string>;
+  /** 'on' or 'off': whether this relay sends FEC repairs. */
+  fec?: Located<string>;
   webrtcListen?: Located<string>;
   /** STUN/TURN server URLs; each item may be a comma-separated list (flags). */
   stun?: Array<Located<string>>;
@@ -82,6 +84,7 @@ export const CONFIG_KEYS = [
   'handshakeRate',
   'maxBufferMb',
   'metrics',
+  'fec',
   'webrtcListen',
   'stun',
 ] as const;
@@ -183,6 +186,11 @@ class FileReader {
         case 'maxBufferMb':
           raw.maxBufferMb = this.number(node, key, 'a number of MiB');
           break;
+        case 'fec': {
+          const value = isScalar(node) && typeof node.value === 'boolean' ? (node.value ? 'on' : 'off') : this.string(node, key, "'on' or 'off'").value;
+          raw.fec = { value, where: this.where(node, key) };
+          break;
+        }
       }
     }
     return raw;

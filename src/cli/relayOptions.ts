@@ -29,6 +29,7 @@ export const RELAY_FLAGS = {
   'handshake-rate': { type: 'string' },
   'max-buffer-mb': { type: 'string' },
   metrics: { type: 'string' },
+  fec: { type: 'string' },
   'webrtc-listen': { type: 'string' },
   stun: { type: 'string', multiple: true },
   config: { type: 'string' },
@@ -60,6 +61,8 @@ Options:
   --drain-timeout SECONDS  on SIGTERM/SIGINT, let open connections finish this long (default 10)
   --idle-timeout SECONDS   declare the tunnel dead after this long without a packet (default 8)
   --max-rate-mbps MBPS     never send faster than this on any path (default: no ceiling)
+  --fec on|off             send forward error correction repairs, sized to the measured loss
+                           (default on; off still repairs with what the other relay sends)
   --max-streams N          carry at most N streams at once; more are reset (default 1024)
   --max-sessions N         accept at most N tunnel sessions at once (exit relay; default 256)
   --handshake-rate N       answer at most N handshakes a second, in bursts of 2N (exit relay; default 20)
@@ -132,6 +135,7 @@ export function parseRelayArgs(args: string[]): RelaySettings | null {
     handshakeRate: counted('handshake-rate', values['handshake-rate'], 'a number of handshakes a second'),
     maxBufferMb: counted('max-buffer-mb', values['max-buffer-mb'], 'a number of MiB'),
     metrics: flag('metrics', values.metrics),
+    fec: flag('fec', values.fec),
     webrtcListen: flag('webrtc-listen', values['webrtc-listen']),
     stun: values.stun?.map((v) => ({ value: v, where: '--stun' })),
   };
@@ -235,6 +239,10 @@ function validate(raw: RawSettings): RelaySettings {
     settings.session.idleTimeoutMs = raw.idleTimeout.value * 1000;
   }
   if (raw.maxRateMbps !== undefined) settings.session.maxRateMbps = positive(raw.maxRateMbps);
+  if (raw.fec !== undefined) {
+    if (raw.fec.value !== 'on' && raw.fec.value !== 'off') throw usageError(`${raw.fec.where}: '${raw.fec.value}' is not 'on' or 'off'`);
+    settings.session.fec = raw.fec.value === 'on';
+  }
   applyLimits(raw, settings);
   try {
     settings.psk = readKeyFile(raw.keyFile.value);

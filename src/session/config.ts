@@ -32,6 +32,8 @@ export interface SessionConfig {
   paths: PathOptions[];
   /** How often a down path is probed with PATH_CHALLENGE. */
   pathProbeIntervalMs: Millis;
+  /** Send repair packets (adaptive FEC). Off, the session still restores with the peer's repairs. */
+  fec: boolean;
 }
 
 /** Settings of one path. */
@@ -60,6 +62,7 @@ export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
   maxRateMbps: 0,
   paths: [],
   pathProbeIntervalMs: 500,
+  fec: true,
 };
 
 export function resolveSessionConfig(partial: Partial<SessionConfig> | undefined): SessionConfig {

@@ -212,7 +212,7 @@ export class Session implements FrameVisitor {
     this.plain = new Uint8Array(config.mtu + REPAIR_HEADROOM - DATA_OVERHEAD);
     this.writer = new ByteWriter(this.plain.subarray(0, config.mtu - DATA_OVERHEAD));
     this.repairWriter = new ByteWriter(this.plain);
-    this.fecEncoder = fec === null ? null : new FecEncoder(fec);
+    this.fecEncoder = fec === null || !config.fec ? null : new FecEncoder(fec);
     this.fecDecoder = fec === null ? null : new FecDecoder(fec);
   }
 
