@@ -86,6 +86,8 @@ export async function startBering(opts: BeringOptions): Promise<Harness> {
       relays: { entry, exit },
       paths: proxies,
       deaths: () => helpers.deaths(),
+      emulatorPids: () => [],
+      deviceDrops: async () => 0,
       close: closeAll,
     };
   } catch (err) {

@@ -31,6 +31,13 @@ export interface Harness {
   paths: PathEmulator[];
   /** Which helper processes (relays, socat) died, with the end of their stderr; null if none. */
   deaths(): string | null;
+  /** Processes of the emulation besides the bench itself (socat for kernel TCP). */
+  emulatorPids(): number[];
+  /**
+   * Packets the emulation host dropped outside the link model so far, besides its UDP sockets
+   * (kernel TCP: the TUN devices' queues).
+   */
+  deviceDrops(): Promise<number>;
   /** Stops everything it started. */
   close(): Promise<void>;
 }
@@ -49,6 +56,10 @@ export class Helpers {
 
   get children(): ChildProcess[] {
     return this.list.map((h) => h.child);
+  }
+
+  get pids(): number[] {
+    return this.list.flatMap((h) => (h.child.pid === undefined ? [] : [h.child.pid]));
   }
 
   /** Names the helpers that exited, with the end of their stderr; null while all run. */

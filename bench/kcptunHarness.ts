@@ -61,7 +61,17 @@ export async function startKcptun(opts: { path: PathSpec; seed: number }): Promi
 
     const { endpoint: viewer } = await viewerStart;
     started.push(viewer);
-    return { target: { host: '127.0.0.1', port: clientPort }, viewer, service, relays: { entry: client, exit: server }, paths: [proxy], deaths: () => helpers.deaths(), close: closeAll };
+    return {
+      target: { host: '127.0.0.1', port: clientPort },
+      viewer,
+      service,
+      relays: { entry: client, exit: server },
+      paths: [proxy],
+      deaths: () => helpers.deaths(),
+      emulatorPids: () => [],
+      deviceDrops: async () => 0,
+      close: closeAll,
+    };
   } catch (err) {
     await viewerStart.then(({ endpoint }) => endpoint.close(), () => undefined);
     await closeAll();

@@ -2,7 +2,7 @@
  * CPU time and peak memory of processes from /proc (Linux), for the relays' cost per gigabyte.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Clock ticks per second of /proc/PID/stat times (USER_HZ; 100 on every Linux build we know). */
 const CLOCK_TICKS = clockTicks();
@@ -51,4 +51,48 @@ export function peakRssBytes(pid: number): number | null {
 export function parseVmHwmBytes(status: string): number | null {
   const m = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
   return m === null ? null : Number(m[1]) * 1024;
+}
+
+/**
+ * Datagrams the kernel dropped because these processes' UDP sockets were full (the `drops`
+ * column of /proc/net/udp and udp6 for every socket the processes hold): packets lost outside
+ * the emulated link. Counts only sockets alive now, so read it before and after a run.
+ */
+export function udpSocketDrops(pids: number[]): number {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m !== null) inodes.add(m[1]);
+      } catch {
+        // The descriptor closed while we looked.
+      }
+    }
+  }
+  let drops = 0;
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    try {
+      drops += parseUdpDrops(readFileSync(file, 'utf8'), inodes);
+    } catch {
+      // No IPv6 in this kernel.
+    }
+  }
+  return drops;
+}
+
+/** Sum of the `drops` column of a /proc/net/udp table over the sockets with these inodes. */
+export function parseUdpDrops(table: string, inodes: Set<string>): number {
+  let drops = 0;
+  for (const line of table.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 13 && inodes.has(f[9])) drops += Number(f[12]);
+  }
+  return drops;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { generateKey } from '../src/cli/key.ts';
 import type { LinkStats } from '../src/sim/link.ts';
 import type { Harness } from './harness.ts';
-import { cpuSeconds, peakRssBytes } from './procStats.ts';
+import { cpuSeconds, peakRssBytes, udpSocketDrops } from './procStats.ts';
 import { Progress } from './progress.ts';
 import { PLAYOUT_BUFFER_MS, SCENARIOS, type Plan, type Scenario, type Workload } from './scenarios.ts';
 import { delayCdf, goodputMbps, linkLimitMbps, secondHalfMbps, summarizeDelays, type DelaySummary } from './stats.ts';
@@ -60,6 +60,12 @@ export interface RunRecord {
   pathSeries: Array<Array<[number, number]>> | null;
   /** CPU seconds the bench process (the link emulator, mostly) used during the workload. */
   emulatorCpuSeconds: number | null;
+  /**
+   * Packets lost outside the link model during the workload: by the emulation (its UDP sockets,
+   * socat's, the TUN queues), which would make the figures pessimistic, and by the system's own
+   * relay sockets overflowing (a relay not reading in time: part of its performance).
+   */
+  hostDrops: { emulator: number; system: number } | null;
 }
 
 export interface BenchResults {
@@ -197,6 +203,7 @@ interface Measurement {
   link: LinkDelta[];
   pathSeries: Array<Array<[number, number]>>;
   congestionControl: string | null;
+  hostDrops: { emulator: number; system: number };
 }
 
 /** Runs one workload on `harness` to completion or its time cap. */
@@ -237,6 +244,11 @@ async function measure(harness: Harness, scenario: Scenario, workload: Workload,
     });
   }
 
+  const dropsOf = async (): Promise<{ emulator: number; system: number }> => ({
+    emulator: udpSocketDrops([process.pid, ...harness.emulatorPids()]) + (await harness.deviceDrops()),
+    system: relays === null ? 0 : udpSocketDrops([relays.entry.pid!, relays.exit.pid!]),
+  });
+  const drops0 = await dropsOf();
   const cpu0 = cpuOf();
   const emu0 = process.cpuUsage();
   try {
@@ -253,6 +265,7 @@ async function measure(harness: Harness, scenario: Scenario, workload: Workload,
     const cpu1 = cpuOf();
     const emu = process.cpuUsage(emu0);
     const linkAfter = paths.map((p) => p.stats()[dataDir]);
+    const drops1 = await dropsOf();
     const samples = receiver.samples.get(id) ?? [];
     receiver.samples.delete(id);
     return {
@@ -265,6 +278,7 @@ async function measure(harness: Harness, scenario: Scenario, workload: Workload,
       link: linkAfter.map((a, i) => delta(linkBefore[i], a)),
       pathSeries: series,
       congestionControl: await congestionControl,
+      hostDrops: { emulator: drops1.emulator - drops0.emulator, system: drops1.system - drops0.system },
     };
   } finally {
     clearInterval(sampler);
@@ -296,6 +310,7 @@ function toRecord(scenario: Scenario, system: SystemDef, workload: Workload, m: 
   record.link = m.link;
   record.pathSeries = scenario.paths.length > 1 ? m.pathSeries : null;
   record.emulatorCpuSeconds = m.emulatorCpu;
+  record.hostDrops = m.hostDrops;
   if (r.delays !== undefined && workload.spec.kind === 'cbr') {
     const s = summarizeDelays(r.delays, PLAYOUT_BUFFER_MS, cbrIntervalMs(workload.spec));
     const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
@@ -307,6 +322,10 @@ function toRecord(scenario: Scenario, system: SystemDef, workload: Workload, m: 
   } else if (!r.complete && workload.spec.kind === 'bulk') {
     record.note = `time cap: ${(r.bytes / 2 ** 20).toFixed(1)} of ${(workload.spec.bytes / 2 ** 20).toFixed(0)} MiB in ${seconds.toFixed(0)} s`;
   }
+  const notes = [record.note];
+  if (m.hostDrops.emulator > 0) notes.push(`the bench host dropped ${m.hostDrops.emulator} packets outside the link model (emulator sockets or TUN queues): figures pessimistic`);
+  if (m.hostDrops.system > 0) notes.push(`the relays' UDP sockets overflowed ${m.hostDrops.system} times (a relay did not read in time)`);
+  record.note = notes.filter((n) => n !== null).join('; ') || null;
   return record;
 }
 
@@ -333,6 +352,7 @@ function blank(scenario: Scenario, system: SystemDef, workload: Workload, status
     link: [],
     pathSeries: null,
     emulatorCpuSeconds: null,
+    hostDrops: null,
   };
 }
 

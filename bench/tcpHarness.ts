@@ -31,6 +31,7 @@ const ADDR_A = '198.18.0.1';
 const ADDR_B = '198.18.0.2';
 const PREFIX = '198.18.0.0/24';
 const SERVICE_PORT = 5001;
+const TUN_QUEUE_PACKETS = 10_000;
 
 /**
  * Set in both namespaces: buffers that let one flow fill a 100 Mbit/s, 240 ms (RTT + queue) path
@@ -120,6 +121,10 @@ export async function startKernelTcp(opts: { path: PathSpec; seed: number; cc: s
       await waitForDevice(side.tun, socat, () => helpers.deaths());
       await run('ip', ['link', 'set', side.tun, 'netns', side.ns]);
       await run('ip', ['-n', side.ns, 'addr', 'add', `${side.addr}/24`, 'dev', side.tun]);
+      // socat drains the TUN queue one packet per read: an unpaced burst from TCP (cubic in slow
+      // start) would overflow the default 500-packet queue and lose packets the link model never
+      // saw. A deep queue only holds a burst for the moment socat needs to catch up.
+      await run('ip', ['-n', side.ns, 'link', 'set', side.tun, 'txqueuelen', String(TUN_QUEUE_PACKETS)]);
       await run('ip', ['-n', side.ns, 'link', 'set', side.tun, 'up']);
       await run('ip', ['-n', side.ns, 'link', 'set', 'lo', 'up']);
       await run('ip', ['-n', side.ns, 'route', 'replace', PREFIX, 'dev', side.tun, 'src', side.addr, 'congctl', opts.cc]);
@@ -134,7 +139,17 @@ export async function startKernelTcp(opts: { path: PathSpec; seed: number; cc: s
     if (serviceStart.status === 'rejected') throw serviceStart.reason;
     if (viewerStart.status === 'rejected') throw viewerStart.reason;
     const [service, viewer] = [serviceStart.value.endpoint, viewerStart.value.endpoint];
-    return { target: { host: ADDR_B, port: SERVICE_PORT }, viewer, service, relays: null, paths: [bridge], deaths: () => helpers.deaths(), close: closeAll };
+    return {
+      target: { host: ADDR_B, port: SERVICE_PORT },
+      viewer,
+      service,
+      relays: null,
+      paths: [bridge],
+      deaths: () => helpers.deaths(),
+      emulatorPids: () => helpers.pids,
+      deviceDrops: tunDrops,
+      close: closeAll,
+    };
   } catch (err) {
     await closeAll();
     throw err;
@@ -152,6 +167,21 @@ export async function senderCongestionControl(direction: 'down' | 'up'): Promise
   } catch {
     return null;
   }
+}
+
+/** Packets both TUN devices dropped so far (either way), from `ip -s -j link`. */
+async function tunDrops(): Promise<number> {
+  let drops = 0;
+  for (const [ns, tun] of [[NS_A, TUN_A], [NS_B, TUN_B]]) {
+    try {
+      const { stdout } = await execFile('ip', ['-n', ns, '-s', '-j', 'link', 'show', 'dev', tun]);
+      const [dev] = JSON.parse(stdout) as Array<{ stats64?: { rx?: { dropped?: number }; tx?: { dropped?: number } } }>;
+      drops += (dev.stats64?.rx?.dropped ?? 0) + (dev.stats64?.tx?.dropped ?? 0);
+    } catch {
+      // The namespace is gone (closing): nothing more to count.
+    }
+  }
+  return drops;
 }
 
 async function waitForDevice(name: string, socat: ChildProcess, deaths: () => string | null): Promise<void> {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { cpuSeconds, parseStatCpuTicks, parseVmHwmBytes, peakRssBytes } from '../../bench/procStats.ts';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { cpuSeconds, parseStatCpuTicks, parseUdpDrops, parseVmHwmBytes, peakRssBytes, udpSocketDrops } from '../../bench/procStats.ts';
 
 describe('/proc readings', () => {
   it('reads utime + stime after the command name, even one with spaces and parentheses', () => {
@@ -21,5 +23,30 @@ describe('/proc readings', () => {
     expect(peakRssBytes(process.pid)!).toBeGreaterThan(10 * 2 ** 20);
     expect(cpuSeconds(2 ** 22 + 7)).toBeNull();
     expect(peakRssBytes(2 ** 22 + 7)).toBeNull();
+  });
+
+  it('sums the drops column of /proc/net/udp over the given sockets', () => {
+    const table = [
+      '   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops',
+      ' 2375: 0100007F:90E4 0100007F:C6C0 01 00000000:00006C00 00:00000000 00000000     0        0 330077 2 00000000c21e23d7 12',
+      '10357: 0100007F:B012 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 330061 2 0000000063fb7010 5',
+      '10358: 0100007F:B013 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 330062 2 0000000063fb7011 7',
+    ].join('\n');
+    expect(parseUdpDrops(table, new Set(['330077', '330062']))).toBe(19);
+    expect(parseUdpDrops(table, new Set())).toBe(0);
+  });
+
+  it('counts drops at this process\'s own overflowing UDP socket', async () => {
+    const rx = dgram.createSocket({ type: 'udp4', recvBufferSize: 4096 });
+    rx.bind(0, '127.0.0.1');
+    await once(rx, 'listening');
+    const before = udpSocketDrops([process.pid]);
+    const tx = dgram.createSocket('udp4');
+    // Sent in one synchronous burst: the 4 KiB buffer cannot hold them before anything reads.
+    for (let i = 0; i < 200; i++) tx.send(Buffer.alloc(1000), rx.address().port, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(udpSocketDrops([process.pid]) - before).toBeGreaterThan(0);
+    tx.close();
+    rx.close();
   });
 });

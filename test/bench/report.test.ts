@@ -36,6 +36,7 @@ function run(scenario: string, system: string, workload: Workload['name'], over:
     link: [],
     pathSeries: null,
     emulatorCpuSeconds: 0.1,
+    hostDrops: { emulator: 0, system: 0 },
     ...over,
   };
 }
