@@ -21,6 +21,10 @@ export class EndpointProcess {
   readonly progress = new Map<string, number>();
   /** Per run id, the receiver's progress samples: [time ms (monotonic), bytes so far]. */
   readonly samples = new Map<string, Array<[number, number]>>();
+  // Kept until asked for: a fast run's `done` can arrive in the same read as its `started`,
+  // before anyone waits for it.
+  private readonly startedAt = new Map<string, number>();
+  private readonly results = new Map<string, ReceiveResult>();
   private exitError: Error | null = null;
 
   private constructor(private readonly child: ChildProcess) {
@@ -32,6 +36,8 @@ export class EndpointProcess {
       } catch {
         return;
       }
+      if (event.ev === 'started') this.startedAt.set(event.id, event.at);
+      if (event.ev === 'done') this.results.set(event.id, event.result);
       if (event.ev === 'progress') {
         this.progress.set(event.id, event.bytes);
         let list = this.samples.get(event.id);
@@ -75,16 +81,20 @@ export class EndpointProcess {
 
   /** Resolves with the `started` time (ms, monotonic) of run `id`. */
   async started(id: string, timeoutMs: number): Promise<number> {
-    const e = await this.next((e) => (e.ev === 'started' && e.id === id) || e.ev === 'fatal', timeoutMs);
-    if (e?.ev === 'started') return e.at;
+    const e = this.startedAt.has(id) ? null : await this.next((e) => (e.ev === 'started' && e.id === id) || e.ev === 'fatal', timeoutMs);
+    const at = this.startedAt.get(id);
+    this.startedAt.delete(id);
+    if (at !== undefined) return at;
     throw new Error(e?.ev === 'fatal' ? e.message : `run ${id} did not start`);
   }
 
   /** Resolves with run `id`'s receive result, or null if none came within `timeoutMs`. */
   async done(id: string, timeoutMs: number): Promise<ReceiveResult | null> {
-    const e = await this.next((e) => (e.ev === 'done' && e.id === id) || e.ev === 'fatal', timeoutMs);
+    const e = this.results.has(id) ? null : await this.next((e) => (e.ev === 'done' && e.id === id) || e.ev === 'fatal', timeoutMs);
     if (e?.ev === 'fatal') throw new Error(e.message);
-    return e?.ev === 'done' ? e.result : null;
+    const result = this.results.get(id) ?? null;
+    this.results.delete(id);
+    return result;
   }
 
   /** Closes stdin (the endpoint exits on its own) and makes sure it is gone. */
