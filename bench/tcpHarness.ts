@@ -32,6 +32,7 @@ const ADDR_B = '198.18.0.2';
 const PREFIX = '198.18.0.0/24';
 const SERVICE_PORT = 5001;
 const TUN_QUEUE_PACKETS = 10_000;
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /**
  * Set in both namespaces: buffers that let one flow fill a 100 Mbit/s, 240 ms (RTT + queue) path
@@ -116,7 +117,14 @@ export async function startKernelTcp(opts: { path: PathSpec; seed: number; cc: s
     for (const side of sides) {
       const socat = helpers.add(
         `socat ${side.tun}`,
-        spawnChild('socat', ['-b', '65536', `TUN,tun-name=${side.tun},iff-no-pi`, `UDP-DATAGRAM:127.0.0.1:${side.bridgePort},bind=127.0.0.1:${side.local}`]),
+        spawnChild('socat', [
+          '-b',
+          '65536',
+          `TUN,tun-name=${side.tun},iff-no-pi`,
+          // Socket buffers as deep as the proxy's: the bridge delivers a timer tick's worth of
+          // packets at once, and socat may be off the CPU for a few ms on a busy host.
+          `UDP-DATAGRAM:127.0.0.1:${side.bridgePort},bind=127.0.0.1:${side.local},rcvbuf=${SOCKET_BUFFER_BYTES},sndbuf=${SOCKET_BUFFER_BYTES}`,
+        ]),
       );
       await waitForDevice(side.tun, socat, () => helpers.deaths());
       await run('ip', ['link', 'set', side.tun, 'netns', side.ns]);
