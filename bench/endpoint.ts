@@ -37,7 +37,7 @@ class Run {
   private finished = false;
   private error: string | null = null;
   private timer: NodeJS.Timeout | undefined;
-  // CBR receive state.
+  // CBR: one slot per chunk (the sender counts them, the receiver fills in their delays).
   private readonly delays: Array<number | null> = [];
   private readonly chunkHeader = Buffer.alloc(CBR_HEADER_BYTES);
 
@@ -66,11 +66,8 @@ class Run {
 
   /** Starts sending (if this side sends) once the socket is writable. */
   start(): void {
-    if (!this.sending) {
-      this.socket.resume();
-      return;
-    }
     this.socket.resume();
+    if (!this.sending) return;
     if (this.spec.kind === 'bulk') this.sendBulk(this.spec.bytes);
     else this.sendCbr(this.spec);
   }
