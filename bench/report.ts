@@ -71,6 +71,7 @@ export function buildSections(results: BenchResults): Section[] {
 function headlines(results: BenchResults): Section {
   const bulk = results.workloads.find((w) => w.spec.kind === 'bulk');
   const cbr = results.workloads.find((w) => w.spec.kind === 'cbr');
+  const cbrRate = cbr?.spec.kind === 'cbr' ? cbr.spec.rateMbps : 0;
   const items: string[] = [];
   for (const sc of results.scenarios) {
     const runs = results.runs.filter((r) => r.scenario === sc.name && r.workload === bulk?.name && r.status === 'ok' && r.goodputMbps !== null);
@@ -82,9 +83,9 @@ function headlines(results: BenchResults): Section {
     let text = `**${sc.name}** (${sc.title}): ${label(results, hero.system)} ${mbps(hero.goodputMbps!)} Mbit/s`;
     if (Number.isFinite(hero.limitMbps)) text += ` (${pct(hero.ratio!)} of the link's limit)`;
     if (others.length > 0) text += `, ${others.join(', ')}`;
-    const stream = results.runs.find((r) => r.scenario === sc.name && r.system === hero.system && r.workload === cbr?.name && r.cbr !== null);
-    if (stream?.cbr != null) {
-      text += `; its ${cbr!.spec.kind === 'cbr' ? cbr!.spec.rateMbps : ''} Mbit/s stream: p99 delay ${ms(stream.cbr.p99)}, ${stream.cbr.stalls} stall${stream.cbr.stalls === 1 ? '' : 's'}`;
+    const stream = results.runs.find((r) => r.scenario === sc.name && r.system === hero.system && r.workload === cbr?.name)?.cbr;
+    if (stream != null) {
+      text += `; its ${cbrRate} Mbit/s stream: p99 delay ${ms(stream.p99)}, ${stream.stalls} stall${stream.stalls === 1 ? '' : 's'}`;
     }
     items.push(`${text}.`);
   }
