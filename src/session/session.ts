@@ -88,6 +88,8 @@ export interface SessionStats {
 }
 
 const MAX_ACK_RANGES = 32;
+/** Slack beyond maxStreams for stream ids a peer may skip ahead (its own limit may be larger). */
+const MAX_STREAM_ID_LEAP = 1024;
 /** A path dark this long is learned afresh (start-up) when it returns; a blip keeps its model. */
 const PATH_RELEARN_AFTER_MS = 1000;
 
@@ -102,6 +104,8 @@ const LOSS_REPORT_INTERVAL_MS = 200;
 const LATENCY_BACKLOG_BYTES = 64 * 1024;
 /** Extra wait before a protected packet counts as lost, beyond its group's repairs. */
 const FEC_LOSS_SLACK_MS = 5;
+/** The loss a live stream's FEC assumes before a path has reported any. */
+const UNMEASURED_LOSS = { lossRate: 0.02, meanBurst: 2 };
 const MAX_PENDING_INITIATORS = 4;
 
 /**
@@ -790,6 +794,10 @@ export class Session implements FrameVisitor {
 
   private writeNewData(w: ByteWriter, frames: SentFrame[]): void {
     for (const stream of this.sendQueue) {
+      if (stream.isReset) {
+        this.sendQueue.delete(stream);
+        continue;
+      }
       const send = stream.send;
       const sessionCredit = this.peerMaxData - this.sentData;
       const available = Math.min(send.written - send.nextOffset, stream.sendCredit, sessionCredit);
@@ -949,14 +957,16 @@ export class Session implements FrameVisitor {
     this.rxEliciting = true;
     if (max > this.peerMaxData) {
       this.peerMaxData = max;
-      for (const stream of this.streams.values()) if (stream.send.hasNewData && stream.sendCredit > 0) this.sendQueue.add(stream);
+      for (const stream of this.streams.values()) {
+        if (!stream.isReset && stream.send.hasNewData && stream.sendCredit > 0) this.sendQueue.add(stream);
+      }
     }
   }
 
   onMaxStreamData(streamId: number, max: number): void {
     this.rxEliciting = true;
     const stream = this.streams.get(streamId);
-    if (stream === undefined || max <= stream.peerMaxData) return;
+    if (stream === undefined || stream.isReset || max <= stream.peerMaxData) return;
     stream.peerMaxData = max;
     if (stream.send.hasNewData) this.sendQueue.add(stream);
   }
@@ -1074,6 +1084,7 @@ export class Session implements FrameVisitor {
       path.ptoBackoff = 0;
     }
     this.emit({ type: 'pathUp', pathId: path.id });
+    this.updateFecParams();
   }
 
   /**
@@ -1223,6 +1234,12 @@ export class Session implements FrameVisitor {
     if (existing !== undefined) return existing;
     const peerParity = this.nextPeerStreamId & 1;
     if ((streamId & 1) !== peerParity || streamId < this.nextPeerStreamId) return null;
+    // A peer opens streams in order and at most its concurrency ahead of what we have seen; a
+    // frame far beyond would have us build a stream for every id in between.
+    if (streamId - this.nextPeerStreamId > 2 * (this.config.maxStreams + MAX_STREAM_ID_LEAP)) {
+      this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} opened far beyond the streams open so far`);
+      return null;
+    }
     let created: Stream | null = null;
     for (let id = this.nextPeerStreamId; id <= streamId; id += 2) {
       const stream = new Stream(id, false, this.config.streamWindowBytes, this.config.streamWindowBytes);
@@ -1304,8 +1321,10 @@ export class Session implements FrameVisitor {
     let weight = 0;
     let loss = 0;
     let burst = 0;
+    let measured = false;
     for (const p of this.paths) {
       if (p === undefined || !p.isUp) continue;
+      if (p.lossEstimate.reports > 0) measured = true;
       const w = Number.isFinite(p.cc.pacingRate) ? p.cc.pacingRate : 1;
       weight += w;
       loss += w * p.lossEstimate.lossRate;
@@ -1313,7 +1332,10 @@ export class Session implements FrameVisitor {
     }
     if (weight === 0) return;
     const model = { lossRate: loss / weight, meanBurst: burst / weight };
-    for (const lane of ['bulk', 'latency'] as const) this.fecEncoder.setParams(lane, chooseFecParams(model, lane));
+    this.fecEncoder.setParams('bulk', chooseFecParams(model, 'bulk'));
+    // Until the first loss report a live stream is protected as if the path were lossy: its first
+    // seconds are when a viewer notices a stall most, and the guess costs only those seconds.
+    this.fecEncoder.setParams('latency', chooseFecParams(measured ? model : UNMEASURED_LOSS, 'latency'));
   }
 
   private closeWithError(code: number, reason: string): void {

@@ -233,3 +233,39 @@ describe('session lifecycle', () => {
     expect(listenerNode.sessions[0].isClosed).toBe(true);
   });
 });
+
+describe('hostile or unlucky orderings', () => {
+  it('a stream reset with data still unsent is never sent from again when the peer grants more window', () => {
+    const { dialer, net } = tunnelPair({
+      paths: [transPacific({})],
+      seed: 71,
+      config: { sessionWindowBytes: 2 * MiB, streamWindowBytes: 16 * MiB },
+    });
+    net.runUntil(1000);
+    const doomed = dialer.openStream()!;
+    new PatternWriter(dialer, doomed, 8 * MiB).pump();
+    net.kick();
+    net.runUntil(1500);
+    dialer.streamReset(doomed, ResetCode.Aborted);
+    // More window for the session and the stream arrives before the reset is acknowledged.
+    dialer.onMaxData(64 * MiB);
+    dialer.onMaxStreamData(doomed, 64 * MiB);
+    net.kick();
+    expect(() => net.runUntil(3000)).not.toThrow();
+    expect(dialer.isClosed).toBe(false);
+  });
+
+  it('a key holder naming a stream id far beyond those opened closes the session instead of building streams', () => {
+    const { dialer, listenerNode, net } = tunnelPair({ paths: [symmetric({ delayMs: 20 })], seed: 72 });
+    net.runUntil(500);
+    const server = listenerNode.sessions[0];
+    const events: SessionEvent[] = [];
+    server.onStream(2_000_000, 0, false, new Uint8Array(10));
+    collect(server, events);
+    net.kick();
+    net.runUntil(1000);
+    expect(server.stats().activeStreams).toBe(0);
+    expect(server.isClosed).toBe(true);
+    expect(dialer.isClosed).toBe(true);
+  });
+});

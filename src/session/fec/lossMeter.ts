@@ -42,11 +42,14 @@ export class LossMeter {
 export class LossEstimate {
   lossRate = 0;
   meanBurst = 1;
+  /** Reports folded in so far: none means the path's loss is not known yet. */
+  reports = 0;
 
   /** Folds one report in, weighted by its packet count against a memory of ~5,000 packets. */
   onReport(received: number, lost: number, bursts: number): void {
     const total = received + lost;
     if (total === 0) return;
+    this.reports++;
     const alpha = total / (total + ESTIMATE_MEMORY_PACKETS);
     this.lossRate += alpha * (lost / total - this.lossRate);
     if (bursts > 0) this.meanBurst += alpha * (lost / bursts - this.meanBurst);
