@@ -9,96 +9,17 @@ import type { SessionConfig } from '../../src/session/config.ts';
 import { Listener, type HandshakeRateLimit } from '../../src/session/listener.ts';
 import { SeededRng } from '../../src/session/rng.ts';
 import { Session } from '../../src/session/session.ts';
-import { SimNetwork, type PathSpec, type SimNode } from '../../src/sim/network.ts';
+import { SimNetwork, type PathSpec } from '../../src/sim/network.ts';
 
-/** Wall-clock epoch the simulated handshakes claim; listener wall time is this plus `now`. */
-export const WALL_EPOCH = 1_800_000_000_000;
+import { DialerSide, ListenerSide, WALL_EPOCH } from '../support/simNodes.ts';
+
+export { DialerSide, ListenerSide, WALL_EPOCH };
 
 /** One delivered datagram: which end received it, on which path. */
 export interface Captured {
   toListener: boolean;
   pathId: number;
   bytes: Uint8Array;
-}
-
-/**
- * The listener side as one simulator node, run the way the UDP driver runs it: a handshake is
- * answered on the path it came from, and a session is forgotten once it has closed.
- */
-export class ListenerSide implements SimNode {
-  readonly sessions: Session[] = [];
-  /** Sessions that closed and were forgotten, in order. */
-  readonly closed: Session[] = [];
-  private readonly replies: Array<{ pathId: number; bytes: Uint8Array }> = [];
-  /** Set by the pair: sees each delivered datagram before the listener does. */
-  tap: ((pathId: number, bytes: Uint8Array) => void) | null = null;
-
-  constructor(readonly listener: Listener) {}
-
-  handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
-    this.tap?.(pathId, bytes);
-    const r = this.listener.handleDatagram(now, WALL_EPOCH + now, bytes);
-    if (r.kind === 'accepted') {
-      this.sessions.push(r.session);
-      this.replies.push({ pathId, bytes: r.reply });
-    }
-  }
-
-  pollTransmit(now: number): { pathId: number; bytes: Uint8Array } | null {
-    const reply = this.replies.shift();
-    if (reply !== undefined) return reply;
-    for (const s of this.sessions) {
-      const t = s.pollTransmit(now);
-      if (t !== null) return t;
-    }
-    this.forgetClosed();
-    return null;
-  }
-
-  nextTimeout(): number | null {
-    let t: number | null = null;
-    for (const s of this.sessions) {
-      const st = s.nextTimeout();
-      if (st !== null && (t === null || st < t)) t = st;
-    }
-    return t;
-  }
-
-  handleTimeout(now: number): void {
-    for (const s of this.sessions) {
-      const st = s.nextTimeout();
-      if (st !== null && st <= now) s.handleTimeout(now);
-    }
-  }
-
-  private forgetClosed(): void {
-    for (let i = this.sessions.length - 1; i >= 0; i--) {
-      const s = this.sessions[i];
-      if (!s.isClosed) continue;
-      this.listener.forget(s);
-      this.sessions.splice(i, 1);
-      this.closed.push(s);
-    }
-  }
-}
-
-/** A dialer session as a simulator node, with the same tap. */
-export class DialerSide implements SimNode {
-  tap: ((pathId: number, bytes: Uint8Array) => void) | null = null;
-  constructor(readonly session: Session) {}
-  handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
-    this.tap?.(pathId, bytes);
-    this.session.handleDatagram(now, pathId, bytes);
-  }
-  pollTransmit(now: number) {
-    return this.session.pollTransmit(now);
-  }
-  nextTimeout(): number | null {
-    return this.session.nextTimeout();
-  }
-  handleTimeout(now: number): void {
-    this.session.handleTimeout(now);
-  }
 }
 
 export interface SimPairOptions {

@@ -3,79 +3,11 @@ import type { SessionConfig } from '../../src/session/config.ts';
 import { Listener } from '../../src/session/listener.ts';
 import { SeededRng } from '../../src/session/rng.ts';
 import { Session } from '../../src/session/session.ts';
-import { loadFec, type ReedSolomon } from '../../src/fec/index.ts';
-import { SimNetwork, type PathSpec, type SimNode } from '../../src/sim/network.ts';
+import { loadFec } from '../../src/fec/index.ts';
+import { SimNetwork, type PathSpec } from '../../src/sim/network.ts';
+import { DialerSide, ListenerSide, WALL_EPOCH } from './simNodes.ts';
 
 export const TEST_PSK = new Uint8Array(32).fill(7);
-/** Wall-clock epoch the simulated handshakes claim. */
-const WALL_EPOCH = 1_800_000_000_000;
-
-/** The listener side as one simulator node: handshake replies go back on the path they came from. */
-export class ListenerNode implements SimNode {
-  readonly listener: Listener;
-  readonly sessions: Session[] = [];
-  private readonly replies: Array<{ pathId: number; bytes: Uint8Array }> = [];
-  private rr = 0;
-
-  constructor(seed: number, config?: Partial<SessionConfig>, fec?: ReedSolomon) {
-    this.listener = new Listener({ psk: TEST_PSK, rng: new SeededRng(seed), config, fec });
-  }
-
-  handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
-    const result = this.listener.handleDatagram(now, WALL_EPOCH + now, bytes);
-    if (result.kind === 'accepted') {
-      this.sessions.push(result.session);
-      this.replies.push({ pathId, bytes: result.reply });
-    }
-  }
-
-  pollTransmit(now: number): { pathId: number; bytes: Uint8Array } | null {
-    const reply = this.replies.shift();
-    if (reply !== undefined) return reply;
-    for (let i = 0; i < this.sessions.length; i++) {
-      const session = this.sessions[(this.rr + i) % this.sessions.length];
-      const t = session.pollTransmit(now);
-      if (t !== null) {
-        this.rr = (this.rr + i + 1) % this.sessions.length;
-        return t;
-      }
-    }
-    return null;
-  }
-
-  nextTimeout(): number | null {
-    let t: number | null = null;
-    for (const s of this.sessions) {
-      const st = s.nextTimeout();
-      if (st !== null && (t === null || st < t)) t = st;
-    }
-    return t;
-  }
-
-  handleTimeout(now: number): void {
-    for (const s of this.sessions) {
-      const st = s.nextTimeout();
-      if (st !== null && st <= now) s.handleTimeout(now);
-    }
-  }
-}
-
-/** A dialer session as a simulator node. */
-export class DialerNode implements SimNode {
-  constructor(readonly session: Session) {}
-  handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
-    this.session.handleDatagram(now, pathId, bytes);
-  }
-  pollTransmit(now: number) {
-    return this.session.pollTransmit(now);
-  }
-  nextTimeout(): number | null {
-    return this.session.nextTimeout();
-  }
-  handleTimeout(now: number): void {
-    this.session.handleTimeout(now);
-  }
-}
 
 /** A dialer and a listener joined by simulated paths. */
 export function tunnelPair(opts: { paths: PathSpec[]; seed: number; config?: Partial<SessionConfig>; fec?: boolean }) {
@@ -89,8 +21,8 @@ export function tunnelPair(opts: { paths: PathSpec[]; seed: number; config?: Par
     rng: new SeededRng(opts.seed ^ 0x1234),
     config: opts.config,
   });
-  const listenerNode = new ListenerNode(opts.seed ^ 0x4321, opts.config, fec);
-  const net = new SimNetwork({ a: new DialerNode(dialer), b: listenerNode, paths: opts.paths, seed: opts.seed });
+  const listenerNode = new ListenerSide(new Listener({ psk: TEST_PSK, rng: new SeededRng(opts.seed ^ 0x4321), config: opts.config, fec }));
+  const net = new SimNetwork({ a: new DialerSide(dialer), b: listenerNode, paths: opts.paths, seed: opts.seed });
   return { dialer, listenerNode, net };
 }
 
