@@ -9,6 +9,10 @@ import { LossEstimate, LossMeter } from './fec/lossMeter.ts';
 import type { Millis } from './time.ts';
 import { ReplayWindow } from '../wire/replay.ts';
 
+const INITIAL_PACKET_THRESHOLD = 3;
+/** Ceiling on the reordering tolerated by packet count; the time threshold still applies. */
+const MAX_PACKET_THRESHOLD = 4096;
+
 /** Shortest silence that fails a path over, whatever its RTT: LAN-like paths jitter more than that. */
 const MIN_SILENCE_MS = 100;
 
@@ -74,6 +78,11 @@ export class Path {
   /** Raw loss of what we send on this path, from the peer's reports. */
   readonly lossEstimate = new LossEstimate();
   /**
+   * Packet-threshold for loss (RFC 9002 §6.1.1 starts at 3): raised to the reordering the peer
+   * reports, so a path that reorders does not trigger spurious retransmissions (as RACK adapts).
+   */
+  packetThreshold = INITIAL_PACKET_THRESHOLD;
+  /**
    * validating: not yet proven (a PATH_CHALLENGE is out); up: in use; down: went silent, only
    * probed with PATH_CHALLENGE until it answers.
    */
@@ -114,6 +123,12 @@ export class Path {
     });
     this.pacer = new Pacer(2, 2 * config.mtu);
     this.received = new ReceivedTracker(config.ackEveryPackets, config.maxAckDelayMs);
+  }
+
+  /** Folds in the peer's largest observed reordering distance; old reordering fades slowly. */
+  onReorderReport(reorder: number): void {
+    const decayed = Math.max(INITIAL_PACKET_THRESHOLD, Math.floor(this.packetThreshold * 0.9));
+    this.packetThreshold = Math.min(MAX_PACKET_THRESHOLD, Math.max(decayed, reorder + 1));
   }
 
   get isUp(): boolean {

@@ -701,7 +701,7 @@ export class Session implements FrameVisitor {
       }
       if (p.lossReportDueAt <= now && w.remaining >= 32) {
         const m = p.lossMeter;
-        encodeLossReport(w, p.id, m.received, m.lost, m.bursts);
+        encodeLossReport(w, p.id, m.received, m.lost, m.bursts, m.reorder);
         m.reset();
         p.lossReportDueAt = Infinity;
       }
@@ -1009,8 +1009,10 @@ export class Session implements FrameVisitor {
     this.rxFecIndex = index;
   }
 
-  onLossReport(pathId: number, received: number, lost: number, bursts: number): void {
+  onLossReport(pathId: number, received: number, lost: number, bursts: number, reorder: number): void {
     const path = this.paths[pathId];
+    // Reordering is a property of the path at any time, start-up included.
+    if (path !== undefined) path.onReorderReport(reorder);
     // Start-up overflows the bottleneck queue on purpose; those drops say nothing about the channel.
     if (path === undefined || this.rxNow - path.cc.steadySince < path.rtt.smoothed + LOSS_REPORT_INTERVAL_MS) return;
     path.counters.reportedReceived += received;
@@ -1160,7 +1162,7 @@ export class Session implements FrameVisitor {
           return false;
         }
       }
-      if (packet.pn <= path.largestAcked - 3 || packet.timeSent <= now - lossDelay) {
+      if (packet.pn <= path.largestAcked - path.packetThreshold || packet.timeSent <= now - lossDelay) {
         path.history.take(packet.pn);
         lostBytes += packet.size;
         this.onPacketLost(path, packet);

@@ -96,8 +96,11 @@ export interface FrameVisitor {
   /** CLOSE: the peer ended the session. */
   onClose(code: number, reason: string): void;
   onFecSource(groupId: number, index: number): void;
-  /** Over the packets of path `pathId` since the previous report: how many arrived, were lost, and in how many runs. */
-  onLossReport(pathId: number, received: number, lost: number, bursts: number): void;
+  /**
+   * Over the packets of path `pathId` since the previous report: how many arrived, were lost, in
+   * how many runs, and the furthest a packet arrived behind a later-numbered one (reordering).
+   */
+  onLossReport(pathId: number, received: number, lost: number, bursts: number, reorder: number): void;
 }
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
@@ -184,7 +187,7 @@ export function decodeFrames(payload: Uint8Array, visitor: FrameVisitor): void {
         visitor.onFecSource(r.varint(), r.u8());
         break;
       case FrameType.LossReport:
-        visitor.onLossReport(r.u8(), r.varint(), r.varint(), r.varint());
+        visitor.onLossReport(r.u8(), r.varint(), r.varint(), r.varint(), r.varint());
         break;
       default:
         throw new WireError('unknown-frame', `frame type 0x${type.toString(16)}`);
@@ -459,19 +462,23 @@ export function encodeFecSource(w: ByteWriter, groupId: number, index: number): 
 }
 
 /** Bytes of a LOSS_REPORT frame. */
-export function lossReportLength(received: number, lost: number, bursts: number): number {
-  return 2 + varintLength(received) + varintLength(lost) + varintLength(bursts);
+export function lossReportLength(received: number, lost: number, bursts: number, reorder: number): number {
+  return 2 + varintLength(received) + varintLength(lost) + varintLength(bursts) + varintLength(reorder);
 }
 
-/** Writes LOSS_REPORT for path `pathId`: packets received, lost, and loss runs since the last report. */
-export function encodeLossReport(w: ByteWriter, pathId: number, received: number, lost: number, bursts: number): void {
+/**
+ * Writes LOSS_REPORT for path `pathId`: packets received, lost, loss runs, and the largest
+ * reordering distance (in packet numbers) since the last report.
+ */
+export function encodeLossReport(w: ByteWriter, pathId: number, received: number, lost: number, bursts: number, reorder: number): void {
   if ((pathId & 0xff) !== pathId) throw new WireError('bad-value', `not a path id: ${pathId}`);
-  checkRoom(w, lossReportLength(received, lost, bursts));
+  checkRoom(w, lossReportLength(received, lost, bursts, reorder));
   w.u8(FrameType.LossReport);
   w.u8(pathId);
   w.varint(received);
   w.varint(lost);
   w.varint(bursts);
+  w.varint(reorder);
 }
 
 /** Bytes of a CLOSE frame with this reason. */

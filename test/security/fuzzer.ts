@@ -539,7 +539,7 @@ class FrameGenerator {
         encodeFecSource(w, this.edge(2 ** 32), rng.nextU32() % 255);
         break;
       case 12:
-        encodeLossReport(w, rng.nextU32() % 4, this.edge(2 ** 40), this.edge(2 ** 40), this.edge(2 ** 40));
+        encodeLossReport(w, rng.nextU32() % 4, this.edge(2 ** 40), this.edge(2 ** 40), this.edge(2 ** 40), this.edge(2 ** 40));
         break;
       default:
         // Rare: a CLOSE ends the session, which then gets replaced. Otherwise no frame, but a

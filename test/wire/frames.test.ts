@@ -53,7 +53,7 @@ type Frame =
   | { kind: 'repair'; groupId: number; index: number; k: number; m: number; data: Uint8Array }
   | { kind: 'close'; code: number; reason: string }
   | { kind: 'fecSource'; groupId: number; index: number }
-  | { kind: 'lossReport'; pathId: number; received: number; lost: number; bursts: number };
+  | { kind: 'lossReport'; pathId: number; received: number; lost: number; bursts: number; reorder: number };
 
 function recorder(out: Frame[]): FrameVisitor {
   return {
@@ -72,7 +72,7 @@ function recorder(out: Frame[]): FrameVisitor {
       out.push({ kind: 'repair', groupId, index, k, m, data: Uint8Array.from(data) }),
     onClose: (code, reason) => out.push({ kind: 'close', code, reason }),
     onFecSource: (groupId, index) => out.push({ kind: 'fecSource', groupId, index }),
-    onLossReport: (pathId, received, lost, bursts) => out.push({ kind: 'lossReport', pathId, received, lost, bursts }),
+    onLossReport: (pathId, received, lost, bursts, reorder) => out.push({ kind: 'lossReport', pathId, received, lost, bursts, reorder }),
   };
 }
 
@@ -173,10 +173,10 @@ function randomFrame(rng: SeededRng): { frame: Frame; length: number } {
       return { frame: { kind: 'fecSource', groupId, index: int(rng, 0, 254) }, length: fecSourceLength(groupId) };
     }
     case 12: {
-      const [received, lost, bursts] = [anyU53(rng), anyU53(rng), anyU53(rng)];
+      const [received, lost, bursts, reorder] = [anyU53(rng), anyU53(rng), anyU53(rng), anyU53(rng)];
       return {
-        frame: { kind: 'lossReport', pathId: int(rng, 0, 255), received, lost, bursts },
-        length: lossReportLength(received, lost, bursts),
+        frame: { kind: 'lossReport', pathId: int(rng, 0, 255), received, lost, bursts, reorder },
+        length: lossReportLength(received, lost, bursts, reorder),
       };
     }
     default: {
@@ -218,7 +218,7 @@ function encodeFrame(w: ByteWriter, f: Frame): void {
     case 'fecSource':
       return encodeFecSource(w, f.groupId, f.index);
     case 'lossReport':
-      return encodeLossReport(w, f.pathId, f.received, f.lost, f.bursts);
+      return encodeLossReport(w, f.pathId, f.received, f.lost, f.bursts, f.reorder);
   }
 }
 

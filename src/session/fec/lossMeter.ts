@@ -9,6 +9,8 @@ export class LossMeter {
   received = 0;
   lost = 0;
   bursts = 0;
+  /** Furthest a packet arrived behind a higher-numbered one since the last report. */
+  reorder = 0;
 
   /** Call for every packet that arrived on the wire (not for packets FEC restored). */
   onPacket(pn: number): void {
@@ -16,9 +18,10 @@ export class LossMeter {
     if (pn > this.highest + 1 && this.highest >= 0) {
       this.lost += pn - this.highest - 1;
       this.bursts++;
-    } else if (pn < this.highest && this.lost > 0) {
+    } else if (pn < this.highest) {
+      if (this.highest - pn > this.reorder) this.reorder = this.highest - pn;
       // Late, not lost: a reordered packet counted as a gap earlier.
-      this.lost--;
+      if (this.lost > 0) this.lost--;
     }
     if (pn > this.highest) this.highest = pn;
   }
@@ -32,6 +35,7 @@ export class LossMeter {
     this.received = 0;
     this.lost = 0;
     this.bursts = 0;
+    this.reorder = 0;
   }
 }
 
