@@ -717,7 +717,9 @@ export class Session implements FrameVisitor {
     this.writeAcks(now, w, path);
     if (!eliciting) return this.finishPacket(now, path, w, null, null);
     const frames: SentFrame[] = [];
-    const fec = this.fecEncoder?.assign(now, this.nextLane()) ?? null;
+    // Only stream data is worth repairs: a lone PING or window update is cheaper to resend.
+    const carriesData = this.retransmitQueue.size > 0 || this.hasNewWork();
+    const fec = carriesData ? (this.fecEncoder?.assign(now, this.nextLane()) ?? null) : null;
     if (fec !== null) encodeFecSource(w, fec.group.id, fec.index);
     if (path.pingPending) {
       encodePing(w);
