@@ -43,6 +43,8 @@ it('re-handshakes by itself after the exit relay restarts', async () => {
   await exit2.waitFor('listening for peers');
   // The entry relay's restart check finds the new exit relay and replaces the old session.
   await exit2.waitFor('session up', 30_000);
+  // The entry relay takes over once the old session stayed silent a little longer: wait for it.
+  await entry.waitFor('peer restarted: session replaced', 10_000);
   expect(entry.count('peer restarted: session replaced')).toBe(1);
   expect(await echo('after')).toMatchObject({ bytes: 5, ended: true });
 }, 60_000);
