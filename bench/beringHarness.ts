@@ -5,9 +5,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ImpairmentProxy } from '../src/io/impairmentProxy.ts';
-import { spawnChild, stopChild } from './children.ts';
-import { EndpointProcess } from './endpointProcess.ts';
-import { Helpers, waitForLine, type Harness } from './harness.ts';
+import { spawnChild } from './children.ts';
+import { startUdpSystem, waitForLine, type Harness } from './harness.ts';
 import type { PathSpec } from './scenarios.ts';
 
 export const BERING = fileURLToPath(new URL('../bin/bering', import.meta.url));
@@ -29,18 +28,8 @@ export function pathSeed(seed: number, index: number): number {
 }
 
 /** Starts a bering relay pair over `opts.paths`; resolves once the tunnel is up. */
-export async function startBering(opts: BeringOptions): Promise<Harness> {
-  const started: Array<{ close(): Promise<void> }> = [];
-  const helpers = new Helpers();
-  const closeAll = async (): Promise<void> => {
-    await Promise.all(helpers.children.map((c) => stopChild(c, 'SIGKILL')));
-    await Promise.all(started.map((s) => s.close()));
-  };
-  // The viewer starts alongside the relays; it is needed only at the end.
-  const viewerStart = EndpointProcess.start({});
-  try {
-    const { endpoint: service, port: servicePort } = await EndpointProcess.start({ listen: '127.0.0.1:0' });
-    started.push(service);
+export function startBering(opts: BeringOptions): Promise<Harness> {
+  return startUdpSystem(async ({ servicePort, helpers, started }) => {
     const relay = (name: string, args: string[]): ChildProcess =>
       helpers.add(
         name,
@@ -75,26 +64,9 @@ export async function startBering(opts: BeringOptions): Promise<Harness> {
     const sessionUp = waitForLine(entry, 'entry relay session', (line) => (parseLog(line)?.msg === 'session up' ? true : undefined), 20_000);
     const tcp = await accepting;
     await sessionUp;
-
-    const { endpoint: viewer } = await viewerStart;
-    started.push(viewer);
     const at = tcp.lastIndexOf(':');
-    return {
-      target: { host: tcp.slice(0, at), port: Number(tcp.slice(at + 1)) },
-      viewer,
-      service,
-      relays: { entry, exit },
-      paths: proxies,
-      deaths: () => helpers.deaths(),
-      emulatorPids: () => [],
-      deviceDrops: async () => 0,
-      close: closeAll,
-    };
-  } catch (err) {
-    await viewerStart.then(({ endpoint }) => endpoint.close(), () => undefined);
-    await closeAll();
-    throw err;
-  }
+    return { target: { host: tcp.slice(0, at), port: Number(tcp.slice(at + 1)) }, relays: { entry, exit }, paths: proxies };
+  });
 }
 
 /**

@@ -9,8 +9,8 @@ import { once } from 'node:events';
 import net from 'node:net';
 import type { HostPort } from '../src/io/address.ts';
 import type { LinkConfig, LinkStats } from '../src/sim/link.ts';
-import { tailOf } from './children.ts';
-import type { EndpointProcess } from './endpointProcess.ts';
+import { stopChild, tailOf } from './children.ts';
+import { EndpointProcess } from './endpointProcess.ts';
 
 /** The impairment proxy and the TUN bridge both look like this to the orchestrator. */
 export interface PathEmulator {
@@ -67,6 +67,56 @@ export class Helpers {
     const dead = this.list.filter((h) => h.child.exitCode !== null || h.child.signalCode !== null);
     if (dead.length === 0) return null;
     return dead.map((h) => `${h.name} exited (${h.child.exitCode ?? h.child.signalCode}): ${lastLines(h.stderr())}`).join('; ');
+  }
+}
+
+/** What a UDP system's own setup gets: the service to reach, and where to register what it starts. */
+export interface UdpSystemSetup {
+  service: EndpointProcess;
+  /** Null only if the endpoint did not say (it always does when listening). */
+  servicePort: number | null;
+  helpers: Helpers;
+  /** Everything here is closed when the harness closes, or when setup fails. */
+  started: Array<{ close(): Promise<void> }>;
+}
+
+/**
+ * The frame around a system that tunnels TCP over UDP on loopback (bering, kcptun): a service
+ * endpoint, a viewer started alongside (needed only at the end), and teardown of everything
+ * started so far, on close or when `setup` throws. `setup` starts the system's own processes and
+ * emulators and says where the viewer connects.
+ */
+export async function startUdpSystem(
+  setup: (s: UdpSystemSetup) => Promise<{ target: HostPort; relays: { entry: ChildProcess; exit: ChildProcess }; paths: PathEmulator[] }>,
+): Promise<Harness> {
+  const started: Array<{ close(): Promise<void> }> = [];
+  const helpers = new Helpers();
+  const closeAll = async (): Promise<void> => {
+    await Promise.all(helpers.children.map((c) => stopChild(c, 'SIGKILL')));
+    await Promise.all(started.map((s) => s.close()));
+  };
+  const viewerStart = EndpointProcess.start({});
+  try {
+    const { endpoint: service, port: servicePort } = await EndpointProcess.start({ listen: '127.0.0.1:0' });
+    started.push(service);
+    const { target, relays, paths } = await setup({ service, servicePort, helpers, started });
+    const { endpoint: viewer } = await viewerStart;
+    started.push(viewer);
+    return {
+      target,
+      viewer,
+      service,
+      relays,
+      paths,
+      deaths: () => helpers.deaths(),
+      emulatorPids: () => [],
+      deviceDrops: async () => 0,
+      close: closeAll,
+    };
+  } catch (err) {
+    await viewerStart.then(({ endpoint }) => endpoint.close(), () => undefined);
+    await closeAll();
+    throw err;
   }
 }
 

@@ -8,9 +8,8 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { ImpairmentProxy } from '../src/io/impairmentProxy.ts';
 import { pathSeed } from './beringHarness.ts';
-import { spawnChild, stopChild } from './children.ts';
-import { EndpointProcess } from './endpointProcess.ts';
-import { freePort, Helpers, waitForLine, type Harness } from './harness.ts';
+import { spawnChild } from './children.ts';
+import { freePort, startUdpSystem, waitForLine, type Harness } from './harness.ts';
 import type { PathSpec } from './scenarios.ts';
 
 export const KCPTUN_CLIENT = 'kcptun-client';
@@ -24,18 +23,8 @@ export const KCPTUN_SERVER = 'kcptun-server';
 export const KCPTUN_FLAGS = ['--mode', 'fast3', '--sndwnd', '2048', '--rcvwnd', '2048', '--crypt', 'aes', '--datashard', '10', '--parityshard', '3', '--nocomp', '--quiet'];
 
 /** Starts kcptun over `path`; resolves once the client accepts TCP. */
-export async function startKcptun(opts: { path: PathSpec; seed: number }): Promise<Harness> {
-  const started: Array<{ close(): Promise<void> }> = [];
-  const helpers = new Helpers();
-  const closeAll = async (): Promise<void> => {
-    await Promise.all(helpers.children.map((c) => stopChild(c, 'SIGKILL')));
-    await Promise.all(started.map((s) => s.close()));
-  };
-  // The viewer starts alongside kcptun; it is needed only at the end.
-  const viewerStart = EndpointProcess.start({});
-  try {
-    const { endpoint: service, port: servicePort } = await EndpointProcess.start({ listen: '127.0.0.1:0' });
-    started.push(service);
+export function startKcptun(opts: { path: PathSpec; seed: number }): Promise<Harness> {
+  return startUdpSystem(async ({ servicePort, helpers, started }) => {
     const env = { ...process.env, KCPTUN_KEY: randomBytes(16).toString('hex') };
 
     const serverPort = await freePort('udp');
@@ -58,25 +47,8 @@ export async function startKcptun(opts: { path: PathSpec; seed: number }): Promi
       spawnChild(KCPTUN_CLIENT, ['--localaddr', `127.0.0.1:${clientPort}`, '--remoteaddr', `127.0.0.1:${proxy.address.port}`, ...KCPTUN_FLAGS], { env }),
     );
     await waitForTcp(client, clientPort);
-
-    const { endpoint: viewer } = await viewerStart;
-    started.push(viewer);
-    return {
-      target: { host: '127.0.0.1', port: clientPort },
-      viewer,
-      service,
-      relays: { entry: client, exit: server },
-      paths: [proxy],
-      deaths: () => helpers.deaths(),
-      emulatorPids: () => [],
-      deviceDrops: async () => 0,
-      close: closeAll,
-    };
-  } catch (err) {
-    await viewerStart.then(({ endpoint }) => endpoint.close(), () => undefined);
-    await closeAll();
-    throw err;
-  }
+    return { target: { host: '127.0.0.1', port: clientPort }, relays: { entry: client, exit: server }, paths: [proxy] };
+  });
 }
 
 /** Polls until something accepts TCP on 127.0.0.1:`port` (kcptun logs nothing reliable for it). */
