@@ -102,6 +102,13 @@ export const REPAIR_HEADROOM = 48;
 const LOSS_REPORT_INTERVAL_MS = 200;
 /** A stream with less than this unsent is keeping up with its source: treat it as live traffic. */
 const LATENCY_BACKLOG_BYTES = 64 * 1024;
+/**
+ * How long a backlog must last before an 'auto' stream counts as bulk. A live stream's backlog
+ * spikes for a few milliseconds whenever the relay reads several chunks from TCP at once; were
+ * those packets put in the bulk lane, they would get its long hold and thin repairs, and a loss
+ * among them would wait a round trip for ARQ. A real bulk sender stays backlogged for good.
+ */
+const BULK_AFTER_BACKLOGGED_MS = 500;
 /** Extra wait before a protected packet counts as lost, beyond its group's repairs. */
 const FEC_LOSS_SLACK_MS = 5;
 /** The loss a live stream's FEC assumes before a path has reported any. */
@@ -719,7 +726,7 @@ export class Session implements FrameVisitor {
     const frames: SentFrame[] = [];
     // Only stream data is worth repairs: a lone PING or window update is cheaper to resend.
     const carriesData = this.retransmitQueue.size > 0 || this.hasNewWork();
-    const fec = carriesData ? (this.fecEncoder?.assign(now, this.nextLane()) ?? null) : null;
+    const fec = carriesData ? (this.fecEncoder?.assign(now, this.nextLane(now)) ?? null) : null;
     if (fec !== null) encodeFecSource(w, fec.group.id, fec.index);
     if (path.pingPending) {
       encodePing(w);
@@ -738,11 +745,16 @@ export class Session implements FrameVisitor {
    * The FEC lane of the packet about to be built, from the first stream it will carry: streams
    * that keep up with their source (live video) get the latency lane, backlogged ones bulk.
    */
-  private nextLane(): FecLane {
+  private nextLane(now: Millis): FecLane {
     const first = this.retransmitQueue.values().next().value ?? this.sendQueue.values().next().value;
     if (first === undefined) return 'latency';
     if (first.priority !== 'auto') return first.priority === 'latency' ? 'latency' : 'bulk';
-    return first.send.written - first.send.nextOffset < LATENCY_BACKLOG_BYTES ? 'latency' : 'bulk';
+    if (first.send.written - first.send.nextOffset < LATENCY_BACKLOG_BYTES) {
+      first.backloggedSince = Infinity;
+      return 'latency';
+    }
+    if (first.backloggedSince === Infinity) first.backloggedSince = now;
+    return now - first.backloggedSince >= BULK_AFTER_BACKLOGGED_MS ? 'bulk' : 'latency';
   }
 
   private writeControlFrames(w: ByteWriter, frames: SentFrame[]): void {

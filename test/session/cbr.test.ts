@@ -29,4 +29,18 @@ describe('constant-bit-rate stream over bursty loss', () => {
     // Without FEC the same stream stalls: the comparison is the point of the latency lane.
     expect(percentile(steady(off.delays), 99), context).toBeGreaterThan(250);
   });
+
+  it('a live stream that reaches the session in bursts (96 KiB every 13 ms, as coalesced TCP reads) keeps the latency lane: p99 <= 150 ms', () => {
+    const seed = 62;
+    const path = transPacific({ burst: { meanLossRate: 0.02, meanBurstLength: 4 } });
+    const chunksPerWrite = 6;
+    const intervalMs = (16 * 1024 * 8) / 60_000;
+    const on = runCbr({ paths: [path], seed, rateMbps: 60, durationMs: 20_000, chunksPerWrite, fec: true });
+    const steady = on.delays.slice(Math.ceil(WARMUP_MS / intervalMs));
+    const context = `seed ${seed}: p50 ${percentile(steady, 50).toFixed(0)} p99 ${percentile(steady, 99).toFixed(0)} max ${Math.max(...steady).toFixed(0)} ms, fec ${JSON.stringify(on.senderStats.fec)}`;
+    expect(on.corrupt, context).toBe(false);
+    expect(on.chunksReceived, context).toBe(on.chunksSent);
+    expect(percentile(steady, 99), context).toBeLessThanOrEqual(150);
+    expect(Math.max(...steady), context).toBeLessThan(400);
+  });
 });

@@ -4,6 +4,11 @@ import { runBulk } from '../support/bulk.ts';
 
 const MiB = 1024 * 1024;
 const STEADY_FROM_MS = 4000;
+/**
+ * Long enough for about ten seconds of steady state: a failed bulk group costs a dozen
+ * retransmitted packets at once, so a shorter run counts too few groups to tell 10x from 7x.
+ */
+const BYTES = 150 * MiB;
 
 /**
  * Adaptive FEC against ARQ alone on the trans-Pacific reference path: once the loss is measured,
@@ -24,8 +29,8 @@ describe('adaptive FEC over a lossy trans-Pacific path', () => {
         runBulk({
           paths: [transPacific({ lossRate: sc.lossRate, burst: sc.burst })],
           seed,
-          bytes: 60 * MiB,
-          limitMs: 40_000,
+          bytes: BYTES,
+          limitMs: 60_000,
           fec,
           steadyFromMs: STEADY_FROM_MS,
         });
@@ -34,7 +39,7 @@ describe('adaptive FEC over a lossy trans-Pacific path', () => {
       const context = `seed ${seed}: off ${JSON.stringify(off.steady)} on ${JSON.stringify(on.steady)} fec ${JSON.stringify(on.senderStats.fec)}`;
       for (const r of [off, on]) {
         expect(r.corruptAt, context).toBe(-1);
-        expect(r.delivered, context).toBe(60 * MiB);
+        expect(r.delivered, context).toBe(BYTES);
       }
       expect(off.steady.fecOverhead, context).toBe(0);
       expect(on.steady.retransmittedFraction * 10, context).toBeLessThanOrEqual(off.steady.retransmittedFraction);

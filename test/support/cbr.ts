@@ -22,11 +22,18 @@ export function runCbr(opts: {
   rateMbps: number;
   durationMs: number;
   chunkBytes?: number;
+  /**
+   * Chunks handed to the session at once (default 1): a relay that reads several chunks from
+   * TCP in one go, as after a busy turn of its event loop. Each chunk's delay still counts from
+   * when its source produced it.
+   */
+  chunksPerWrite?: number;
   fec: boolean;
   setup?: (net: ReturnType<typeof tunnelPair>['net']) => void;
 }): CbrResult {
   const chunkBytes = opts.chunkBytes ?? 16 * 1024;
   const intervalMs = (chunkBytes * 8) / (opts.rateMbps * 1000);
+  const chunksPerWrite = opts.chunksPerWrite ?? 1;
   const { dialer, listenerNode, net } = tunnelPair({ paths: opts.paths, seed: opts.seed, fec: opts.fec });
   opts.setup?.(net);
   const writeTimes: number[] = [];
@@ -36,6 +43,7 @@ export function runCbr(opts: {
   let received = 0;
   let corrupt = false;
   let started = -1;
+  let written = 0;
   net.onStep((now) => {
     const server = listenerNode.sessions[0];
     if (streamId < 0 && dialer.isConnected) {
@@ -53,9 +61,11 @@ export function runCbr(opts: {
       started = now;
       net.every(intervalMs, (t) => {
         if (t - started >= opts.durationMs) return false;
-        const offset = writeTimes.length * chunkBytes;
         writeTimes.push(t);
-        server!.streamWrite(serverStream, patternChunk(offset, chunkBytes));
+        if (writeTimes.length % chunksPerWrite !== 0 && t + intervalMs - started < opts.durationMs) return;
+        for (; written < writeTimes.length * chunkBytes; written += chunkBytes) {
+          server!.streamWrite(serverStream, patternChunk(written, chunkBytes));
+        }
         net.kick();
       });
     }

@@ -33,6 +33,8 @@ export class Stream {
   openAcked = false;
   /** FEC lane choice: 'auto' picks latency while the stream keeps up with its source. */
   priority: StreamPriority = 'auto';
+  /** Since when an 'auto' stream's unsent backlog has stayed large (Infinity: it keeps up). */
+  backloggedSince = Infinity;
 
   constructor(
     readonly id: number,
