@@ -1,21 +1,25 @@
 /**
- * `bering demo` (`npm start`): the whole system on one machine. A TCP sink plays the service, an
- * exit relay forwards to it, an impairment proxy emulates a trans-Pacific path (90 ms one-way,
- * 3% loss, 100 Mbit/s, 60 ms queue), and an entry relay dials the exit relay through it. A client
- * pushes a random payload through the entry relay while a live line shows progress; the summary
- * gives goodput and whether the SHA-256 at the sink matches what was sent.
+ * `bering demo` (`npm start`): the whole system on one machine, raced against plain TCP. A TCP
+ * sink plays the service, an exit relay forwards to it, an impairment proxy emulates a
+ * trans-Pacific path (90 ms one-way, 3% loss, 100 Mbit/s, 60 ms queue), and an entry relay dials
+ * the exit relay through it. At the same moment, Linux kernel TCP crosses its own copy of that
+ * path (same model, same seed) between two network namespaces. A live line per leg shows its
+ * throughput; the summary gives both goodputs, whether the bytes arrived intact, and a verdict.
  *
- * Each way of crossing the path is a {@link Leg}: today the tunnel; a direct TCP leg over the same
- * emulated path can be added to `legs` to compare live.
+ * The tunnel carries `--size` MiB. Plain TCP on such a path gets a few Mbit/s at best, so the
+ * direct leg sends for as long as the tunnel takes, and reports what it got through.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { formatHostPort, type HostPort } from '../io/address.ts';
 import { ImpairmentProxy } from '../io/impairmentProxy.ts';
+import { kernelTcpUnavailable } from '../io/namespaceLink.ts';
 import { SessionLoop } from '../io/sessionLoop.ts';
 import { sessionCore, startRelay, type Relay } from '../relay/startRelay.ts';
-import { transPacific } from '../sim/network.ts';
+import type { LinkStats } from '../sim/link.ts';
+import { transPacific, type PathSpec } from '../sim/network.ts';
+import { DirectTcpLeg, TCP_CC, type DirectTcpResult } from './demoTcp.ts';
 import { CliError, usageError } from './errors.ts';
 import { KEY_BYTES } from './key.ts';
 import { createLogger } from './logger.ts';
@@ -24,14 +28,17 @@ import { parseStrict } from './relayOptions.ts';
 const DEMO_USAGE = `Usage: bering demo [options]
 
 Runs an entry relay, an exit relay, an emulated trans-Pacific path between them and a TCP sink
-as the service, all on loopback, and sends a payload through.
+as the service, all on loopback, and sends a payload through. At the same time, plain Linux TCP
+crosses an identical emulated path between two network namespaces (needs root, ip and socat),
+for a live comparison.
 
 Options:
-  --size MIB        payload size in MiB (default 64)
+  --size MIB        payload size through bering in MiB (default 64); direct TCP sends for as long
   --loss PERCENT    random loss each way (default 3)
   --delay-ms MS     one-way delay (default 90)
   --rate-mbps MBPS  bottleneck rate each way (default 100)
   --seed N          seed of the emulated loss (default 1)
+  --no-tcp          skip the direct TCP comparison
   -h, --help        show this help
 
 Logs (LOG_LEVEL, default warn) go to stderr.`;
@@ -42,6 +49,7 @@ const DEMO_FLAGS = {
   'delay-ms': { type: 'string' },
   'rate-mbps': { type: 'string' },
   seed: { type: 'string' },
+  'no-tcp': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -54,13 +62,7 @@ interface DemoSettings {
   seed: number;
 }
 
-/** One way across the emulated path: where the client connects to reach the sink. */
-interface Leg {
-  name: string;
-  target: HostPort;
-}
-
-/** What a transfer achieved. */
+/** What the tunnel transfer achieved. */
 interface TransferResult {
   bytes: number;
   seconds: number;
@@ -68,10 +70,30 @@ interface TransferResult {
   receivedSha256: string;
 }
 
+/** The direct TCP leg: measured, or why not (the verdict then quotes the Mathis estimate). */
+type TcpOutcome = { measured: DirectTcpResult } | { skipped: string };
+
+/** One leg's live line. */
+interface Meter {
+  name: string;
+  /** Bytes the leg is to deliver, or null when it just runs. */
+  total: number | null;
+  delivered(): number;
+  stopped(): boolean;
+}
+
 /** A stall longer than this aborts the demo: something is broken, not slow. */
 const STALL_LIMIT_MS = 30_000;
+/** The direct TCP leg stops here even if the tunnel is still sending (a huge `--size`). */
+const TCP_CAP_MS = 120_000;
+const BERING = 'bering tunnel';
+const DIRECT = 'direct TCP';
+const NAME_WIDTH = Math.max(BERING.length, DIRECT.length) + 1;
 
-/** Runs the demo; resolves with the exit status (1 when the payload arrived damaged). */
+/**
+ * Runs the demo; resolves with the exit status (1 when bytes arrived damaged). SIGINT and SIGTERM
+ * stop it, with everything it started, and exit 130.
+ */
 export async function demoCommand(args: string[]): Promise<number> {
   const { values } = parseStrict(args, DEMO_FLAGS);
   if (values.help) {
@@ -85,44 +107,96 @@ export async function demoCommand(args: string[]): Promise<number> {
     rateMbps: number(values['rate-mbps'], 100, '--rate-mbps', 1, 10_000),
     seed: Math.trunc(number(values.seed, 1, '--seed', 0, 2 ** 32 - 1)),
   };
-  const log = createLogger('warn');
-  const out = process.stdout;
+  const path = transPacific({ lossRate: settings.lossRate, rateMbps: settings.rateMbps });
+  path.aToB.delayMs = settings.delayMs;
+  path.bToA.delayMs = settings.delayMs;
 
-  const setup = await Setup.start(settings, log);
+  const abort = new AbortController();
+  // Kept until the cleanup is done: a second Ctrl-C must not cut it short and leave namespaces.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    abort.abort(new CliError(`interrupted by ${signal}; everything the demo started is stopped`, 130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    const lossText = `${(settings.lossRate * 100).toFixed(1)}% loss`;
+    return await runDemo(settings, path, values['no-tcp'] !== true, abort.signal, process.stdout);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function runDemo(s: DemoSettings, path: PathSpec, compareTcp: boolean, signal: AbortSignal, out: NodeJS.WriteStream): Promise<number> {
+  const log = createLogger('warn');
+  let tcp: DirectTcpLeg | null = null;
+  let setup: Setup | null = null;
+  let live: LiveLines | null = null;
+  let capTimer: NodeJS.Timeout | undefined;
+  try {
+    let skipped = compareTcp ? await kernelTcpUnavailable(TCP_CC) : 'turned off with --no-tcp';
+    signal.throwIfAborted();
+    if (skipped === null) {
+      try {
+        tcp = await DirectTcpLeg.start({ ...path, seed: s.seed });
+      } catch (err) {
+        // Failed commands quote their stderr over several lines: the reason stays one line.
+        skipped = `could not set up its network namespaces: ${(err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ')}`;
+      }
+    }
+    signal.throwIfAborted();
+    setup = await Setup.start(s, path, log);
+    signal.throwIfAborted();
+
     out.write(
-      `Emulated path: ${settings.delayMs} ms one-way (${2 * settings.delayMs} ms RTT), ${lossText}, ` +
-        `${settings.rateMbps} Mbit/s, 60 ms queue, both ways\n` +
-        `  client -> entry relay ${formatHostPort(setup.entry.tcpAddress!)} ~~UDP~~> ` +
+      `Emulated path: ${s.delayMs} ms one-way (${2 * s.delayMs} ms RTT), ${percent(s.lossRate)} loss, ${s.rateMbps} Mbit/s, ` +
+        `${path.aToB.queueMs} ms queue, both ways${tcp === null ? '' : '; each leg crosses its own copy (same seed)'}\n` +
+        `  ${`${BERING}:`.padEnd(NAME_WIDTH)} client -> entry relay ${formatHostPort(setup.entry.tcpAddress!)} ~~UDP~~> ` +
         `proxy ${formatHostPort(setup.proxy.address)} ~~> exit relay ${formatHostPort(setup.exit.udpAddresses[0])} -> sink ${formatHostPort(setup.sink.address)}\n`,
     );
-    const mathis = mathisMbps(2 * settings.delayMs, settings.lossRate);
-    if (mathis !== null) {
-      out.write(`  (one plain TCP Reno flow on this path: about ${mathis.toFixed(2)} Mbit/s, by the Mathis formula)\n`);
+    if (tcp !== null) {
+      out.write(`  ${`${DIRECT}:`.padEnd(NAME_WIDTH)} ${tcp.describe()}\n`);
+    } else {
+      out.write(`Direct TCP comparison skipped: ${skipped}.\n`);
+      const mathis = mathisMbps(2 * s.delayMs, s.lossRate);
+      if (mathis !== null) {
+        out.write(`  (one plain TCP Reno flow on this path: about ${mathis.toFixed(2)} Mbit/s, by the Mathis formula)\n`);
+      }
     }
-    await setup.waitConnected();
+    await setup.waitConnected(signal);
+    out.write(`Sending ${mib(s.bytes)} MiB through bering${tcp === null ? '' : '; direct TCP sends alongside for as long'}.\n`);
 
-    const legs: Leg[] = [{ name: 'bering tunnel', target: setup.entry.tcpAddress! }];
-    let ok = true;
-    for (const leg of legs) {
-      const r = await transfer(leg, setup.sink, settings.bytes, out);
-      const match = r.sentSha256 === r.receivedSha256;
-      ok &&= match;
-      out.write(
-        `${leg.name}: ${mib(r.bytes)} MiB in ${r.seconds.toFixed(1)} s = ${mbps(r.bytes, r.seconds).toFixed(1)} Mbit/s goodput, ` +
-          `SHA-256 ${match ? 'match' : 'MISMATCH'} (${r.receivedSha256.slice(0, 16)}...)\n`,
-      );
+    const meters: Meter[] = [{ name: BERING, total: s.bytes, delivered: () => setup!.sink.received, stopped: () => false }];
+    if (tcp !== null) {
+      const leg = tcp;
+      meters.push({ name: DIRECT, total: null, delivered: () => leg.delivered(), stopped: () => leg.finished });
+      leg.begin();
+      capTimer = setTimeout(() => void leg.finish(), TCP_CAP_MS);
     }
-    const { aToB, bToA } = setup.proxy.stats();
-    const lost = (s: typeof aToB) => s.droppedLoss + s.droppedQueue + s.droppedBlackout;
+    live = new LiveLines(meters, out);
+    const bering = await transfer(setup.entry.tcpAddress!, setup.sink, s.bytes, signal);
+    const direct = tcp === null ? null : await tcp.finish();
+    live.stop();
+
+    const beringOk = bering.sentSha256 === bering.receivedSha256;
     out.write(
-      `Emulated path dropped ${lost(aToB)} of ${aToB.sent} datagrams one way and ${lost(bToA)} of ${bToA.sent} the other ` +
-        `(${aToB.droppedQueue + bToA.droppedQueue} of them at the queue).\n`,
+      `${`${BERING}:`.padEnd(NAME_WIDTH)} ${mib(bering.bytes)} MiB in ${bering.seconds.toFixed(1)} s = ` +
+        `${mbps(bering.bytes, bering.seconds).toFixed(1)} Mbit/s goodput, SHA-256 ${beringOk ? 'match' : 'MISMATCH'} (${bering.receivedSha256.slice(0, 16)}...)\n`,
     );
-    return ok ? 0 : 1;
+    if (direct !== null) out.write(`${`${DIRECT}:`.padEnd(NAME_WIDTH)} ${describeDirect(direct)}\n`);
+    out.write(`${drops(BERING, 'datagrams', setup.proxy.stats())}\n`);
+    if (tcp !== null) {
+      const { deviceDrops, ...link } = await tcp.linkStats();
+      const tun = deviceDrops > 0 ? ` The TUN devices dropped ${deviceDrops} more packets, outside the link model.` : '';
+      out.write(`${drops(DIRECT, 'packets', link)}${tun}\n`);
+    }
+    const outcome: TcpOutcome = direct !== null ? { measured: direct } : { skipped: skipped! };
+    out.write(`\n${wrap(verdict(s, bering, outcome), Math.min(out.columns || 100, 100))}\n`);
+    const directOk = direct === null || direct.receivedSha256 === direct.sentSha256;
+    return beringOk && directOk ? 0 : 1;
   } finally {
-    await setup.close();
+    live?.stop();
+    clearTimeout(capTimer);
+    await Promise.all([setup?.close(), tcp?.close()]);
   }
 }
 
@@ -135,25 +209,31 @@ class Setup {
     readonly entry: Relay,
   ) {}
 
-  static async start(s: DemoSettings, log: Logger): Promise<Setup> {
+  static async start(s: DemoSettings, path: PathSpec, log: Logger): Promise<Setup> {
     const loopback = { host: '127.0.0.1', port: 0 };
     const core = sessionCore(randomBytes(KEY_BYTES));
     // One loop for both relays: the demo is one process, like a real relay.
     const loop = new SessionLoop();
     const sink = await Sink.start();
-    const exit = await startRelay({ tcp: { forward: sink.address }, udp: { listen: [loopback] }, core, log, loop });
-    const path = transPacific({ lossRate: s.lossRate, rateMbps: s.rateMbps });
-    path.aToB.delayMs = s.delayMs;
-    path.bToA.delayMs = s.delayMs;
-    const proxy = await ImpairmentProxy.start({ listen: loopback, target: exit.udpAddresses[0], ...path, seed: s.seed });
-    const entry = await startRelay({ tcp: { listen: loopback }, udp: { peers: [proxy.address] }, core, log, loop });
-    return new Setup(sink, exit, proxy, entry);
+    const started: Array<() => unknown> = [() => sink.close()];
+    try {
+      const exit = await startRelay({ tcp: { forward: sink.address }, udp: { listen: [loopback] }, core, log, loop });
+      started.push(() => exit.stop(0));
+      const proxy = await ImpairmentProxy.start({ listen: loopback, target: exit.udpAddresses[0], ...path, seed: s.seed });
+      started.push(() => proxy.close());
+      const entry = await startRelay({ tcp: { listen: loopback }, udp: { peers: [proxy.address] }, core, log, loop });
+      return new Setup(sink, exit, proxy, entry);
+    } catch (err) {
+      for (const stop of started.reverse()) await stop();
+      throw err;
+    }
   }
 
   /** Resolves once the tunnel's handshake is done, so the timing covers the transfer only. */
-  async waitConnected(): Promise<void> {
+  async waitConnected(signal: AbortSignal): Promise<void> {
     const deadline = Date.now() + STALL_LIMIT_MS;
     while (this.entry.transport.activeSession === null) {
+      signal.throwIfAborted();
       if (Date.now() > deadline) throw new CliError('the relays did not connect to each other');
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -217,14 +297,17 @@ class Sink {
   }
 }
 
-/** Sends `bytes` random bytes through `leg` to the sink, showing progress on `out`. */
-async function transfer(leg: Leg, sink: Sink, bytes: number, out: NodeJS.WriteStream): Promise<TransferResult> {
+/**
+ * Sends `bytes` random bytes to the sink through the entry relay at `target`. Rejects when the
+ * connection fails, nothing arrives for {@link STALL_LIMIT_MS}, or `signal` aborts.
+ */
+async function transfer(target: HostPort, sink: Sink, bytes: number, signal: AbortSignal): Promise<TransferResult> {
   const digest = sink.nextDigest();
   const sent = createHash('sha256');
   const started = performance.now();
-  const socket = net.connect({ host: leg.target.host, port: leg.target.port, allowHalfOpen: true });
+  const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
   const failed = new Promise<never>((_, fail) => {
-    socket.on('error', (err) => fail(new CliError(`${leg.name}: connection failed: ${err.message}`)));
+    socket.on('error', (err) => fail(new CliError(`${BERING}: connection failed: ${err.message}`)));
   });
   let written = 0;
   const writeMore = (): void => {
@@ -240,76 +323,192 @@ async function transfer(leg: Leg, sink: Sink, bytes: number, out: NodeJS.WriteSt
   socket.on('drain', writeMore);
   socket.resume();
 
-  const progress = new Progress(leg.name, bytes, () => sink.received, out);
+  let watchdog: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, fail) => {
+    let last = -1;
+    let lastChangeAt = performance.now();
+    watchdog = setInterval(() => {
+      if (sink.received !== last) {
+        last = sink.received;
+        lastChangeAt = performance.now();
+      } else if (performance.now() - lastChangeAt > STALL_LIMIT_MS) {
+        fail(new CliError(`${BERING}: no progress for ${STALL_LIMIT_MS / 1000} s`));
+      }
+    }, 250);
+  });
   try {
-    const receivedSha256 = await Promise.race([digest, failed, progress.stalled()]);
+    const receivedSha256 = await Promise.race([digest, failed, stalled, aborted(signal)]);
     const seconds = (performance.now() - started) / 1000;
-    progress.stop();
     return { bytes: sink.received, seconds, sentSha256: sent.digest('hex'), receivedSha256 };
   } finally {
-    progress.stop();
+    clearInterval(watchdog);
     socket.destroy();
   }
 }
 
-/** The live progress line: rewritten in place on a terminal, one line every 5 s otherwise. */
-class Progress {
+/** Rejects with the abort reason once `signal` aborts. */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, fail) => {
+    if (signal.aborted) fail(signal.reason);
+    else signal.addEventListener('abort', () => fail(signal.reason), { once: true });
+  });
+}
+
+/**
+ * The live progress lines, one per leg: rewritten in place on a terminal, printed every 5 s
+ * otherwise.
+ */
+class LiveLines {
   private readonly timer: NodeJS.Timeout;
   private readonly started = performance.now();
-  /** Recent (time, bytes) samples: the "now" rate spans about a second, smoothing bursts. */
-  private readonly samples: Array<{ at: number; bytes: number }> = [];
-  private lastBytes = 0;
-  private lastChangeAt = performance.now();
-  private lastPrintAt = 0;
-  private stalledFail: ((err: Error) => void) | null = null;
+  /** Per meter, recent (time, bytes) samples: the "now" rate spans about a second, smoothing bursts. */
+  private readonly samples: Array<Array<{ at: number; bytes: number }>>;
+  private lastPrintAt = performance.now();
+  /** Lines on screen (terminal only), so the next draw starts at the first. */
+  private drawn = 0;
   private stopped = false;
 
   constructor(
-    private readonly name: string,
-    private readonly total: number,
-    private readonly done: () => number,
+    private readonly meters: Meter[],
     private readonly out: NodeJS.WriteStream,
   ) {
+    this.samples = meters.map(() => []);
     this.timer = setInterval(() => this.tick(), 250);
   }
 
-  /** Rejects when no byte arrived for {@link STALL_LIMIT_MS}. */
-  stalled(): Promise<never> {
-    return new Promise((_, fail) => {
-      this.stalledFail = fail;
-    });
-  }
-
+  /** Stops updating and, on a terminal, clears the lines for the summary. */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
-    if (this.out.isTTY) this.out.write('\r\x1b[K');
+    if (this.drawn > 0) this.out.write(`${this.toFirstLine()}\x1b[J`);
   }
 
   private tick(): void {
     const now = performance.now();
-    const bytes = this.done();
-    if (bytes !== this.lastBytes) this.lastChangeAt = now;
-    if (now - this.lastChangeAt > STALL_LIMIT_MS) {
-      this.stalledFail?.(new CliError(`${this.name}: no progress for ${STALL_LIMIT_MS / 1000} s`));
-    }
-    this.lastBytes = bytes;
-    this.samples.push({ at: now, bytes });
-    if (this.samples.length > 5) this.samples.shift();
-    const oldest = this.samples[0];
-    const recent = mbps(bytes - oldest.bytes, (now - oldest.at) / 1000);
-    const average = mbps(bytes, (now - this.started) / 1000);
-    const line =
-      `${this.name}: ${mib(bytes)} / ${mib(this.total)} MiB  ` +
-      `${recent.toFixed(1).padStart(6)} Mbit/s now  ${average.toFixed(1).padStart(6)} Mbit/s average`;
+    const lines = this.meters.map((m, i) => this.line(m, this.samples[i], now));
     if (this.out.isTTY) {
-      this.out.write(`\r\x1b[K${line}`);
+      // A line wider than the terminal would wrap, and the cursor would no longer find the first.
+      const width = (this.out.columns || 80) - 1;
+      this.out.write(`${this.toFirstLine()}${lines.map((l) => `\x1b[K${l.slice(0, width)}`).join('\n')}`);
+      this.drawn = lines.length;
     } else if (now - this.lastPrintAt >= 5000) {
       this.lastPrintAt = now;
-      this.out.write(`${line}\n`);
+      this.out.write(`${lines.join('\n')}\n`);
     }
   }
+
+  private toFirstLine(): string {
+    return this.drawn > 1 ? `\r\x1b[${this.drawn - 1}A` : '\r';
+  }
+
+  private line(m: Meter, samples: Array<{ at: number; bytes: number }>, now: number): string {
+    const bytes = m.delivered();
+    samples.push({ at: now, bytes });
+    if (samples.length > 5) samples.shift();
+    const oldest = samples[0];
+    const recent = mbps(bytes - oldest.bytes, (now - oldest.at) / 1000);
+    const average = mbps(bytes, (now - this.started) / 1000);
+    const amount = m.total === null ? `${mib(bytes)} MiB` : `${mib(bytes)} / ${mib(m.total)} MiB`;
+    const rates = m.stopped() ? 'stopped' : `${rate(recent).padStart(6)} Mbit/s now  ${rate(average).padStart(6)} Mbit/s average`;
+    return `${m.name.padEnd(NAME_WIDTH)} ${amount.padStart(16)}  ${rates}`;
+  }
+}
+
+function describeDirect(r: DirectTcpResult): string {
+  const got = `${mib(r.bytes)} MiB in ${r.seconds.toFixed(1)} s = ${rate(mbps(r.bytes, r.seconds))} Mbit/s goodput`;
+  const check =
+    r.bytes === 0
+      ? 'nothing arrived to check'
+      : r.receivedSha256 === r.sentSha256
+        ? `SHA-256 of the ${mib(r.bytes)} MiB received matches what was sent (${r.receivedSha256.slice(0, 16)}...)`
+        : `SHA-256 of the ${mib(r.bytes)} MiB received does NOT match what was sent`;
+  return `${got}, ${check}${r.failure === null ? '' : `; it broke off early: ${r.failure}`}`;
+}
+
+function drops(leg: string, unit: string, s: { aToB: LinkStats; bToA: LinkStats }): string {
+  const lost = (d: LinkStats): number => d.droppedLoss + d.droppedQueue + d.droppedBlackout;
+  return (
+    `Emulated path (${leg}) dropped ${lost(s.aToB)} of ${s.aToB.sent} ${unit} one way and ${lost(s.bToA)} of ${s.bToA.sent} the other ` +
+    `(${s.aToB.droppedQueue + s.bToA.droppedQueue} of them at the queue).`
+  );
+}
+
+/** The closing paragraph: measured numbers only, and why they differ. */
+function verdict(s: DemoSettings, b: TransferResult, tcp: TcpOutcome): string {
+  const beringMbps = mbps(b.bytes, b.seconds);
+  const limit = s.rateMbps * (1 - s.lossRate);
+  const limitText =
+    s.lossRate > 0 ? `the ${limit.toFixed(1)} Mbit/s this link can deliver after its ${percent(s.lossRate)} loss (C*(1-p))` : `the link's ${limit.toFixed(1)} Mbit/s`;
+  const parts = [
+    `Verdict: bering carried ${mib(b.bytes)} MiB at ${beringMbps.toFixed(1)} Mbit/s, ${Math.round((100 * beringMbps) / limit)}% of ${limitText}, and its SHA-256 ` +
+      `${b.sentSha256 === b.receivedSha256 ? 'matched' : 'did NOT match'} at the sink.`,
+  ];
+  let tcpMbps: number | null = null;
+  if ('measured' in tcp) {
+    const t = tcp.measured;
+    tcpMbps = mbps(t.bytes, t.seconds);
+    const span =
+      t.seconds < b.seconds - 0.5 ? `for its first ${t.seconds.toFixed(1)} s (it stops at ${TCP_CAP_MS / 1000} s)` : `for the same ${t.seconds.toFixed(1)} s`;
+    const alongside = `Direct kernel TCP (${TCP_CC}), sending alongside on its own copy of the path ${span},`;
+    if (t.failure !== null) {
+      parts.push(`${alongside} broke off (${t.failure}) after ${mib(t.bytes)} MiB, so this run has no fair comparison.`);
+      tcpMbps = null;
+    } else if (t.bytes === 0) {
+      parts.push(`${alongside} got nothing through.`);
+    } else {
+      const intact = t.receivedSha256 === t.sentSha256 ? 'every byte as sent (SHA-256 of that prefix matched)' : 'but DAMAGED (SHA-256 of that prefix did not match)';
+      parts.push(`${alongside} got ${mib(t.bytes)} MiB through at ${rate(tcpMbps)} Mbit/s, ${intact}: ${faster(beringMbps, tcpMbps)}.`);
+    }
+  } else {
+    const mathis = mathisMbps(2 * s.delayMs, s.lossRate);
+    parts.push(
+      mathis === null
+        ? `Direct TCP was not measured (${tcp.skipped}).`
+        : `Direct TCP was not measured (${tcp.skipped}); by the Mathis formula one Reno flow would get about ${mathis.toFixed(2)} Mbit/s ` +
+            `on this path, ${ratio(beringMbps, mathis)}x less than bering (an estimate, not a measurement).`,
+    );
+    tcpMbps = mathis;
+  }
+  if (s.lossRate === 0) {
+    parts.push(
+      "With no random loss, TCP's window is cut only when the bottleneck queue overflows, so any gap here comes from ramping up over the long round trip, not from loss.",
+    );
+  } else if (tcpMbps === null || beringMbps >= 1.5 * tcpMbps) {
+    parts.push(
+      `TCP reads every lost packet as congestion and cuts its window, so at ${percent(s.lossRate)} random loss and ${2 * s.delayMs} ms RTT ` +
+        'it stays far below the link rate; bering repairs loss with forward error correction (and retransmits the rest), and paces at ' +
+        'the rate the path delivers, backing off only when a queue builds.',
+    );
+  } else {
+    parts.push("Here TCP kept up: bering's advantage shows where random loss keeps cutting TCP's window.");
+  }
+  return parts.join(' ');
+}
+
+function faster(beringMbps: number, tcpMbps: number): string {
+  return beringMbps >= tcpMbps ? `bering was ${ratio(beringMbps, tcpMbps)}x faster` : `TCP was ${ratio(tcpMbps, beringMbps)}x faster`;
+}
+
+function ratio(a: number, b: number): string {
+  const r = a / b;
+  return r >= 10 ? r.toFixed(0) : r.toFixed(1);
+}
+
+/** Breaks `text` into lines of at most `width` characters, at spaces. */
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines.join('\n');
 }
 
 /**
@@ -325,8 +524,19 @@ function mbps(bytes: number, seconds: number): number {
   return seconds > 0 ? (bytes * 8) / seconds / 1e6 : 0;
 }
 
+/** Mbit/s with one decimal, two below 10 Mbit/s (plain TCP's range here). */
+function rate(mbitPerSecond: number): string {
+  return mbitPerSecond.toFixed(mbitPerSecond < 10 ? 2 : 1);
+}
+
+/** MiB with one decimal, two below 10 MiB (what plain TCP gets through is often under 1 MiB). */
 function mib(bytes: number): string {
-  return (bytes / (1024 * 1024)).toFixed(1);
+  const n = bytes / (1024 * 1024);
+  return n.toFixed(n < 10 ? 2 : 1);
+}
+
+function percent(rate: number): string {
+  return `${(rate * 100).toFixed(1)}%`;
 }
 
 function number(text: string | undefined, fallback: number, what: string, min: number, max: number): number {
