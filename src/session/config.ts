@@ -25,7 +25,15 @@ export interface SessionConfig {
   maxAckDelayMs: Millis;
   /** ACK after this many ack-eliciting packets (RFC 9000 §13.2.2 uses 2; larger saves upstream packets). */
   ackEveryPackets: number;
+  /** First round's window before the path's RTT is known, and its floor after. */
   initialCwndPackets: number;
+  /**
+   * Rate the first round's window is sized for once the RTT is known (window = rate * RTT). BBR's
+   * start-up grows the window about 2.9x a round; a live 4K stream that starts below its own rate
+   * queues for two rounds behind it, and start-up then floods that backlog into the bottleneck.
+   * On a 180 ms path 60 Mbit/s is a 1.4 MB first round; on a 40 ms path the floor rules.
+   */
+  initialRateMbps: number;
   /** Optional pacing ceiling per path, in Mbit/s (a VPS plan's bandwidth); 0 for none. */
   maxRateMbps: number;
   /** Per-path overrides by path id (the dialer's n-th peer address). */
@@ -59,6 +67,7 @@ export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
   maxAckDelayMs: 5,
   ackEveryPackets: 4,
   initialCwndPackets: 256,
+  initialRateMbps: 60,
   maxRateMbps: 0,
   paths: [],
   pathProbeIntervalMs: 500,

@@ -22,6 +22,8 @@ export interface PathConfig {
   maxAckDelayMs: Millis;
   ackEveryPackets: number;
   initialCwndPackets: number;
+  /** Bytes/ms the first round is sized for once the RTT is known. */
+  initialRate: number;
   /** Pacing ceiling in bytes/ms; Infinity for none. */
   maxRate: number;
   /** A backup path carries traffic only while no regular path is up. */
@@ -118,6 +120,7 @@ export class Path {
     this.cc = new BbrController({
       mss: config.mtu,
       initialCwndPackets: config.initialCwndPackets,
+      initialRate: config.initialRate,
       initialRtt: config.initialRttMs,
       maxRate: config.maxRate,
     });

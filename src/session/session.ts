@@ -131,6 +131,10 @@ export class Session implements FrameVisitor {
   private sealer: PacketSealer | null = null;
   private opener: PacketOpener | null = null;
   private readonly initiators: HandshakeInitiator[] = [];
+  /** When each of {@link initiators} was first sent: the answer's arrival gives the path's RTT. */
+  private readonly initiatorSentAt: Millis[] = [];
+  /** Listener: when the handshake answer left; the dialer's first packet on a path ends that RTT. */
+  private acceptedAt: Millis = NaN;
   private handshakeNextAt: Millis = 0;
   private handshakeAttempts = 0;
   private handshakeStartedAt: Millis;
@@ -255,6 +259,7 @@ export class Session implements FrameVisitor {
   static accept(opts: { now: Millis; wallNow: UnixMillis; keys: SessionKeys; rng: Rng; config: SessionConfig; fec?: ReedSolomon }): Session {
     const session = new Session(opts.config, opts.keys.localSessionId, 'connected', false, opts.rng, opts.now, opts.wallNow, null, opts.fec ?? null);
     session.installKeys(opts.keys);
+    session.acceptedAt = opts.now;
     session.emit({ type: 'connected' });
     return session;
   }
@@ -301,24 +306,25 @@ export class Session implements FrameVisitor {
       this.stats_.packetsDropped++;
       return false;
     }
+    const isNewPath = this.paths[pathId] === undefined;
     const path = this.pathFor(pathId);
+    // The listener's first sight of a path ends a round trip that began with its handshake answer.
+    if (isNewPath && !this.isDialer) path.cc.onRttHint(now - this.acceptedAt);
     if (!path.replay.accept(packet.pn)) {
       // Authentic but seen before: a late original of a packet FEC restored, or a replay. Never
-      // evidence of where the peer is, so not reported as accepted.
+      // evidence of where the peer is, so not reported as accepted. A late original did cross
+      // the wire: left out of the raw-loss count, it would be counted lost, and FEC would buy
+      // repairs against loss that never happened (groups spanning a fast and a slow path restore
+      // the slow path's packets before they land).
+      if (!restored) this.countArrival(now, path, packet.pn, bytes.length);
       this.stats_.duplicatePackets++;
       this.lastDropWasDuplicate = true;
       return false;
     }
     this.lastReceivedAt = now;
     path.lastReceivedAt = now;
-    if (restored) {
-      path.counters.fecRestored++;
-    } else {
-      path.counters.packetsReceived++;
-      path.counters.bytesReceived += bytes.length;
-      path.lossMeter.onPacket(packet.pn);
-      if (path.lossReportDueAt === Infinity) path.lossReportDueAt = now + LOSS_REPORT_INTERVAL_MS;
-    }
+    if (restored) path.counters.fecRestored++;
+    else this.countArrival(now, path, packet.pn, bytes.length);
     // The listener learns paths from the dialer's packets; a path that was down stays down until
     // its challenge is answered (packets arriving prove only one direction).
     if (path.state === 'validating' && !this.isDialer) this.markPathUp(path, now);
@@ -338,6 +344,14 @@ export class Session implements FrameVisitor {
       this.restoredQueue.push(...this.fecDecoder.onSource(now, this.rxFecGroup, this.rxFecIndex, bytes));
     }
     return true;
+  }
+
+  /** An authentic packet that crossed the wire on `path` (not one FEC restored). */
+  private countArrival(now: Millis, path: Path, pn: number, length: number): void {
+    path.counters.packetsReceived++;
+    path.counters.bytesReceived += length;
+    path.lossMeter.onPacket(pn);
+    if (path.lossReportDueAt === Infinity) path.lossReportDueAt = now + LOSS_REPORT_INTERVAL_MS;
   }
 
   /** Call when {@link nextTimeout} passes. Extra calls are harmless. */
@@ -570,7 +584,11 @@ export class Session implements FrameVisitor {
     if (this.pathsPendingInit.length === 0 && now >= this.handshakeNextAt && this.psk !== null) {
       const initiator = new HandshakeInitiator(this.psk, this.id, this.rng, now + this.wallOffset);
       this.initiators.push(initiator);
-      if (this.initiators.length > MAX_PENDING_INITIATORS) this.initiators.shift();
+      this.initiatorSentAt.push(now);
+      if (this.initiators.length > MAX_PENDING_INITIATORS) {
+        this.initiators.shift();
+        this.initiatorSentAt.shift();
+      }
       this.pathsPendingInit = this.paths.filter((p) => p !== undefined).map((p) => p.id);
       const backoff = Math.min(4, 2 ** this.handshakeAttempts);
       this.handshakeAttempts++;
@@ -1043,18 +1061,21 @@ export class Session implements FrameVisitor {
 
   private handleHandshakeResponse(now: Millis, pathId: PathId, bytes: Uint8Array): boolean {
     if (this.state !== 'handshaking') return false;
-    for (const initiator of this.initiators) {
+    for (const [i, initiator] of this.initiators.entries()) {
       const keys = initiator.accept(bytes);
       if (keys === null) continue;
+      const rtt = now - this.initiatorSentAt[i];
       this.installKeys(keys);
       this.state = 'connected';
       this.initiators.length = 0;
+      this.initiatorSentAt.length = 0;
       this.pathsPendingInit.length = 0;
       this.lastReceivedAt = now;
       this.emit({ type: 'connected' });
       // The answering path is proven; the others prove themselves with PATH_CHALLENGE, which
       // also tells the listener every path's address at once.
       const answered = this.pathFor(pathId);
+      answered.cc.onRttHint(rtt);
       this.markPathUp(answered, now);
       answered.pingPending = true;
       for (const path of this.paths) if (path !== undefined && path !== answered) path.challengeDueAt = now;
@@ -1078,6 +1099,7 @@ export class Session implements FrameVisitor {
         maxAckDelayMs: this.config.maxAckDelayMs,
         ackEveryPackets: this.config.ackEveryPackets,
         initialCwndPackets: this.config.initialCwndPackets,
+        initialRate: mbpsToBytesPerMs(this.config.initialRateMbps),
         maxRate: mbpsToBytesPerMs(this.config.paths[pathId]?.maxRateMbps ?? this.config.maxRateMbps),
         backup: this.config.paths[pathId]?.backup ?? false,
       });

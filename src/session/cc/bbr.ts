@@ -5,6 +5,8 @@ export interface BbrConfig {
   /** Datagram size used for minimum windows and burst quanta. */
   mss: number;
   initialCwndPackets: number;
+  /** Bytes/ms the first round's window is sized for once the RTT is known (never below the above). */
+  initialRate: number;
   /** RTT assumed before the first sample. */
   initialRtt: Millis;
   /** Optional ceiling (bytes/ms), e.g. a VPS plan's bandwidth. */
@@ -71,9 +73,14 @@ export class BbrController implements CongestionController {
 
   pacingRate: number;
   cwnd: number;
+  /** Start-up's window floor: an app-limited trickle must not shrink it below where it began. */
+  private startupCwnd: number;
+  /** What the path carried before a {@link reset}: the first round after it is no larger. */
+  private knownBdp = Infinity;
 
   constructor(private readonly config: BbrConfig) {
-    this.cwnd = config.initialCwndPackets * config.mss;
+    this.startupCwnd = config.initialCwndPackets * config.mss;
+    this.cwnd = this.startupCwnd;
     this.pacingRate = Math.min(config.maxRate, (STARTUP_GAIN * this.cwnd) / config.initialRtt);
   }
 
@@ -102,6 +109,7 @@ export class BbrController implements CongestionController {
   onAck(ev: AckEvent): void {
     const { now, sample } = ev;
     if (!Number.isNaN(ev.rtt)) {
+      if (!Number.isFinite(this.minRtt)) this.onRttHint(ev.rtt);
       if (ev.rtt < this.roundMinRtt) this.roundMinRtt = ev.rtt;
       if (ev.rtt <= this.minRtt || now - this.minRttStamp > MIN_RTT_WINDOW_MS) {
         this.minRtt = ev.rtt;
@@ -132,7 +140,14 @@ export class BbrController implements CongestionController {
     else if (this.steadySince === Infinity) this.steadySince = now;
   }
 
+  /**
+   * Starts over in start-up, as after a long blackout. The first round's window is the smaller
+   * of the initial window and what the path carried before: conditions may have changed, but a
+   * 20 Mbit/s path that blinked is not suddenly worth a 1.4 MB first flight.
+   */
   reset(): void {
+    this.knownBdp = this.btlBw > 0 && Number.isFinite(this.minRtt) ? this.bdp() : Infinity;
+    this.startupCwnd = Math.max(4 * this.config.mss, Math.min(this.config.initialCwndPackets * this.config.mss, this.knownBdp));
     this.mode = 'startup';
     this.bwSamples.fill(0);
     this.bwSampleRounds.fill(-1);
@@ -145,8 +160,25 @@ export class BbrController implements CongestionController {
     this.carefulRound = -1;
     this.pacingGain = STARTUP_GAIN;
     this.cwndGain = STARTUP_GAIN;
-    this.cwnd = this.config.initialCwndPackets * this.config.mss;
+    this.cwnd = this.startupCwnd;
     this.pacingRate = Math.min(this.config.maxRate, (STARTUP_GAIN * this.cwnd) / this.config.initialRtt);
+  }
+
+  /**
+   * An RTT measured before any ACK (the handshake's) or the first ACK's: sizes start-up's first
+   * round for the initial rate (see {@link BbrConfig}). Ignored once the path has been measured.
+   */
+  onRttHint(rtt: Millis): void {
+    if (this.mode !== 'startup' || this.btlBw > 0 || !(rtt > 0)) return;
+    const { mss, initialRate, maxRate } = this.config;
+    // On a short path the initial window already covers the rate, and rounds are quick anyway.
+    const window = Math.min(this.knownBdp, initialRate * rtt);
+    if (window <= this.startupCwnd) return;
+    this.startupCwnd = window;
+    this.cwnd = Math.max(this.cwnd, window);
+    // Spread over one round trip, not start-up's 2.9x: a first round this large must not arrive
+    // as a burst on a path that turns out to be slower.
+    this.pacingRate = Math.min(maxRate, Math.max(this.pacingRate, window / rtt));
   }
 
   private recordBandwidth(rate: number): void {
@@ -280,9 +312,7 @@ export class BbrController implements CongestionController {
       // Never slow down in startup on a low early sample: the initial rate is a floor there.
       const holdFloor = this.mode === 'startup' && this.carefulRound < 0;
       this.pacingRate = Math.min(this.config.maxRate, holdFloor ? Math.max(rate, this.pacingRate) : rate);
-      const floor = this.mode === 'startup' ? this.config.initialCwndPackets * mss : 4 * mss;
-      // In start-up an app-limited trickle (keepalives on an idle session) must not shrink the
-      // window below where start-up began.
+      const floor = this.mode === 'startup' ? this.startupCwnd : 4 * mss;
       this.cwnd = Math.max(floor, this.cwndGain * this.bdp() + 3 * 2 * mss);
     }
   }

@@ -28,6 +28,8 @@ export interface CongestionController {
   onAck(event: AckEvent): void;
   /** Call when a packet leaves; `delivered` is the path's delivered count at that time. */
   onPacketSent(now: Millis, delivered: number): void;
+  /** An RTT measured outside ACKs (the handshake): may size the first round before any ACK. */
+  onRttHint(rtt: Millis): void;
   /** Call when the path lost its way (outage, failover): restart estimation. */
   reset(): void;
   /** Estimated fraction of packets lost for reasons other than our own queue (0..1). */
