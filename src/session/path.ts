@@ -139,16 +139,18 @@ export class Path {
   }
 
   /**
-   * When this path counts as silent: it has data in flight, yet nothing arrived on it and
-   * nothing sent on it was acknowledged for a probe timeout plus the round trip of the probe.
-   * Infinity when idle.
+   * When this path counts as silent: it has data in flight, its oldest packet is overdue (a
+   * smoothed RTT plus the ACK delay since it left), and nothing arrived on it nor was
+   * acknowledged for a margin of four RTT deviations plus a quarter RTT since. A busy path ACKs
+   * every few milliseconds, so that much quiet after an ACK was due means the path is dark; a
+   * congested one keeps ACKing, only later. Infinity when idle.
    */
   silenceDeadline(): Millis {
     if (this.state !== 'up' || this.elicitingInFlight === 0) return Infinity;
     const oldest = this.history.oldest();
-    const since = Math.max(this.lastAckProgressAt, this.lastReceivedAt, oldest === undefined ? -Infinity : oldest.timeSent);
-    const probeRoundTrip = this.rtt.pto(this.config.maxAckDelayMs) + 1.25 * this.rtt.smoothed + this.config.maxAckDelayMs;
-    return since + Math.max(probeRoundTrip, MIN_SILENCE_MS);
+    const ackDue = oldest === undefined ? -Infinity : oldest.timeSent + this.rtt.smoothed + this.config.maxAckDelayMs;
+    const since = Math.max(this.lastAckProgressAt, this.lastReceivedAt, ackDue);
+    return since + Math.max(MIN_SILENCE_MS, 4 * this.rtt.variance + this.rtt.smoothed / 4);
   }
 
   /** Room in the congestion window for another full-size packet. */
