@@ -67,7 +67,7 @@ export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
   maxAckDelayMs: 5,
   ackEveryPackets: 4,
   initialCwndPackets: 256,
-  initialRateMbps: 60,
+  initialRateMbps: 100,
   maxRateMbps: 0,
   paths: [],
   pathProbeIntervalMs: 500,

@@ -7,6 +7,7 @@ import type { Rng } from './rng.ts';
 import { Stream, type StreamPriority } from './stream/stream.ts';
 import type { Millis, UnixMillis } from './time.ts';
 import { FecDecoder } from './fec/decoder.ts';
+import { LOSS_PRIOR } from './fec/lossMeter.ts';
 import { FecEncoder, type SendGroup } from './fec/encoder.ts';
 import { chooseFecParams, type FecLane } from './fec/policy.ts';
 import type { ReedSolomon } from '../fec/index.ts';
@@ -111,8 +112,6 @@ const LATENCY_BACKLOG_BYTES = 64 * 1024;
 const BULK_AFTER_BACKLOGGED_MS = 500;
 /** Extra wait before a protected packet counts as lost, beyond its group's repairs. */
 const FEC_LOSS_SLACK_MS = 5;
-/** The loss a live stream's FEC assumes before a path has reported any. */
-const UNMEASURED_LOSS = { lossRate: 0.02, meanBurst: 2 };
 const MAX_PENDING_INITIATORS = 4;
 
 /**
@@ -1099,7 +1098,7 @@ export class Session implements FrameVisitor {
         maxAckDelayMs: this.config.maxAckDelayMs,
         ackEveryPackets: this.config.ackEveryPackets,
         initialCwndPackets: this.config.initialCwndPackets,
-        initialRate: mbpsToBytesPerMs(this.config.initialRateMbps),
+        initialRate: this.config.initialRateMbps > 0 ? mbpsToBytesPerMs(this.config.initialRateMbps) : 0,
         maxRate: mbpsToBytesPerMs(this.config.paths[pathId]?.maxRateMbps ?? this.config.maxRateMbps),
         backup: this.config.paths[pathId]?.backup ?? false,
       });
@@ -1359,10 +1358,10 @@ export class Session implements FrameVisitor {
     let weight = 0;
     let loss = 0;
     let burst = 0;
-    let measured = false;
+    let settled = true;
     for (const p of this.paths) {
       if (p === undefined || !p.isUp) continue;
-      if (p.lossEstimate.reports > 0) measured = true;
+      if (!p.lossEstimate.settled) settled = false;
       const w = Number.isFinite(p.cc.pacingRate) ? p.cc.pacingRate : 1;
       weight += w;
       loss += w * p.lossEstimate.lossRate;
@@ -1371,9 +1370,13 @@ export class Session implements FrameVisitor {
     if (weight === 0) return;
     const model = { lossRate: loss / weight, meanBurst: burst / weight };
     this.fecEncoder.setParams('bulk', chooseFecParams(model, 'bulk'));
-    // Until the first loss report a live stream is protected as if the path were lossy: its first
-    // seconds are when a viewer notices a stall most, and the guess costs only those seconds.
-    this.fecEncoder.setParams('latency', chooseFecParams(measured ? model : UNMEASURED_LOSS, 'latency'));
+    // Until the loss is measured over a memory's worth of packets a live stream is protected at
+    // least as if the path were lossy: its first seconds are when a viewer notices a stall most,
+    // a few early reports can miss a burst entirely, and the guess costs only those seconds.
+    const live = settled
+      ? model
+      : { lossRate: Math.max(model.lossRate, LOSS_PRIOR.lossRate), meanBurst: Math.max(model.meanBurst, LOSS_PRIOR.meanBurst) };
+    this.fecEncoder.setParams('latency', chooseFecParams(live, 'latency'));
   }
 
   private closeWithError(code: number, reason: string): void {

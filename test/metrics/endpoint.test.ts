@@ -180,15 +180,17 @@ describe('metrics endpoint over a lossy two-path tunnel', () => {
       expect(Math.abs(proxy.bToA.sent - value(x, 'bering_path_sent_packets_total', { path: String(i) }))).toBeLessThanOrEqual(3);
       expect(received).toBeLessThanOrEqual(proxy.aToB.delivered);
       expect(received).toBeGreaterThan(proxy.aToB.delivered * 0.98);
-      // Loss: on a path that carried thousands of packets, the measured raw loss is near 3%.
-      for (const [m, labels, packets] of [
-        [e, onEntry, sent],
-        [x, { path: String(i) }, value(x, 'bering_path_sent_packets_total', { path: String(i) })],
+      // Loss: on a path that carried thousands of packets, the measured raw loss is near what the
+      // link dropped: its 3% plus whatever overflowed its queue (start-up, probing).
+      const dropped = (d: typeof proxy.aToB) => (d.droppedLoss + d.droppedQueue) / d.sent;
+      for (const [m, labels, packets, linkLoss] of [
+        [e, onEntry, sent, dropped(proxy.aToB)],
+        [x, { path: String(i) }, value(x, 'bering_path_sent_packets_total', { path: String(i) }), dropped(proxy.bToA)],
       ] as const) {
         if (packets < 3000) continue;
         lossChecked++;
         expect(value(m, 'bering_path_loss_ratio', labels)).toBeGreaterThan(LOSS * 0.5);
-        expect(value(m, 'bering_path_loss_ratio', labels)).toBeLessThan(LOSS * 1.6);
+        expect(value(m, 'bering_path_loss_ratio', labels)).toBeLessThan(Math.max(LOSS, linkLoss) * 1.6);
       }
     }
     expect(lossChecked).toBeGreaterThanOrEqual(2);

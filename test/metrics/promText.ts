@@ -100,7 +100,10 @@ function parseSample(line: string, fail: (why: string) => never): Sample {
   if (line[at] !== ' ') fail('expected a space before the value');
   const [valueText, timestamp, extra] = line.slice(at + 1).split(' ');
   if (extra !== undefined || (timestamp !== undefined && !/^-?[0-9]+$/.test(timestamp))) fail('junk after the value');
-  const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : valueText === 'NaN' ? NaN : Number(valueText);
-  if (valueText === '' || (Number.isNaN(value) && valueText !== 'NaN')) fail('bad value');
+  // Prometheus parses values with Go's ParseFloat, which takes NaN in any case; prom-client's
+  // event-loop lag gauges print "Nan" before their first sample.
+  const isNaNText = /^nan$/i.test(valueText);
+  const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : isNaNText ? NaN : Number(valueText);
+  if (valueText === '' || (Number.isNaN(value) && !isNaNText)) fail('bad value');
   return { name, labels, value };
 }

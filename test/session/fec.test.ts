@@ -5,10 +5,13 @@ import { runBulk } from '../support/bulk.ts';
 const MiB = 1024 * 1024;
 const STEADY_FROM_MS = 4000;
 /**
- * Long enough for about ten seconds of steady state: a failed bulk group costs a dozen
- * retransmitted packets at once, so a shorter run counts too few groups to tell 10x from 7x.
+ * The mean over three seeds of about six seconds of steady state each: a failed bulk group or
+ * one probe into a full queue costs a dozen to a few hundred retransmitted packets at once, so
+ * one short run counts too few such events to tell 10x from 7x (at bursty loss single seeds
+ * measured 6x to 28x).
  */
-const BYTES = 150 * MiB;
+const BYTES = 100 * MiB;
+const SEEDS = [77, 78, 79];
 
 /**
  * Adaptive FEC against ARQ alone on the trans-Pacific reference path: once the loss is measured,
@@ -24,8 +27,7 @@ describe('adaptive FEC over a lossy trans-Pacific path', () => {
   ];
   for (const sc of scenarios) {
     it(`${sc.name}: 10x fewer bytes wait for ARQ, overhead <= 1.5 * loss + 6%`, () => {
-      const seed = 77;
-      const run = (fec: boolean) =>
+      const run = (seed: number, fec: boolean) =>
         runBulk({
           paths: [transPacific({ lossRate: sc.lossRate, burst: sc.burst })],
           seed,
@@ -34,19 +36,25 @@ describe('adaptive FEC over a lossy trans-Pacific path', () => {
           fec,
           steadyFromMs: STEADY_FROM_MS,
         });
-      const off = run(false);
-      const on = run(true);
-      const context = `seed ${seed}: off ${JSON.stringify(off.steady)} on ${JSON.stringify(on.steady)} fec ${JSON.stringify(on.senderStats.fec)}`;
-      for (const r of [off, on]) {
+      const mean = (rs: ReturnType<typeof run>[], f: (r: ReturnType<typeof run>) => number) => rs.reduce((sum, r) => sum + f(r), 0) / rs.length;
+      const off = SEEDS.map((seed) => run(seed, false));
+      const on = SEEDS.map((seed) => run(seed, true));
+      const context = `seeds ${SEEDS}: off ${JSON.stringify(off.map((r) => r.steady))} on ${JSON.stringify(on.map((r) => r.steady))} fec ${JSON.stringify(on.map((r) => r.senderStats.fec))}`;
+      for (const r of [...off, ...on]) {
         expect(r.corruptAt, context).toBe(-1);
         expect(r.delivered, context).toBe(BYTES);
       }
-      expect(off.steady.fecOverhead, context).toBe(0);
-      expect(on.steady.retransmittedFraction * 10, context).toBeLessThanOrEqual(off.steady.retransmittedFraction);
-      const measuredLoss = on.senderStats.paths[0].reportedLossRate;
-      expect(Math.abs(measuredLoss - (sc.lossRate ?? sc.burst!.meanLossRate)), context).toBeLessThan(0.01);
-      expect(on.steady.fecOverhead, context).toBeLessThanOrEqual(1.5 * measuredLoss + 0.06);
-      expect(on.receiverStats.fecRestoredPackets, context).toBeGreaterThan(0);
+      expect(mean(off, (r) => r.steady.fecOverhead), context).toBe(0);
+      expect(mean(on, (r) => r.steady.retransmittedFraction) * 10, context).toBeLessThanOrEqual(mean(off, (r) => r.steady.retransmittedFraction));
+      for (const r of on) {
+        // The loss reported over the whole steady run: the smoothed estimate remembers only ~5,000
+        // packets, about 25 loss runs at 3% in runs of 6, too few to sit within 1% of the truth.
+        const { reportedLost, reportedReceived } = r.senderStats.paths[0].counters;
+        const measuredLoss = reportedLost / (reportedLost + reportedReceived);
+        expect(Math.abs(measuredLoss - (sc.lossRate ?? sc.burst!.meanLossRate)), context).toBeLessThan(0.01);
+        expect(r.steady.fecOverhead, context).toBeLessThanOrEqual(1.5 * measuredLoss + 0.06);
+        expect(r.receiverStats.fecRestoredPackets, context).toBeGreaterThan(0);
+      }
     });
   }
 

@@ -20,6 +20,8 @@ const CAREFUL_GAIN = 1.25;
 const CAREFUL_GROWTH = 1.1;
 const PROBE_BW_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1];
 const BTLBW_FILTER_ROUNDS = 10;
+/** Paths at least this long get a first round sized for the initial rate (see onRttHint). */
+const LONG_PATH_RTT_MS = 80;
 const MIN_RTT_WINDOW_MS = 10_000;
 const FULL_BW_GROWTH = 1.25;
 const FULL_BW_ROUNDS = 3;
@@ -68,6 +70,8 @@ export class BbrController implements CongestionController {
   private carefulBw = 0;
   /** Some ACK of this round measured the path, not the application's pace. */
   private roundHadFullSample = false;
+  /** Some ACK of this round came while pacing below the bottleneck (a queue was draining). */
+  private roundDrained = false;
   private pacingGain = STARTUP_GAIN;
   private cwndGain = STARTUP_GAIN;
 
@@ -111,7 +115,7 @@ export class BbrController implements CongestionController {
     if (!Number.isNaN(ev.rtt)) {
       if (!Number.isFinite(this.minRtt)) this.onRttHint(ev.rtt);
       if (ev.rtt < this.roundMinRtt) this.roundMinRtt = ev.rtt;
-      if (ev.rtt <= this.minRtt || now - this.minRttStamp > MIN_RTT_WINDOW_MS) {
+      if (ev.rtt <= this.minRtt) {
         this.minRtt = ev.rtt;
         this.minRttStamp = now;
       }
@@ -131,7 +135,8 @@ export class BbrController implements CongestionController {
     if (sample.deliveryRate > 0 && (!sample.isAppLimited || sample.deliveryRate >= this.btlBw)) {
       this.recordBandwidth(sample.deliveryRate);
     }
-    if (roundEnded) this.onRoundEnd();
+    if (sample.ackedBytes > 0 && this.pacingGain < 1) this.roundDrained = true;
+    if (roundEnded) this.onRoundEnd(now);
 
     this.updateMode(now, ev.bytesInFlight);
     this.updateControls();
@@ -170,8 +175,10 @@ export class BbrController implements CongestionController {
    */
   onRttHint(rtt: Millis): void {
     if (this.mode !== 'startup' || this.btlBw > 0 || !(rtt > 0)) return;
-    const { mss, initialRate, maxRate } = this.config;
-    // On a short path the initial window already covers the rate, and rounds are quick anyway.
+    const { initialRate, maxRate } = this.config;
+    // On a short path rounds are quick: start-up catches up with a live stream within tens of
+    // milliseconds, and a first round sized for the rate would only flood a slower path.
+    if (rtt < LONG_PATH_RTT_MS) return;
     const window = Math.min(this.knownBdp, initialRate * rtt);
     if (window <= this.startupCwnd) return;
     this.startupCwnd = window;
@@ -196,7 +203,15 @@ export class BbrController implements CongestionController {
     this.btlBw = max;
   }
 
-  private onRoundEnd(): void {
+  private onRoundEnd(now: Millis): void {
+    // An old min RTT is replaced only by a round that drained the queue or never filled it: a
+    // sample taken on top of a standing queue would hide that queue from every test below, and
+    // the next probe would overflow it (measured: a 20 ms queue taken for the path's RTT, then
+    // 265 packets dropped by the probe after it).
+    if (now - this.minRttStamp > MIN_RTT_WINDOW_MS && (this.roundDrained || !this.roundHadFullSample) && Number.isFinite(this.roundMinRtt)) {
+      this.minRtt = this.roundMinRtt;
+      this.minRttStamp = now;
+    }
     // Startup's own overshoot fills the queue and drops: only cruising rounds teach random loss.
     const queueFree = this.mode === 'probe_bw' && this.roundMinRtt <= this.minRtt + Math.max(3, this.minRtt / 10);
     const total = this.roundAcked + this.roundLost;
@@ -229,6 +244,7 @@ export class BbrController implements CongestionController {
     this.lastRoundMinRtt = this.roundMinRtt;
     this.roundMinRtt = Infinity;
     this.roundHadFullSample = false;
+    this.roundDrained = false;
     this.roundLost = 0;
     this.roundAcked = 0;
   }

@@ -44,20 +44,36 @@ export class LossMeter {
  * length of a loss run (Gilbert-Elliott's bad-state sojourn, as far as the sender can tell).
  */
 export class LossEstimate {
-  lossRate = 0;
-  meanBurst = 1;
-  /** Reports folded in so far: none means the path's loss is not known yet. */
+  /**
+   * Starts from the prior, not from zero: an average started at zero read 2% loss as 0.3% after
+   * the first report and as half of it a memory later, so a live stream's first seconds got too
+   * few repairs. A prior is also steadier than trusting the first few reports in full.
+   */
+  lossRate = LOSS_PRIOR.lossRate;
+  meanBurst = LOSS_PRIOR.meanBurst;
+  /** Reports folded in so far. */
   reports = 0;
+  /** Packets those reports covered. */
+  packets = 0;
 
   /** Folds one report in, weighted by its packet count against a memory of ~5,000 packets. */
   onReport(received: number, lost: number, bursts: number): void {
     const total = received + lost;
     if (total === 0) return;
     this.reports++;
+    this.packets += total;
     const alpha = total / (total + ESTIMATE_MEMORY_PACKETS);
     this.lossRate += alpha * (lost / total - this.lossRate);
     if (bursts > 0) this.meanBurst += alpha * (lost / bursts - this.meanBurst);
   }
+
+  /** A memory's worth of packets measured: the prior has mostly given way to the path. */
+  get settled(): boolean {
+    return this.packets >= ESTIMATE_MEMORY_PACKETS;
+  }
 }
+
+/** What a path's loss is taken to be before it is measured: a lossy long-haul path. */
+export const LOSS_PRIOR = { lossRate: 0.02, meanBurst: 4 };
 
 const ESTIMATE_MEMORY_PACKETS = 5000;

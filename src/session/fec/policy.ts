@@ -49,7 +49,7 @@ interface LaneShape {
  */
 const LANES: Record<FecLane, LaneShape> = {
   bulk: { k: 128, holdMs: 120, residualTarget: 0.02, overheadSlope: 1.5, overheadConstant: 0.03, maxOverhead: 0.5, maxDepth: 8, minLoss: 0.005 },
-  latency: { k: 16, holdMs: 30, residualTarget: 1e-4, overheadSlope: 8, overheadConstant: 0.25, maxOverhead: 0.5, maxDepth: 8, minLoss: 0.001 },
+  latency: { k: 16, holdMs: 30, residualTarget: 1e-5, overheadSlope: 8, overheadConstant: 0.25, maxOverhead: 0.5, maxDepth: 8, minLoss: 0.001 },
 };
 
 /**
@@ -68,8 +68,11 @@ export function chooseFecParams(loss: LossModel, lane: FecLane): FecParams | nul
 export function repairCount(k: number, loss: LossModel, depth: number, lane: FecLane): number {
   const shape = LANES[lane];
   const p = Math.min(0.5, loss.lossRate);
-  // A run longer than the depth costs a group more than one symbol; geometric runs often are.
-  const perEvent = Math.max(1, (2 * loss.meanBurst) / depth);
+  // A run longer than the depth costs a group more than one symbol. Runs are geometric: one of
+  // mean length b costs a group sum over j of P(length > j * depth) = 1 / (1 - (1 - 1/b)^depth)
+  // symbols on average (1.11 for runs of 4 over depth 8), and the long tail is what fails groups.
+  const b = Math.max(1, loss.meanBurst);
+  const perEvent = Math.max(1, (2 * b) / depth, 1 / (1 - (1 - 1 / b) ** depth));
   const ceiling = Math.max(1, Math.ceil(k * Math.min(shape.maxOverhead, shape.overheadSlope * p + shape.overheadConstant)));
   let m = 1;
   while (m < ceiling && unrecoveredFraction(k, m, p, perEvent) > shape.residualTarget) m++;
