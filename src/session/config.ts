@@ -28,10 +28,10 @@ export interface SessionConfig {
   /** First round's window before the path's RTT is known, and its floor after. */
   initialCwndPackets: number;
   /**
-   * Rate the first round's window is sized for once the RTT is known (window = rate * RTT). BBR's
-   * start-up grows the window about 2.9x a round; a live 4K stream that starts below its own rate
-   * queues for two rounds behind it, and start-up then floods that backlog into the bottleneck.
-   * On a 180 ms path 60 Mbit/s is a 1.4 MB first round; on a 40 ms path the floor rules.
+   * Rate the first round's window is sized for once the RTT is known (window = rate * RTT, on
+   * paths of 80 ms RTT or more; 0 for none). BBR's start-up grows the window about 2.9x a round;
+   * a live 4K stream (60 Mbit/s plus its repairs) that starts below its own rate queues for two
+   * rounds behind it, and start-up then floods that backlog into the bottleneck.
    */
   initialRateMbps: number;
   /** Optional pacing ceiling per path, in Mbit/s (a VPS plan's bandwidth); 0 for none. */
