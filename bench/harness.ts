@@ -4,12 +4,9 @@
  * and the path emulators (for blackouts and per-path counters).
  */
 import type { ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
-import { once } from 'node:events';
-import net from 'node:net';
 import type { HostPort } from '../src/io/address.ts';
 import type { LinkConfig, LinkStats } from '../src/sim/link.ts';
-import { stopChild, tailOf } from './children.ts';
+import { Helpers, lastLines, stopChild } from '../src/io/children.ts';
 import { EndpointProcess } from './endpointProcess.ts';
 
 /** The impairment proxy and the TUN bridge both look like this to the orchestrator. */
@@ -40,34 +37,6 @@ export interface Harness {
   deviceDrops(): Promise<number>;
   /** Stops everything it started. */
   close(): Promise<void>;
-}
-
-/**
- * The helper processes of a harness, their stderr drained (a full pipe would block a relay that
- * logs) and kept for {@link Helpers.deaths}.
- */
-export class Helpers {
-  private readonly list: Array<{ name: string; child: ChildProcess; stderr: () => string }> = [];
-
-  add(name: string, child: ChildProcess): ChildProcess {
-    this.list.push({ name, child, stderr: tailOf(child) });
-    return child;
-  }
-
-  get children(): ChildProcess[] {
-    return this.list.map((h) => h.child);
-  }
-
-  get pids(): number[] {
-    return this.list.flatMap((h) => (h.child.pid === undefined ? [] : [h.child.pid]));
-  }
-
-  /** Names the helpers that exited, with the end of their stderr; null while all run. */
-  deaths(): string | null {
-    const dead = this.list.filter((h) => h.child.exitCode !== null || h.child.signalCode !== null);
-    if (dead.length === 0) return null;
-    return dead.map((h) => `${h.name} exited (${h.child.exitCode ?? h.child.signalCode}): ${lastLines(h.stderr())}`).join('; ');
-  }
 }
 
 /** What a UDP system's own setup gets: the service to reach, and where to register what it starts. */
@@ -120,24 +89,6 @@ export async function startUdpSystem(
   }
 }
 
-/** A port free on 127.0.0.1 right now (for programs that cannot report the port they bound). */
-export async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
-  if (kind === 'udp') {
-    const s = dgram.createSocket('udp4');
-    s.bind(0, '127.0.0.1');
-    await once(s, 'listening');
-    const port = s.address().port;
-    await new Promise<void>((ok) => s.close(() => ok()));
-    return port;
-  }
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((ok) => server.close(() => ok()));
-  return port;
-}
-
 /**
  * Resolves with the first line of `child`'s stderr for which `pick` returns a value; rejects when
  * the child exits first or `timeoutMs` passes, quoting the end of its stderr.
@@ -177,8 +128,4 @@ export function waitForLine<T>(child: ChildProcess, what: string, pick: (line: s
     child.stderr!.on('data', onData);
     child.on('exit', onExit);
   });
-}
-
-function lastLines(text: string): string {
-  return text.trim().split('\n').slice(-3).join(' | ') || '(no output)';
 }

@@ -8,8 +8,9 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { ImpairmentProxy } from '../src/io/impairmentProxy.ts';
 import { pathSeed } from './beringHarness.ts';
-import { spawnChild } from './children.ts';
-import { freePort, startUdpSystem, waitForLine, type Harness } from './harness.ts';
+import { spawnChild } from '../src/io/children.ts';
+import { freePort } from '../src/io/freePort.ts';
+import { startUdpSystem, waitForLine, type Harness } from './harness.ts';
 import type { PathSpec } from './scenarios.ts';
 
 export const KCPTUN_CLIENT = 'kcptun-client';

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError, usageError } from '../src/cli/errors.ts';
 import { parseStrict } from '../src/cli/relayOptions.ts';
-import { killAllChildren } from './children.ts';
+import { killAllChildren, processAlive } from '../src/io/children.ts';
 import { writeReport } from './report.ts';
 import { runBench } from './run.ts';
 import { FULL_PLAN, QUICK_PLAN, SCENARIOS } from './scenarios.ts';
@@ -95,20 +95,11 @@ function takeLock(): void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const holder = Number(readFileSync(LOCK_FILE, 'utf8').trim());
-    if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
+    if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) {
       throw new CliError(`another bering bench (pid ${holder}) is running on this machine; wait for it (its figures would be skewed by this one, and they share network namespaces)`);
     }
     // Left by a bench that died: take it over.
     rmSync(LOCK_FILE, { force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

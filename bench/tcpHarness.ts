@@ -4,12 +4,11 @@
  *
  *   viewer (bns_a, 198.18.0.1) - btunA = socat = UDP - LinkBridge - UDP = socat = btunB - service (bns_b, 198.18.0.2)
  *
- * The bench's workload endpoints run inside the namespaces; socat starts through the bench's own
- * `spawnChild`, so a bench interrupted by a signal kills it with every other child.
+ * The bench's workload endpoints run inside the namespaces; socat starts through `spawnChild`
+ * (src/io/children.ts), so a bench interrupted by a signal kills it with every other child.
  */
 import { establishedCongestionControl, kernelTcpUnavailable, NamespaceLink, ADDR_B, TCP_SYSCTLS } from '../src/io/namespaceLink.ts';
 import { pathSeed } from './beringHarness.ts';
-import { spawnChild } from './children.ts';
 import { EndpointProcess } from './endpointProcess.ts';
 import type { Harness } from './harness.ts';
 import type { PathSpec } from './scenarios.ts';
@@ -28,7 +27,6 @@ export async function startKernelTcp(opts: { path: PathSpec; seed: number; cc: s
     bToA: opts.path.bToA,
     seed: pathSeed(opts.seed, 0),
     cc: opts.cc,
-    spawn: spawnChild,
   });
   const started: EndpointProcess[] = [];
   const closeAll = async (): Promise<void> => {

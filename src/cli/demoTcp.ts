@@ -12,7 +12,8 @@
 import { execFile as execFileCb, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes, type Cipher } from 'node:crypto';
 import { promisify } from 'node:util';
-import { ADDR_A, ADDR_B, NamespaceLink, stderrTail, stopHelper } from '../io/namespaceLink.ts';
+import { processAlive, stopChild, tailOf } from '../io/children.ts';
+import { ADDR_A, ADDR_B, HELPER_GRACE_MS, NamespaceLink } from '../io/namespaceLink.ts';
 import type { LinkConfig, LinkStats } from '../sim/link.ts';
 
 const execFile = promisify(execFileCb);
@@ -127,7 +128,7 @@ export class DirectTcpLeg {
         sentSha256: this.sentHash.digest('hex'),
         failure: this.failure ?? this.link.deaths(),
       };
-      await Promise.all([this.sender, this.receiver].map((c) => (c === null ? undefined : stopHelper(c))));
+      await Promise.all([this.sender, this.receiver].map((c) => (c === null ? undefined : stopChild(c, 'SIGTERM', HELPER_GRACE_MS))));
       return result;
     })();
     return this.result;
@@ -145,7 +146,7 @@ export class DirectTcpLeg {
   }
 
   private watch(child: ChildProcess, role: string): void {
-    const stderr = stderrTail(child);
+    const stderr = tailOf(child);
     child.on('exit', (code, signal) => {
       if (this.result !== null) return;
       const why = stderr().trim().split('\n').slice(-2).join(' | ') || 'no output';
@@ -186,15 +187,6 @@ async function removeStaleNamespaces(): Promise<void> {
   for (const line of stdout.split('\n')) {
     const name = line.split(' ')[0];
     const pid = NS_PATTERN.exec(name)?.[1];
-    if (pid !== undefined && !alive(Number(pid))) await execFile('ip', ['netns', 'del', name]).catch(() => undefined);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if (pid !== undefined && !processAlive(Number(pid))) await execFile('ip', ['netns', 'del', name]).catch(() => undefined);
   }
 }

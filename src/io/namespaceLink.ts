@@ -11,12 +11,12 @@
  * (`ip route ... congctl`), which takes any algorithm the kernel has, where the per-namespace
  * default is limited to those the host allows.
  */
-import { execFile as execFileCb, spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
-import dgram from 'node:dgram';
-import { once } from 'node:events';
+import { execFile as execFileCb, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { LinkConfig } from '../sim/link.ts';
+import { Helpers, spawnChild, stopChild } from './children.ts';
+import { freePort } from './freePort.ts';
 import { LinkBridge } from './linkBridge.ts';
 
 const execFile = promisify(execFileCb);
@@ -40,44 +40,8 @@ export const TCP_SYSCTLS: Record<string, string> = {
   'net.ipv6.conf.default.disable_ipv6': '1',
 };
 
-/** Starts a helper process, in network namespace `netns` if given. */
-export type Spawner = (command: string, args: string[], opts: { netns?: string; stdio?: StdioOptions }) => ChildProcess;
-
-const HAS_SETPRIV = spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0;
-
-/**
- * Execs through `setpriv --pdeathsig KILL` when util-linux has it, so a helper dies with this
- * process even on SIGKILL: no socat left holding a TUN device. `ip netns exec` execs in place, so
- * the pid held is the program's own.
- */
-export const spawnHelper: Spawner = (command, args, opts) => {
-  let argv = [command, ...args];
-  if (HAS_SETPRIV) argv = ['setpriv', '--pdeathsig', 'KILL', ...argv];
-  if (opts.netns !== undefined) argv = ['ip', 'netns', 'exec', opts.netns, ...argv];
-  const child = spawn(argv[0], argv.slice(1), { stdio: opts.stdio ?? ['ignore', 'ignore', 'pipe'] });
-  // A failed exec shows up as an 'error' event; its owner sees it as an early exit.
-  child.on('error', () => undefined);
-  return child;
-};
-
-/** Stops `child` by its pid: SIGTERM, then SIGKILL after `graceMs`. Resolves once it is gone. */
-export async function stopHelper(child: ChildProcess, graceMs = 1000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** Collects a child's stderr, keeping the last `maxChars` for error messages. */
-export function stderrTail(child: ChildProcess, maxChars = 4000): () => string {
-  let text = '';
-  child.stderr?.on('data', (b: Buffer) => {
-    text = (text + b.toString()).slice(-maxChars);
-  });
-  return () => text;
-}
+/** How long a helper gets between SIGTERM and SIGKILL. */
+export const HELPER_GRACE_MS = 1000;
 
 async function run(cmd: string, args: string[]): Promise<void> {
   await execFile(cmd, args);
@@ -126,8 +90,6 @@ export interface NamespaceLinkOptions {
   seed: number;
   /** Congestion control of both namespaces' route. */
   cc: string;
-  /** How helper processes start (default {@link spawnHelper}). */
-  spawn?: Spawner;
 }
 
 /** Links not yet closed, whose namespaces an exiting process still deletes. */
@@ -141,17 +103,15 @@ let exitHookSet = false;
  */
 export class NamespaceLink {
   private readonly children: ChildProcess[] = [];
-  private readonly helpers: Array<{ name: string; child: ChildProcess; stderr: () => string }> = [];
+  /** The socats carrying the TUN devices. */
+  private readonly helpers = new Helpers();
   private bridgeStarted: LinkBridge | null = null;
   private closing: Promise<void> | null = null;
 
-  private constructor(
-    private readonly opts: NamespaceLinkOptions,
-    private readonly spawner: Spawner,
-  ) {}
+  private constructor(private readonly opts: NamespaceLinkOptions) {}
 
   static async start(opts: NamespaceLinkOptions): Promise<NamespaceLink> {
-    const link = new NamespaceLink(opts, opts.spawn ?? spawnHelper);
+    const link = new NamespaceLink(opts);
     openLinks.add(link);
     if (!exitHookSet) {
       exitHookSet = true;
@@ -179,21 +139,19 @@ export class NamespaceLink {
 
   /** Runs `command args...` inside namespace `side` ('a' at 198.18.0.1, 'b' at 198.18.0.2); stopped by `close()`. */
   spawn(side: 'a' | 'b', command: string, args: string[], stdio: StdioOptions): ChildProcess {
-    const child = this.spawner(command, args, { netns: side === 'a' ? this.opts.names.nsA : this.opts.names.nsB, stdio });
+    const child = spawnChild(command, args, { netns: side === 'a' ? this.opts.names.nsA : this.opts.names.nsB, stdio });
     this.children.push(child);
     return child;
   }
 
   /** Pids of the socat processes carrying the TUN devices. */
   get helperPids(): number[] {
-    return this.helpers.flatMap((h) => (h.child.pid === undefined ? [] : [h.child.pid]));
+    return this.helpers.pids;
   }
 
   /** Names the TUN socats that exited, with the end of their stderr; null while all run. */
   deaths(): string | null {
-    const dead = this.helpers.filter((h) => h.child.exitCode !== null || h.child.signalCode !== null);
-    if (dead.length === 0) return null;
-    return dead.map((h) => `${h.name} exited (${h.child.exitCode ?? h.child.signalCode}): ${lastLines(h.stderr())}`).join('; ');
+    return this.helpers.deaths();
   }
 
   /** Packets both TUN devices dropped so far (either way), from `ip -s -j link`. */
@@ -215,7 +173,7 @@ export class NamespaceLink {
   /** Stops every process it started, the bridge, and deletes both namespaces. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.all([...this.children, ...this.helpers.map((h) => h.child)].map((c) => stopHelper(c)));
+      await Promise.all([...this.children, ...this.helpers.children].map((c) => stopChild(c, 'SIGTERM', HELPER_GRACE_MS)));
       await this.bridgeStarted?.close();
       await tryRun('ip', ['netns', 'del', this.opts.names.nsA]);
       await tryRun('ip', ['netns', 'del', this.opts.names.nsB]);
@@ -234,7 +192,7 @@ export class NamespaceLink {
     for (const ns of [nsA, nsB]) await tryRun('ip', ['netns', 'del', ns]);
     for (const ns of [nsA, nsB]) await run('ip', ['netns', 'add', ns]);
 
-    const [socatA, socatB] = [await freeUdpPort(), await freeUdpPort()];
+    const [socatA, socatB] = [await freePort('udp'), await freePort('udp')];
     // The TUN side carries whole IP packets, so no extra per-packet overhead: the same wire
     // bytes the proxy counts for a UDP payload plus its 28-byte header.
     const bridge = await LinkBridge.start({
@@ -251,7 +209,7 @@ export class NamespaceLink {
       { ns: nsB, tun: tunB, addr: ADDR_B, local: socatB, bridgePort: bridge.portB },
     ];
     for (const side of sides) {
-      const socat = this.spawner(
+      const socat = spawnChild(
         'socat',
         [
           '-b',
@@ -263,7 +221,7 @@ export class NamespaceLink {
         ],
         {},
       );
-      this.helpers.push({ name: `socat ${side.tun}`, child: socat, stderr: stderrTail(socat) });
+      this.helpers.add(`socat ${side.tun}`, socat);
       await this.waitForDevice(side.tun, socat);
       await run('ip', ['link', 'set', side.tun, 'netns', side.ns]);
       await run('ip', ['-n', side.ns, 'addr', 'add', `${side.addr}/24`, 'dev', side.tun]);
@@ -299,18 +257,4 @@ export async function establishedCongestionControl(ns: string): Promise<string |
   } catch {
     return null;
   }
-}
-
-/** A UDP port free on 127.0.0.1 right now (socat cannot report the port it bound). */
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  s.bind(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = s.address().port;
-  await new Promise<void>((ok) => s.close(() => ok()));
-  return port;
-}
-
-function lastLines(text: string): string {
-  return text.trim().split('\n').slice(-3).join(' | ') || '(no output)';
 }

@@ -3,7 +3,6 @@
  * that hash what they receive.
  */
 import { createHash } from 'node:crypto';
-import dgram from 'node:dgram';
 import net from 'node:net';
 import type { HostPort } from '../../src/io/address.ts';
 
@@ -103,18 +102,4 @@ export async function until(predicate: () => boolean, timeoutMs = 10_000, what =
   }
 }
 
-/** A port that was free a moment ago. */
-export async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
-  if (kind === 'udp') {
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((ok) => s.bind(0, '127.0.0.1', ok));
-    const { port } = s.address();
-    await new Promise<void>((ok) => s.close(ok));
-    return port;
-  }
-  const srv = net.createServer();
-  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((ok) => srv.close(() => ok()));
-  return port;
-}
+export { freePort } from '../../src/io/freePort.ts';
