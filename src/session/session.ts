@@ -129,9 +129,8 @@ export class Session implements FrameVisitor {
   private state: State;
   private sealer: PacketSealer | null = null;
   private opener: PacketOpener | null = null;
-  private readonly initiators: HandshakeInitiator[] = [];
-  /** When each of {@link initiators} was first sent: the answer's arrival gives the path's RTT. */
-  private readonly initiatorSentAt: Millis[] = [];
+  /** Handshakes in flight, with when each was first sent: the answer's arrival gives the RTT. */
+  private readonly initiators: Array<{ initiator: HandshakeInitiator; sentAt: Millis }> = [];
   /** Listener: when the handshake answer left; the dialer's first packet on a path ends that RTT. */
   private acceptedAt: Millis = NaN;
   private handshakeNextAt: Millis = 0;
@@ -582,12 +581,8 @@ export class Session implements FrameVisitor {
   private pollHandshake(now: Millis): Transmit | null {
     if (this.pathsPendingInit.length === 0 && now >= this.handshakeNextAt && this.psk !== null) {
       const initiator = new HandshakeInitiator(this.psk, this.id, this.rng, now + this.wallOffset);
-      this.initiators.push(initiator);
-      this.initiatorSentAt.push(now);
-      if (this.initiators.length > MAX_PENDING_INITIATORS) {
-        this.initiators.shift();
-        this.initiatorSentAt.shift();
-      }
+      this.initiators.push({ initiator, sentAt: now });
+      if (this.initiators.length > MAX_PENDING_INITIATORS) this.initiators.shift();
       this.pathsPendingInit = this.paths.filter((p) => p !== undefined).map((p) => p.id);
       const backoff = Math.min(4, 2 ** this.handshakeAttempts);
       this.handshakeAttempts++;
@@ -595,7 +590,7 @@ export class Session implements FrameVisitor {
     }
     const pathId = this.pathsPendingInit.shift();
     if (pathId === undefined) return null;
-    return { pathId, bytes: this.initiators[this.initiators.length - 1].packet };
+    return { pathId, bytes: this.initiators[this.initiators.length - 1].initiator.packet };
   }
 
   private pollClose(now: Millis): Transmit | null {
@@ -1060,14 +1055,13 @@ export class Session implements FrameVisitor {
 
   private handleHandshakeResponse(now: Millis, pathId: PathId, bytes: Uint8Array): boolean {
     if (this.state !== 'handshaking') return false;
-    for (const [i, initiator] of this.initiators.entries()) {
+    for (const { initiator, sentAt } of this.initiators) {
       const keys = initiator.accept(bytes);
       if (keys === null) continue;
-      const rtt = now - this.initiatorSentAt[i];
+      const rtt = now - sentAt;
       this.installKeys(keys);
       this.state = 'connected';
       this.initiators.length = 0;
-      this.initiatorSentAt.length = 0;
       this.pathsPendingInit.length = 0;
       this.lastReceivedAt = now;
       this.emit({ type: 'connected' });

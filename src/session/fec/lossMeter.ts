@@ -51,8 +51,6 @@ export class LossEstimate {
    */
   lossRate = LOSS_PRIOR.lossRate;
   meanBurst = LOSS_PRIOR.meanBurst;
-  /** Reports folded in so far. */
-  reports = 0;
   /** Packets those reports covered. */
   packets = 0;
 
@@ -60,7 +58,6 @@ export class LossEstimate {
   onReport(received: number, lost: number, bursts: number): void {
     const total = received + lost;
     if (total === 0) return;
-    this.reports++;
     this.packets += total;
     const alpha = total / (total + ESTIMATE_MEMORY_PACKETS);
     this.lossRate += alpha * (lost / total - this.lossRate);
