@@ -1,0 +1,183 @@
+/**
+ * Loopback ceiling: how fast a relay pair moves bytes when nothing but the host limits it. No
+ * link model, no proxy: the entry relay's UDP goes straight to the exit relay's. Source and sink
+ * live in this process, so relays, traffic and the harness share the machine as they would on a
+ * small VPS. Reports goodput and both relays' CPU seconds per GB (from /proc), for bering and
+ * kcptun in the same run.
+ *
+ *   tsx bench/ceiling.ts [--mb 500] [--conns 1] [--systems bering,kcptun] [--cpus 0,1]
+ *
+ * `--cpus` pins the relays with taskset (e.g. `--cpus 0` for the one-core ceiling).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { spawnChild, stopChild } from '../src/io/children.ts';
+import { freePort } from '../src/io/freePort.ts';
+import { BERING } from './beringHarness.ts';
+import { waitForLine } from './harness.ts';
+import { KCPTUN_CLIENT, KCPTUN_FLAGS, KCPTUN_SERVER } from './kcptunHarness.ts';
+import { cpuSeconds, peakRssBytes } from './procStats.ts';
+
+export interface CeilingResult {
+  system: string;
+  conns: number;
+  cpus: string;
+  bytes: number;
+  seconds: number;
+  mbps: number;
+  /** Both relays' CPU seconds (user + system) per 10^9 bytes of goodput. */
+  cpuPerGb: number;
+  entryCpu: number;
+  exitCpu: number;
+  peakRssMb: number;
+}
+
+interface RelayPair {
+  entryPort: number;
+  entry: ChildProcess;
+  exit: ChildProcess;
+}
+
+const CHUNK = randomBytes(1 << 20);
+
+function pinned(cpus: string | undefined, command: string, args: string[]): [string, string[]] {
+  return cpus === undefined ? [command, args] : ['taskset', ['-c', cpus, command, ...args]];
+}
+
+async function startBeringPair(sinkPort: number, cpus: string | undefined, extra: string[]): Promise<RelayPair> {
+  const dir = mkdtempSync(join(tmpdir(), 'bering-ceiling-'));
+  const keyFile = join(dir, 'key');
+  const key = spawnChild(process.execPath, [BERING, 'keygen'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let keyText = '';
+  key.stdout!.on('data', (b: Buffer) => (keyText += b.toString()));
+  await new Promise((ok) => key.on('exit', ok));
+  writeFileSync(keyFile, keyText, { mode: 0o600 });
+  const env = { ...process.env, LOG_LEVEL: 'info' };
+  const nodeArgs = (process.env.RELAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const udpPort = await freePort('udp');
+  const exit = spawnChild(...pinned(cpus, process.execPath, [...nodeArgs, BERING, 'relay', '--udp-listen', `127.0.0.1:${udpPort}`, '--forward', `127.0.0.1:${sinkPort}`, '--key-file', keyFile, ...extra]), { env });
+  await waitForLine(exit, 'exit relay', (l) => (l.includes('relay running') ? true : undefined));
+  const entryPort = await freePort('tcp');
+  const entry = spawnChild(...pinned(cpus, process.execPath, [...nodeArgs, BERING, 'relay', '--tcp-listen', `127.0.0.1:${entryPort}`, '--peer', `127.0.0.1:${udpPort}`, '--key-file', keyFile, ...extra]), { env });
+  await waitForLine(entry, 'entry relay', (l) => (l.includes('session up') ? true : undefined), 20_000);
+  return { entryPort, entry, exit };
+}
+
+async function startKcptunPair(sinkPort: number, cpus: string | undefined): Promise<RelayPair> {
+  const env = { ...process.env, KCPTUN_KEY: randomBytes(16).toString('hex') };
+  const udpPort = await freePort('udp');
+  const exit = spawnChild(...pinned(cpus, KCPTUN_SERVER, ['--listen', `127.0.0.1:${udpPort}`, '--target', `127.0.0.1:${sinkPort}`, ...KCPTUN_FLAGS]), { env });
+  await waitForLine(exit, 'kcptun-server', (l) => (l.includes('listening on') ? true : undefined));
+  const entryPort = await freePort('tcp');
+  const entry = spawnChild(...pinned(cpus, KCPTUN_CLIENT, ['--localaddr', `127.0.0.1:${entryPort}`, '--remoteaddr', `127.0.0.1:${udpPort}`, ...KCPTUN_FLAGS]), { env });
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((done) => {
+      const s = net.connect(entryPort, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), done(true)));
+      s.once('error', () => done(false));
+    });
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { entryPort, entry, exit };
+}
+
+/** Writes `bytes` on each of `conns` connections to the entry; resolves when the sink has them all. */
+async function transfer(entryPort: number, sinkBytes: () => number, bytesPerConn: number, conns: number, timeoutMs: number): Promise<number> {
+  const total = bytesPerConn * conns;
+  const t0 = performance.now();
+  const sockets: net.Socket[] = [];
+  for (let c = 0; c < conns; c++) {
+    const s = net.connect(entryPort, '127.0.0.1');
+    sockets.push(s);
+    let left = bytesPerConn;
+    const pump = (): void => {
+      while (left > 0) {
+        const n = Math.min(left, CHUNK.length);
+        left -= n;
+        if (!s.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) {
+          s.once('drain', pump);
+          return;
+        }
+      }
+      s.end();
+    };
+    s.once('connect', pump);
+    s.on('error', () => undefined);
+  }
+  await new Promise<void>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`sink got ${sinkBytes()} of ${total} bytes in ${timeoutMs / 1000} s`)), timeoutMs);
+    const poll = setInterval(() => {
+      if (sinkBytes() >= total) {
+        clearInterval(poll);
+        clearTimeout(timer);
+        ok();
+      }
+    }, 5);
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  for (const s of sockets) s.destroy();
+  return seconds;
+}
+
+/** One ceiling measurement of `system`. */
+export async function measureCeiling(opts: { system: 'bering' | 'kcptun'; mb: number; conns: number; cpus?: string; extraFlags?: string[] }): Promise<CeilingResult> {
+  let received = 0;
+  const sink = net.createServer((s) => {
+    s.on('data', (b: Buffer) => (received += b.length));
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((ok) => sink.listen(0, '127.0.0.1', ok));
+  const sinkPort = (sink.address() as net.AddressInfo).port;
+  const pair = opts.system === 'bering' ? await startBeringPair(sinkPort, opts.cpus, opts.extraFlags ?? []) : await startKcptunPair(sinkPort, opts.cpus);
+  try {
+    const bytesPerConn = Math.floor((opts.mb * 1e6) / opts.conns);
+    const cpu0 = [cpuSeconds(pair.entry.pid!) ?? 0, cpuSeconds(pair.exit.pid!) ?? 0];
+    const seconds = await transfer(pair.entryPort, () => received, bytesPerConn, opts.conns, 600_000);
+    const cpu1 = [cpuSeconds(pair.entry.pid!) ?? 0, cpuSeconds(pair.exit.pid!) ?? 0];
+    const bytes = bytesPerConn * opts.conns;
+    const entryCpu = cpu1[0] - cpu0[0];
+    const exitCpu = cpu1[1] - cpu0[1];
+    const rss = Math.max(peakRssBytes(pair.entry.pid!) ?? 0, peakRssBytes(pair.exit.pid!) ?? 0);
+    return {
+      system: opts.system,
+      conns: opts.conns,
+      cpus: opts.cpus ?? 'all',
+      bytes,
+      seconds,
+      mbps: (bytes * 8) / seconds / 1e6,
+      cpuPerGb: ((entryCpu + exitCpu) * 1e9) / bytes,
+      entryCpu,
+      exitCpu,
+      peakRssMb: rss / 2 ** 20,
+    };
+  } finally {
+    await Promise.all([stopChild(pair.entry), stopChild(pair.exit)]);
+    sink.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      mb: { type: 'string', default: '500' },
+      conns: { type: 'string', default: '1' },
+      systems: { type: 'string', default: 'bering,kcptun' },
+      cpus: { type: 'string' },
+    },
+  });
+  for (const system of values.systems.split(',') as Array<'bering' | 'kcptun'>) {
+    const r = await measureCeiling({ system, mb: Number(values.mb), conns: Number(values.conns), cpus: values.cpus });
+    console.log(
+      `${r.system.padEnd(7)} conns ${r.conns} cpus ${r.cpus}: ${r.mbps.toFixed(1)} Mbit/s, ${r.cpuPerGb.toFixed(1)} CPU-s/GB ` +
+        `(entry ${r.entryCpu.toFixed(1)} s, exit ${r.exitCpu.toFixed(1)} s, ${r.seconds.toFixed(1)} s wall, peak RSS ${r.peakRssMb.toFixed(0)} MB)`,
+    );
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
