@@ -37,7 +37,7 @@ export interface CeilingResult {
   peakRssMb: number;
 }
 
-interface RelayPair {
+export interface RelayPair {
   entryPort: number;
   entry: ChildProcess;
   exit: ChildProcess;
@@ -49,7 +49,7 @@ function pinned(cpus: string | undefined, command: string, args: string[]): [str
   return cpus === undefined ? [command, args] : ['taskset', ['-c', cpus, command, ...args]];
 }
 
-async function startBeringPair(sinkPort: number, cpus: string | undefined, extra: string[]): Promise<RelayPair> {
+export async function startBeringPair(sinkPort: number, cpus: string | undefined, extra: string[], exitExtra: string[] = [], entryExtra: string[] = []): Promise<RelayPair> {
   const dir = mkdtempSync(join(tmpdir(), 'bering-ceiling-'));
   const keyFile = join(dir, 'key');
   const key = spawnChild(process.execPath, [BERING, 'keygen'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -60,15 +60,15 @@ async function startBeringPair(sinkPort: number, cpus: string | undefined, extra
   const env = { ...process.env, LOG_LEVEL: 'info' };
   const nodeArgs = (process.env.RELAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const udpPort = await freePort('udp');
-  const exit = spawnChild(...pinned(cpus, process.execPath, [...nodeArgs, BERING, 'relay', '--udp-listen', `127.0.0.1:${udpPort}`, '--forward', `127.0.0.1:${sinkPort}`, '--key-file', keyFile, ...extra]), { env });
+  const exit = spawnChild(...pinned(cpus, process.execPath, [...nodeArgs, BERING, 'relay', '--udp-listen', `127.0.0.1:${udpPort}`, '--forward', `127.0.0.1:${sinkPort}`, '--key-file', keyFile, ...extra, ...exitExtra]), { env });
   await waitForLine(exit, 'exit relay', (l) => (l.includes('relay running') ? true : undefined));
   const entryPort = await freePort('tcp');
-  const entry = spawnChild(...pinned(cpus, process.execPath, [...nodeArgs, BERING, 'relay', '--tcp-listen', `127.0.0.1:${entryPort}`, '--peer', `127.0.0.1:${udpPort}`, '--key-file', keyFile, ...extra]), { env });
+  const entry = spawnChild(...pinned(cpus, process.execPath, [...nodeArgs, BERING, 'relay', '--tcp-listen', `127.0.0.1:${entryPort}`, '--peer', `127.0.0.1:${udpPort}`, '--key-file', keyFile, ...extra, ...entryExtra]), { env });
   await waitForLine(entry, 'entry relay', (l) => (l.includes('session up') ? true : undefined), 20_000);
   return { entryPort, entry, exit };
 }
 
-async function startKcptunPair(sinkPort: number, cpus: string | undefined): Promise<RelayPair> {
+export async function startKcptunPair(sinkPort: number, cpus: string | undefined): Promise<RelayPair> {
   const env = { ...process.env, KCPTUN_KEY: randomBytes(16).toString('hex') };
   const udpPort = await freePort('udp');
   const exit = spawnChild(...pinned(cpus, KCPTUN_SERVER, ['--listen', `127.0.0.1:${udpPort}`, '--target', `127.0.0.1:${sinkPort}`, ...KCPTUN_FLAGS]), { env });

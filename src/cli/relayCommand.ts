@@ -3,7 +3,9 @@ import { formatHostPort } from '../io/address.ts';
 import { formatPeer } from '../io/udpDialer.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
 import { relayStatus } from '../metrics/status.ts';
+import { loadFec } from '../fec/index.ts';
 import { sessionCore, startRelay, type RelaySpec } from '../relay/startRelay.ts';
+import { warmUp } from '../relay/warmUp.ts';
 import { createLogger } from './logger.ts';
 import { parseRelayArgs, RELAY_USAGE, type RelaySettings } from './relayOptions.ts';
 import { version } from './version.ts';
@@ -27,6 +29,8 @@ export async function relayCommand(args: string[]): Promise<number> {
   }
   const log = createLogger();
   const startedAt = performance.now();
+  const warmBytes = warmUp(loadFec());
+  log.debug({ bytes: warmBytes, ms: Math.round(performance.now() - startedAt) }, 'data path warmed up');
   const relay = await startRelay({
     tcp: tcpRole(settings),
     udp: settings.peers !== undefined ? { peers: settings.peers } : { listen: settings.udpListen! },

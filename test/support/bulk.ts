@@ -2,6 +2,7 @@ import type { PathSpec } from '../../src/sim/network.ts';
 import type { SessionConfig } from '../../src/session/config.ts';
 import type { SessionEvent } from '../../src/session/api.ts';
 import type { Session } from '../../src/session/session.ts';
+import type { HostConfig } from '../../src/sim/host.ts';
 import { PatternReader, PatternWriter, tunnelPair } from './tunnelPair.ts';
 
 export interface BulkResult {
@@ -44,8 +45,10 @@ export function runBulk(opts: {
   startAtMs?: number;
   onDialerEvent?: (ev: SessionEvent) => void;
   setup?: (net: ReturnType<typeof tunnelPair>['net']) => void;
+  /** Run both ends on modelled hosts (CPU per packet, timers). */
+  host?: HostConfig;
 }): BulkResult {
-  const { dialer, listenerNode, net } = tunnelPair({ paths: opts.paths, seed: opts.seed, config: opts.config, fec: opts.fec });
+  const { dialer, listenerNode, net, wake } = tunnelPair({ paths: opts.paths, seed: opts.seed, config: opts.config, fec: opts.fec, host: opts.host });
   let writer: PatternWriter | null = null;
   let reader: PatternReader | null = null;
   let opened = false;
@@ -97,8 +100,10 @@ export function runBulk(opts: {
       // Swallow the one-byte kick so the stream's receive side stays clean.
       server.streamRead(writer.streamId);
     }
+    const before = (writer?.offset ?? 0) + ((reader as PatternReader | null)?.received ?? 0);
     writer?.pump();
     (reader as PatternReader | null)?.pump(now);
+    if ((writer?.offset ?? 0) + ((reader as PatternReader | null)?.received ?? 0) !== before) wake(now);
   });
   net.runUntil(opts.limitMs, () => (reader as PatternReader | null)?.fin === true);
   const r = reader as PatternReader | null;

@@ -1,4 +1,5 @@
 import type { Session } from '../../src/session/session.ts';
+import type { HostConfig } from '../../src/sim/host.ts';
 import type { PathSpec } from '../../src/sim/network.ts';
 import { checkPattern, patternChunk, tunnelPair } from './tunnelPair.ts';
 
@@ -30,11 +31,13 @@ export function runCbr(opts: {
   chunksPerWrite?: number;
   fec: boolean;
   setup?: (net: ReturnType<typeof tunnelPair>['net']) => void;
+  /** Run both ends on modelled hosts (CPU per packet, timers). */
+  host?: HostConfig;
 }): CbrResult {
   const chunkBytes = opts.chunkBytes ?? 16 * 1024;
   const intervalMs = (chunkBytes * 8) / (opts.rateMbps * 1000);
   const chunksPerWrite = opts.chunksPerWrite ?? 1;
-  const { dialer, listenerNode, net } = tunnelPair({ paths: opts.paths, seed: opts.seed, fec: opts.fec });
+  const { dialer, listenerNode, net, wake } = tunnelPair({ paths: opts.paths, seed: opts.seed, fec: opts.fec, host: opts.host });
   opts.setup?.(net);
   const writeTimes: number[] = [];
   const delays: number[] = [];
@@ -49,6 +52,7 @@ export function runCbr(opts: {
     if (streamId < 0 && dialer.isConnected) {
       streamId = dialer.openStream('plex')!;
       dialer.streamWrite(streamId, new Uint8Array([0]));
+      wake(now);
     }
     for (let ev = dialer.pollEvent(); ev !== null; ev = dialer.pollEvent());
     if (server !== undefined) {
@@ -66,11 +70,13 @@ export function runCbr(opts: {
         for (; written < writeTimes.length * chunkBytes; written += chunkBytes) {
           server!.streamWrite(serverStream, patternChunk(written, chunkBytes));
         }
+        wake(t);
         net.kick();
       });
     }
     if (streamId >= 0) {
       for (let r = dialer.streamRead(streamId); r !== null && r !== 'fin'; r = dialer.streamRead(streamId)) {
+        wake(now);
         if (checkPattern(received, r) >= 0) corrupt = true;
         const before = Math.floor(received / chunkBytes);
         received += r.length;

@@ -4,13 +4,17 @@ import { Listener } from '../../src/session/listener.ts';
 import { SeededRng } from '../../src/session/rng.ts';
 import { Session } from '../../src/session/session.ts';
 import { loadFec } from '../../src/fec/index.ts';
-import { SimNetwork, type PathSpec } from '../../src/sim/network.ts';
+import { HostNode, type HostConfig } from '../../src/sim/host.ts';
+import { SimNetwork, type PathSpec, type SimNode } from '../../src/sim/network.ts';
 import { DialerSide, ListenerSide, WALL_EPOCH } from './simNodes.ts';
 
 export const TEST_PSK = new Uint8Array(32).fill(7);
 
-/** A dialer and a listener joined by simulated paths. */
-export function tunnelPair(opts: { paths: PathSpec[]; seed: number; config?: Partial<SessionConfig>; fec?: boolean }) {
+/**
+ * A dialer and a listener joined by simulated paths; with `host`, each runs on a modelled host
+ * (sim/host.ts), and the application calls `wake(now)` after it fed either side.
+ */
+export function tunnelPair(opts: { paths: PathSpec[]; seed: number; config?: Partial<SessionConfig>; fec?: boolean; host?: HostConfig }) {
   const fec = opts.fec ? loadFec() : undefined;
   const dialer = Session.dial({
     fec,
@@ -22,8 +26,18 @@ export function tunnelPair(opts: { paths: PathSpec[]; seed: number; config?: Par
     config: opts.config,
   });
   const listenerNode = new ListenerSide(new Listener({ psk: TEST_PSK, rng: new SeededRng(opts.seed ^ 0x4321), config: opts.config, fec }));
-  const net = new SimNetwork({ a: new DialerSide(dialer), b: listenerNode, paths: opts.paths, seed: opts.seed });
-  return { dialer, listenerNode, net };
+  const host = opts.host;
+  const hosts =
+    host === undefined
+      ? null
+      : [new HostNode(new DialerSide(dialer), host, new SeededRng(opts.seed ^ 0x5a5a)), new HostNode(listenerNode, host, new SeededRng(opts.seed ^ 0xa5a5))];
+  const a: SimNode = hosts?.[0] ?? new DialerSide(dialer);
+  const b: SimNode = hosts?.[1] ?? listenerNode;
+  const net = new SimNetwork({ a, b, paths: opts.paths, seed: opts.seed });
+  const wake = (now: number): void => {
+    if (hosts !== null) for (const h of hosts) h.wake(now);
+  };
+  return { dialer, listenerNode, net, hosts, wake };
 }
 
 /** Deterministic stream content: byte i of every test stream is PATTERN[i % PATTERN.length]. */

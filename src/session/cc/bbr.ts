@@ -20,6 +20,14 @@ const CAREFUL_GAIN = 1.25;
 const CAREFUL_GROWTH = 1.1;
 const PROBE_BW_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1];
 const BTLBW_FILTER_ROUNDS = 10;
+/**
+ * A slot of the bandwidth and aggregation filters spans a round, but at least this long: on a
+ * 1 ms path ten rounds are 10 ms, and one stall of either host's event loop (a busy neighbour,
+ * a JIT pause) then empties the filter of every good sample: real relays on a clean loopback link
+ * paced a 60 Mbit/s stream at 28-80 Mbit/s for a second after such stalls. Ten slots of 50 ms
+ * keep half a second of history, still less than ten rounds of any long-haul path.
+ */
+const FILTER_SLOT_MIN_MS = 50;
 /** Paths at least this long get a first round sized for the initial rate (see onRttHint). */
 const LONG_PATH_RTT_MS = 80;
 const MIN_RTT_WINDOW_MS = 10_000;
@@ -35,6 +43,18 @@ const STANDING_QUEUE_LOSS_DECAY = 0.7;
 const MAX_RANDOM_LOSS = 0.3;
 /** EWMA weight of one round's loss fraction. */
 const LOSS_EWMA_GAIN = 1 / 8;
+/**
+ * The standing-queue test looks at the lowest RTT of cruising rounds over at least this long: on a
+ * short path rounds last a millisecond and hold a handful of ACKs, and one busy turn of either
+ * host's event loop inflates all of them.
+ */
+const QUEUE_EPOCH_MS = 25;
+/**
+ * Back-offs in a row after which a delay that has not shrunk is taken to be the hosts', not a
+ * queue of ours: pacing a few percent below the bottleneck drains a queue we built within this
+ * many epochs, and a delay that does not move is something our rate cannot fix.
+ */
+const FRUITLESS_BACKOFFS = 8;
 /** Rounds over which the largest ACK aggregation is remembered (BBRv2's extra_acked window). */
 const EXTRA_ACKED_ROUNDS = 10;
 /** The aggregation allowance never exceeds this much time at the bottleneck rate. */
@@ -58,9 +78,22 @@ export class BbrController implements CongestionController {
   private minRtt: Millis = Infinity;
   private minRttStamp: Millis = 0;
   private round = 0;
+  /** Slot counter of the bandwidth and aggregation filters: rounds of at least FILTER_SLOT_MIN_MS. */
+  private filterRound = 0;
+  private filterRoundStart: Millis = 0;
   private nextRoundDelivered = 0;
   private roundMinRtt: Millis = Infinity;
   private lastRoundMinRtt: Millis = Infinity;
+  private epochStart: Millis = 0;
+  /** Lowest RTT of this epoch's rounds that paced at gain 1 or below (Infinity: none yet). */
+  private epochCruiseMinRtt: Millis = Infinity;
+  private backoffs = 0;
+  private backoffStartRtt: Millis = Infinity;
+  /**
+   * Delay under load that backing off did not remove (busy hosts, a path whose RTT rose): the
+   * queue tests count from here instead of from the idle min RTT. 0 when there is none.
+   */
+  private delayFloor: Millis = 0;
   private roundLost = 0;
   private roundAcked = 0;
   private fullBw = 0;
@@ -139,6 +172,10 @@ export class BbrController implements CongestionController {
     if (roundEnded) {
       this.nextRoundDelivered = ev.delivered;
       this.round++;
+      if (now - this.filterRoundStart >= FILTER_SLOT_MIN_MS) {
+        this.filterRound++;
+        this.filterRoundStart = now;
+      }
     }
     if (sample.ackedBytes > 0 && !sample.isAppLimited) this.roundHadFullSample = true;
     // App-limited samples show the application's pace, not the path's: they may only raise the
@@ -172,6 +209,9 @@ export class BbrController implements CongestionController {
     this.minRtt = Infinity;
     this.extraAcked = 0;
     this.extraAckedRounds.fill(-1);
+    this.delayFloor = 0;
+    this.backoffs = 0;
+    this.epochCruiseMinRtt = Infinity;
     this.ackEpochStart = -Infinity;
     this.ackEpochAcked = 0;
     this.fullBw = 0;
@@ -205,16 +245,16 @@ export class BbrController implements CongestionController {
   }
 
   private recordBandwidth(rate: number): void {
-    const slot = this.round % BTLBW_FILTER_ROUNDS;
-    if (this.bwSampleRounds[slot] !== this.round) {
-      this.bwSampleRounds[slot] = this.round;
+    const slot = this.filterRound % BTLBW_FILTER_ROUNDS;
+    if (this.bwSampleRounds[slot] !== this.filterRound) {
+      this.bwSampleRounds[slot] = this.filterRound;
       this.bwSamples[slot] = rate;
     } else if (rate > this.bwSamples[slot]) {
       this.bwSamples[slot] = rate;
     }
     let max = 0;
     for (let i = 0; i < BTLBW_FILTER_ROUNDS; i++) {
-      if (this.bwSampleRounds[i] > this.round - BTLBW_FILTER_ROUNDS && this.bwSamples[i] > max) max = this.bwSamples[i];
+      if (this.bwSampleRounds[i] > this.filterRound - BTLBW_FILTER_ROUNDS && this.bwSamples[i] > max) max = this.bwSamples[i];
     }
     this.btlBw = max;
   }
@@ -229,15 +269,14 @@ export class BbrController implements CongestionController {
       this.minRttStamp = now;
     }
     // Startup's own overshoot fills the queue and drops: only cruising rounds teach random loss.
-    const queueFree = this.mode === 'probe_bw' && this.roundMinRtt <= this.minRtt + Math.max(3, this.minRtt / 10);
+    const queueFree = this.mode === 'probe_bw' && this.roundMinRtt <= this.queueBaseline() + Math.max(3, this.minRtt / 10);
     const total = this.roundAcked + this.roundLost;
     if (queueFree && total > 0) {
       const fraction = this.roundLost / total;
       this.lossRate = Math.min(MAX_RANDOM_LOSS, this.lossRate + LOSS_EWMA_GAIN * (fraction - this.lossRate));
     }
-    if (this.mode === 'probe_bw' && this.pacingGain === 1 && this.roundMinRtt > this.minRtt + Math.max(3, this.minRtt / 20)) {
-      this.shrinkBandwidth(STANDING_QUEUE_BACKOFF);
-    }
+    if (this.pacingGain <= 1 && this.roundMinRtt < this.epochCruiseMinRtt) this.epochCruiseMinRtt = this.roundMinRtt;
+    if (now - this.epochStart >= Math.max(QUEUE_EPOCH_MS, this.minRtt)) this.onQueueEpochEnd(now);
     if (this.mode === 'startup' && this.carefulRound >= 0 && this.round > this.carefulRound + 1) {
       // A whole round at the careful gain: still growing means the RTT rise was jitter, not a
       // queue (at a gain of 1.25 a free path grows by up to 25% a round, a full one not at all).
@@ -282,18 +321,56 @@ export class BbrController implements CongestionController {
     }
     this.ackEpochAcked += ackedBytes;
     const extra = Math.min(this.ackEpochAcked - this.btlBw * (now - this.ackEpochStart), this.btlBw * EXTRA_ACKED_MAX_MS);
-    const slot = this.round % EXTRA_ACKED_ROUNDS;
-    if (this.extraAckedRounds[slot] !== this.round) {
-      this.extraAckedRounds[slot] = this.round;
+    const slot = this.filterRound % EXTRA_ACKED_ROUNDS;
+    if (this.extraAckedRounds[slot] !== this.filterRound) {
+      this.extraAckedRounds[slot] = this.filterRound;
       this.extraAckedSamples[slot] = extra;
     } else if (extra > this.extraAckedSamples[slot]) {
       this.extraAckedSamples[slot] = extra;
     }
     let max = 0;
     for (let i = 0; i < EXTRA_ACKED_ROUNDS; i++) {
-      if (this.extraAckedRounds[i] > this.round - EXTRA_ACKED_ROUNDS && this.extraAckedSamples[i] > max) max = this.extraAckedSamples[i];
+      if (this.extraAckedRounds[i] > this.filterRound - EXTRA_ACKED_ROUNDS && this.extraAckedSamples[i] > max) max = this.extraAckedSamples[i];
     }
     this.extraAcked = max;
+  }
+
+  /** The RTT a queue-free path shows under load: the min RTT, or the hosts' delay floor above it. */
+  private queueBaseline(): Millis {
+    return Math.max(this.minRtt, this.delayFloor);
+  }
+
+  /**
+   * A delay that stands through a whole epoch of cruising rounds is a queue: back off until it
+   * drains. Unless backing off does not drain it: then the delay is not ours (a host's busy event
+   * loop, a neighbour on a shared vCPU), and backing off further would only collapse the rate. It
+   * did: a 60 Mbit/s stream whose hosts added 3 ms to every RTT of a 2 ms path was paced down to
+   * 5 Mbit/s in the simulator, 2% a round, and never probed again (issue 17's collapse).
+   */
+  private onQueueEpochEnd(now: Millis): void {
+    const cruiseMin = this.epochCruiseMinRtt;
+    this.epochStart = now;
+    this.epochCruiseMinRtt = Infinity;
+    if (!Number.isFinite(cruiseMin) || !Number.isFinite(this.minRtt)) return;
+    const threshold = Math.max(3, this.minRtt / 20);
+    if (cruiseMin <= this.minRtt + threshold) this.delayFloor = 0;
+    else if (this.delayFloor > 0 && cruiseMin < this.delayFloor) this.delayFloor = cruiseMin;
+    if (this.mode !== 'probe_bw' || cruiseMin <= this.queueBaseline() + threshold) {
+      this.backoffs = 0;
+      return;
+    }
+    const draining = cruiseMin < this.backoffStartRtt - Math.max(1, (this.backoffStartRtt - this.queueBaseline()) / 4);
+    if (this.backoffs === 0 || draining) {
+      this.backoffStartRtt = cruiseMin;
+      this.backoffs = 0;
+    }
+    if (this.backoffs >= FRUITLESS_BACKOFFS) {
+      this.delayFloor = cruiseMin;
+      this.backoffs = 0;
+      return;
+    }
+    this.backoffs++;
+    this.shrinkBandwidth(STANDING_QUEUE_BACKOFF);
   }
 
   /**
@@ -340,7 +417,7 @@ export class BbrController implements CongestionController {
         this.cycleIndex = (this.cycleIndex + 1) % PROBE_BW_GAINS.length;
         // Probe for more only from an empty queue: probing on top of a standing queue overflows
         // a shallow buffer and drops a burst that FEC cannot repair. Drain first instead.
-        if (PROBE_BW_GAINS[this.cycleIndex] > 1 && this.lastRoundMinRtt > this.minRtt + Math.max(2, this.minRtt / 40)) {
+        if (PROBE_BW_GAINS[this.cycleIndex] > 1 && this.lastRoundMinRtt > this.queueBaseline() + Math.max(2, this.minRtt / 40)) {
           this.cycleIndex++;
         }
         this.cycleStamp = now;

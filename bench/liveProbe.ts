@@ -1,0 +1,180 @@
+/**
+ * A live stream through a relay pair on loopback, no link model: the service sends `--mbps` of
+ * 16 KiB chunks stamped with their send time for `--seconds`; the viewer reads them through the
+ * tunnel and records each chunk's delay, first chunk included. Prints p50/p99/max and the worst
+ * chunk per second, for bering and kcptun in the same run: what the relays themselves add.
+ *
+ *   tsx bench/liveProbe.ts [--mbps 60] [--seconds 15] [--systems bering,kcptun] [--up]
+ */
+import net from 'node:net';
+import { parseArgs } from 'node:util';
+import { stopChild } from '../src/io/children.ts';
+import { startBeringPair, startKcptunPair, type RelayPair } from './ceiling.ts';
+
+const CHUNK = 16 * 1024;
+
+export interface LiveProbeResult {
+  system: string;
+  chunks: number;
+  expected: number;
+  p50: number;
+  p99: number;
+  max: number;
+  worstPerSecond: number[];
+}
+
+function percentile(sorted: number[], q: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** Sends stamped chunks at `mbps` on `socket` for `seconds`. */
+function sendStream(socket: net.Socket, mbps: number, seconds: number): void {
+  const intervalMs = (CHUNK * 8) / (mbps * 1000);
+  const t0 = performance.now();
+  const total = Math.floor((seconds * 1000) / intervalMs);
+  let sent = 0;
+  const tick = (): void => {
+    const due = Math.min(total, Math.floor((performance.now() - t0) / intervalMs) + 1);
+    while (sent < due) {
+      const chunk = Buffer.alloc(CHUNK);
+      chunk.writeDoubleLE(t0 + sent * intervalMs, 0);
+      chunk.writeUInt32LE(sent, 8);
+      socket.write(chunk);
+      sent++;
+    }
+    if (sent < total) setTimeout(tick, 1);
+    else socket.end();
+  };
+  tick();
+}
+
+/** Collects chunk delays from `socket` until it ends. */
+function receiveStream(socket: net.Socket): Promise<Array<{ at: number; delay: number }>> {
+  const delays: Array<{ at: number; delay: number }> = [];
+  let pending: Buffer = Buffer.alloc(0);
+  socket.on('data', (b: Buffer) => {
+    const now = performance.now();
+    pending = pending.length === 0 ? b : Buffer.concat([pending, b]);
+    while (pending.length >= CHUNK) {
+      const stamp = pending.readDoubleLE(0);
+      delays.push({ at: now, delay: now - stamp });
+      pending = pending.subarray(CHUNK);
+    }
+  });
+  return new Promise((ok) => socket.on('end', () => ok(delays)));
+}
+
+/** Polls the sending relay's /status every 100 ms; returns the samples when stopped. */
+function traceSender(port: number): () => string[] {
+  const lines: string[] = [];
+  const t0 = performance.now();
+  const timer = setInterval(() => {
+    fetch(`http://127.0.0.1:${port}/status`)
+      .then((r) => r.json())
+      .then((st: { sessions: Array<{ paths: Array<Record<string, number | string>> }> }) => {
+        const p = st.sessions[0]?.paths[0];
+        if (p === undefined) return;
+        const f = (k: string, d = 1): string => (typeof p[k] === 'number' ? (p[k] as number).toFixed(d) : String(p[k]));
+        lines.push(
+          `${((performance.now() - t0) / 1000).toFixed(1)}s ${f('ccState')} srtt ${f('srttMs')} min ${f('minRttMs', 2)} pace ${((p.pacingRateBytesPerSecond as number) * 8e-6).toFixed(0)} Mb cwnd ${((p.cwndBytes as number) / 1000).toFixed(0)}k infl ${((p.bytesInFlight as number) / 1000).toFixed(0)}k lost ${p.packetsLost} rep ${p.fecRepairPacketsSent} pto ${p.probeTimeouts}`,
+        );
+      })
+      .catch(() => undefined);
+  }, 100);
+  return () => {
+    clearInterval(timer);
+    return lines;
+  };
+}
+
+export async function probeLive(opts: { system: 'bering' | 'kcptun'; mbps: number; seconds: number; up: boolean; trace?: boolean; warm?: boolean }): Promise<LiveProbeResult> {
+  let serviceSide: net.Socket | null = null;
+  const service = net.createServer((s) => {
+    serviceSide = s;
+    s.on('error', () => undefined);
+    if (!opts.up) sendStream(s, opts.mbps, opts.seconds);
+  });
+  await new Promise<void>((ok) => service.listen(0, '127.0.0.1', ok));
+  const servicePort = (service.address() as net.AddressInfo).port;
+  const tracePort = 9190;
+  const traceFlags = opts.trace === true ? ['--metrics', `127.0.0.1:${tracePort}`] : [];
+  const pair: RelayPair =
+    opts.system === 'bering'
+      ? await startBeringPair(servicePort, undefined, [], opts.up ? [] : traceFlags, opts.up ? traceFlags : [])
+      : await startKcptunPair(servicePort, undefined);
+  const stopTrace = opts.trace === true && opts.system === 'bering' ? traceSender(tracePort) : null;
+  try {
+    if (opts.warm === true) {
+      const warm = net.connect(pair.entryPort, '127.0.0.1');
+      warm.on('error', () => undefined);
+      await new Promise((ok) => warm.once('connect', ok));
+      if (opts.up) sendStream(warm, opts.mbps, 3);
+      else await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 3500));
+      warm.destroy();
+      serviceSide = null;
+    }
+    const viewer = net.connect(pair.entryPort, '127.0.0.1');
+    viewer.setNoDelay(true);
+    viewer.on('error', () => undefined);
+    await new Promise((ok) => viewer.once('connect', ok));
+    let delays: Array<{ at: number; delay: number }>;
+    if (opts.up) {
+      while (serviceSide === null) await new Promise((r) => setTimeout(r, 5));
+      const received = receiveStream(serviceSide);
+      sendStream(viewer, opts.mbps, opts.seconds);
+      delays = await received;
+    } else {
+      delays = await receiveStream(viewer);
+    }
+    const start = delays.length > 0 ? delays[0].at - delays[0].delay : 0;
+    const worstPerSecond: number[] = [];
+    for (const d of delays) {
+      const s = Math.floor((d.at - d.delay - start) / 1000);
+      worstPerSecond[s] = Math.max(worstPerSecond[s] ?? 0, d.delay);
+    }
+    const sorted = delays.map((d) => d.delay).sort((a, b) => a - b);
+    viewer.destroy();
+    if (stopTrace !== null) {
+      console.log(stopTrace().join('\n'));
+      const metrics = await (await fetch(`http://127.0.0.1:${tracePort}/metrics`)).text();
+      console.log(metrics.split('\n').filter((l) => /eventloop_lag_(max|p99)|gc_duration_seconds_(sum|count)|heap_size_used/.test(l)).join('\n'));
+    }
+    return {
+      system: opts.system,
+      chunks: delays.length,
+      expected: Math.floor((opts.seconds * opts.mbps * 1e6) / 8 / CHUNK),
+      p50: percentile(sorted, 0.5),
+      p99: percentile(sorted, 0.99),
+      max: sorted[sorted.length - 1] ?? NaN,
+      worstPerSecond: Array.from(worstPerSecond, (v) => Math.round(v ?? 0)),
+    };
+  } finally {
+    await Promise.all([stopChild(pair.entry), stopChild(pair.exit)]);
+    service.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      mbps: { type: 'string', default: '60' },
+      seconds: { type: 'string', default: '15' },
+      systems: { type: 'string', default: 'bering,kcptun' },
+      up: { type: 'boolean', default: false },
+      runs: { type: 'string', default: '1' },
+      trace: { type: 'boolean', default: false },
+      warm: { type: 'boolean', default: false },
+    },
+  });
+  for (let run = 0; run < Number(values.runs); run++) {
+    for (const system of values.systems.split(',') as Array<'bering' | 'kcptun'>) {
+      const r = await probeLive({ system, mbps: Number(values.mbps), seconds: Number(values.seconds), up: values.up, trace: values.trace, warm: values.warm });
+      console.log(
+        `${r.system.padEnd(7)} ${values.up ? 'up  ' : 'down'} ${r.chunks}/${r.expected} chunks, p50 ${r.p50.toFixed(1)} p99 ${r.p99.toFixed(1)} max ${r.max.toFixed(1)} ms; worst/s ${r.worstPerSecond.join(',')}`,
+      );
+    }
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
