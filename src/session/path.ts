@@ -1,3 +1,4 @@
+import { ReorderWindow } from './ack/reorderWindow.ts';
 import { ReceivedTracker } from './ack/receivedTracker.ts';
 import { RttEstimator } from './ack/rttEstimator.ts';
 import { SentHistory } from './ack/sentHistory.ts';
@@ -84,6 +85,8 @@ export class Path {
    * reports, so a path that reorders does not trigger spurious retransmissions (as RACK adapts).
    */
   packetThreshold = INITIAL_PACKET_THRESHOLD;
+  /** Extra time threshold learnt from spurious losses. */
+  readonly reorderWindow = new ReorderWindow();
   /**
    * validating: not yet proven (a PATH_CHALLENGE is out); up: in use; down: went silent, only
    * probed with PATH_CHALLENGE until it answers.
@@ -130,6 +133,7 @@ export class Path {
 
   /** Folds in the peer's largest observed reordering distance; old reordering fades slowly. */
   onReorderReport(reorder: number): void {
+    this.reorderWindow.onReport();
     const decayed = Math.max(INITIAL_PACKET_THRESHOLD, Math.floor(this.packetThreshold * 0.9));
     this.packetThreshold = Math.min(MAX_PACKET_THRESHOLD, Math.max(decayed, reorder + 1));
   }
@@ -164,8 +168,8 @@ export class Path {
     return this.lastElicitingSentAt + this.rtt.pto(this.config.maxAckDelayMs) * 2 ** Math.min(this.ptoBackoff, 6);
   }
 
-  /** RFC 9002 §6.1.2 time threshold. */
+  /** RFC 9002 §6.1.2 time threshold, widened by the reordering window. */
   lossDelay(): Millis {
-    return Math.max((9 / 8) * Math.max(this.rtt.smoothed, this.rtt.latest), 1);
+    return Math.max((9 / 8) * Math.max(this.rtt.smoothed, this.rtt.latest), 1) + this.reorderWindow.extraMs;
   }
 }

@@ -903,6 +903,7 @@ export class Session implements FrameVisitor {
       this.closeWithError(CloseCode.ProtocolViolation, `ACK of unsent packet ${largest} on path ${pathId}`);
       return;
     }
+    path.reorderWindow.onAck(ranges, path.rtt.smoothed);
     let newlyAckedLargest: SentPacket | undefined;
     let anyEliciting = false;
     let rangeIndex = ranges.length - 1;
@@ -1207,6 +1208,7 @@ export class Session implements FrameVisitor {
     path.bytesInFlight -= packet.size;
     path.elicitingInFlight--;
     path.counters.packetsLost++;
+    path.reorderWindow.onLost(packet.pn);
     this.requeueFrames(path, packet);
   }
 
