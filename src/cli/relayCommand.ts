@@ -3,9 +3,7 @@ import { formatHostPort } from '../io/address.ts';
 import { formatPeer } from '../io/udpDialer.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
 import { relayStatus } from '../metrics/status.ts';
-import { loadFec } from '../fec/index.ts';
 import { sessionCore, startRelay, type RelaySpec } from '../relay/startRelay.ts';
-import { warmUp } from '../relay/warmUp.ts';
 import { createLogger } from './logger.ts';
 import { parseRelayArgs, RELAY_USAGE, type RelaySettings } from './relayOptions.ts';
 import { version } from './version.ts';
@@ -20,6 +18,34 @@ function tcpRole(settings: RelaySettings): RelaySpec['tcp'] {
   return { forward: settings.forward ?? null, services: new Map(settings.services.map((s) => [s.name, s.address])) };
 }
 
+/** How often, at debug level, each path's congestion-control model is logged. */
+const MODEL_LOG_INTERVAL_MS = 1000;
+
+/**
+ * One debug line per path of every live session: phase, rates, RTTs, window and the model behind
+ * them, so that a rate that fell in the field can be read back from the log.
+ */
+function logPathModels(relay: Parameters<typeof relayStatus>[0], log: ReturnType<typeof createLogger>): void {
+  for (const session of relayStatus(relay, version(), 0).sessions) {
+    for (const p of session.paths) {
+      log.debug(
+        {
+          sessionId: session.id,
+          pathId: p.id,
+          ccState: p.ccState,
+          pacingMbps: Math.round((p.pacingRateBytesPerSecond * 8) / 1e4) / 100,
+          srttMs: Math.round(p.srttMs * 100) / 100,
+          minRttMs: p.minRttMs,
+          cwndBytes: Math.round(p.cwndBytes),
+          bytesInFlight: p.bytesInFlight,
+          ...p.cc,
+        },
+        'path model',
+      );
+    }
+  }
+}
+
 /** Runs the relay command; resolves with the exit status once the relay has stopped. */
 export async function relayCommand(args: string[]): Promise<number> {
   const settings = parseRelayArgs(args);
@@ -29,8 +55,6 @@ export async function relayCommand(args: string[]): Promise<number> {
   }
   const log = createLogger();
   const startedAt = performance.now();
-  const warmBytes = warmUp(loadFec());
-  log.debug({ bytes: warmBytes, ms: Math.round(performance.now() - startedAt) }, 'data path warmed up');
   const relay = await startRelay({
     tcp: tcpRole(settings),
     udp: settings.peers !== undefined ? { peers: settings.peers } : { listen: settings.udpListen! },
@@ -62,6 +86,8 @@ export async function relayCommand(args: string[]): Promise<number> {
     },
     'relay running',
   );
+  const modelLog = log.isLevelEnabled('debug') ? setInterval(() => logPathModels(relay, log), MODEL_LOG_INTERVAL_MS) : null;
+  modelLog?.unref();
 
   const signal = await new Promise<NodeJS.Signals>((ok) => {
     const on = (s: NodeJS.Signals): void => {
@@ -79,6 +105,7 @@ export async function relayCommand(args: string[]): Promise<number> {
   };
   process.once('SIGTERM', impatient);
   process.once('SIGINT', impatient);
+  if (modelLog !== null) clearInterval(modelLog);
   log.info({ signal, openStreams: relay.openStreams, drainTimeoutMs: settings.drainTimeoutMs }, 'shutting down');
   const reset = await relay.stop(settings.drainTimeoutMs);
   await metrics?.close();

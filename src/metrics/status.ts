@@ -39,6 +39,8 @@ export interface PathStatus {
   bytesInFlight: number;
   /** The congestion controller's phase (startup, drain, probe_bw, ...). */
   ccState: string;
+  /** Its model: bottleneck estimate, delay floor, app-limited, loss thresholds (see SessionStats). */
+  cc?: SessionStats['paths'][number]['model'];
   packetsSent: number;
   bytesSent: number;
   packetsReceived: number;
@@ -157,6 +159,7 @@ function pathStatus(view: SessionView, p: SessionStats['paths'][number]): PathSt
     cwndBytes: p.cwnd,
     bytesInFlight: p.bytesInFlight,
     ccState: p.ccState,
+    cc: p.model,
     packetsSent: c.packetsSent,
     bytesSent: c.bytesSent,
     packetsReceived: c.packetsReceived,

@@ -84,6 +84,8 @@ export interface SessionStats {
     reportedLossRate: number;
     reportedMeanBurst: number;
     ccState: string;
+    /** The congestion controller's model: what a collapse in the field is diagnosed from. */
+    model: { bottleneckMbps: number; delayFloorMs: number; appLimited: boolean; lossTimeThresholdMs: number; reorderWindowMs: number; packetThreshold: number };
     counters: PathCounters;
   }>;
 }
@@ -549,6 +551,14 @@ export class Session implements FrameVisitor {
           reportedLossRate: p.lossEstimate.lossRate,
           reportedMeanBurst: p.lossEstimate.meanBurst,
           ccState: p.cc.state,
+          model: {
+            bottleneckMbps: (p.cc.bottleneckBandwidth * 8) / 1000,
+            delayFloorMs: p.cc.delayFloorMs,
+            appLimited: p.rate.isAppLimited,
+            lossTimeThresholdMs: p.lossDelay(),
+            reorderWindowMs: p.reorderWindow.extraMs,
+            packetThreshold: p.packetThreshold,
+          },
           counters: { ...p.counters },
         })),
     };

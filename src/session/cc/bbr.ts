@@ -147,6 +147,10 @@ export class BbrController implements CongestionController {
     return this.lossRate;
   }
 
+  get delayFloorMs(): Millis {
+    return this.delayFloor;
+  }
+
   /** Bottleneck bandwidth estimate in bytes/ms (delivered, i.e. after loss). */
   get bottleneckBandwidth(): number {
     return this.btlBw;

@@ -36,6 +36,10 @@ export interface CongestionController {
   readonly randomLossRate: number;
   /** Since when the controller has not been overfilling the bottleneck on purpose (Infinity while it is). */
   readonly steadySince: Millis;
+  /** Estimated bottleneck bandwidth, bytes per ms (0 before the first sample). */
+  readonly bottleneckBandwidth: number;
+  /** Delay under load that backing off did not remove, ms, counted as the path's (0: none). */
+  readonly delayFloorMs: number;
   /** Short state name for logs and metrics. */
   readonly state: string;
 }

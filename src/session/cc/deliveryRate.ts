@@ -25,6 +25,11 @@ export class DeliveryRateEstimator {
   /** Nonzero while the bytes up to this delivered count were sent app-limited. */
   private appLimitedUntil = 0;
 
+  /** Whether the application, not the path, limits what is sent now (packets sent now are marked so). */
+  get isAppLimited(): boolean {
+    return this.appLimitedUntil !== 0;
+  }
+
   private samplePriorDelivered = -1;
   private sampleSendElapsed: Millis = 0;
   private sampleAckElapsed: Millis = 0;
