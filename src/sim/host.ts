@@ -9,7 +9,7 @@
  *   out by their cost.
  * - Event-loop turns: a turn reads at most {@link DATAGRAMS_PER_TURN} datagrams (libuv's UDP read
  *   loop), then flushes the node once at one `now` (as `io/sessionLoop.ts` does).
- * - Timers: the node's next timeout is served by a `setTimeout` counted in whole milliseconds
+ * - Timers: the node's next timeout is served by a Node timer counted in whole milliseconds
  *   (at least 1) from the end of the turn that armed it, and fires `timerLagMs` late.
  * - Socket buffer: datagrams that arrive while `rxBufferBytes` are already waiting are dropped.
  * - Pauses: the host stops for `pause.lengthMs` at random, on average every `pause.everyMs`
@@ -159,7 +159,7 @@ export class HostNode implements SimNode {
     this.busyUntil = t;
     const next = inner.nextTimeout();
     if (next !== null) {
-      // setTimeout counts whole milliseconds (at least 1) from when the loop arms it.
+      // Node timers count whole milliseconds (at least 1) from when the loop arms them.
       const at = t + Math.max(1, Math.ceil(next - t)) + this.config.timerLagMs;
       if (at < this.timerAt) this.timerAt = at;
     }
