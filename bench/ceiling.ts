@@ -162,6 +162,54 @@ export async function measureCeiling(opts: { system: 'bering' | 'kcptun'; mb: nu
   }
 }
 
+/** The cases of `bering bench --ceiling`: bering on one core and on two, kcptun; 1 and 8 connections. */
+export const CEILING_CASES: Array<{ system: 'bering' | 'kcptun'; conns: number; cpus?: string }> = [
+  { system: 'bering', conns: 1 },
+  { system: 'kcptun', conns: 1 },
+  { system: 'bering', conns: 8 },
+  { system: 'kcptun', conns: 8 },
+  { system: 'bering', conns: 1, cpus: '0' },
+  { system: 'kcptun', conns: 1, cpus: '0' },
+];
+
+/** Runs every case (moving `mb` megabytes each) and returns them with a markdown table. */
+export async function runCeilingTable(mb: number, onResult: (line: string) => void): Promise<{ results: CeilingResult[]; markdown: string }> {
+  const results: CeilingResult[] = [];
+  for (const c of CEILING_CASES) {
+    const r = await measureCeiling({ ...c, mb });
+    results.push(r);
+    onResult(formatCeiling(r));
+  }
+  const ratio = (conns: number, cpus: string, pick: (r: CeilingResult) => number): string => {
+    const b = results.find((r) => r.system === 'bering' && r.conns === conns && r.cpus === cpus);
+    const k = results.find((r) => r.system === 'kcptun' && r.conns === conns && r.cpus === cpus);
+    return b === undefined || k === undefined ? '—' : (pick(b) / pick(k)).toFixed(2);
+  };
+  const rows = results.map(
+    (r) =>
+      `| ${r.system} | ${r.conns} | ${r.cpus === 'all' ? 'all' : `taskset ${r.cpus}`} | ${r.mbps.toFixed(1)} | ${r.cpuPerGb.toFixed(1)} | ${r.entryCpu.toFixed(1)} / ${r.exitCpu.toFixed(1)} | ${r.peakRssMb.toFixed(0)} |`,
+  );
+  const markdown = [
+    `## Loopback ceiling (${mb} MB per case, no link model; relays, source and sink share the machine)`,
+    '',
+    '| system | connections | CPUs | goodput (Mbit/s) | relays CPU-s/GB | entry / exit CPU-s | peak RSS (MB) |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    `bering / kcptun goodput: ${ratio(1, 'all', (r) => r.mbps)} (1 connection), ${ratio(8, 'all', (r) => r.mbps)} (8), ${ratio(1, '0', (r) => r.mbps)} (one core); ` +
+      `CPU per GB: ${ratio(1, 'all', (r) => r.cpuPerGb)}, ${ratio(8, 'all', (r) => r.cpuPerGb)}, ${ratio(1, '0', (r) => r.cpuPerGb)}.`,
+    '',
+  ].join('\n');
+  return { results, markdown };
+}
+
+function formatCeiling(r: CeilingResult): string {
+  return (
+    `${r.system.padEnd(7)} conns ${r.conns} cpus ${r.cpus}: ${r.mbps.toFixed(1)} Mbit/s, ${r.cpuPerGb.toFixed(1)} CPU-s/GB ` +
+    `(entry ${r.entryCpu.toFixed(1)} s, exit ${r.exitCpu.toFixed(1)} s, ${r.seconds.toFixed(1)} s wall, peak RSS ${r.peakRssMb.toFixed(0)} MB)`
+  );
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -173,10 +221,7 @@ async function main(): Promise<void> {
   });
   for (const system of values.systems.split(',') as Array<'bering' | 'kcptun'>) {
     const r = await measureCeiling({ system, mb: Number(values.mb), conns: Number(values.conns), cpus: values.cpus });
-    console.log(
-      `${r.system.padEnd(7)} conns ${r.conns} cpus ${r.cpus}: ${r.mbps.toFixed(1)} Mbit/s, ${r.cpuPerGb.toFixed(1)} CPU-s/GB ` +
-        `(entry ${r.entryCpu.toFixed(1)} s, exit ${r.exitCpu.toFixed(1)} s, ${r.seconds.toFixed(1)} s wall, peak RSS ${r.peakRssMb.toFixed(0)} MB)`,
-    );
+    console.log(formatCeiling(r));
   }
 }
 

@@ -11,6 +11,7 @@ import { CliError, usageError } from '../src/cli/errors.ts';
 import { parseStrict } from '../src/cli/relayOptions.ts';
 import { killAllChildren, processAlive } from '../src/io/children.ts';
 import { writeReport } from './report.ts';
+import { runCeilingTable } from './ceiling.ts';
 import { runBench } from './run.ts';
 import { FULL_PLAN, QUICK_PLAN, SCENARIOS } from './scenarios.ts';
 import { selectSystems, SYSTEMS } from './systems.ts';
@@ -28,6 +29,9 @@ Options:
   --only SYSTEM[,SYSTEM]     systems to run: ${SYSTEMS.map((s) => s.id).join(', ')}
                              (a prefix picks its variants: bering, tcp)
   --scenario NAME[,NAME]     scenarios to run: ${SCENARIOS.map((s) => s.name).join(', ')}
+  --ceiling                  instead: the loopback ceiling of bering and kcptun (no link model;
+                             1 and 8 connections, one core and two), written to ceiling.md
+  --ceiling-mb N             megabytes moved per ceiling case (default 500)
   -h, --help                 show this help`;
 
 const BENCH_FLAGS = {
@@ -35,6 +39,8 @@ const BENCH_FLAGS = {
   out: { type: 'string' },
   only: { type: 'string', multiple: true },
   scenario: { type: 'string', multiple: true },
+  ceiling: { type: 'boolean' },
+  'ceiling-mb': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -60,6 +66,9 @@ export async function benchCommand(args: string[]): Promise<number> {
   const outDir = resolve(values.out ?? fileURLToPath(new URL(`./out/${stamp}`, import.meta.url)));
   mkdirSync(outDir, { recursive: true });
 
+  const ceilingMb = Number(values['ceiling-mb'] ?? 500);
+  if (!(Number.isInteger(ceilingMb) && ceilingMb > 0)) throw usageError(`--ceiling-mb: expected a positive whole number of megabytes, got '${values['ceiling-mb']}'`);
+
   takeLock();
   const onSignal = (signal: NodeJS.Signals): void => {
     killAllChildren();
@@ -70,6 +79,15 @@ export async function benchCommand(args: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    if (values.ceiling) {
+      const machine = machineInfo();
+      const { results, markdown } = await runCeilingTable(ceilingMb, (line) => process.stdout.write(`${line}\n`));
+      const header = `# bering loopback ceiling\n\nMachine: ${Object.entries(machine).map(([k, v]) => `${k} ${v}`).join(', ')}; load at end ${loadAverage()}.\n\n`;
+      writeFileSync(join(outDir, 'ceiling.md'), header + markdown);
+      writeFileSync(join(outDir, 'ceiling.json'), `${JSON.stringify({ machine, results }, null, 2)}\n`);
+      process.stdout.write(`bench report: ${join(outDir, 'ceiling.md')}\n`);
+      return 0;
+    }
     const results = await runBench(plan, systems, machineInfo());
     // Other work on the machine skews every figure: say how busy it was on both ends of the run.
     results.machine.loadAverageAtEnd = loadAverage();
