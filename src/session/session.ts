@@ -93,6 +93,13 @@ export interface SessionStats {
 const MAX_ACK_RANGES = 32;
 /** Slack beyond maxStreams for stream ids a peer may skip ahead (its own limit may be larger). */
 const MAX_STREAM_ID_LEAP = 1024;
+/** Shortest interval the stream rate is measured over. */
+const STREAM_RATE_SAMPLE_MS = 150;
+const STREAM_RATE_GAIN = 0.25;
+/** Share of the paths' measured bandwidth that stream data and its repairs may fill together. */
+const REPAIR_BUDGET = 0.95;
+/** How long a repair cap set on saturated paths holds once they are no longer saturated. */
+const REPAIR_CAP_HOLD_MS = 5000;
 /** A path dark this long is learned afresh (start-up) when it returns; a blip keeps its model. */
 const PATH_RELEARN_AFTER_MS = 1000;
 
@@ -167,6 +174,12 @@ export class Session implements FrameVisitor {
   /** Session flow control, RFC 9000 §4.1. */
   private peerMaxData: number;
   private sentData = 0;
+  /** Stream bytes sent per ms (EWMA), sampled at loss reports; what repairs ride on. */
+  private streamRate = 0;
+  private streamRateMarkAt: Millis = -Infinity;
+  private streamRateMarkBytes = 0;
+  private repairCap = Infinity;
+  private repairCapUntil: Millis = -Infinity;
   private localMaxData: number;
   private receivedData = 0;
   private consumedData = 0;
@@ -1056,7 +1069,7 @@ export class Session implements FrameVisitor {
     path.counters.reportedReceived += received;
     path.counters.reportedLost += lost;
     path.lossEstimate.onReport(received, lost, bursts);
-    this.updateFecParams();
+    this.updateFecParams(this.rxNow);
   }
 
   onClose(_code: number, reason: string): void {
@@ -1127,7 +1140,7 @@ export class Session implements FrameVisitor {
       path.ptoBackoff = 0;
     }
     this.emit({ type: 'pathUp', pathId: path.id });
-    this.updateFecParams();
+    this.updateFecParams(now);
   }
 
   /**
@@ -1372,8 +1385,9 @@ export class Session implements FrameVisitor {
   }
 
   /** Re-sizes FEC from the raw loss of the paths in use, weighted by how much each carries. */
-  private updateFecParams(): void {
+  private updateFecParams(now: Millis): void {
     if (this.fecEncoder === null) return;
+    const maxOverhead = this.repairHeadroom(now);
     let weight = 0;
     let loss = 0;
     let burst = 0;
@@ -1395,7 +1409,40 @@ export class Session implements FrameVisitor {
     const live = settled
       ? model
       : { lossRate: Math.max(model.lossRate, LOSS_PRIOR.lossRate), meanBurst: Math.max(model.meanBurst, LOSS_PRIOR.meanBurst) };
-    this.fecEncoder.setParams('latency', chooseFecParams(live, 'latency'));
+    this.fecEncoder.setParams('latency', chooseFecParams(live, 'latency', maxOverhead));
+  }
+
+  /**
+   * Repairs per source packet the paths have room for, or Infinity when they are not known to be
+   * short of it. A live stream's repairs ride on top of its own rate: at 57 Mbit/s over an 84 Mbit/s
+   * path losing 6.5%, the latency lane's 50% put 85 Mbit/s on a 78 Mbit/s path, and the queue
+   * it built delayed every chunk by 400 ms more than any loss would have. The cap applies once the
+   * paths are saturated (no app-limited sample: their bandwidth estimates measure the paths, not
+   * the stream) and holds for a few seconds, so that relieving the queue does not lift it at once.
+   */
+  private repairHeadroom(now: Millis): number {
+    if (this.streamRateMarkAt > -Infinity && now - this.streamRateMarkAt >= STREAM_RATE_SAMPLE_MS) {
+      const rate = (this.sentData - this.streamRateMarkBytes) / (now - this.streamRateMarkAt);
+      this.streamRate = this.streamRate === 0 ? rate : this.streamRate + STREAM_RATE_GAIN * (rate - this.streamRate);
+    }
+    if (this.streamRateMarkAt === -Infinity || now - this.streamRateMarkAt >= STREAM_RATE_SAMPLE_MS) {
+      this.streamRateMarkAt = now;
+      this.streamRateMarkBytes = this.sentData;
+    }
+    let capacity = 0;
+    let saturated = true;
+    for (const p of this.paths) {
+      if (p === undefined || !p.isUp) continue;
+      capacity += p.cc.bottleneckBandwidth;
+      if (p.rate.isAppLimited || p.cc.state !== 'probe_bw') saturated = false;
+    }
+    if (saturated && capacity > 0 && this.streamRate > 0) {
+      this.repairCap = Math.max(0, (REPAIR_BUDGET * capacity) / this.streamRate - 1);
+      this.repairCapUntil = now + REPAIR_CAP_HOLD_MS;
+    } else if (now >= this.repairCapUntil) {
+      this.repairCap = Infinity;
+    }
+    return this.repairCap;
   }
 
   private closeWithError(code: number, reason: string): void {

@@ -194,7 +194,7 @@ export class FecEncoder {
     group.finalK = k;
     const p = group.params;
     // A group closed early by its hold timer is smaller: size its repairs for what it has.
-    const m = k === p.k ? p.m : repairCount(k, p.loss, p.depth, p.lane);
+    const m = k === p.k ? p.m : repairCount(k, p.loss, p.depth, p.lane, p.maxOverhead);
     const length = group.shardLength;
     // The engine copies the symbols into its own memory: the same scratch buffers serve every group.
     const shards = this.scratchShards;

@@ -25,6 +25,8 @@ export interface FecParams {
   holdMs: number;
   lane: FecLane;
   loss: LossModel;
+  /** Repairs per source packet the path has room for (Infinity: no limit); groups closed early keep to it. */
+  maxOverhead: number;
 }
 
 interface LaneShape {
@@ -56,16 +58,19 @@ const LANES: Record<FecLane, LaneShape> = {
  * Parameters for a lane given the path's loss model, or null for no FEC.
  * Cost: O(k * m) arithmetic; call at most a few times a second per lane.
  */
-export function chooseFecParams(loss: LossModel, lane: FecLane): FecParams | null {
+export function chooseFecParams(loss: LossModel, lane: FecLane, maxOverhead = Infinity): FecParams | null {
   const shape = LANES[lane];
   if (!(loss.lossRate >= shape.minLoss)) return null;
+  // Repairs the path has no room for would only queue behind the stream they protect.
+  if (shape.k * maxOverhead < 1) return null;
   // Interleave deeper than the mean run: runs are geometric, many are longer.
   const depth = Math.max(1, Math.min(shape.maxDepth, Math.ceil(2 * loss.meanBurst)));
-  return { k: shape.k, m: repairCount(shape.k, loss, depth, lane), depth, holdMs: shape.holdMs, lane, loss };
+  const m = Math.min(repairCount(shape.k, loss, depth, lane), Math.floor(shape.k * maxOverhead));
+  return { k: shape.k, m, depth, holdMs: shape.holdMs, lane, loss, maxOverhead };
 }
 
 /** Repair packets for a group of `k` sources interleaved `depth` deep. */
-export function repairCount(k: number, loss: LossModel, depth: number, lane: FecLane): number {
+export function repairCount(k: number, loss: LossModel, depth: number, lane: FecLane, maxOverhead = Infinity): number {
   const shape = LANES[lane];
   const p = Math.min(0.5, loss.lossRate);
   // A run longer than the depth costs a group more than one symbol. Runs are geometric: one of
@@ -73,7 +78,7 @@ export function repairCount(k: number, loss: LossModel, depth: number, lane: Fec
   // symbols on average (1.11 for runs of 4 over depth 8), and the long tail is what fails groups.
   const b = Math.max(1, loss.meanBurst);
   const perEvent = Math.max(1, (2 * b) / depth, 1 / (1 - (1 - 1 / b) ** depth));
-  const ceiling = Math.max(1, Math.ceil(k * Math.min(shape.maxOverhead, shape.overheadSlope * p + shape.overheadConstant)));
+  const ceiling = Math.max(1, Math.min(Math.floor(k * maxOverhead), Math.ceil(k * Math.min(shape.maxOverhead, shape.overheadSlope * p + shape.overheadConstant))));
   let m = 1;
   while (m < ceiling && unrecoveredFraction(k, m, p, perEvent) > shape.residualTarget) m++;
   return m;
