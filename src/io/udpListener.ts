@@ -10,6 +10,8 @@ import type { Logger } from 'pino';
 import type { PathId, SessionEvent, Transmit } from '../session/api.ts';
 import { formatHostPort, type HostPort } from './address.ts';
 import type { CoreListener, CoreSession } from './core.ts';
+import { Diagnostics } from './diagnosis.ts';
+import { checkSocketBuffers } from './socketBuffers.ts';
 import type { PathSink } from './pathSink.ts';
 import type { SessionLoop, SessionSink } from './sessionLoop.ts';
 import type { SessionHandler, SessionView, Transport, TransportCounters } from './transport.ts';
@@ -26,6 +28,8 @@ export interface UdpListenerOptions {
   log: Logger;
   /** Wall clock for the handshake's replay bound; Date.now by default. */
   wallClock?: () => number;
+  /** Where problems a self-hoster should hear about go (a peer with another key); one of its own by default. */
+  diagnostics?: Diagnostics;
 }
 
 /** A UDP path of one session: where its last authenticated datagram came from. */
@@ -98,10 +102,14 @@ export class UdpListener implements Transport {
   private handshakes = 0;
   /** Listener refusal counters as of the last log line about them, and when it went out. */
   private loggedRefusals = { sessions: 0, rate: 0, at: -Infinity };
+  /** Listener counters of handshakes under another key or clock, as last looked at. */
+  private seenBadHandshakes = { mac: 0, stale: 0 };
+  readonly diagnostics: Diagnostics;
 
   constructor(opts: UdpListenerOptions) {
     this.opts = opts;
     this.wallClock = opts.wallClock ?? Date.now;
+    this.diagnostics = opts.diagnostics ?? new Diagnostics(opts.log);
   }
 
   /** The bound addresses, in `listen` order (useful when a port was 0). */
@@ -142,6 +150,7 @@ export class UdpListener implements Transport {
       socket.socket.on('message', (msg: Buffer, rinfo) => this.onMessage(socket, msg, rinfo.address, rinfo.port));
     }
     this.opts.log.info({ udp: this.addresses.map(formatHostPort) }, 'listening for peers');
+    if (this.sockets.length > 0) checkSocketBuffers(this.sockets[0].socket, this.diagnostics);
   }
 
   sessionViews(): SessionView[] {
@@ -177,7 +186,7 @@ export class UdpListener implements Transport {
         routes.connectedAt = this.opts.loop.clock();
         this.handshakes++;
         this.connected.push(session);
-        log.info({ sessionId: session.id, from: routes.from }, 'session up');
+        log.info({ sessionId: session.id, tunnel: session.tunnelId ?? null, from: routes.from }, 'session up');
         break;
       case 'pathUp':
         log.info({ sessionId: session.id, pathId: e.pathId, from: routes.describe(e.pathId) }, 'path up');
@@ -212,13 +221,33 @@ export class UdpListener implements Transport {
     const { listener, loop } = this.opts;
     const r = listener.handleDatagram(loop.clock(), this.wallClock(), bytes);
     if (r.kind === 'drop') {
-      this.noteRefusals(from.peer);
+      this.noteDrop(from.peer, from.peer);
       return;
     }
     const routes = this.sessions.get(r.session) ?? this.track(r.session, from.peer);
     if (r.kind === 'accepted') from.send(r.reply);
     else routes.rememberSink(r.pathId, from);
     loop.wake();
+  }
+
+  /**
+   * After a dropped datagram from `host` (`from` with its port): tells of a handshake under
+   * another key or too far off this relay's clock, the two mistakes only this side can see (the
+   * dialer just hears nothing), and of refusals at a limit. Strangers' datagrams of any other kind
+   * are only counted.
+   */
+  private noteDrop(host: string, from: string): void {
+    const stats = this.opts.listener.stats;
+    if (stats === undefined) return;
+    const seen = this.seenBadHandshakes;
+    if (stats.handshakeAuthFailures > seen.mac) {
+      this.diagnostics.report('wrong-key', host, `handshake from ${from} failed authentication: the peers hold different keys? (copy the same key file to both relays)`, { from });
+    }
+    if (stats.staleHandshakes > seen.stale) {
+      this.diagnostics.report('clock-skew', host, `handshake from ${from} is over a minute off this relay's clock: set both clocks right (NTP)`, { from });
+    }
+    this.seenBadHandshakes = { mac: stats.handshakeAuthFailures, stale: stats.staleHandshakes };
+    this.noteRefusals(from);
   }
 
   /**
@@ -243,7 +272,7 @@ export class UdpListener implements Transport {
     const { listener, loop } = this.opts;
     const r = listener.handleDatagram(loop.clock(), this.wallClock(), msg);
     if (r.kind === 'drop') {
-      this.noteRefusals(address);
+      this.noteDrop(address, formatHostPort({ host: address, port }));
       return;
     }
     const routes = this.sessions.get(r.session) ?? this.track(r.session, formatHostPort({ host: address, port }));
