@@ -13,8 +13,10 @@ export interface PathPoint {
   state: string;
   /** Smoothed RTT; null before the first sample. */
   rttMs: number | null;
-  /** Raw loss as the peer measures it (before FEC); null until measured. */
+  /** Raw loss the peer reported on what was sent since the last point (before FEC); null when it reported on nothing. */
   lossRaw: number | null;
+  /** Packets those reports covered, to weigh `lossRaw` when averaging points. */
+  lossRawPackets: number;
   /** Packets sent since the last point that ARQ had to repair (what FEC did not), per packet sent; null when none were sent. */
   lossAfterFec: number | null;
   /** FEC repair packets per packet sent since the last point; null when none were sent. */
@@ -49,6 +51,7 @@ export class StatusHistory {
       for (const p of session.paths) {
         const prev = old?.paths.find((q) => q.id === p.id);
         const sent = prev === undefined ? 0 : p.packetsSent - prev.packetsSent;
+        const reported = prev === undefined ? 0 : p.reportedPackets - prev.reportedPackets;
         const rate = (now: number, then: number | undefined) => (then === undefined || seconds <= 0 ? 0 : Math.max(0, ((now - then) * 8) / seconds));
         paths.push({
           session: session.id,
@@ -56,7 +59,8 @@ export class StatusHistory {
           peer: p.peer,
           state: p.state,
           rttMs: p.minRttMs === null ? null : p.srttMs,
-          lossRaw: p.lossRatio,
+          lossRaw: reported > 0 ? Math.max(0, p.reportedLostPackets - prev!.reportedLostPackets) / reported : null,
+          lossRawPackets: Math.max(0, reported),
           lossAfterFec: sent > 0 ? Math.max(0, p.packetsLost - prev!.packetsLost) / sent : null,
           fecOverhead: sent > 0 ? Math.max(0, p.fecRepairPacketsSent - prev!.fecRepairPacketsSent) / sent : null,
           sendBps: rate(p.bytesSent, prev?.bytesSent),

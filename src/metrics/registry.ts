@@ -259,11 +259,17 @@ export const METRICS: readonly MetricSpec[] = [
   pathGauge('bering_path_rtt_seconds', 'Smoothed round-trip time of the path.', (p) => (p.minRttMs === null ? null : p.srttMs / 1000)),
   pathGauge('bering_path_min_rtt_seconds', 'Lowest round-trip time seen on the path.', (p) => (p.minRttMs === null ? null : p.minRttMs / 1000)),
   // Not exported before the peer's first loss report: until then FEC works with a prior, not a measurement.
-  pathGauge('bering_path_loss_ratio', 'Raw loss of what this relay sends on the path, as the peer measures it (before FEC and retransmission), 0..1; absent until measured.', (p) => p.lossRatio),
+  pathGauge(
+    'bering_path_loss_ratio',
+    'Loss estimate FEC is sized by: raw loss of what this relay sends on the path as the peer measures it (before FEC and retransmission), 0..1, smoothed over ~5,000 packets from a 2% prior; absent until measured.',
+    (p) => p.lossRatio,
+  ),
   pathGauge('bering_path_loss_burst_packets', 'Mean length of a run of lost packets on the path; absent until measured.', (p) => p.meanLossBurst),
   pathGauge('bering_path_pacing_rate_bytes_per_second', 'Rate the path is paced at now.', (p) => p.pacingRateBytesPerSecond),
   pathGauge('bering_path_cwnd_bytes', 'Congestion window of the path.', (p) => p.cwndBytes),
   pathGauge('bering_path_in_flight_bytes', 'Bytes sent on the path and not yet acknowledged or declared lost.', (p) => p.bytesInFlight),
+  pathCounter('bering_path_reported_packets_total', 'Packets sent on the path that the peer\'s loss reports covered (the denominator of the measured raw loss).', (p) => p.reportedPackets),
+  pathCounter('bering_path_reported_lost_packets_total', 'Of those, packets the peer reported lost on the wire (raw, before FEC repaired them).', (p) => p.reportedLostPackets),
   pathCounter('bering_path_sent_bytes_total', 'UDP payload bytes sent on the path.', (p) => p.bytesSent),
   pathCounter('bering_path_received_bytes_total', 'UDP payload bytes received on the path (authenticated).', (p) => p.bytesReceived),
   pathCounter('bering_path_sent_packets_total', 'Packets sent on the path.', (p) => p.packetsSent),

@@ -31,14 +31,19 @@ export interface PathStatus {
   /** Lowest RTT seen; null before the first sample. */
   minRttMs: number | null;
   /**
-   * Raw loss of what we send on this path as the peer measures it, 0..1 (before FEC and ARQ);
-   * null until the peer has reported on some packets (FEC is sized by a 2% prior meanwhile).
+   * The loss estimate FEC is sized by: raw loss of what we send on this path as the peer
+   * measures it, 0..1 (before FEC and ARQ), smoothed over ~5,000 packets and started from a 2%
+   * prior; null until the peer has reported on any packet. For the loss measured alone, use
+   * `reportedLostPackets` / `reportedPackets`.
    */
   lossRatio: number | null;
   /** Mean length of a loss run on this path, packets; null until measured, as `lossRatio`. */
   meanLossBurst: number | null;
   /** Packets the peer's loss reports have covered (the estimate is settled from about 5,000). */
   lossMeasuredPackets: number;
+  /** Running totals of the peer's loss reports on what we sent here: packets covered, and lost (raw, before FEC). */
+  reportedPackets: number;
+  reportedLostPackets: number;
   pacingRateBytesPerSecond: number;
   cwndBytes: number;
   bytesInFlight: number;
@@ -164,6 +169,8 @@ function pathStatus(view: SessionView, p: SessionStats['paths'][number]): PathSt
     lossRatio: p.lossMeasuredPackets > 0 ? p.reportedLossRate : null,
     meanLossBurst: p.lossMeasuredPackets > 0 ? p.reportedMeanBurst : null,
     lossMeasuredPackets: p.lossMeasuredPackets,
+    reportedPackets: c.reportedReceived + c.reportedLost,
+    reportedLostPackets: c.reportedLost,
     pacingRateBytesPerSecond: Number.isFinite(p.pacingRateMbps) ? (p.pacingRateMbps * 1e6) / 8 : 0,
     cwndBytes: p.cwnd,
     bytesInFlight: p.bytesInFlight,

@@ -16,6 +16,8 @@ function snapshot(path: Partial<PathStatus>): RelayStatus {
     lossRatio: null,
     meanLossBurst: null,
     lossMeasuredPackets: 0,
+    reportedPackets: 0,
+    reportedLostPackets: 0,
     pacingRateBytesPerSecond: 0,
     cwndBytes: 0,
     bytesInFlight: 0,
@@ -38,13 +40,13 @@ describe('StatusHistory', () => {
   it('turns counter differences into rates and ratios per path', () => {
     const h = new StatusHistory();
     h.record(snapshot({}), 1000);
-    h.record(snapshot({ packetsSent: 1000, bytesSent: 1_250_000, bytesReceived: 250_000, packetsLost: 10, fecRepairPacketsSent: 50, lossRatio: 0.03 }), 3000);
+    h.record(snapshot({ packetsSent: 1000, bytesSent: 1_250_000, bytesReceived: 250_000, packetsLost: 10, fecRepairPacketsSent: 50, lossRatio: 0.02, reportedPackets: 800, reportedLostPackets: 24 }), 3000);
     const [first, second] = h.list();
     // No interval yet: no rate, and nothing sent, so no ratios.
     expect(first.paths[0]).toMatchObject({ sendBps: 0, lossAfterFec: null, fecOverhead: null, lossRaw: null, rttMs: 180 });
     expect(second).toEqual({
       t: 3000,
-      paths: [{ session: 'ab', path: 0, peer: '203.0.113.7:7000', state: 'up', rttMs: 180, lossRaw: 0.03, lossAfterFec: 0.01, fecOverhead: 0.05, sendBps: 5e6, recvBps: 1e6 }],
+      paths: [{ session: 'ab', path: 0, peer: '203.0.113.7:7000', state: 'up', rttMs: 180, lossRaw: 0.03, lossRawPackets: 800, lossAfterFec: 0.01, fecOverhead: 0.05, sendBps: 5e6, recvBps: 1e6 }],
     });
   });
 

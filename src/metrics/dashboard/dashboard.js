@@ -83,11 +83,25 @@ function renderHeader(status) {
     `${status.sessions.length} session${status.sessions.length === 1 ? '' : 's'}, ${status.handshakes} handshake${status.handshakes === 1 ? '' : 's'}`;
 }
 
-function renderPaths(status, latest) {
+/** The path's figures over the last few points: raw loss weighed by the packets reported, the rest averaged. */
+function recent(history, session, path) {
+  const points = history.slice(-10).flatMap((h) => h.paths.filter((q) => q.session === session && q.path === path));
+  if (points.length === 0) return undefined;
+  const mean = (key) => {
+    const vs = points.map((q) => q[key]).filter((v) => v !== null);
+    return vs.length === 0 ? null : vs.reduce((a, b) => a + b, 0) / vs.length;
+  };
+  const reported = points.reduce((n, q) => n + q.lossRawPackets, 0);
+  const lost = points.reduce((n, q) => n + (q.lossRaw ?? 0) * q.lossRawPackets, 0);
+  const last = points[points.length - 1];
+  return { lossRaw: reported > 0 ? lost / reported : null, lossAfterFec: mean('lossAfterFec'), fecOverhead: mean('fecOverhead'), sendBps: last.sendBps, recvBps: last.recvBps };
+}
+
+function renderPaths(status, history) {
   const rows = [];
   for (const session of status.sessions) {
     for (const p of session.paths) {
-      const point = latest?.paths.find((q) => q.session === session.id && q.path === p.id);
+      const point = recent(history, session.id, p.id);
       rows.push({
         attrs: { 'data-path': String(p.id), 'data-state': p.state },
         cells: [
@@ -96,6 +110,7 @@ function renderPaths(status, latest) {
           { text: p.peer, className: 'text' },
           { text: p.state, className: `text state-${p.state}` },
           { text: p.minRttMs === null ? '-' : ms(p.srttMs) },
+          { text: percent(point?.lossRaw ?? null) },
           { text: percent(p.lossRatio) },
           { text: percent(point?.lossAfterFec ?? null) },
           { text: percent(point?.fecOverhead ?? null) },
@@ -194,7 +209,7 @@ async function refresh() {
   try {
     const [status, history] = await Promise.all([getJson('/status'), getJson('/history')]);
     renderHeader(status);
-    renderPaths(status, history[history.length - 1]);
+    renderPaths(status, history);
     renderCharts(history);
     renderStreams(status);
     updates++;
