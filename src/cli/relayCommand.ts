@@ -1,5 +1,6 @@
 /** `bering relay`: runs an entry or exit relay until SIGTERM/SIGINT, then drains and exits 0. */
 import { formatHostPort } from '../io/address.ts';
+import { probeSocketBuffers } from '../io/socketBuffers.ts';
 import { formatPeer } from '../io/udpDialer.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
 import { relayStatus } from '../metrics/status.ts';
@@ -58,6 +59,8 @@ export async function relayCommand(args: string[]): Promise<number> {
     },
     'relay running',
   );
+  // After the start line, so that a capped buffer's advice is the next thing the operator reads.
+  await probeSocketBuffers(relay.diagnostics);
 
   const signal = await new Promise<NodeJS.Signals>((ok) => {
     const on = (s: NodeJS.Signals): void => {

@@ -1,9 +1,11 @@
 /**
  * Linux silently caps a socket's buffers at net.core.rmem_max / wmem_max (about 208 KiB by
  * default) whatever a program asks for, and a capped receive buffer drops datagrams whenever
- * the event loop is late at high rates. This compares what the kernel granted with what
- * `UdpSocket` asked for and tells the operator the one sysctl that fixes it.
+ * the event loop is late at high rates. This asks for what `UdpSocket` asks for on a socket of
+ * its own, compares it with what the kernel granted, and tells the operator the one sysctl
+ * that fixes it.
  */
+import dgram from 'node:dgram';
 import { formatBytes } from './formatBytes.ts';
 import type { Diagnostics } from './diagnosis.ts';
 import { SOCKET_BUFFER_BYTES } from './udpSocket.ts';
@@ -15,9 +17,33 @@ export interface BufferSizes {
 }
 
 /**
+ * Binds a throwaway UDP socket on loopback, asks for the relays' buffer size, and reports what
+ * {@link checkSocketBuffers} finds. The kernel's caps are the same for every socket, so this
+ * one speaks for the relay's. Call once at start; a few hundred microseconds.
+ */
+export async function probeSocketBuffers(diagnostics: Diagnostics): Promise<void> {
+  // Other kernels report buffer sizes differently (not doubled) and have other knobs.
+  if (process.platform !== 'linux') return;
+  const socket = dgram.createSocket('udp4');
+  try {
+    await new Promise<void>((ok, fail) => {
+      socket.once('error', fail);
+      socket.bind(0, '127.0.0.1', () => ok());
+    });
+    socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
+    socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
+    checkSocketBuffers(socket, diagnostics);
+  } catch {
+    // No loopback UDP or no buffer options (a sandbox): nothing to advise on.
+  } finally {
+    socket.close();
+  }
+}
+
+/**
  * Reports a `socket-buffer` problem when either buffer of `socket` is smaller than
- * `requested`. Linux reports twice the size it grants (its own bookkeeping), so a granted
- * request reads as 2x and a capped one as 2x the cap. Call once, on the first bound socket.
+ * `requested`. Linux reports twice the size it granted (room for its own bookkeeping), so
+ * half the reported size is what the request got: all of it, or the cap.
  */
 export function checkSocketBuffers(socket: BufferSizes, diagnostics: Diagnostics, requested = SOCKET_BUFFER_BYTES): void {
   let recv: number;
@@ -29,8 +55,8 @@ export function checkSocketBuffers(socket: BufferSizes, diagnostics: Diagnostics
     // A socket that is not bound (or a platform without the option) has nothing to report.
     return;
   }
-  if (recv >= requested && send >= requested) return;
   const granted = Math.min(recv, send) / 2;
+  if (granted >= requested) return;
   diagnostics.report(
     'socket-buffer',
     'udp',

@@ -24,7 +24,6 @@ import { peekSessionId } from '../wire/packet.ts';
 import { formatHostPort, type HostPort } from './address.ts';
 import type { CoreSession, DialFn } from './core.ts';
 import { Diagnostics } from './diagnosis.ts';
-import { checkSocketBuffers } from './socketBuffers.ts';
 import type { SessionLoop, SessionSink } from './sessionLoop.ts';
 import type { SessionHandler, SessionView, Transport, TransportCounters } from './transport.ts';
 import { resolve, UdpSocket } from './udpSocket.ts';
@@ -148,7 +147,6 @@ export class UdpDialer implements Transport, SessionSink {
   private dialedAt: Millis = 0;
   /** Paths of the current session that have been up at least once. */
   private pathsSeenUp = new Set<PathId>();
-  private buffersChecked = false;
   readonly diagnostics: Diagnostics;
 
   constructor(opts: UdpDialerOptions) {
@@ -529,10 +527,6 @@ export class UdpDialer implements Transport, SessionSink {
     this.pathIds = pathIds;
     this.sockets = sockets;
     this.refusedAt = [];
-    if (!this.buffersChecked && udpPathIds.length > 0) {
-      this.buffersChecked = true;
-      checkSocketBuffers(sockets[udpPathIds[0]].socket, this.diagnostics);
-    }
     sockets.forEach((s, pathId) => {
       s.socket.on('message', (msg: Buffer) => {
         // Late datagrams on the sockets of an earlier dial are not this dial's business.

@@ -11,7 +11,6 @@ import type { PathId, SessionEvent, Transmit } from '../session/api.ts';
 import { formatHostPort, type HostPort } from './address.ts';
 import type { CoreListener, CoreSession } from './core.ts';
 import { Diagnostics } from './diagnosis.ts';
-import { checkSocketBuffers } from './socketBuffers.ts';
 import type { PathSink } from './pathSink.ts';
 import type { SessionLoop, SessionSink } from './sessionLoop.ts';
 import type { SessionHandler, SessionView, Transport, TransportCounters } from './transport.ts';
@@ -150,7 +149,6 @@ export class UdpListener implements Transport {
       socket.socket.on('message', (msg: Buffer, rinfo) => this.onMessage(socket, msg, rinfo.address, rinfo.port));
     }
     this.opts.log.info({ udp: this.addresses.map(formatHostPort) }, 'listening for peers');
-    if (this.sockets.length > 0) checkSocketBuffers(this.sockets[0].socket, this.diagnostics);
   }
 
   sessionViews(): SessionView[] {

@@ -3,10 +3,12 @@
  * it is the side that listens; an exit relay needs its service; and a 503 says why. Also the
  * socket buffer check that tells the operator which sysctl to raise.
  */
+import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Diagnostics, type Problem } from '../../src/io/diagnosis.ts';
-import { checkSocketBuffers } from '../../src/io/socketBuffers.ts';
+import { checkSocketBuffers, probeSocketBuffers } from '../../src/io/socketBuffers.ts';
+import { SOCKET_BUFFER_BYTES } from '../../src/io/udpSocket.ts';
 import { healthOf, type SessionStatus } from '../../src/metrics/status.ts';
 
 const up: SessionStatus = { id: '0000000100000002', localId: 1, connected: true, upSeconds: 5, paths: [], figures: null };
@@ -55,5 +57,13 @@ describe('checkSocketBuffers', () => {
     expect(p.message).toBe(
       'the kernel capped UDP socket buffers at 208.0 KiB (asked for 4.0 MiB): at high rates datagrams may be dropped; raise the cap with sysctl -w net.core.rmem_max=4194304 net.core.wmem_max=4194304',
     );
+  });
+
+  it.runIf(process.platform === 'linux')('probes this machine: advice exactly when its caps are below the request', async () => {
+    const cap = (name: string) => Number(readFileSync(`/proc/sys/net/core/${name}`, 'utf8'));
+    const capped = cap('rmem_max') < SOCKET_BUFFER_BYTES || cap('wmem_max') < SOCKET_BUFFER_BYTES;
+    const diagnostics = new Diagnostics(pino({ level: 'silent' }));
+    await probeSocketBuffers(diagnostics);
+    expect(diagnostics.list().map((p) => p.kind)).toEqual(capped ? ['socket-buffer'] : []);
   });
 });
