@@ -448,6 +448,8 @@ export class UdpDialer implements Transport, SessionSink {
         this.check = null;
         this.session = check;
         this.connectedAt = 0;
+        this.dialedAt = this.checkStartedAt;
+        this.pathsSeenUp = new Set();
       }
       return;
     }

@@ -18,6 +18,11 @@ import { UdpSocket } from './udpSocket.ts';
 
 /** At most one log line about refused handshakes per this long. */
 const REFUSAL_LOG_EVERY_MS = 10_000;
+/**
+ * Handshakes under another key or clock go to the diagnostics at most this often: in a flood of
+ * forgeries each would otherwise cost a report, and one a second keeps the problem current.
+ */
+const BAD_HANDSHAKE_REPORT_MS = 1000;
 
 export interface UdpListenerOptions {
   /** Local addresses to bind, one socket each (port 0: any free port). */
@@ -101,8 +106,8 @@ export class UdpListener implements Transport {
   private handshakes = 0;
   /** Listener refusal counters as of the last log line about them, and when it went out. */
   private loggedRefusals = { sessions: 0, rate: 0, at: -Infinity };
-  /** Listener counters of handshakes under another key or clock, as last looked at. */
-  private seenBadHandshakes = { mac: 0, stale: 0 };
+  /** Listener counters of handshakes under another key or clock, as last looked at, and when they were last reported. */
+  private readonly seenBadHandshakes = { mac: 0, stale: 0, reportedAt: -Infinity };
   readonly diagnostics: Diagnostics;
 
   constructor(opts: UdpListenerOptions) {
@@ -219,7 +224,7 @@ export class UdpListener implements Transport {
     const { listener, loop } = this.opts;
     const r = listener.handleDatagram(loop.clock(), this.wallClock(), bytes);
     if (r.kind === 'drop') {
-      this.noteDrop(from.peer, from.peer);
+      this.noteDrop(from.peer, -1);
       return;
     }
     const routes = this.sessions.get(r.session) ?? this.track(r.session, from.peer);
@@ -229,23 +234,32 @@ export class UdpListener implements Transport {
   }
 
   /**
-   * After a dropped datagram from `host` (`from` with its port): tells of a handshake under
-   * another key or too far off this relay's clock, the two mistakes only this side can see (the
-   * dialer just hears nothing), and of refusals at a limit. Strangers' datagrams of any other kind
-   * are only counted.
+   * After a dropped datagram from `host` and `port` (-1: `host` is a whole address already):
+   * tells of a handshake under another key or too far off this relay's clock, the two mistakes
+   * only this side can see (the dialer just hears nothing), and of refusals at a limit.
+   * Strangers' datagrams of any other kind are only counted. Called for every drop, so it
+   * allocates nothing unless it reports.
    */
-  private noteDrop(host: string, from: string): void {
+  private noteDrop(host: string, port: number): void {
     const stats = this.opts.listener.stats;
     if (stats === undefined) return;
     const seen = this.seenBadHandshakes;
-    if (stats.handshakeAuthFailures > seen.mac) {
-      this.diagnostics.report('wrong-key', host, `handshake from ${from} failed authentication: the peers hold different keys? (copy the same key file to both relays)`, { from });
+    const badKey = stats.handshakeAuthFailures > seen.mac;
+    const badClock = stats.staleHandshakes > seen.stale;
+    seen.mac = stats.handshakeAuthFailures;
+    seen.stale = stats.staleHandshakes;
+    const now = this.opts.loop.clock();
+    if ((badKey || badClock) && now - seen.reportedAt >= BAD_HANDSHAKE_REPORT_MS) {
+      seen.reportedAt = now;
+      const from = port < 0 ? host : formatHostPort({ host, port });
+      if (badKey) {
+        this.diagnostics.report('wrong-key', host, `handshake from ${from} failed authentication: the peers hold different keys? (copy the same key file to both relays)`, { from });
+      }
+      if (badClock) {
+        this.diagnostics.report('clock-skew', host, `handshake from ${from} is over a minute off this relay's clock: set both clocks right (NTP)`, { from });
+      }
     }
-    if (stats.staleHandshakes > seen.stale) {
-      this.diagnostics.report('clock-skew', host, `handshake from ${from} is over a minute off this relay's clock: set both clocks right (NTP)`, { from });
-    }
-    this.seenBadHandshakes = { mac: stats.handshakeAuthFailures, stale: stats.staleHandshakes };
-    this.noteRefusals(from);
+    this.noteRefusals(host);
   }
 
   /**
@@ -253,7 +267,7 @@ export class UdpListener implements Transport {
    * per 10 s with the counts since the previous line, so a storm of them cannot flood the log.
    * Drops of strangers' datagrams are never logged: they are only counted.
    */
-  private noteRefusals(from: string): void {
+  private noteRefusals(host: string): void {
     const stats = this.opts.listener.stats;
     const last = this.loggedRefusals;
     if (stats === undefined || (stats.sessionsRefused === last.sessions && stats.handshakesRateLimited === last.rate)) return;
@@ -262,7 +276,7 @@ export class UdpListener implements Transport {
     const sessions = stats.sessionsRefused - last.sessions;
     const rate = stats.handshakesRateLimited - last.rate;
     const why = sessions > 0 ? 'the relay holds --max-sessions sessions already' : 'over --handshake-rate';
-    this.opts.log.warn({ from, sessionsRefused: sessions, handshakesRateLimited: rate, sessions: this.sessions.size }, `handshake refused: ${why}`);
+    this.opts.log.warn({ from: host, sessionsRefused: sessions, handshakesRateLimited: rate, sessions: this.sessions.size }, `handshake refused: ${why}`);
     this.loggedRefusals = { sessions: stats.sessionsRefused, rate: stats.handshakesRateLimited, at: now };
   }
 
@@ -270,7 +284,7 @@ export class UdpListener implements Transport {
     const { listener, loop } = this.opts;
     const r = listener.handleDatagram(loop.clock(), this.wallClock(), msg);
     if (r.kind === 'drop') {
-      this.noteDrop(address, formatHostPort({ host: address, port }));
+      this.noteDrop(address, port);
       return;
     }
     const routes = this.sessions.get(r.session) ?? this.track(r.session, formatHostPort({ host: address, port }));

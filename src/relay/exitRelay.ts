@@ -28,9 +28,13 @@ export interface ExitRelayOptions {
   admission?: StreamAdmission;
   /** Where a service that cannot be reached is reported (and cleared once it can); none: only the stream's log line. */
   diagnostics?: Diagnostics;
-  /** While a service cannot be reached, try a connection to it this often to learn when it is back (default 5 s). */
-  probeIntervalMs?: number;
 }
+
+/**
+ * While a service cannot be reached, a connection to it is tried this often, so the problem (and
+ * the 503 of `/healthz`) ends when the service is back, not only when a viewer next tries.
+ */
+const FORWARD_PROBE_MS = 5000;
 
 /** Words for the errors of a TCP connect, after the errno. */
 const CONNECT_ERRORS: Record<string, string> = {
@@ -59,8 +63,7 @@ export class ExitRelay implements SessionHandler {
   private readonly connectTimeoutMs: number;
   private readonly admission: StreamAdmission | undefined;
   private readonly diagnostics: Diagnostics | undefined;
-  private readonly probeIntervalMs: number;
-  /** Targets that refused their last connection, each with the timer of its next probe. */
+  /** Targets that refused their last connection: the timer of the next probe, or null while a probe is under way. */
   private readonly failing = new Map<string, NodeJS.Timeout | null>();
   private draining = false;
 
@@ -74,7 +77,6 @@ export class ExitRelay implements SessionHandler {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.admission = opts.admission;
     this.diagnostics = opts.diagnostics;
-    this.probeIntervalMs = opts.probeIntervalMs ?? 5000;
     this.bridges = new BridgeSet(opts.log, () => transport.wake());
   }
 
@@ -133,7 +135,9 @@ export class ExitRelay implements SessionHandler {
   /** A connection to `target` failed: report it, and probe it until it accepts one again. */
   private unreachable(target: { address: HostPort; name: string }, err: Error): void {
     this.diagnostics?.report('forward-failed', `forward ${target.name}`, `forward ${target.name}: ${describeConnectError(err)}`, { forward: target.name });
-    if (this.diagnostics === undefined || this.draining || this.failing.get(target.name) != null) return;
+    // One probe scheduled per target: a failure while one is pending changes nothing.
+    const pending = this.failing.get(target.name);
+    if (this.diagnostics === undefined || this.draining || (pending !== undefined && pending !== null)) return;
     const timer = setTimeout(() => {
       this.failing.set(target.name, null);
       const probe = net.connect({ host: target.address.host, port: target.address.port });
@@ -145,14 +149,14 @@ export class ExitRelay implements SessionHandler {
       probe.once('error', (e) => {
         if (this.failing.has(target.name)) this.unreachable(target, e);
       });
-    }, this.probeIntervalMs);
+    }, FORWARD_PROBE_MS);
     timer.unref();
     this.failing.set(target.name, timer);
   }
 
   private reachable(name: string): void {
     const timer = this.failing.get(name);
-    if (timer != null) clearTimeout(timer);
+    if (timer !== undefined && timer !== null) clearTimeout(timer);
     this.failing.delete(name);
     this.diagnostics?.clear('forward-failed', `forward ${name}`, `forward ${name}: connected again`);
   }
