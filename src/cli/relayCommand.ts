@@ -44,7 +44,7 @@ export async function relayCommand(args: string[]): Promise<number> {
       await relay.stop(0);
       throw err;
     }
-    log.info({ metrics: formatHostPort(metrics.address) }, 'serving metrics');
+    log.info({ metrics: formatHostPort(metrics.address), dashboard: `http://${formatHostPort(metrics.address)}/` }, 'serving metrics');
   }
   const services = settings.services.map((s) => `${s.name}=${formatHostPort(s.address)}`);
   log.info(

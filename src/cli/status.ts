@@ -127,7 +127,10 @@ export function renderStatus(s: RelayStatus, previous?: RelayStatus): string {
   const out: string[] = [];
   out.push(`bering ${s.role} relay ${s.version}, up ${duration(s.uptimeSeconds)}: ${s.health.ok ? 'OK' : 'NOT OK'}, ${s.health.reason}`);
   // Older relays' /status has no problems list.
-  for (const p of s.problems ?? []) out.push(`problem    ${p.message}${p.count > 1 ? ` (${p.count} times, last ${duration((Date.now() - p.lastAt) / 1000)} ago)` : ''}`);
+  for (const p of s.problems ?? []) {
+    const seen = p.count > 1 ? ` (first seen ${duration((Date.now() - p.firstAt) / 1000)} ago, last ${duration((Date.now() - p.lastAt) / 1000)} ago)` : '';
+    out.push(`problem    ${p.message}${seen}`);
+  }
   const tcp = s.listening.tcp.map((t) => (t.service === '' ? t.address : `${t.address} (${t.service})`));
   if (tcp.length > 0) out.push(`listening  tcp ${tcp.join(', ')}`);
   if (s.listening.udp.length > 0) out.push(`listening  udp ${s.listening.udp.join(', ')}`);
