@@ -82,11 +82,6 @@ export class Diagnostics {
     for (const [key, p] of this.problems) if (p.kind === kind && p.subject.startsWith(prefix)) this.problems.delete(key);
   }
 
-  /** Whether a problem of `kind` is current. */
-  has(kind: ProblemKind): boolean {
-    return this.list().some((p) => p.kind === kind);
-  }
-
   /** Current problems, oldest first. */
   list(): Problem[] {
     const now = this.clock();

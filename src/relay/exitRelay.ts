@@ -49,7 +49,7 @@ const CONNECT_ERRORS: Record<string, string> = {
 };
 
 /** `connection refused (ECONNREFUSED)`: what the kernel said, in words and as the errno to search for. */
-export function describeConnectError(err: Error): string {
+function describeConnectError(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === undefined) return err.message;
   return `${CONNECT_ERRORS[code] ?? err.message} (${code})`;
