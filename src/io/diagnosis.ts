@@ -77,9 +77,9 @@ export class Diagnostics {
     if (message !== undefined) this.log.info({ problem: kind }, message);
   }
 
-  /** Clears every problem of `kind` whose subject starts with `prefix` (a session's paths when it ends). */
-  clearAll(kind: ProblemKind, prefix = ''): void {
-    for (const [key, p] of this.problems) if (p.kind === kind && p.subject.startsWith(prefix)) this.problems.delete(key);
+  /** Clears every problem of `kind` (a session's silent paths when the session ends), without a log line. */
+  clearAll(kind: ProblemKind): void {
+    for (const [key, p] of this.problems) if (p.kind === kind) this.problems.delete(key);
   }
 
   /** Current problems, oldest first. */
