@@ -66,7 +66,8 @@ Options:
   --service NAME=H:P       a named service (repeatable): on the entry relay, listen on H:P for it;
                            on the exit relay, forward its connections to H:P
   --key-file F             shared key made by 'bering keygen' (the same file on both relays)
-  --metrics H:P            serve /metrics (Prometheus), /healthz and /status over HTTP here
+  --metrics H:P            serve a dashboard (/), /metrics (Prometheus), /healthz and /status
+                           over HTTP here
   --drain-timeout SECONDS  on SIGTERM/SIGINT, let open connections finish this long (default 10)
   --idle-timeout SECONDS   declare the tunnel dead after this long without a packet (default 8)
   --max-rate-mbps MBPS     never send faster than this on any path (default: no ceiling)
@@ -80,7 +81,8 @@ Options:
   --max-buffer-mb MIB      stream data each session may hold, both directions (default 128)
   --config FILE            read settings from FILE (.yaml, .yml or .json); flags given too win.
                            Keys are the flag names in camelCase, and 'services' and per-path
-                           options; see contrib/entry.yaml and contrib/exit.yaml
+                           options; see contrib/entry.yaml and contrib/exit.yaml. A relative
+                           keyFile in FILE is relative to FILE's folder
   -h, --help               show this help
 
 H:P is host:port, with IPv6 in brackets: [2001:db8::1]:7000. LOG_LEVEL sets the log level (info).`;
