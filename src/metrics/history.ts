@@ -33,6 +33,12 @@ export interface HistoryPoint {
 
 /** Five minutes at one point a second. */
 export const HISTORY_POINTS = 300;
+/**
+ * Paths kept per point: plenty for a pair of relays, and a bound on memory and on the size of
+ * `/history` for an exit relay that many entry relays dial (256 sessions of 2 paths would
+ * otherwise be 150,000 path points).
+ */
+export const MAX_PATHS_PER_POINT = 32;
 
 /** A ring of {@link HistoryPoint}s fed by {@link record}. */
 export class StatusHistory {
@@ -47,8 +53,9 @@ export class StatusHistory {
     const seconds = before === null ? 0 : (at - before.at) / 1000;
     const paths: PathPoint[] = [];
     for (const session of status.sessions) {
+      if (paths.length >= MAX_PATHS_PER_POINT) break;
       const old = before?.status.sessions.find((s) => s.id === session.id);
-      for (const p of session.paths) {
+      for (const p of session.paths.slice(0, MAX_PATHS_PER_POINT - paths.length)) {
         const prev = old?.paths.find((q) => q.id === p.id);
         const sent = prev === undefined ? 0 : p.packetsSent - prev.packetsSent;
         const reported = prev === undefined ? 0 : p.reportedPackets - prev.reportedPackets;

@@ -3,7 +3,7 @@
  * a ring that keeps the last few minutes only.
  */
 import { describe, expect, it } from 'vitest';
-import { StatusHistory } from '../../src/metrics/history.ts';
+import { MAX_PATHS_PER_POINT, StatusHistory } from '../../src/metrics/history.ts';
 import type { PathStatus, RelayStatus } from '../../src/metrics/status.ts';
 
 function snapshot(path: Partial<PathStatus>): RelayStatus {
@@ -54,5 +54,13 @@ describe('StatusHistory', () => {
     const h = new StatusHistory(3);
     for (let t = 0; t < 5; t++) h.record(snapshot({}), t * 1000);
     expect(h.list().map((p) => p.t)).toEqual([2000, 3000, 4000]);
+  });
+
+  it('keeps at most MAX_PATHS_PER_POINT paths a point, however many sessions', () => {
+    const one = snapshot({});
+    const many = { sessions: Array.from({ length: 40 }, (_, i) => ({ ...one.sessions[0], id: `s${i}`, paths: [one.sessions[0].paths[0], { ...one.sessions[0].paths[0], id: 1 }] })) } as RelayStatus;
+    const h = new StatusHistory();
+    h.record(many, 0);
+    expect(h.list()[0].paths).toHaveLength(MAX_PATHS_PER_POINT);
   });
 });
