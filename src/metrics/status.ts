@@ -215,7 +215,7 @@ function sessionStatus(view: SessionView): SessionStatus {
 }
 
 /** Problems that explain why there is no tunnel: shown after the reason. */
-const TUNNEL_PROBLEMS = new Set(['peer-unreachable', 'wrong-key', 'clock-skew']);
+const TUNNEL_PROBLEMS: ReadonlySet<Problem['kind']> = new Set(['peer-unreachable', 'wrong-key', 'clock-skew']);
 
 /**
  * Whether the relay can do its job now, judged by its role (not by who dials). An entry relay
