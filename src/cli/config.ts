@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve as resolvePath } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
-import { CliError } from './errors.ts';
+import { CliError, usageError } from './errors.ts';
 
 /** A setting's value and where it came from, as the prefix of any error about it. */
 export interface Located<T> {
@@ -56,6 +56,8 @@ export interface RawSettings {
   drainTimeout?: Located<number>;
   idleTimeout?: Located<number>;
   maxRateMbps?: Located<number>;
+  /** Largest data packet, bytes. */
+  mtu?: Located<number>;
   maxStreams?: Located<number>;
   maxSessions?: Located<number>;
   handshakeRate?: Located<number>;
@@ -79,6 +81,7 @@ export const CONFIG_KEYS = [
   'drainTimeout',
   'idleTimeout',
   'maxRateMbps',
+  'mtu',
   'maxStreams',
   'maxSessions',
   'handshakeRate',
@@ -92,11 +95,14 @@ export const CONFIG_KEYS = [
 const PEER_KEYS = ['address', 'backup', 'maxRateMbps'];
 const SERVICE_KEYS = ['name', 'listen', 'forward'];
 
-/** Reads and checks a config file; throws a `CliError` naming the file, line and key. */
+/**
+ * Reads and checks a config file; throws a usage `CliError` (exit status 2, as for a bad flag)
+ * naming the file, line and key: `config file 'F' line N: 'key': ...`.
+ */
 export function loadConfigFile(path: string): RawSettings {
   const ext = extname(path).toLowerCase();
   if (ext !== '.yaml' && ext !== '.yml' && ext !== '.json') {
-    throw new CliError(`config file '${path}': the name must end in .yaml, .yml or .json (that says how to read it)`);
+    throw usageError(`config file '${path}': the name must end in .yaml, .yml or .json (that says how to read it)`);
   }
   let text: string;
   try {
@@ -104,7 +110,7 @@ export function loadConfigFile(path: string): RawSettings {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
-    throw new CliError(`cannot read config file '${path}': ${why}`);
+    throw usageError(`config file '${path}': cannot read it: ${why}`);
   }
   const lines = new LineCounter();
   if (ext === '.json') checkJsonSyntax(path, text);
@@ -115,7 +121,7 @@ export function loadConfigFile(path: string): RawSettings {
     const line = lines.linePos(syntax.pos[0]).line;
     // `peer: [::1]:7000` starts a YAML list: the likeliest mistake with an IPv6 address.
     const hint = /\[[0-9A-Fa-f:.]*\]:\d/.test(text.split('\n')[line - 1] ?? '') ? "; quote addresses that start with '[', as \"[::1]:7000\"" : '';
-    throw new CliError(`config file '${path}' line ${line}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${syntax.message.split('\n')[0]}${hint}`);
+    throw usageError(`config file '${path}' line ${line}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${syntax.message.split('\n')[0]}${hint}`);
   }
   return new FileReader(path, lines).read(doc.contents, ext === '.json' ? 'a JSON object' : 'a YAML mapping');
 }
@@ -128,7 +134,7 @@ function checkJsonSyntax(path: string, text: string): void {
     const message = (err as Error).message;
     const at = /position (\d+)/.exec(message);
     const line = at === null ? '' : ` line ${text.slice(0, Number(at[1])).split('\n').length}`;
-    throw new CliError(`config file '${path}'${line} is not valid JSON: ${message}`);
+    throw usageError(`config file '${path}'${line}: not valid JSON: ${message}`);
   }
 }
 
@@ -175,6 +181,9 @@ class FileReader {
           break;
         case 'maxRateMbps':
           raw.maxRateMbps = this.number(node, key, 'a number of Mbit/s');
+          break;
+        case 'mtu':
+          raw.mtu = this.number(node, key, 'a number of bytes');
           break;
         case 'maxStreams':
         case 'maxSessions':
@@ -272,6 +281,6 @@ class FileReader {
   }
 
   private error(node: unknown, key: string | null, message: string): CliError {
-    return new CliError(`${this.where(node, key)}${key === null ? ':' : ''} ${message}`);
+    return usageError(`${this.where(node, key)}${key === null ? ':' : ''} ${message}`);
   }
 }

@@ -1,7 +1,7 @@
 /** The pre-shared key: 32 random bytes, stored as one base64 line (`bering keygen`). */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CliError } from './errors.ts';
+import { usageError } from './errors.ts';
 
 /** Length of the pre-shared key in bytes. */
 export const KEY_BYTES = 32;
@@ -13,7 +13,7 @@ export function generateKey(): string {
 
 /**
  * Reads and checks a key file: one base64 value (surrounding whitespace ignored) that decodes to
- * exactly {@link KEY_BYTES} bytes. Throws a `CliError` saying what is wrong with it.
+ * exactly {@link KEY_BYTES} bytes. Throws a usage `CliError` (exit status 2) saying what is wrong with it.
  */
 export function readKeyFile(path: string): Uint8Array {
   let text: string;
@@ -23,17 +23,17 @@ export function readKeyFile(path: string): Uint8Array {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
-    throw new CliError(`cannot read key file '${path}': ${why}`);
+    throw usageError(`key file '${path}': cannot read it: ${why}`);
   }
   const b64 = text.trim();
   // Buffer's decoder skips characters it does not know; insist on canonical base64 instead, so a
   // truncated or mangled key is reported rather than silently turned into another key.
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) {
-    throw new CliError(`key file '${path}' is not base64 (make one with: bering keygen > ${path})`);
+    throw usageError(`key file '${path}': not base64 (make one with: bering keygen > ${path})`);
   }
   const key = Buffer.from(b64, 'base64');
   if (key.length !== KEY_BYTES) {
-    throw new CliError(`key file '${path}' holds ${key.length} bytes, expected ${KEY_BYTES} (make one with: bering keygen > ${path})`);
+    throw usageError(`key file '${path}': holds ${key.length} bytes, expected ${KEY_BYTES} (make one with: bering keygen > ${path})`);
   }
   return new Uint8Array(key);
 }

@@ -19,25 +19,38 @@ Usage:
   bering status [options]        show a running relay's sessions, paths and streams (bering status --help)
   bering demo [options]          both relays on this machine over an emulated trans-Pacific path (bering demo --help)
   bering bench [options]         compare with plain TCP and kcptun on emulated links (bering bench --help)
-  bering --version               print the version`;
+  bering -v, --version           print the version
+  bering -h, --help              show this help
+
+Exit status: 0 on success, 2 for a mistake in the flags, the config file or the key file, 1 otherwise.`;
+
+const KEYGEN_USAGE = `Usage:
+  bering keygen > bering.key
+
+Prints a new shared key: 32 random bytes, base64, on one line. Both relays need the same key;
+keep it private (umask 077 before writing it).`;
 
 /** Runs `bering` with `argv` (without node and script); resolves with the exit status. */
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    // Bare `bering` is someone finding their way: show them the commands.
     case undefined:
-      throw usageError('missing command (try bering --help)');
     case '-h':
     case '--help':
     case 'help':
       process.stdout.write(`${USAGE}\n`);
       return 0;
+    case '-v':
     case '-V':
     case '--version':
       process.stdout.write(`${version()}\n`);
       return 0;
     case 'keygen':
-      parseStrict(rest, {});
+      if (parseStrict(rest, { help: { type: 'boolean', short: 'h' } }).values.help) {
+        process.stdout.write(`${KEYGEN_USAGE}\n`);
+        return 0;
+      }
       process.stdout.write(`${generateKey()}\n`);
       return 0;
     case 'relay':

@@ -1,5 +1,6 @@
 /** `bering relay`: runs an entry or exit relay until SIGTERM/SIGINT, then drains and exits 0. */
 import { formatHostPort } from '../io/address.ts';
+import { probeSocketBuffers } from '../io/socketBuffers.ts';
 import { formatPeer } from '../io/udpDialer.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
 import { relayStatus } from '../metrics/status.ts';
@@ -71,7 +72,7 @@ export async function relayCommand(args: string[]): Promise<number> {
       await relay.stop(0);
       throw err;
     }
-    log.info({ metrics: formatHostPort(metrics.address) }, 'serving metrics');
+    log.info({ metrics: formatHostPort(metrics.address), dashboard: `http://${formatHostPort(metrics.address)}/` }, 'serving metrics');
   }
   const services = settings.services.map((s) => `${s.name}=${formatHostPort(s.address)}`);
   log.info(
@@ -86,6 +87,8 @@ export async function relayCommand(args: string[]): Promise<number> {
     },
     'relay running',
   );
+  // After the start line, so that a capped buffer's advice is the next thing the operator reads.
+  await probeSocketBuffers(relay.diagnostics);
   const modelLog = log.isLevelEnabled('debug') ? setInterval(() => logPathModels(relay, log), MODEL_LOG_INTERVAL_MS) : null;
   modelLog?.unref();
 

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import { formatHostPort, type HostPort } from '../io/address.ts';
+import { formatBytes as bytes } from '../io/formatBytes.ts';
 import type { FecShape, PathStatus, RelayStatus, SessionStatus } from '../metrics/status.ts';
 import { CliError } from './errors.ts';
 import { parseHostPort } from './hostPort.ts';
@@ -20,7 +21,7 @@ Shows a relay's sessions, paths and streams, read from its metrics endpoint (ber
 
 Options:
   --metrics H:P   the relay's metrics endpoint (default ${formatHostPort(DEFAULT_METRICS)})
-  --watch         redraw every second until Ctrl-C
+  --watch         redraw every second until Ctrl-C, with each path's throughput
   -h, --help      show this help`;
 
 const STATUS_FLAGS = {
@@ -54,10 +55,13 @@ async function watch(endpoint: HostPort): Promise<number> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  let previous: RelayStatus | undefined;
   while (!stopped) {
     let screen: string;
     try {
-      screen = renderStatus(await fetchStatus(endpoint));
+      const status = await fetchStatus(endpoint);
+      screen = renderStatus(status, previous);
+      previous = status;
     } catch (err) {
       screen = `bering status: ${(err as Error).message}\n`;
     }
@@ -114,10 +118,19 @@ function fetchStatus(endpoint: HostPort, timeoutMs = 3000): Promise<RelayStatus>
   });
 }
 
-/** Draws a snapshot as text: a header, one table of paths per session, then the open streams. */
-export function renderStatus(s: RelayStatus): string {
+/**
+ * Draws a snapshot as text: a header, the problems, one table of paths per session, then the
+ * open streams. Given the `previous` snapshot (`--watch`), each path also shows its throughput
+ * since then, both ways.
+ */
+export function renderStatus(s: RelayStatus, previous?: RelayStatus): string {
   const out: string[] = [];
   out.push(`bering ${s.role} relay ${s.version}, up ${duration(s.uptimeSeconds)}: ${s.health.ok ? 'OK' : 'NOT OK'}, ${s.health.reason}`);
+  // Older relays' /status has no problems list.
+  for (const p of s.problems ?? []) {
+    const seen = p.count > 1 ? ` (first seen ${duration((Date.now() - p.firstAt) / 1000)} ago, last ${duration((Date.now() - p.lastAt) / 1000)} ago)` : '';
+    out.push(`problem    ${p.message}${seen}`);
+  }
   const tcp = s.listening.tcp.map((t) => (t.service === '' ? t.address : `${t.address} (${t.service})`));
   if (tcp.length > 0) out.push(`listening  tcp ${tcp.join(', ')}`);
   if (s.listening.udp.length > 0) out.push(`listening  udp ${s.listening.udp.join(', ')}`);
@@ -126,10 +139,18 @@ export function renderStatus(s: RelayStatus): string {
     `streams    ${t.open} open, ${t.opened} opened, ${t.reset} reset; ${bytes(t.bytesFromTcp)} read from TCP, ${bytes(t.bytesToTcp)} written to TCP`,
   );
   const l = s.listener;
-  const listener = l === null ? '' : `; auth failures ${l.authFailures}, replays ${l.replays}, refused ${l.sessionsRefused + l.handshakesRateLimited}`;
+  const listener =
+    l === null
+      ? ''
+      : `; auth failures ${l.authFailures}${l.handshakeAuthFailures > 0 ? ` (${l.handshakeAuthFailures} handshakes under another key)` : ''}, replays ${l.replays}, refused ${l.sessionsRefused + l.handshakesRateLimited}` +
+        (l.unknownSessionPackets > 0 ? `, ${l.unknownSessionPackets} packets for sessions of an earlier run` : '');
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   out.push(`tunnel     ${plural(s.sessions.length, 'session')}, ${plural(s.handshakes, 'handshake')}${listener}`);
-  for (const session of s.sessions) out.push('', ...renderSession(session));
+  const elapsed = previous === undefined ? 0 : s.uptimeSeconds - previous.uptimeSeconds;
+  for (const session of s.sessions) {
+    const before = elapsed > 0 ? previous!.sessions.find((x) => x.id === session.id) : undefined;
+    out.push('', ...renderSession(session, before === undefined ? undefined : { session: before, seconds: elapsed }));
+  }
   if (s.streams.length > 0) {
     out.push('', 'streams');
     const shown = s.streams.slice(0, 20);
@@ -145,7 +166,8 @@ export function renderStatus(s: RelayStatus): string {
   return `${out.join('\n')}\n`;
 }
 
-function renderSession(session: SessionStatus): string[] {
+/** `before`: the same session in the previous snapshot and the seconds between, for throughput. */
+function renderSession(session: SessionStatus, before?: { session: SessionStatus; seconds: number }): string[] {
   const f = session.figures;
   const head = [`session ${session.id}`, session.connected ? `up ${duration(session.upSeconds ?? 0)}` : 'handshaking'];
   if (f !== null) {
@@ -157,14 +179,20 @@ function renderSession(session: SessionStatus): string[] {
       `retransmitted ${bytes(f.retransmittedBytes)}`,
     );
   }
+  const rate = (p: PathStatus, key: 'bytesSent' | 'bytesReceived'): string => {
+    const old = before?.session.paths.find((x) => x.id === p.id);
+    return old === undefined ? '-' : mbps(((p[key] - old[key]) * 8) / before!.seconds);
+  };
   const rows = session.paths.map((p: PathStatus) => [
     String(p.id),
     p.peer,
     p.state,
     p.minRttMs === null ? '-' : `${p.srttMs.toFixed(0)} ms`,
     p.minRttMs === null ? '-' : `${p.minRttMs.toFixed(0)} ms`,
-    `${(p.lossRatio * 100).toFixed(1)}%`,
-    p.meanLossBurst.toFixed(1),
+    // Until the peer reports, the loss FEC works with is the prior: not shown as a measurement.
+    p.lossRatio === null ? '-' : `${(p.lossRatio * 100).toFixed(1)}%`,
+    p.meanLossBurst === null ? '-' : p.meanLossBurst.toFixed(1),
+    ...(before === undefined ? [] : [rate(p, 'bytesSent'), rate(p, 'bytesReceived')]),
     `${((p.pacingRateBytesPerSecond * 8) / 1e6).toFixed(1)} Mbit/s`,
     bytes(p.bytesInFlight),
     bytes(p.bytesSent),
@@ -175,11 +203,16 @@ function renderSession(session: SessionStatus): string[] {
   return [
     head.join(', '),
     ...table(
-      ['PATH', 'PEER', 'STATE', 'RTT', 'MIN RTT', 'LOSS', 'BURST', 'PACING', 'IN FLIGHT', 'SENT', 'RECEIVED', 'LOST', 'FEC FIXED'],
+      ['PATH', 'PEER', 'STATE', 'RTT', 'MIN RTT', 'LOSS', 'BURST', ...(before === undefined ? [] : ['SEND', 'RECV']), 'PACING', 'IN FLIGHT', 'SENT', 'RECEIVED', 'LOST', 'FEC FIXED'],
       rows,
-      [true, false, false, true, true, true, true, true, true, true, true, true, true],
+      [true, false, false, true, true, true, true, ...(before === undefined ? [] : [true, true]), true, true, true, true, true, true],
     ),
   ];
+}
+
+/** 12.3 Mbit/s. */
+function mbps(bitsPerSecond: number): string {
+  return `${(Math.max(0, bitsPerSecond) / 1e6).toFixed(1)} Mbit/s`;
 }
 
 function fec(shape: FecShape | null): string {
@@ -192,18 +225,6 @@ function table(header: string[], rows: string[][], right: boolean[]): string[] {
   const line = (cells: string[]) =>
     `  ${cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ')}`.trimEnd();
   return [line(header), ...rows.map(line)];
-}
-
-/** 1.5 KiB, 23.4 MiB, 1.2 GiB. */
-function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 /** 45s, 12m 3s, 2h 13m, 3d 4h. */

@@ -12,6 +12,8 @@ import type { Millis, UnixMillis } from '../session/time.ts';
 /** What `io/` and `relay/` use of a `Session`; see src/session/session.ts for when to call each. */
 export interface CoreSession {
   readonly id: number;
+  /** The name both relays give the session (the real core's {@link Session.tunnelId}); null while handshaking. */
+  readonly tunnelId?: string | null;
   readonly isConnected: boolean;
   readonly isClosed: boolean;
   handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array): boolean;

@@ -49,4 +49,9 @@ export interface Transport {
   /** The live sessions, for a metrics scrape (cheap: no copies of stream data). */
   sessionViews(): SessionView[];
   counters(): TransportCounters;
+  /**
+   * A connection is waiting for a session: a dialer skips the rest of its redial backoff. A
+   * listener has nothing to do (the other side dials).
+   */
+  redialNow?(): void;
 }

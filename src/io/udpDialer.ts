@@ -23,6 +23,7 @@ import { isHandshakeResponse } from '../wire/handshake.ts';
 import { peekSessionId } from '../wire/packet.ts';
 import { formatHostPort, type HostPort } from './address.ts';
 import type { CoreSession, DialFn } from './core.ts';
+import { Diagnostics } from './diagnosis.ts';
 import type { SessionLoop, SessionSink } from './sessionLoop.ts';
 import type { SessionHandler, SessionView, Transport, TransportCounters } from './transport.ts';
 import { resolve, UdpSocket } from './udpSocket.ts';
@@ -59,6 +60,14 @@ const CHECK_HANDSHAKE_RETRY_MS = 150;
 const WATCH_INTERVAL_MS = 100;
 /** Assumed RTT when the session reports none. */
 const DEFAULT_RTT_MS = 200;
+/**
+ * A handshake unanswered, or a path of a live session silent, this long is worth a log line: a
+ * path is validated within a few round trips (PATH_CHALLENGE every 500 ms), so 4 s is well past
+ * a slow answer, and the line goes out within 5 s of the dial.
+ */
+const SILENT_PATH_MS = 4000;
+/** How often the dialer looks for those: often enough that a line is at most a quarter second late. */
+const DIAGNOSE_INTERVAL_MS = 250;
 
 /** One `--peer`: a UDP address, or with `webrtc` the exit relay's WebRTC signalling endpoint. */
 export interface PeerAddress extends HostPort {
@@ -92,6 +101,8 @@ export interface UdpDialerOptions {
   wallClock?: () => number;
   /** When to check whether the peer restarted; {@link DEFAULT_RESTART_CHECK} by default. */
   restartCheck?: RestartCheck;
+  /** Where problems a self-hoster should hear about go (no answer, a silent path); one of its own by default. */
+  diagnostics?: Diagnostics;
 }
 
 /** Runs one dialed session at a time over real UDP sockets; see {@link Transport}. */
@@ -131,6 +142,12 @@ export class UdpDialer implements Transport, SessionSink {
   /** Restart checks no longer needed, sending their close; the handler never saw them. */
   private readonly dropped = new Set<CoreSession>();
   private watch: NodeJS.Timeout | null = null;
+  private diagnoseTimer: NodeJS.Timeout | null = null;
+  /** When the current session was dialed. */
+  private dialedAt: Millis = 0;
+  /** Paths of the current session that have been up at least once. */
+  private pathsSeenUp = new Set<PathId>();
+  readonly diagnostics: Diagnostics;
 
   constructor(opts: UdpDialerOptions) {
     this.peers = opts.peers;
@@ -141,6 +158,7 @@ export class UdpDialer implements Transport, SessionSink {
     this.wallClock = opts.wallClock ?? Date.now;
     this.webrtc = opts.webrtc;
     this.restartCheck = opts.restartCheck ?? DEFAULT_RESTART_CHECK;
+    this.diagnostics = opts.diagnostics ?? new Diagnostics(opts.log);
     if (opts.peers.some((p) => p.webrtc === true) && opts.webrtc === undefined) throw new Error('webrtc:// peers need the WebRTC options');
   }
 
@@ -158,7 +176,22 @@ export class UdpDialer implements Transport, SessionSink {
     this.handler = handler;
     // A missing node-datachannel is a startup error, not a path that never comes up.
     if (this.peers.some((p) => p.webrtc === true)) await loadNative();
+    this.diagnoseTimer = setInterval(this.diagnose, DIAGNOSE_INTERVAL_MS);
+    this.diagnoseTimer.unref();
     await this.attempt();
+  }
+
+  /**
+   * A connection is waiting for the tunnel: if a redial is scheduled, do it now rather than at
+   * the end of the backoff (the peer may have been back for a while). A dial under way is left
+   * alone.
+   */
+  redialNow(): void {
+    if (this.retryTimer === null || this.closing) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.log.info('a connection is waiting for the tunnel: redialing now');
+    void this.attempt();
   }
 
   async close(reason: string): Promise<void> {
@@ -166,6 +199,8 @@ export class UdpDialer implements Transport, SessionSink {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.stopWatch();
+    if (this.diagnoseTimer !== null) clearInterval(this.diagnoseTimer);
+    this.diagnoseTimer = null;
     const sessions = [this.session, this.check, ...this.retired, ...this.dropped].filter((s): s is CoreSession => s !== null);
     const now = this.loop.clock();
     for (const s of sessions) if (!s.isClosed) s.close(now, reason);
@@ -224,10 +259,13 @@ export class UdpDialer implements Transport, SessionSink {
         this.connectedAt = this.loop.clock();
         this.lastHeardAt = this.connectedAt;
         this.startWatch();
-        this.log.info({ sessionId: session.id, paths: this.peers.map(formatPeer) }, 'session up');
+        this.log.info({ sessionId: session.id, tunnel: session.tunnelId ?? null, paths: this.peers.map(formatPeer) }, 'session up');
+        this.diagnostics.clear('peer-unreachable', 'tunnel', 'the other relay answered the handshake');
         break;
       case 'pathUp':
         this.log.info({ sessionId: session.id, pathId: e.pathId, peer: this.peerName(e.pathId) }, 'path up');
+        this.pathsSeenUp.add(e.pathId);
+        this.diagnostics.clear('path-silent', `path ${e.pathId}`, `path ${e.pathId} (${this.peerName(e.pathId)}) answered`);
         break;
       case 'pathDown':
         this.log.warn({ sessionId: session.id, pathId: e.pathId, peer: this.peerName(e.pathId), reason: e.reason }, 'path down');
@@ -258,6 +296,47 @@ export class UdpDialer implements Transport, SessionSink {
       if (check !== null) this.endCheck(now, 'the peer answered the current session');
     }
     this.loop.wake();
+  }
+
+  /**
+   * Looks for what a self-hoster should hear about: a handshake nobody answers, and a path of a
+   * live session that never answered. Each goes to the diagnostics once it has lasted
+   * {@link SILENT_PATH_MS}, saying what to check.
+   */
+  private readonly diagnose = (): void => {
+    const session = this.session;
+    if (session === null || this.closing) return;
+    const now = this.loop.clock();
+    if (!session.isConnected) {
+      if (now - this.dialedAt >= SILENT_PATH_MS) this.reportNoAnswer();
+      return;
+    }
+    if (this.connectedAt === 0 || now - this.connectedAt < SILENT_PATH_MS) return;
+    for (const pathId of this.pathIds) {
+      if (this.pathsSeenUp.has(pathId)) continue;
+      const peer = this.peers[pathId];
+      const name = this.peerName(pathId);
+      const refused = this.refusedAt[pathId] !== undefined;
+      const message =
+        peer.webrtc === true
+          ? `path ${pathId} (${name}): no answer for ${SILENT_PATH_MS / 1000} s: is UDP ${peer.port} open on the other relay, and can ICE reach it (--stun)?`
+          : refused
+            ? `path ${pathId} (${name}): UDP ${peer.port} refused (ICMP port unreachable): is the other relay listening on that port (--udp-listen)?`
+            : `path ${pathId} (${name}): no answer for ${SILENT_PATH_MS / 1000} s: is UDP ${peer.port} open in the other relay's firewall, and does ${peer.host} reach it (IPv4 or IPv6)?`;
+      this.diagnostics.report('path-silent', `path ${pathId}`, message, { pathId, peer: name });
+    }
+  };
+
+  /** The handshake has gone unanswered on every path: say what could be wrong, most telling first. */
+  private reportNoAnswer(): void {
+    const udp = this.pathIds.filter((id) => this.sockets[id] !== undefined);
+    const names = this.pathIds.map((id) => this.peerName(id)).join(', ');
+    const ports = [...new Set(this.pathIds.map((id) => this.peers[id].port))].join(', ');
+    const refused = udp.length > 0 && udp.every((id) => this.refusedAt[id] !== undefined);
+    const message = refused
+      ? `no relay at ${names}: UDP refused (ICMP port unreachable): is the other relay running and listening there?`
+      : `no answer to the handshake from ${names} for ${SILENT_PATH_MS / 1000} s: is the other relay running, UDP ${ports} open in its firewall, and the same key on both relays? (a relay with another key does not answer; its log says so)`;
+    this.diagnostics.report('peer-unreachable', 'tunnel', message, { peers: names });
   }
 
   private startWatch(): void {
@@ -343,6 +422,7 @@ export class UdpDialer implements Transport, SessionSink {
     this.log.warn({ sessionId: check.id, oldSessionId: old?.id ?? null, silentMs: Math.round(now - this.lastHeardAt) }, 'peer restarted: session replaced');
     this.check = null;
     this.session = check;
+    this.pathsSeenUp = new Set();
     this.connectedAt = this.checkConnectedAt;
     this.lastHeardAt = now;
     this.handshakes++;
@@ -368,6 +448,8 @@ export class UdpDialer implements Transport, SessionSink {
         this.check = null;
         this.session = check;
         this.connectedAt = 0;
+        this.dialedAt = this.checkStartedAt;
+        this.pathsSeenUp = new Set();
       }
       return;
     }
@@ -388,6 +470,7 @@ export class UdpDialer implements Transport, SessionSink {
     this.connectedAt = 0;
     this.loop.remove(session);
     this.session = null;
+    this.diagnostics.clearAll('path-silent');
     void this.closeSockets();
     if (!this.closing) this.scheduleRetry();
   }
@@ -441,6 +524,8 @@ export class UdpDialer implements Transport, SessionSink {
     const pathIds = [...udpPathIds, ...webrtcPathIds].sort((a, b) => a - b);
     const session = this.dial(this.loop.clock(), this.wallClock(), pathIds);
     this.session = session;
+    this.dialedAt = this.loop.clock();
+    this.pathsSeenUp = new Set();
     this.pathIds = pathIds;
     this.sockets = sockets;
     this.refusedAt = [];

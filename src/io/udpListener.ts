@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { PathId, SessionEvent, Transmit } from '../session/api.ts';
 import { formatHostPort, type HostPort } from './address.ts';
 import type { CoreListener, CoreSession } from './core.ts';
+import { Diagnostics } from './diagnosis.ts';
 import type { PathSink } from './pathSink.ts';
 import type { SessionLoop, SessionSink } from './sessionLoop.ts';
 import type { SessionHandler, SessionView, Transport, TransportCounters } from './transport.ts';
@@ -17,6 +18,11 @@ import { UdpSocket } from './udpSocket.ts';
 
 /** At most one log line about refused handshakes per this long. */
 const REFUSAL_LOG_EVERY_MS = 10_000;
+/**
+ * Handshakes under another key or clock go to the diagnostics at most this often: in a flood of
+ * forgeries each would otherwise cost a report, and one a second keeps the problem current.
+ */
+const BAD_HANDSHAKE_REPORT_MS = 1000;
 
 export interface UdpListenerOptions {
   /** Local addresses to bind, one socket each (port 0: any free port). */
@@ -26,6 +32,8 @@ export interface UdpListenerOptions {
   log: Logger;
   /** Wall clock for the handshake's replay bound; Date.now by default. */
   wallClock?: () => number;
+  /** Where problems a self-hoster should hear about go (a peer with another key); one of its own by default. */
+  diagnostics?: Diagnostics;
 }
 
 /** A UDP path of one session: where its last authenticated datagram came from. */
@@ -98,10 +106,14 @@ export class UdpListener implements Transport {
   private handshakes = 0;
   /** Listener refusal counters as of the last log line about them, and when it went out. */
   private loggedRefusals = { sessions: 0, rate: 0, at: -Infinity };
+  /** Listener counters of handshakes under another key or clock, as last looked at, and when they were last reported. */
+  private readonly seenBadHandshakes = { mac: 0, stale: 0, reportedAt: -Infinity };
+  readonly diagnostics: Diagnostics;
 
   constructor(opts: UdpListenerOptions) {
     this.opts = opts;
     this.wallClock = opts.wallClock ?? Date.now;
+    this.diagnostics = opts.diagnostics ?? new Diagnostics(opts.log);
   }
 
   /** The bound addresses, in `listen` order (useful when a port was 0). */
@@ -177,7 +189,7 @@ export class UdpListener implements Transport {
         routes.connectedAt = this.opts.loop.clock();
         this.handshakes++;
         this.connected.push(session);
-        log.info({ sessionId: session.id, from: routes.from }, 'session up');
+        log.info({ sessionId: session.id, tunnel: session.tunnelId ?? null, from: routes.from }, 'session up');
         break;
       case 'pathUp':
         log.info({ sessionId: session.id, pathId: e.pathId, from: routes.describe(e.pathId) }, 'path up');
@@ -212,7 +224,7 @@ export class UdpListener implements Transport {
     const { listener, loop } = this.opts;
     const r = listener.handleDatagram(loop.clock(), this.wallClock(), bytes);
     if (r.kind === 'drop') {
-      this.noteRefusals(from.peer);
+      this.noteDrop(from.peer, -1);
       return;
     }
     const routes = this.sessions.get(r.session) ?? this.track(r.session, from.peer);
@@ -222,11 +234,40 @@ export class UdpListener implements Transport {
   }
 
   /**
+   * After a dropped datagram from `host` and `port` (-1: `host` is a whole address already):
+   * tells of a handshake under another key or too far off this relay's clock, the two mistakes
+   * only this side can see (the dialer just hears nothing), and of refusals at a limit.
+   * Strangers' datagrams of any other kind are only counted. Called for every drop, so it
+   * allocates nothing unless it reports.
+   */
+  private noteDrop(host: string, port: number): void {
+    const stats = this.opts.listener.stats;
+    if (stats === undefined) return;
+    const seen = this.seenBadHandshakes;
+    const badKey = stats.handshakeAuthFailures > seen.mac;
+    const badClock = stats.staleHandshakes > seen.stale;
+    seen.mac = stats.handshakeAuthFailures;
+    seen.stale = stats.staleHandshakes;
+    const now = this.opts.loop.clock();
+    if ((badKey || badClock) && now - seen.reportedAt >= BAD_HANDSHAKE_REPORT_MS) {
+      seen.reportedAt = now;
+      const from = port < 0 ? host : formatHostPort({ host, port });
+      if (badKey) {
+        this.diagnostics.report('wrong-key', host, `handshake from ${from} failed authentication: the peers hold different keys? (copy the same key file to both relays)`, { from });
+      }
+      if (badClock) {
+        this.diagnostics.report('clock-skew', host, `handshake from ${from} is over a minute off this relay's clock: set both clocks right (NTP)`, { from });
+      }
+    }
+    this.noteRefusals(host);
+  }
+
+  /**
    * Logs handshakes refused at a limit (authentic ones: a peer holding the key), at most one line
    * per 10 s with the counts since the previous line, so a storm of them cannot flood the log.
    * Drops of strangers' datagrams are never logged: they are only counted.
    */
-  private noteRefusals(from: string): void {
+  private noteRefusals(host: string): void {
     const stats = this.opts.listener.stats;
     const last = this.loggedRefusals;
     if (stats === undefined || (stats.sessionsRefused === last.sessions && stats.handshakesRateLimited === last.rate)) return;
@@ -235,7 +276,7 @@ export class UdpListener implements Transport {
     const sessions = stats.sessionsRefused - last.sessions;
     const rate = stats.handshakesRateLimited - last.rate;
     const why = sessions > 0 ? 'the relay holds --max-sessions sessions already' : 'over --handshake-rate';
-    this.opts.log.warn({ from, sessionsRefused: sessions, handshakesRateLimited: rate, sessions: this.sessions.size }, `handshake refused: ${why}`);
+    this.opts.log.warn({ from: host, sessionsRefused: sessions, handshakesRateLimited: rate, sessions: this.sessions.size }, `handshake refused: ${why}`);
     this.loggedRefusals = { sessions: stats.sessionsRefused, rate: stats.handshakesRateLimited, at: now };
   }
 
@@ -243,7 +284,7 @@ export class UdpListener implements Transport {
     const { listener, loop } = this.opts;
     const r = listener.handleDatagram(loop.clock(), this.wallClock(), msg);
     if (r.kind === 'drop') {
-      this.noteRefusals(address);
+      this.noteDrop(address, port);
       return;
     }
     const routes = this.sessions.get(r.session) ?? this.track(r.session, formatHostPort({ host: address, port }));

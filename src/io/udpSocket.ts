@@ -12,7 +12,7 @@ import { formatHostPort, type HostPort } from './address.ts';
  * ~600 KB of datagrams; the default (~200 KB) would drop them. Linux caps the value at
  * net.core.{r,w}mem_max, which is fine: we take what we are given.
  */
-const SOCKET_BUFFER_BYTES = 4 << 20;
+export const SOCKET_BUFFER_BYTES = 4 << 20;
 
 /** A listen or bind address could not be used (in use, not local, not resolvable, ...). */
 export class ListenError extends Error {

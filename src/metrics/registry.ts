@@ -6,6 +6,7 @@
  * series vanish with it. Default Node.js process metrics (CPU, memory, event loop) come along.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { PROBLEM_KINDS } from '../io/diagnosis.ts';
 import { PATH_STATES, type PathStatus, type RelayStatus, type SessionStatus } from './status.ts';
 
 type Labels = Record<string, string>;
@@ -22,8 +23,20 @@ interface MetricSpec {
 
 const PATH_LABELS = ['session', 'path', 'peer'];
 
-function pathLabels(session: SessionStatus, p: PathStatus): Labels {
-  return { session: session.id, path: String(p.id), peer: p.peer };
+/**
+ * A path's labels. `peer` is the far end as this relay knows it: the configured address on a
+ * dialing relay; on a listening one the far end's host alone, since its source port is an
+ * ephemeral port of the dialer's that changes at every redial, and a label that changes splits
+ * the series. `session` is the id both relays show for the session.
+ */
+function pathLabels(s: RelayStatus, session: SessionStatus, p: PathStatus): Labels {
+  return { session: session.id, path: String(p.id), peer: s.dials ? p.peer : hostOf(p.peer) };
+}
+
+/** `203.0.113.9` of `203.0.113.9:51234`, `2001:db8::1` of `[2001:db8::1]:51234`. */
+function hostOf(address: string): string {
+  const m = /^\[(.*)\]:\d+$/.exec(address) ?? /^([^:]*):\d+$/.exec(address);
+  return m === null ? address : m[1];
 }
 
 /** Samples of one per-path figure; `value` returns null to leave a path out (no sample yet). */
@@ -31,7 +44,7 @@ function perPath(s: RelayStatus, value: (p: PathStatus) => number | null): Sampl
   return s.sessions.flatMap((session) =>
     session.paths.flatMap((p): Sample[] => {
       const v = value(p);
-      return v === null ? [] : [[pathLabels(session, p), v]];
+      return v === null ? [] : [[pathLabels(s, session, p), v]];
     }),
   );
 }
@@ -69,6 +82,13 @@ export const METRICS: readonly MetricSpec[] = [
     type: 'gauge',
     labelNames: [],
     samples: (s) => [[{}, s.health.ok ? 1 : 0]],
+  },
+  {
+    name: 'bering_problems',
+    help: 'Current problems by kind (what /status lists under problems, and the log said): wrong-key, clock-skew, peer-unreachable, path-silent, forward-failed, socket-buffer.',
+    type: 'gauge',
+    labelNames: ['kind'],
+    samples: (s) => PROBLEM_KINDS.map((kind): Sample => [{ kind }, (s.problems ?? []).filter((p) => p.kind === kind).length]),
   },
   {
     name: 'bering_sessions',
@@ -125,6 +145,27 @@ export const METRICS: readonly MetricSpec[] = [
     type: 'counter',
     labelNames: [],
     samples: (s) => listenerCounter(s, 'authFailures'),
+  },
+  {
+    name: 'bering_handshake_auth_failures_total',
+    help: 'Of the authentication failures, well-formed handshakes whose MAC failed: a relay holding another key, most likely; always 0 on a dialing relay.',
+    type: 'counter',
+    labelNames: [],
+    samples: (s) => listenerCounter(s, 'handshakeAuthFailures'),
+  },
+  {
+    name: 'bering_unknown_session_packets_total',
+    help: 'Packets for a session this relay does not know: the other relay still talking to a session of an earlier run of this one (a restart), or junk. Not authentication failures; always 0 on a dialing relay.',
+    type: 'counter',
+    labelNames: [],
+    samples: (s) => listenerCounter(s, 'unknownSessionPackets'),
+  },
+  {
+    name: 'bering_handshake_copies_total',
+    help: 'Copies of an accepted handshake arriving on the dialer\'s other paths (it sends one on every path); not replays. Always 0 on a dialing relay.',
+    type: 'counter',
+    labelNames: [],
+    samples: (s) => listenerCounter(s, 'handshakeCopies'),
   },
   {
     name: 'bering_handshake_replays_total',
@@ -211,17 +252,24 @@ export const METRICS: readonly MetricSpec[] = [
     labelNames: [...PATH_LABELS, 'state'],
     samples: (s) =>
       s.sessions.flatMap((x) =>
-        x.paths.flatMap((p) => PATH_STATES.map((state): Sample => [{ ...pathLabels(x, p), state }, p.state === state ? 1 : 0])),
+        x.paths.flatMap((p) => PATH_STATES.map((state): Sample => [{ ...pathLabels(s, x, p), state }, p.state === state ? 1 : 0])),
       ),
   },
   // No RTT sample yet: no series, rather than the configured initial guess.
   pathGauge('bering_path_rtt_seconds', 'Smoothed round-trip time of the path.', (p) => (p.minRttMs === null ? null : p.srttMs / 1000)),
   pathGauge('bering_path_min_rtt_seconds', 'Lowest round-trip time seen on the path.', (p) => (p.minRttMs === null ? null : p.minRttMs / 1000)),
-  pathGauge('bering_path_loss_ratio', 'Raw loss of what this relay sends on the path, as the peer measures it (before FEC and retransmission), 0..1.', (p) => p.lossRatio),
-  pathGauge('bering_path_loss_burst_packets', 'Mean length of a run of lost packets on the path.', (p) => p.meanLossBurst),
+  // Not exported before the peer's first loss report: until then FEC works with a prior, not a measurement.
+  pathGauge(
+    'bering_path_loss_ratio',
+    'Loss estimate FEC is sized by: raw loss of what this relay sends on the path as the peer measures it (before FEC and retransmission), 0..1, smoothed over ~5,000 packets from a 2% prior; absent until measured.',
+    (p) => p.lossRatio,
+  ),
+  pathGauge('bering_path_loss_burst_packets', 'Mean length of a run of lost packets on the path; absent until measured.', (p) => p.meanLossBurst),
   pathGauge('bering_path_pacing_rate_bytes_per_second', 'Rate the path is paced at now.', (p) => p.pacingRateBytesPerSecond),
   pathGauge('bering_path_cwnd_bytes', 'Congestion window of the path.', (p) => p.cwndBytes),
   pathGauge('bering_path_in_flight_bytes', 'Bytes sent on the path and not yet acknowledged or declared lost.', (p) => p.bytesInFlight),
+  pathCounter('bering_path_reported_packets_total', 'Packets sent on the path that the peer\'s loss reports covered (the denominator of the measured raw loss).', (p) => p.reportedPackets),
+  pathCounter('bering_path_reported_lost_packets_total', 'Of those, packets the peer reported lost on the wire (raw, before FEC repaired them).', (p) => p.reportedLostPackets),
   pathCounter('bering_path_sent_bytes_total', 'UDP payload bytes sent on the path.', (p) => p.bytesSent),
   pathCounter('bering_path_received_bytes_total', 'UDP payload bytes received on the path (authenticated).', (p) => p.bytesReceived),
   pathCounter('bering_path_sent_packets_total', 'Packets sent on the path.', (p) => p.packetsSent),

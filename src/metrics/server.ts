@@ -1,13 +1,16 @@
 /**
  * The relay's HTTP endpoint (`--metrics H:P`): `/metrics` (Prometheus text format), `/healthz`
- * (200 or 503 with a one-line reason) and `/status` (the {@link RelayStatus} snapshot as JSON).
- * Read-only and unauthenticated: bind it to loopback or a private address.
+ * (200 or 503 with a one-line reason), `/status` (the {@link RelayStatus} snapshot as JSON),
+ * `/history` (the last five minutes per path, one point a second) and the dashboard page at `/`
+ * that draws the last two. Read-only and unauthenticated: bind it to loopback or a private address.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { HostPort } from '../io/address.ts';
 import { describeSocketError, ListenError } from '../io/udpSocket.ts';
+import { DASHBOARD_CSP, dashboardAssets } from './dashboard.ts';
+import { StatusHistory } from './history.ts';
 import { createRelayMetrics } from './registry.ts';
 import type { RelayStatus } from './status.ts';
 
@@ -28,9 +31,15 @@ export interface MetricsServerOptions {
 /** Starts serving; rejects with a `ListenError` when the address cannot be used. */
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
   const metrics = createRelayMetrics(opts.status);
+  const assets = dashboardAssets();
+  const history = new StatusHistory();
+  // One point a second whether or not anyone looks, so the page opens on the last few minutes.
+  const sampler = setInterval(() => history.record(opts.status(), Date.now()), 1000);
+  sampler.unref();
+  history.record(opts.status(), Date.now());
   const server = http.createServer((req, res) => {
-    const reply = (code: number, type: string, body: string): void => {
-      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+    const reply = (code: number, type: string, body: string, headers: Record<string, string> = {}): void => {
+      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     const text = 'text/plain; charset=utf-8';
@@ -58,12 +67,19 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
       case '/status':
         reply(200, 'application/json', `${JSON.stringify(opts.status(), null, 2)}\n`);
         return;
-      default:
-        reply(404, text, 'not found; try /metrics, /healthz or /status\n');
+      case '/history':
+        reply(200, 'application/json', JSON.stringify(history.list()));
+        return;
+      default: {
+        const asset = assets.get(path);
+        if (asset !== undefined) reply(200, asset.type, asset.body, { 'content-security-policy': DASHBOARD_CSP });
+        else reply(404, text, 'not found; try / (the dashboard), /metrics, /healthz or /status\n');
+      }
     }
   });
   await new Promise<void>((ok, fail) => {
     server.once('error', (err) => {
+      clearInterval(sampler);
       const { code, detail } = describeSocketError(err);
       fail(new ListenError('tcp', opts.listen, code, detail));
     });
@@ -74,6 +90,7 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
   return {
     address: { host: bound.address, port: bound.port },
     async close(): Promise<void> {
+      clearInterval(sampler);
       const closed = new Promise<void>((ok) => server.close(() => ok()));
       // Scrapers keep connections alive; they would hold close() open until they time out.
       server.closeAllConnections();

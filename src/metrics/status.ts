@@ -5,8 +5,8 @@
  * Building one costs a `stats()` call per session: cheap, and only done when someone asks.
  */
 import { formatHostPort } from '../io/address.ts';
+import type { Problem } from '../io/diagnosis.ts';
 import type { SessionView } from '../io/transport.ts';
-import { UdpListener } from '../io/udpListener.ts';
 import type { Relay } from '../relay/startRelay.ts';
 import type { ListenerStats } from '../session/listener.ts';
 import type { SessionStats } from '../session/session.ts';
@@ -30,10 +30,20 @@ export interface PathStatus {
   srttMs: number;
   /** Lowest RTT seen; null before the first sample. */
   minRttMs: number | null;
-  /** Raw loss of what we send on this path as the peer measures it, 0..1 (before FEC and ARQ). */
-  lossRatio: number;
-  /** Mean length of a loss run on this path, packets. */
-  meanLossBurst: number;
+  /**
+   * The loss estimate FEC is sized by: raw loss of what we send on this path as the peer
+   * measures it, 0..1 (before FEC and ARQ), smoothed over ~5,000 packets and started from a 2%
+   * prior; null until the peer has reported on any packet. For the loss measured alone, use
+   * `reportedLostPackets` / `reportedPackets`.
+   */
+  lossRatio: number | null;
+  /** Mean length of a loss run on this path, packets; null until measured, as `lossRatio`. */
+  meanLossBurst: number | null;
+  /** Packets the peer's loss reports have covered (the estimate is settled from about 5,000). */
+  lossMeasuredPackets: number;
+  /** Running totals of the peer's loss reports on what we sent here: packets covered, and lost (raw, before FEC). */
+  reportedPackets: number;
+  reportedLostPackets: number;
   pacingRateBytesPerSecond: number;
   cwndBytes: number;
   bytesInFlight: number;
@@ -79,8 +89,13 @@ export interface SessionFigures {
 }
 
 export interface SessionStatus {
-  /** Session id, as the logs' `sessionId` shows it. */
+  /**
+   * The session's name on both relays (the logs' `tunnel`: the dialer's id then the listener's,
+   * in hex); this relay's own id while it is still handshaking.
+   */
   id: string;
+  /** This relay's id of the session, as the logs' `sessionId` shows it. */
+  localId: number;
   /** False while handshaking or closing. */
   connected: boolean;
   /** Seconds since the handshake completed; null while handshaking. */
@@ -122,9 +137,13 @@ export interface Health {
 /** The whole snapshot, as `/status` serves it. */
 export interface RelayStatus {
   role: 'entry' | 'exit';
+  /** Whether this relay dials the other (`--peer`) rather than waits for it. */
+  dials: boolean;
   version: string;
   uptimeSeconds: number;
   health: Health;
+  /** What is wrong, in words, with what to check (see src/io/diagnosis.ts); empty when nothing is. */
+  problems: Problem[];
   /** Entry: one TCP listener per service; exit: the UDP addresses it accepts paths on. */
   listening: { tcp: Array<{ service: string; address: string }>; udp: string[] };
   /** Handshakes completed since start. */
@@ -136,10 +155,6 @@ export interface RelayStatus {
   streams: StreamStatus[];
 }
 
-/** A session id as the `session` label and in `/status`: the same digits as the logs' `sessionId`. */
-function sessionLabel(id: number): string {
-  return String(id);
-}
 
 function pathState(state: 'validating' | 'up' | 'down'): PathState {
   return state === 'validating' ? 'suspect' : state;
@@ -153,8 +168,11 @@ function pathStatus(view: SessionView, p: SessionStats['paths'][number]): PathSt
     state: pathState(p.state),
     srttMs: p.srttMs,
     minRttMs: Number.isFinite(p.minRttMs) ? p.minRttMs : null,
-    lossRatio: p.reportedLossRate,
-    meanLossBurst: p.reportedMeanBurst,
+    lossRatio: p.lossMeasuredPackets > 0 ? p.reportedLossRate : null,
+    meanLossBurst: p.lossMeasuredPackets > 0 ? p.reportedMeanBurst : null,
+    lossMeasuredPackets: p.lossMeasuredPackets,
+    reportedPackets: c.reportedReceived + c.reportedLost,
+    reportedLostPackets: c.reportedLost,
     pacingRateBytesPerSecond: Number.isFinite(p.pacingRateMbps) ? (p.pacingRateMbps * 1e6) / 8 : 0,
     cwndBytes: p.cwnd,
     bytesInFlight: p.bytesInFlight,
@@ -176,7 +194,8 @@ function sessionStatus(view: SessionView): SessionStatus {
   const { session } = view;
   const stats = session.stats?.() ?? null;
   return {
-    id: sessionLabel(session.id),
+    id: session.tunnelId ?? String(session.id),
+    localId: session.id,
     connected: session.isConnected,
     upSeconds: view.connectedForMs === null ? null : view.connectedForMs / 1000,
     paths: stats === null ? [] : stats.paths.map((p) => pathStatus(view, p)),
@@ -198,18 +217,39 @@ function sessionStatus(view: SessionView): SessionStatus {
   };
 }
 
+/** Problems that explain why there is no tunnel: shown after the reason. */
+const TUNNEL_PROBLEMS: ReadonlySet<Problem['kind']> = new Set(['peer-unreachable', 'wrong-key', 'clock-skew']);
+
 /**
- * Whether the relay can carry traffic now. A listening relay (`--udp-listen`) is healthy while it
- * listens: it cannot make the other side dial. A dialing relay is healthy while it has a session
- * with at least one path up; otherwise the reason says what it is waiting for.
+ * Whether the relay can do its job now, judged by its role (not by who dials). An entry relay
+ * needs a session with at least one path up, or viewers' connections go nowhere. An exit relay
+ * needs its services to accept connections (a service that refused the last one fails new
+ * streams), and, when it is the side that dials, a session too; a listening exit relay cannot
+ * make the other side dial, so it is healthy while it listens. A 503's reason names the current
+ * problems that explain it.
  */
-export function healthOf(dials: boolean, sessions: SessionStatus[], udp: string[]): Health {
-  if (!dials) {
-    const live = sessions.filter((s) => s.connected).length;
-    return { ok: true, reason: `listening on ${udp.join(', ')}; ${live} session${live === 1 ? '' : 's'} up` };
+export function healthOf(role: 'entry' | 'exit', dials: boolean, sessions: SessionStatus[], udp: string[], problems: Problem[]): Health {
+  const tunnel = tunnelHealth(dials, sessions);
+  const explain = (reason: string): string => {
+    const why = problems.filter((p) => TUNNEL_PROBLEMS.has(p.kind)).map((p) => p.message);
+    return [reason, ...why].join('; ');
+  };
+  if (role === 'exit') {
+    const forward = problems.filter((p) => p.kind === 'forward-failed');
+    if (forward.length > 0) return { ok: false, reason: `${forward.map((p) => p.message).join('; ')}: new streams fail` };
+    if (!dials) {
+      const live = sessions.filter((s) => s.connected).length;
+      return { ok: true, reason: `listening on ${udp.join(', ') || 'WebRTC'}; ${live} session${live === 1 ? '' : 's'} up` };
+    }
   }
+  return tunnel.ok ? tunnel : { ok: false, reason: explain(tunnel.reason) };
+}
+
+/** Whether there is a session with a path up; otherwise what the relay is waiting for. */
+function tunnelHealth(dials: boolean, sessions: SessionStatus[]): Health {
   const session = sessions.find((s) => s.connected);
   if (session === undefined) {
+    if (!dials) return { ok: false, reason: 'no tunnel session: waiting for the other relay to dial in' };
     return { ok: false, reason: sessions.length > 0 ? 'no tunnel session: handshaking' : 'no tunnel session: waiting to redial' };
   }
   const up = session.paths.filter((p) => p.state === 'up').length;
@@ -226,11 +266,14 @@ export function relayStatus(relay: Relay, version: string, startedAt: number): R
   const udp = relay.udpAddresses.map(formatHostPort);
   const live = relay.streams();
   const totals = relay.totals;
+  const problems = relay.diagnostics.list();
   return {
     role: relay.role,
+    dials: relay.dials,
     version,
     uptimeSeconds: (performance.now() - startedAt) / 1000,
-    health: healthOf(!(relay.transport instanceof UdpListener), sessions, udp),
+    health: healthOf(relay.role, relay.dials, sessions, udp, problems),
+    problems,
     listening: { tcp: relay.tcpServices.map((s) => ({ service: s.service, address: formatHostPort(s.listen) })), udp },
     handshakes: counters.handshakes,
     listener: counters.listener,
@@ -244,7 +287,7 @@ export function relayStatus(relay: Relay, version: string, startedAt: number): R
     },
     sessions,
     streams: live.map((s) => ({
-      sessionId: sessionLabel(s.sessionId),
+      sessionId: views.find((v) => v.session.id === s.sessionId)?.session.tunnelId ?? String(s.sessionId),
       streamId: s.streamId,
       service: s.service,
       tcp: s.tcp,

@@ -132,6 +132,8 @@ export class EntryRelay implements SessionHandler {
     });
     socket.once('close', () => this.unqueue(w));
     this.waiting.push(w);
+    // Someone wants the tunnel now: a long outage's backoff should not keep them waiting.
+    if (this.transport.activeSession === null) this.transport.redialNow?.();
   };
 
   private admitWaiting(): void {

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { HostPort } from '../io/address.ts';
 import type { CoreListener, DialFn } from '../io/core.ts';
+import { Diagnostics } from '../io/diagnosis.ts';
 import { loadFec } from '../fec/index.ts';
 import type { SessionConfig } from '../session/config.ts';
 import { Listener, type HandshakeRateLimit } from '../session/listener.ts';
@@ -98,6 +99,10 @@ export interface Relay {
   readonly webrtcAddress: HostPort | null;
   /** Streams carried so far, finished ones only (live ones are in {@link streams}). */
   readonly totals: StreamTotals;
+  /** What is wrong right now, in words (a peer with another key, a silent path, a service that refuses). */
+  readonly diagnostics: Diagnostics;
+  /** Whether this relay dials the other (`--peer`) rather than waits for it. */
+  readonly dials: boolean;
   /** Live streams. */
   readonly openStreams: number;
   /** New streams refused because the relay carried `maxStreams` already (the hook for a metric). */
@@ -116,17 +121,18 @@ export interface Relay {
 export async function startRelay(spec: RelaySpec): Promise<Relay> {
   const loop = spec.loop ?? new SessionLoop();
   const log = spec.log;
+  const diagnostics = new Diagnostics(log);
   const transport: UdpDialer | UdpListener =
     'peers' in spec.udp
-      ? new UdpDialer({ peers: spec.udp.peers, webrtc: spec.webrtc, dial: spec.core.dial, loop, log, backoff: spec.backoff })
-      : new UdpListener({ listen: spec.udp.listen, listener: spec.core.listener(), loop, log });
+      ? new UdpDialer({ peers: spec.udp.peers, webrtc: spec.webrtc, dial: spec.core.dial, loop, log, backoff: spec.backoff, diagnostics })
+      : new UdpListener({ listen: spec.udp.listen, listener: spec.core.listener(), loop, log, diagnostics });
   const tcp = spec.tcp;
   const entries = 'listen' in tcp ? (Array.isArray(tcp.listen) ? tcp.listen : [{ service: '', listen: tcp.listen }]) : [];
   const admission = new StreamAdmission(spec.maxStreams ?? DEFAULT_MAX_STREAMS, () => roles.reduce((n, r) => n + r.bridges.size, 0), log);
   const roles: Array<EntryRelay | ExitRelay> =
     'listen' in tcp
       ? entries.map((e) => new EntryRelay(transport, { listen: e.listen, service: e.service, log, waitForSessionMs: spec.waitForSessionMs, admission }))
-      : [new ExitRelay(transport, { forward: tcp.forward, services: tcp.services, log, admission })];
+      : [new ExitRelay(transport, { forward: tcp.forward, services: tcp.services, log, admission, diagnostics })];
   // Every role sees every event; each acts only on the streams in its own bridge set.
   const handler: SessionHandler =
     roles.length === 1 ? roles[0] : { onSessionEvent: (session, e) => roles.forEach((r) => r.onSessionEvent(session, e)) };
@@ -164,6 +170,8 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
     tcpServices,
     udpAddresses: transport instanceof UdpListener ? transport.addresses : [],
     webrtcAddress: webrtc === null ? null : webrtc.address,
+    diagnostics,
+    dials: transport instanceof UdpDialer,
     get totals() {
       const sum: StreamTotals = { opened: 0, finished: 0, aborted: 0, bytesFromTcp: 0, bytesToTcp: 0 };
       for (const r of roles) for (const k of Object.keys(sum) as Array<keyof StreamTotals>) sum[k] += r.bridges.totals[k];

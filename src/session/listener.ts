@@ -22,9 +22,23 @@ export type ListenerResult =
 export interface ListenerStats {
   /** Datagrams that failed authentication or made no sense (scanners, garbage, other keys). */
   authFailures: number;
+  /** Of those, well-formed handshakes whose MAC failed: a peer holding another key, most likely. */
+  handshakeAuthFailures: number;
+  /**
+   * Data packets for a session id this listener does not know: a peer still talking to a session
+   * of an earlier run of this relay (a restart), or junk. Not counted in `authFailures`.
+   */
+  unknownSessionPackets: number;
   handshakes: number;
   /** Handshakes refused as replays or with a stale timestamp. */
   replays: number;
+  /** Of those, authentic handshakes whose timestamp was too far from this relay's clock. */
+  staleHandshakes: number;
+  /**
+   * Copies of an accepted handshake arriving on the dialer's other paths (it sends one init on
+   * every path): not replays, and not counted in `replays`.
+   */
+  handshakeCopies: number;
   /** Authentic handshakes refused because `maxSessions` were live. */
   sessionsRefused: number;
   /** Authentic handshakes refused by the `handshakeRate` limit. */
@@ -85,10 +99,23 @@ const DROP: ListenerResult = { kind: 'drop' };
 export class Listener {
   private readonly responder: HandshakeResponder;
   private readonly sessions = new Map<number, Session>();
+  /** Live sessions by the dialer's session id, to tell a copy of their init from a replay. */
+  private readonly byInitiator = new Map<number, Session>();
   private readonly config: SessionConfig;
   private readonly maxSessions: number;
   private readonly handshakeBucket: TokenBucket;
-  readonly stats: ListenerStats = { authFailures: 0, handshakes: 0, replays: 0, sessionsRefused: 0, handshakesRateLimited: 0, duplicates: 0 };
+  readonly stats: ListenerStats = {
+    authFailures: 0,
+    handshakeAuthFailures: 0,
+    unknownSessionPackets: 0,
+    handshakes: 0,
+    replays: 0,
+    staleHandshakes: 0,
+    handshakeCopies: 0,
+    sessionsRefused: 0,
+    handshakesRateLimited: 0,
+    duplicates: 0,
+  };
 
   constructor(
     private readonly opts: {
@@ -124,8 +151,12 @@ export class Listener {
     if (type === PacketType.Data) {
       const session = this.sessions.get(peekSessionId(bytes) ?? -1);
       const pathId = bytes.length > DATA_HEADER_LEN ? bytes[1] : -1;
-      if (session === undefined || !session.handleDatagram(now, pathId, bytes)) {
-        if (session !== undefined && session.lastDropWasDuplicate) this.stats.duplicates++;
+      if (session === undefined) {
+        this.stats.unknownSessionPackets++;
+        return DROP;
+      }
+      if (!session.handleDatagram(now, pathId, bytes)) {
+        if (session.lastDropWasDuplicate) this.stats.duplicates++;
         else this.stats.authFailures++;
         return DROP;
       }
@@ -139,10 +170,12 @@ export class Listener {
   /** Call after a session's 'closed' event so its id and memory are released. */
   forget(session: Session): void {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    for (const [initiator, s] of this.byInitiator) if (s === session) this.byInitiator.delete(initiator);
   }
 
   private handleInit(now: Millis, wallNow: UnixMillis, bytes: Uint8Array): ListenerResult {
-    const before = this.responder.stats.replayed + this.responder.stats.stale;
+    const rs = this.responder.stats;
+    const before = { replayed: rs.replayed, stale: rs.stale, badMac: rs.badMac };
     let localId = this.opts.rng.nextU32();
     while (this.sessions.has(localId)) localId = this.opts.rng.nextU32();
     // Limits are checked only once the init proved authentic and fresh, so forgeries and replays
@@ -157,13 +190,26 @@ export class Listener {
     if (accepted === null) {
       if (refusal === 'sessions') this.stats.sessionsRefused++;
       else if (refusal === 'rate') this.stats.handshakesRateLimited++;
-      else if (this.responder.stats.replayed + this.responder.stats.stale > before) this.stats.replays++;
-      else this.stats.authFailures++;
+      else if (rs.replayed > before.replayed && this.byInitiator.has(readInitiatorId(bytes))) this.stats.handshakeCopies++;
+      else if (rs.replayed > before.replayed) this.stats.replays++;
+      else if (rs.stale > before.stale) {
+        this.stats.replays++;
+        this.stats.staleHandshakes++;
+      } else {
+        this.stats.authFailures++;
+        if (rs.badMac > before.badMac) this.stats.handshakeAuthFailures++;
+      }
       return DROP;
     }
     this.stats.handshakes++;
     const session = Session.accept({ now, wallNow, keys: accepted.keys, rng: this.opts.rng, config: this.config, fec: this.opts.fec });
     this.sessions.set(localId, session);
+    this.byInitiator.set(accepted.initiatorSessionId, session);
     return { kind: 'accepted', session, reply: accepted.response };
   }
+}
+
+/** The dialer's session id in a HandshakeInit (bytes 1-4, big-endian); the caller checked the type. */
+function readInitiatorId(init: Uint8Array): number {
+  return ((init[1] << 24) | (init[2] << 16) | (init[3] << 8) | init[4]) >>> 0;
 }

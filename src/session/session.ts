@@ -83,6 +83,8 @@ export interface SessionStats {
     /** Raw loss of this path as the peer reports it (what FEC is sized by). */
     reportedLossRate: number;
     reportedMeanBurst: number;
+    /** Packets the peer's loss reports covered so far; 0: the two figures above are still the prior. */
+    lossMeasuredPackets: number;
     ccState: string;
     /** The congestion controller's model: what a collapse in the field is diagnosed from. */
     model: { bottleneckMbps: number; delayFloorMs: number; appLimited: boolean; lossTimeThresholdMs: number; reorderWindowMs: number; packetThreshold: number };
@@ -135,6 +137,8 @@ const MAX_PENDING_INITIATORS = 4;
 export class Session implements FrameVisitor {
   readonly config: SessionConfig;
   readonly id: number;
+  /** The other side's session id, once the handshake completed. */
+  private peerId: number | null = null;
   private state: State;
   private sealer: PacketSealer | null = null;
   private opener: PacketOpener | null = null;
@@ -275,6 +279,16 @@ export class Session implements FrameVisitor {
     session.acceptedAt = opts.now;
     session.emit({ type: 'connected' });
     return session;
+  }
+
+  /**
+   * One name for the session on both relays: the dialer's id then the listener's, 8 hex digits
+   * each (both sides learn both in the handshake). Null while handshaking.
+   */
+  get tunnelId(): string | null {
+    if (this.peerId === null) return null;
+    const hex = (n: number) => n.toString(16).padStart(8, '0');
+    return this.isDialer ? `${hex(this.id)}${hex(this.peerId)}` : `${hex(this.peerId)}${hex(this.id)}`;
   }
 
   get isConnected(): boolean {
@@ -563,6 +577,7 @@ export class Session implements FrameVisitor {
           randomLossRate: p.cc.randomLossRate,
           reportedLossRate: p.lossEstimate.lossRate,
           reportedMeanBurst: p.lossEstimate.meanBurst,
+          lossMeasuredPackets: p.lossEstimate.packets,
           ccState: p.cc.state,
           model: {
             bottleneckMbps: (p.cc.bottleneckBandwidth * 8) / 1000,
@@ -1104,6 +1119,7 @@ export class Session implements FrameVisitor {
   }
 
   private installKeys(keys: SessionKeys): void {
+    this.peerId = keys.remoteSessionId;
     this.sealer = new PacketSealer(keys.sendKey, keys.remoteSessionId);
     this.opener = new PacketOpener(keys.recvKey);
   }

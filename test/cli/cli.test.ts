@@ -41,7 +41,6 @@ afterAll(() => {
 describe('bering CLI errors', () => {
   const relay = ['relay', '--key-file', keyFile];
   it.concurrent.each([
-    [[], 'missing command'],
     [['frobnicate'], "unknown command 'frobnicate'"],
     [['keygen', '--bits', '256'], 'unknown option --bits'],
     [['relay', '--bogus'], 'unknown option --bogus'],
@@ -51,18 +50,24 @@ describe('bering CLI errors', () => {
     [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', join(dir, 'missing.key')], 'no such file'],
     [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', dir], 'is a directory'],
     [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', shortKey], 'holds 31 bytes, expected 32'],
-    [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', junkKey], 'is not base64'],
+    [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', junkKey], 'not base64'],
     [[...relay, '--tcp-listen', 'localhost', '--peer', '127.0.0.1:9'], "--tcp-listen: bad address 'localhost'"],
     [[...relay, '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:99999'], 'port must be a number from 1 to 65535'],
     [[...relay, '--tcp-listen', '127.0.0.1:0', '--peer', '[::1:7000'], "missing ']'"],
     [[...relay, '--udp-listen', '127.0.0.1:0', '--forward', '::1:80'], 'brackets'],
     [['relay', '--config', typoConfig], "unknown key 'peers'"],
-    [['relay', '--config', brokenConfig], 'is not valid JSON'],
-    [['relay', '--config', join(dir, 'nope.json')], 'cannot read config file'],
+    [['relay', '--config', brokenConfig], 'not valid JSON'],
+    [['relay', '--config', join(dir, 'nope.json')], 'cannot read it: no such file'],
     [['demo', '--size', 'lots'], "--size: 'lots'"],
+    [
+      [...relay, '--tcp-listen', '127.0.0.1:0'],
+      "--tcp-listen makes an entry relay: give --peer H:P[,H:P...] (the exit relay's UDP addresses), or --udp-listen H:P to wait for an exit relay that dials",
+    ],
   ])('%j', async (args, why) => {
-    const line = expectOneErrorLine(await run(args));
-    expect(line).toContain(why);
+    const r = await run(args);
+    expect(expectOneErrorLine(r)).toContain(why);
+    // Every one of these is a mistake in what was written: flags, config file, key file.
+    expect(r.code).toBe(2);
   });
 
   it('rejects a bad LOG_LEVEL', async () => {
@@ -75,6 +80,8 @@ describe('bering CLI errors', () => {
     const port = (tcpBusy.address() as net.AddressInfo).port;
     const r = await run([...relay, '--tcp-listen', `127.0.0.1:${port}`, '--peer', '127.0.0.1:9'], { LOG_LEVEL: 'silent' });
     expect(expectOneErrorLine(r)).toBe(`bering: error: cannot listen on tcp 127.0.0.1:${port}: address already in use`);
+    // Not a usage mistake: the command was right, the machine said no.
+    expect(r.code).toBe(1);
   });
 
   it('reports a UDP address in use', async () => {
@@ -112,11 +119,17 @@ describe('bering CLI', () => {
     expect(expectOneErrorLine(r)).toContain('address already in use');
   });
 
-  it.concurrent.each([[['--help']], [['relay', '--help']], [['demo', '--help']], [['bench', '--help']]])('%j prints usage to stdout', async (args) => {
+  it.concurrent.each([[[]], [['--help']], [['relay', '--help']], [['keygen', '--help']], [['status', '--help']], [['demo', '--help']], [['bench', '--help']]])('%j prints usage to stdout', async (args) => {
     const r = await run(args);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage/);
     expect(r.stderr).toBe('');
+  });
+
+  it.concurrent.each([['-v'], ['--version']])('%s prints the version', async (flag) => {
+    const r = await run([flag]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 
   it('bench rejects an unknown option with one line and a non-zero exit', async () => {

@@ -44,6 +44,14 @@ describe('parseRelayArgs', () => {
     expect(Buffer.from(s!.psk).equals(key)).toBe(true);
   });
 
+  it('takes --mtu and the mtu key, and leaves the default alone without them', () => {
+    const base = ['--tcp-listen', '127.0.0.1:1', '--peer', 'a.example:1', '--key-file', keyFile];
+    expect(parseRelayArgs([...base, '--mtu', '1200'])?.session.mtu).toBe(1200);
+    expect(parseRelayArgs(base)?.session.mtu).toBeUndefined();
+    const file = config('mtu.json', { tcpListen: '0.0.0.0:1', peer: 'a.example:1', keyFile, mtu: 1400 });
+    expect(parseRelayArgs(['--config', file])?.session.mtu).toBe(1400);
+  });
+
   it('lets flags override the config file', () => {
     const file = config('entry.json', { tcpListen: '0.0.0.0:1', peer: 'a.example:1', keyFile, drainTimeout: 30 });
     const s = parseRelayArgs(['--config', file, '--peer', 'b.example:2', '--drain-timeout', '1']);
@@ -68,7 +76,7 @@ describe('parseRelayArgs', () => {
 
   it('rejects a config file that is not JSON or is missing', () => {
     const file = writeTemp(dir, 'broken.json', '{ "forward": ');
-    expect(() => parseRelayArgs(['--config', file])).toThrow('is not valid JSON');
+    expect(() => parseRelayArgs(['--config', file])).toThrow('not valid JSON');
     expect(() => parseRelayArgs(['--config', join(dir, 'nope.json')])).toThrow('no such file');
   });
 
@@ -85,7 +93,8 @@ describe('parseRelayArgs', () => {
 
   it.each([
     [[], 'give --tcp-listen (entry relay) or --udp-listen (exit relay)'],
-    [['--tcp-listen', '127.0.0.1:1', '--key-file', keyFile], 'give --tcp-listen (entry relay) or --udp-listen (exit relay)'],
+    [['--tcp-listen', '127.0.0.1:1', '--key-file', keyFile], '--tcp-listen makes an entry relay: give --peer H:P[,H:P...]'],
+    [['--forward', '127.0.0.1:1', '--key-file', keyFile], '--forward makes an exit relay: give --udp-listen H:P[,H:P...]'],
     [['--udp-listen', '127.0.0.1:1', '--key-file', keyFile], 'needs --forward'],
     [['--tcp-listen', '127.0.0.1:1', '--peer', 'a.example:1', '--forward', 'b.example:2', '--key-file', keyFile], '--forward belongs to the exit relay'],
     [['--udp-listen', '127.0.0.1:1', '--forward', 'b.example:2', '--peer', 'a.example:1', '--key-file', keyFile], 'give either --peer (dial the other relay) or --udp-listen (wait for it), not both'],
@@ -95,6 +104,8 @@ describe('parseRelayArgs', () => {
     [['--tcp-listen', '127.0.0.1:1', '--peer', 'a.example:1', '--key-file', keyFile, '--verbose'], 'unknown option --verbose'],
     [['--tcp-listen'], 'option --tcp-listen needs a value'],
     [['extra'], "unexpected argument 'extra'"],
+    [['--tcp-listen', '127.0.0.1:1', '--peer', 'a.example:1', '--key-file', keyFile, '--mtu', '9000'], '--mtu: must be a whole number of bytes from 1024 to 1404'],
+    [['--tcp-listen', '127.0.0.1:1', '--peer', 'a.example:1', '--key-file', keyFile, '--mtu', '1300.5'], '--mtu: must be a whole number'],
   ])('rejects %j', (args, why) => {
     expect(() => parseRelayArgs(args)).toThrow(CliError);
     expect(() => parseRelayArgs(args)).toThrow(why);
@@ -109,9 +120,9 @@ describe('readKeyFile', () => {
   it.each([
     ['short.key', randomBytes(16).toString('base64'), 'holds 16 bytes, expected 32'],
     ['long.key', randomBytes(33).toString('base64'), 'holds 33 bytes, expected 32'],
-    ['garbage.key', 'this is not a key at all!', 'is not base64'],
+    ['garbage.key', 'this is not a key at all!', 'not base64'],
     ['truncated.key', randomBytes(32).toString('base64').slice(0, 40), 'holds 30 bytes'],
-    ['mangled.key', `${randomBytes(32).toString('base64').slice(0, 20)}*${randomBytes(32).toString('base64').slice(21)}`, 'is not base64'],
+    ['mangled.key', `${randomBytes(32).toString('base64').slice(0, 20)}*${randomBytes(32).toString('base64').slice(21)}`, 'not base64'],
     ['empty.key', '', 'holds 0 bytes'],
   ])('rejects %s', (name, content, why) => {
     const path = writeTemp(dir, name, content);

@@ -17,9 +17,20 @@ import { BERING, run } from './run.ts';
 
 const SNAPSHOT: RelayStatus = {
   role: 'entry',
+  dials: true,
   version: '0.1.0',
   uptimeSeconds: 7_980,
   health: { ok: true, reason: 'session 3054 up with 1 of 2 paths up' },
+  problems: [
+    {
+      kind: 'path-silent',
+      subject: 'path 1',
+      message: 'path 1 ([2001:db8::7]:7000): no answer for 4 s: is UDP 7000 open in the other relay\'s firewall, and does 2001:db8::7 reach it (IPv4 or IPv6)?',
+      firstAt: Date.now() - 60_000,
+      lastAt: Date.now() - 60_000,
+      count: 1,
+    },
+  ],
   listening: { tcp: [{ service: '', address: '0.0.0.0:32400' }, { service: 'ssh', address: '0.0.0.0:2222' }], udp: [] },
   handshakes: 1,
   listener: null,
@@ -27,6 +38,7 @@ const SNAPSHOT: RelayStatus = {
   sessions: [
     {
       id: '3054',
+      localId: 3054,
       connected: true,
       upSeconds: 7_900,
       figures: {
@@ -50,6 +62,9 @@ const SNAPSHOT: RelayStatus = {
           minRttMs: 178.1,
           lossRatio: 0.031,
           meanLossBurst: 1.8,
+          lossMeasuredPackets: 2_400_000,
+          reportedPackets: 2_400_000,
+          reportedLostPackets: 74_400,
           pacingRateBytesPerSecond: 9_275_000,
           cwndBytes: 4_000_000,
           bytesInFlight: 2_100_000,
@@ -70,8 +85,11 @@ const SNAPSHOT: RelayStatus = {
           state: 'down',
           srttMs: 200,
           minRttMs: null,
-          lossRatio: 0,
-          meanLossBurst: 1,
+          lossRatio: null,
+          meanLossBurst: null,
+          lossMeasuredPackets: 0,
+          reportedPackets: 0,
+          reportedLostPackets: 0,
           pacingRateBytesPerSecond: 0,
           cwndBytes: 86_400,
           bytesInFlight: 0,
@@ -95,7 +113,11 @@ const SNAPSHOT: RelayStatus = {
 let server: MetricsServer;
 let address: string;
 beforeAll(async () => {
-  server = await startMetricsServer({ listen: { host: '127.0.0.1', port: 0 }, status: () => SNAPSHOT, log: pino({ level: 'silent' }) });
+  // The relay's uptime advances between requests, so --watch has an interval to rate over; within
+  // a minute of the start it still reads 2h 13m, as the one-shot rendering does.
+  const started = performance.now();
+  const status = () => ({ ...SNAPSHOT, uptimeSeconds: SNAPSHOT.uptimeSeconds + (performance.now() - started) / 1000 });
+  server = await startMetricsServer({ listen: { host: '127.0.0.1', port: 0 }, status, log: pino({ level: 'silent' }) });
   address = formatHostPort(server.address);
 });
 afterAll(() => server.close());
@@ -117,8 +139,24 @@ describe('bering status', () => {
       '0', '203.0.113.7:7000', 'up', '182 ms', '178 ms', '3.1%', '1.8', '74.2 Mbit/s', '2.0 MiB', '976.6 KiB', '3.0 GiB', '40', '1200',
     ]);
     // No RTT sample yet on path 1: no figure rather than the initial guess.
-    expect(lines[header + 2].trim().split(/\s{2,}/).slice(0, 5)).toEqual(['1', '[2001:db8::7]:7000', 'down', '-', '-']);
+    // No RTT sample yet on path 1: no figure rather than the initial guess; no loss report: no prior shown as loss.
+    expect(lines[header + 2].trim().split(/\s{2,}/).slice(0, 7)).toEqual(['1', '[2001:db8::7]:7000', 'down', '-', '-', '-', '-']);
+    expect(lines[1]).toBe(`problem    ${SNAPSHOT.problems[0].message}`);
     expect(lines.at(-2)!.trim().split(/\s{2,}/)).toEqual(['3054', '16', '-', '198.51.100.9:51234', '12m 5s', '3.9 KiB', '1.0 GiB']);
+  });
+
+  it('shows each path\'s throughput since the previous snapshot', () => {
+    const earlier = structuredClone(SNAPSHOT);
+    earlier.uptimeSeconds -= 2;
+    earlier.sessions[0].paths[0].bytesSent -= 1_000_000;
+    earlier.sessions[0].paths[0].bytesReceived -= 25_000_000;
+    const lines = renderStatus(SNAPSHOT, earlier).split('\n');
+    const header = lines.findIndex((l) => l.trimStart().startsWith('PATH'));
+    const cells = lines[header].trim().split(/\s{2,}/);
+    const row = lines[header + 1].trim().split(/\s{2,}/);
+    expect(row[cells.indexOf('SEND')]).toBe('4.0 Mbit/s');
+    expect(row[cells.indexOf('RECV')]).toBe('100.0 Mbit/s');
+    expect(lines[header + 2].trim().split(/\s{2,}/)[cells.indexOf('SEND')]).toBe('0.0 Mbit/s');
   });
 
   it('reads a relay over HTTP', async () => {
@@ -140,6 +178,9 @@ describe('bering status', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(stdout).toContain('(Ctrl-C to quit)\nbering entry relay 0.1.0');
+    // The second frame has a snapshot to compare with: throughput columns.
+    expect(stdout.split('\x1b[H\x1b[2J')[1]).not.toContain('SEND');
+    expect(stdout.split('\x1b[H\x1b[2J')[2]).toContain('SEND');
   });
 
   it('says in one line when no relay answers', async () => {

@@ -148,6 +148,13 @@ describe('metrics endpoint over a lossy two-path tunnel', () => {
     // Authentication counters belong to the listening side; the dialer's stay 0.
     expect(value(x, 'bering_auth_failures_total')).toBeGreaterThanOrEqual(0);
     expect(value(e, 'bering_auth_failures_total')).toBe(0);
+    // The entry relay's handshake went out on both paths: one copy (unless the 3% loss took it),
+    // and that is no replay.
+    expect(value(x, 'bering_handshake_copies_total')).toBeLessThanOrEqual(1);
+    expect(value(x, 'bering_handshake_replays_total')).toBe(0);
+    expect(value(x, 'bering_problems', { kind: 'wrong-key' })).toBe(0);
+    // The exit relay labels a path by the entry relay's host, not by its ephemeral source port.
+    expect(value(x, 'bering_path_state', { path: '0', peer: '127.0.0.1', state: 'up' })).toBe(1);
 
     let lossChecked = 0;
     for (const [i, delayMs] of DELAYS_MS.entries()) {
@@ -228,6 +235,11 @@ describe('metrics endpoint over a lossy two-path tunnel', () => {
     expect(s.sessions).toHaveLength(1);
     expect(s.sessions[0].paths.map((p) => p.peer)).toEqual(proxies.map((p) => `127.0.0.1:${p.address.port}`));
     expect(s.sessions[0].figures?.fec).toHaveProperty('bulk');
+    // Both relays name the session alike, and the metrics label is that name.
+    const x = JSON.parse((await get(exitMetrics, '/status')).body) as RelayStatus;
+    expect(s.sessions[0].id).toMatch(/^[0-9a-f]{16}$/);
+    expect(x.sessions[0].id).toBe(s.sessions[0].id);
+    expect(value(await scrape(exitMetrics), 'bering_session_uptime_seconds', { session: s.sessions[0].id })).toBeGreaterThan(0);
     expect((await get(entryMetrics, '/nope')).status).toBe(404);
   });
 
@@ -254,6 +266,11 @@ describe('metrics endpoint over a lossy two-path tunnel', () => {
       health = await get(entryMetrics, '/healthz');
     }
     expect(health.status, health.body).toBe(200);
-    expect(health.body).toMatch(/^ok: session \d+ up with [12] of 2 paths up/);
+    expect(health.body).toMatch(/^ok: session [0-9a-f]{16} up with [12] of 2 paths up/);
+    // Whatever of the old session's packets reached the restarted exit relay is counted apart:
+    // a restart and a redial look like no attack (no authentication failure, no replay).
+    const x = await scrape(exitMetrics);
+    expect(value(x, 'bering_auth_failures_total')).toBe(0);
+    expect(value(x, 'bering_handshake_replays_total')).toBe(0);
   });
 });

@@ -63,3 +63,18 @@ describe('bulk transfer over a reordering path', () => {
     expect(goodputMbps(r.progress, STEADY_FROM_MS, r.finishedAtMs), context).toBeGreaterThan(80);
   });
 });
+
+describe('bulk transfer at the bounds of --mtu', () => {
+  // The bounds the CLI accepts (src/cli/relayOptions.ts): the smallest packets give FEC the most
+  // symbols per byte, the largest the most room per repair.
+  for (const mtu of [1024, 1404]) {
+    it(`mtu ${mtu}: 8 MiB intact over 3% loss, with FEC and retransmission`, () => {
+      const seed = 1200 + mtu;
+      const r = runBulk({ paths: [transPacific({ lossRate: 0.03 })], seed, bytes: 8 * MiB, limitMs: 20_000, config: { mtu } });
+      const context = `seed ${seed}: ${JSON.stringify(r.steady)}`;
+      expect(r.corruptAt, context).toBe(-1);
+      expect(r.delivered, context).toBe(8 * MiB);
+      expect(r.fin, context).toBe(true);
+    });
+  }
+});
