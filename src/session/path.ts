@@ -11,6 +11,9 @@ import type { Millis } from './time.ts';
 import { ReplayWindow } from '../wire/replay.ts';
 
 const INITIAL_PACKET_THRESHOLD = 3;
+/** Restored packet numbers remembered per path, to recognise their late originals. */
+const RESTORED_REMEMBERED = 256;
+
 /** Ceiling on the reordering tolerated by packet count; the time threshold still applies. */
 const MAX_PACKET_THRESHOLD = 4096;
 
@@ -85,6 +88,9 @@ export class Path {
    * reports, so a path that reorders does not trigger spurious retransmissions (as RACK adapts).
    */
   packetThreshold = INITIAL_PACKET_THRESHOLD;
+  /** Packet numbers FEC restored lately: only their late originals count as arrivals. */
+  private readonly restoredPns = new Float64Array(RESTORED_REMEMBERED).fill(-1);
+  private restoredNext = 0;
   /** Extra time threshold learnt from spurious losses. */
   readonly reorderWindow = new ReorderWindow();
   /**
@@ -129,6 +135,23 @@ export class Path {
     });
     this.pacer = new Pacer(2, 2 * config.mtu);
     this.received = new ReceivedTracker(config.ackEveryPackets, config.maxAckDelayMs);
+  }
+
+  /** Records a packet number FEC restored. */
+  noteRestored(pn: number): void {
+    this.restoredPns[this.restoredNext] = pn;
+    this.restoredNext = (this.restoredNext + 1) % RESTORED_REMEMBERED;
+  }
+
+  /**
+   * Whether a duplicate of `pn` is the late original of a packet FEC restored (once each): a
+   * verbatim replay of a packet that arrived is not, and must not move the loss measurement.
+   */
+  takeRestored(pn: number): boolean {
+    const i = this.restoredPns.indexOf(pn);
+    if (i < 0) return false;
+    this.restoredPns[i] = -1;
+    return true;
   }
 
   /** Folds in the peer's largest observed reordering distance; old reordering fades slowly. */

@@ -342,15 +342,19 @@ export class Session implements FrameVisitor {
       // evidence of where the peer is, so not reported as accepted. A late original did cross
       // the wire: left out of the raw-loss count, it would be counted lost, and FEC would buy
       // repairs against loss that never happened (groups spanning a fast and a slow path restore
-      // the slow path's packets before they land).
-      if (!restored) this.countArrival(now, path, packet.pn, bytes.length);
+      // the slow path's packets before they land). A replay of a packet that did arrive is not
+      // counted: it would read the loss as lower than it is, and re-arm the loss report.
+      if (!restored && path.takeRestored(packet.pn)) this.countArrival(now, path, packet.pn, bytes.length);
       this.stats_.duplicatePackets++;
       this.lastDropWasDuplicate = true;
       return false;
     }
     this.lastReceivedAt = now;
     path.lastReceivedAt = now;
-    if (restored) path.counters.fecRestored++;
+    if (restored) {
+      path.counters.fecRestored++;
+      path.noteRestored(packet.pn);
+    }
     else this.countArrival(now, path, packet.pn, bytes.length);
     // The listener learns paths from the dialer's packets; a path that was down stays down until
     // its challenge is answered (packets arriving prove only one direction).
