@@ -4,7 +4,9 @@ import { probeSocketBuffers } from '../io/socketBuffers.ts';
 import { formatPeer } from '../io/udpDialer.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
 import { relayStatus } from '../metrics/status.ts';
+import { loadFec } from '../fec/index.ts';
 import { sessionCore, startRelay, type RelaySpec } from '../relay/startRelay.ts';
+import { warmUpInBackground } from '../relay/warmUp.ts';
 import { createLogger } from './logger.ts';
 import { parseRelayArgs, RELAY_USAGE, type RelaySettings } from './relayOptions.ts';
 import { version } from './version.ts';
@@ -89,6 +91,10 @@ export async function relayCommand(args: string[]): Promise<number> {
   );
   // After the start line, so that a capped buffer's advice is the next thing the operator reads.
   await probeSocketBuffers(relay.diagnostics);
+  const warmStart = performance.now();
+  void warmUpInBackground(loadFec(), () => relay.openStreams > 0).then((bytes) =>
+    log.debug({ bytes, ms: Math.round(performance.now() - warmStart) }, 'data path warmed up'),
+  );
   const modelLog = log.isLevelEnabled('debug') ? setInterval(() => logPathModels(relay, log), MODEL_LOG_INTERVAL_MS) : null;
   modelLog?.unref();
 
