@@ -2,6 +2,7 @@ import type { PathId } from './api.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
 import type { Rng } from './rng.ts';
 import type { ReedSolomon } from '../fec/index.ts';
+import type { PeerAddress } from './pathValidation.ts';
 import { Session } from './session.ts';
 import type { Millis, UnixMillis } from './time.ts';
 import { HandshakeResponder } from '../wire/handshake.ts';
@@ -16,7 +17,7 @@ export type ListenerResult =
    * its paths from the dialer's first data packets on each, reported as 'routed'.
    */
   | { kind: 'accepted'; session: Session; reply: Uint8Array }
-  /** An authenticated datagram of an existing session: remember its source address for (session, pathId). */
+  /** An authenticated datagram of an existing session; its path's packets go to `session.pathAddress(pathId)`. */
   | { kind: 'routed'; session: Session; pathId: PathId };
 
 export interface ListenerStats {
@@ -118,20 +119,23 @@ export class Listener {
     return this.sessions.values();
   }
 
-  /** Feeds a datagram that arrived on any listening socket. Never throws on bad input. */
-  handleDatagram(now: Millis, wallNow: UnixMillis, bytes: Uint8Array): ListenerResult {
+  /**
+   * Feeds a datagram that arrived on any listening socket, from `from` on the driver's socket
+   * number `local` (see `Session.handleDatagram`). Never throws on bad input.
+   */
+  handleDatagram(now: Millis, wallNow: UnixMillis, bytes: Uint8Array, from?: PeerAddress, local = 0): ListenerResult {
     const type = packetType(bytes);
     if (type === PacketType.Data) {
       const session = this.sessions.get(peekSessionId(bytes) ?? -1);
       const pathId = bytes.length > DATA_HEADER_LEN ? bytes[1] : -1;
-      if (session === undefined || !session.handleDatagram(now, pathId, bytes)) {
+      if (session === undefined || !session.handleDatagram(now, pathId, bytes, from, local)) {
         if (session !== undefined && session.lastDropWasDuplicate) this.stats.duplicates++;
         else this.stats.authFailures++;
         return DROP;
       }
       return { kind: 'routed', session, pathId };
     }
-    if (type === PacketType.HandshakeInit) return this.handleInit(now, wallNow, bytes);
+    if (type === PacketType.HandshakeInit) return this.handleInit(now, wallNow, bytes, from, local);
     this.stats.authFailures++;
     return DROP;
   }
@@ -141,7 +145,7 @@ export class Listener {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
   }
 
-  private handleInit(now: Millis, wallNow: UnixMillis, bytes: Uint8Array): ListenerResult {
+  private handleInit(now: Millis, wallNow: UnixMillis, bytes: Uint8Array, from: PeerAddress | undefined, local: number): ListenerResult {
     const before = this.responder.stats.replayed + this.responder.stats.stale;
     let localId = this.opts.rng.nextU32();
     while (this.sessions.has(localId)) localId = this.opts.rng.nextU32();
@@ -162,7 +166,7 @@ export class Listener {
       return DROP;
     }
     this.stats.handshakes++;
-    const session = Session.accept({ now, wallNow, keys: accepted.keys, rng: this.opts.rng, config: this.config, fec: this.opts.fec });
+    const session = Session.accept({ now, wallNow, keys: accepted.keys, rng: this.opts.rng, config: this.config, fec: this.opts.fec, from, local });
     this.sessions.set(localId, session);
     return { kind: 'accepted', session, reply: accepted.response };
   }

@@ -2,6 +2,7 @@ import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from './api
 import type { SentFrame, SentPacket } from './ack/sentPacket.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
 import { Path, type PathCounters } from './path.ts';
+import type { PeerAddress } from './pathValidation.ts';
 import { Scheduler } from './scheduler.ts';
 import type { Rng } from './rng.ts';
 import { Stream, type StreamPriority } from './stream/stream.ts';
@@ -26,6 +27,7 @@ import {
   encodePathChallenge,
   encodePathResponse,
   encodePing,
+  PATH_FRAME_LEN,
   encodeResetStream,
   encodeStreamHeader,
   streamDataCapacity,
@@ -84,6 +86,8 @@ export interface SessionStats {
     reportedLossRate: number;
     reportedMeanBurst: number;
     ccState: string;
+    /** Times the peer's address on this path changed (validated: NAT rebinding). */
+    addressMoves: number;
     counters: PathCounters;
   }>;
 }
@@ -113,6 +117,8 @@ const BULK_AFTER_BACKLOGGED_MS = 500;
 /** Extra wait before a protected packet counts as lost, beyond its group's repairs. */
 const FEC_LOSS_SLACK_MS = 5;
 const MAX_PENDING_INITIATORS = 4;
+/** Largest packet sent to an unvalidated address: a PATH_RESPONSE and a PATH_CHALLENGE. */
+const MIGRATION_PROBE_MAX_BYTES = DATA_OVERHEAD + 2 * PATH_FRAME_LEN;
 
 /**
  * One tunnel session: a sans-IO state machine in the manner of quinn-proto. It never reads a
@@ -138,6 +144,8 @@ export class Session implements FrameVisitor {
   private handshakeStartedAt: Millis;
   private readonly wallOffset: number;
   private pathsPendingInit: PathId[] = [];
+  /** Listener: the handshake's source, trusted as a path's first address. */
+  private handshakeFrom: { from: PeerAddress; local: number } | null = null;
 
   private readonly paths: Path[] = [];
   private readonly scheduler = new Scheduler();
@@ -254,8 +262,19 @@ export class Session implements FrameVisitor {
    * Listener side: a session for a handshake the {@link Listener} just accepted. It has no path
    * until the dialer's first data packets arrive (the dialer pings every path once connected).
    */
-  static accept(opts: { now: Millis; wallNow: UnixMillis; keys: SessionKeys; rng: Rng; config: SessionConfig; fec?: ReedSolomon }): Session {
+  static accept(opts: {
+    now: Millis;
+    wallNow: UnixMillis;
+    keys: SessionKeys;
+    rng: Rng;
+    config: SessionConfig;
+    fec?: ReedSolomon;
+    /** Where the handshake came from (and the driver's socket): the one address paths need not prove. */
+    from?: PeerAddress;
+    local?: number;
+  }): Session {
     const session = new Session(opts.config, opts.keys.localSessionId, 'connected', false, opts.rng, opts.now, opts.wallNow, null, opts.fec ?? null);
+    if (opts.from !== undefined) session.handshakeFrom = { from: opts.from, local: opts.local ?? 0 };
     session.installKeys(opts.keys);
     session.acceptedAt = opts.now;
     session.emit({ type: 'connected' });
@@ -273,13 +292,15 @@ export class Session implements FrameVisitor {
   // ---------------------------------------------------------------- input
 
   /**
-   * Feeds one received datagram. Returns true when it authenticated as this session's (the
-   * driver then remembers its source address for `pathId`). Never throws on bad input: garbage
-   * is counted and dropped.
+   * Feeds one received datagram. Returns true when it authenticated as this session's. Never
+   * throws on bad input: garbage is counted and dropped. A driver whose paths have addresses
+   * (the UDP listener) gives the source, `from` and the index of the `local` socket it came in
+   * on, and sends the path's packets to {@link pathAddress}; one with connected sockets leaves
+   * them out.
    */
-  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array): boolean {
+  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local = 0): boolean {
     this.lastDropWasDuplicate = false;
-    const accepted = this.receive(now, pathId, bytes, false);
+    const accepted = this.receive(now, pathId, bytes, false, from, local);
     if (accepted && !this.processingRestored) {
       this.processingRestored = true;
       for (let d = this.restoredQueue.shift(); d !== undefined; d = this.restoredQueue.shift()) {
@@ -290,8 +311,8 @@ export class Session implements FrameVisitor {
     return accepted;
   }
 
-  /** One datagram, arrived or restored by FEC (then it skips raw-loss accounting). */
-  private receive(now: Millis, pathId: PathId, bytes: Uint8Array, restored: boolean): boolean {
+  /** One datagram, arrived or restored by FEC (then it skips raw-loss accounting and has no source). */
+  private receive(now: Millis, pathId: PathId, bytes: Uint8Array, restored: boolean, from?: PeerAddress, local = 0): boolean {
     if (this.state === 'closed') return false;
     const type = packetType(bytes);
     if (type === PacketType.HandshakeResponse) return this.handleHandshakeResponse(now, pathId, bytes);
@@ -308,7 +329,10 @@ export class Session implements FrameVisitor {
     const path = this.pathFor(pathId);
     // The listener's first sight of a path ends a round trip that began with its handshake answer.
     if (isNewPath && !this.isDialer) path.cc.onRttHint(now - this.acceptedAt);
+    const newest = packet.pn > path.replay.highest;
     if (!path.replay.accept(packet.pn)) {
+      // A duplicate from the path's address still shows the peer is there (it drops a candidate).
+      path.migration.onAuthentic(now, from, local, false, bytes.length, path.rtt.smoothed, path.state === 'down');
       // Authentic but seen before: a late original of a packet FEC restored, or a replay. Never
       // evidence of where the peer is, so not reported as accepted. A late original did cross
       // the wire: left out of the raw-loss count, it would be counted lost, and FEC would buy
@@ -321,6 +345,7 @@ export class Session implements FrameVisitor {
     }
     this.lastReceivedAt = now;
     path.lastReceivedAt = now;
+    path.migration.onAuthentic(now, from, local, newest, bytes.length, path.rtt.smoothed, path.state === 'down');
     if (restored) path.counters.fecRestored++;
     else this.countArrival(now, path, packet.pn, bytes.length);
     // The listener learns paths from the dialer's packets; a path that was down stays down until
@@ -373,6 +398,7 @@ export class Session implements FrameVisitor {
       }
       if (path.lossTime <= now) this.detectLosses(path, now);
       if (path.ptoDeadline() <= now) this.onProbeTimeout(path, now);
+      if (path.migration.nextTimeout() <= now) path.migration.handleTimeout(now);
     }
     this.fecEncoder?.handleTimeout(now);
     this.fecDecoder?.expire(now);
@@ -397,7 +423,7 @@ export class Session implements FrameVisitor {
       if (path === undefined) continue;
       if (path.isUp && path.hasCwndRoom) canSend = true;
       t = Math.min(t, path.lossTime, path.ptoDeadline(), path.received.ackDeadline, path.lossReportDueAt);
-      t = Math.min(t, path.silenceDeadline(), path.challengeDueAt);
+      t = Math.min(t, path.silenceDeadline(), path.challengeDueAt, path.migration.nextTimeout());
       if (path.responsePending !== null) t = Math.min(t, path.pacer.releaseTime());
       if (path.isUp && (path.pingPending || (wantsToSend && path.hasCwndRoom))) t = Math.min(t, path.pacer.releaseTime());
     }
@@ -549,6 +575,7 @@ export class Session implements FrameVisitor {
           reportedLossRate: p.lossEstimate.lossRate,
           reportedMeanBurst: p.lossEstimate.meanBurst,
           ccState: p.cc.state,
+          addressMoves: p.migration.moves,
           counters: { ...p.counters },
         })),
     };
@@ -609,7 +636,7 @@ export class Session implements FrameVisitor {
     // travel on that path (its RTT samples stay its own) unless it is down.
     for (const path of this.paths) {
       if (path !== undefined && (path.received.ackDeadline <= now || path.lossReportDueAt <= now)) {
-        const carrier = path.state === 'down' ? this.fastestUpPath() : path;
+        const carrier = path.acksElsewhere ? this.fastestUpPath() : path;
         if (carrier !== null) return this.buildPacket(now, carrier, false);
         path.received.onAckSent();
         path.lossReportDueAt = Infinity;
@@ -617,6 +644,10 @@ export class Session implements FrameVisitor {
     }
     for (const path of this.paths) {
       if (path === undefined) continue;
+      if (path.migration.probing) {
+        if (path.migration.canChallenge(now, MIGRATION_PROBE_MAX_BYTES)) return this.buildMigrationProbe(now, path);
+        continue;
+      }
       if (path.responsePending !== null || path.challengeDueAt <= now) return this.buildPathProbe(now, path);
       if (path.pingPending && path.isUp && path.pacer.canSend(now)) return this.buildPacket(now, path, true);
     }
@@ -652,6 +683,38 @@ export class Session implements FrameVisitor {
       path.challengeDueAt = now + this.config.pathProbeIntervalMs;
     }
     return this.finishPacket(now, path, w, null, null);
+  }
+
+  /**
+   * A PATH_CHALLENGE to the address proposed for `path` (and an owed PATH_RESPONSE): the only
+   * packet that goes there before it answers, within the amplification limit.
+   */
+  private buildMigrationProbe(now: Millis, path: Path): Transmit {
+    const w = this.beginPacket();
+    if (path.responsePending !== null) {
+      encodePathResponse(w, path.responsePending);
+      path.responsePending = null;
+    }
+    const challenge = new Uint8Array(8);
+    this.rng.fill(challenge);
+    encodePathChallenge(w, challenge);
+    const t = this.finishPacket(now, path, w, null, null);
+    path.migration.onChallengeSent(now, challenge, t.bytes.length, path.rtt.pto(this.config.maxAckDelayMs));
+    return t;
+  }
+
+  /**
+   * Where `pathId`'s packets go now, as the driver reported it to {@link handleDatagram} (and
+   * which of its sockets, {@link pathLocal}); null before its first authentic packet. Call for
+   * each transmit: it changes only when the path moves or probes a new address.
+   */
+  pathAddress(pathId: PathId): PeerAddress | null {
+    return this.paths[pathId]?.migration.target ?? null;
+  }
+
+  /** The driver's socket index for {@link pathAddress}. */
+  pathLocal(pathId: PathId): number {
+    return this.paths[pathId]?.migration.targetLocal ?? 0;
   }
 
   private fastestUpPath(): Path | null {
@@ -712,7 +775,7 @@ export class Session implements FrameVisitor {
   /** ACKs owed for `carrier` (and for paths that are down), and raw-loss reports that are due. */
   private writeAcks(now: Millis, w: ByteWriter, carrier: Path): void {
     for (const p of this.paths) {
-      if (p === undefined || (p !== carrier && p.state !== 'down')) continue;
+      if (p === undefined || (p !== carrier && !p.acksElsewhere)) continue;
       if (p.received.hasNewInfo && w.remaining >= 64) {
         const ranges = p.received.ranges(this.ackRanges, MAX_ACK_RANGES);
         encodeAck(w, p.id, p.received.ackDelayMicros(now), ranges, MAX_ACK_RANGES);
@@ -1005,11 +1068,17 @@ export class Session implements FrameVisitor {
   onPathResponse(data: Uint8Array): void {
     this.rxEliciting = true;
     const path = this.rxPath!;
+    if (path.migration.onResponse(data)) {
+      this.emit({ type: 'pathMoved', pathId: path.id });
+      // The echo proves the new address reaches the peer both ways.
+      if (path.state !== 'up') this.markPathUp(path, this.rxNow);
+      return;
+    }
     const expected = path.challenge;
     if (expected === null || expected.some((b, i) => b !== data[i])) return;
     path.challenge = null;
     path.challengeDueAt = Infinity;
-    if (!path.isUp) this.markPathUp(path, this.rxNow);
+    if (path.state !== 'up') this.markPathUp(path, this.rxNow);
   }
 
   onControl(msg: Control): void {
@@ -1096,13 +1165,14 @@ export class Session implements FrameVisitor {
         maxRate: mbpsToBytesPerMs(this.config.paths[pathId]?.maxRateMbps ?? this.config.maxRateMbps),
         backup: this.config.paths[pathId]?.backup ?? false,
       });
+      if (this.handshakeFrom !== null) path.migration.trust(this.handshakeFrom.from, this.handshakeFrom.local);
       this.paths[pathId] = path;
     }
     return path;
   }
 
   private markPathUp(path: Path, now: Millis): void {
-    if (path.isUp) return;
+    if (path.state === 'up') return;
     const darkFor = now - path.downSince;
     path.state = 'up';
     path.downSince = Infinity;
