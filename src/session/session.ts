@@ -6,6 +6,7 @@ import type { PeerAddress } from './pathValidation.ts';
 import { Scheduler } from './scheduler.ts';
 import type { Rng } from './rng.ts';
 import { Stream, type StreamPriority } from './stream/stream.ts';
+import { MAX_RECV_RANGES_PER_STREAM, PeerStreamIds, pieceLimit, sessionHeldLimit } from './stream/limits.ts';
 import type { Millis, UnixMillis } from './time.ts';
 import { FecDecoder } from './fec/decoder.ts';
 import { LOSS_PRIOR } from './fec/lossMeter.ts';
@@ -93,8 +94,11 @@ export interface SessionStats {
 }
 
 const MAX_ACK_RANGES = 32;
-/** Slack beyond maxStreams for stream ids a peer may skip ahead (its own limit may be larger). */
-const MAX_STREAM_ID_LEAP = 1024;
+/**
+ * Slack beyond maxStreams in the peer's cumulative stream limit: its own concurrency limit may be
+ * larger (we refuse the extras), and it counts a stream closed up to a round trip before we do.
+ */
+const PEER_STREAM_SLACK = 1024;
 /** A path dark this long is learned afresh (start-up) when it returns; a blip keeps its model. */
 const PATH_RELEARN_AFTER_MS = 1000;
 
@@ -151,9 +155,11 @@ export class Session implements FrameVisitor {
   private readonly scheduler = new Scheduler();
   private readonly streams = new Map<StreamId, Stream>();
   private nextLocalStreamId: number;
-  /** Every peer stream id below this was opened at some point. */
-  private nextPeerStreamId: number;
+  private readonly peerStreamIds: PeerStreamIds;
   private peerStreamsOpen = 0;
+  /** What all receive buffers hold (charged, see stream/recvBuffer.ts) and their piece count. */
+  private recvHeld = 0;
+  private recvPieces = 0;
 
   private readonly events: SessionEvent[] = [];
   private eventHead = 0;
@@ -223,7 +229,7 @@ export class Session implements FrameVisitor {
     this.id = id;
     this.state = state;
     this.nextLocalStreamId = isDialer ? 0 : 1;
-    this.nextPeerStreamId = isDialer ? 1 : 0;
+    this.peerStreamIds = new PeerStreamIds(isDialer ? 1 : 0, config.maxStreams + PEER_STREAM_SLACK);
     this.peerMaxData = config.sessionWindowBytes;
     this.localMaxData = config.sessionWindowBytes;
     this.lastReceivedAt = now;
@@ -492,7 +498,11 @@ export class Session implements FrameVisitor {
   streamRead(id: StreamId, maxBytes = Infinity): ReadResult {
     const stream = this.streams.get(id);
     if (stream === undefined || stream.isReset || !stream.announced) return null;
+    const heldBefore = stream.recv.held;
+    const piecesBefore = stream.recv.pieceCount;
     const out = stream.recv.read(maxBytes);
+    this.recvHeld += stream.recv.held - heldBefore;
+    this.recvPieces += stream.recv.pieceCount - piecesBefore;
     if (out === null) {
       stream.readableSignalled = false;
       return null;
@@ -1011,9 +1021,22 @@ export class Session implements FrameVisitor {
       this.closeWithError(CloseCode.FlowControl, `stream ${streamId} exceeded its flow-control window`);
       return;
     }
-    const growth = stream.recv.insert(offset, data, fin);
+    const recv = stream.recv;
+    const heldBefore = recv.held;
+    const piecesBefore = recv.pieceCount;
+    const growth = recv.insert(offset, data, fin);
     if (growth < 0) {
       this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} changed its final size`);
+      return;
+    }
+    this.recvHeld += recv.held - heldBefore;
+    this.recvPieces += recv.pieceCount - piecesBefore;
+    if (recv.rangeCount > MAX_RECV_RANGES_PER_STREAM || recv.pieceCount > pieceLimit(this.config.streamWindowBytes)) {
+      this.closeWithError(CloseCode.FlowControl, `stream ${streamId} holds too many pieces (${recv.pieceCount} in ${recv.rangeCount} ranges)`);
+      return;
+    }
+    if (this.recvHeld > sessionHeldLimit(this.config.sessionWindowBytes) || this.recvPieces > pieceLimit(this.config.sessionWindowBytes)) {
+      this.closeWithError(CloseCode.FlowControl, `received data held in too many small pieces (${this.recvPieces} pieces, ${this.recvHeld} bytes charged)`);
       return;
     }
     this.receivedData += growth;
@@ -1032,6 +1055,17 @@ export class Session implements FrameVisitor {
     this.rxEliciting = true;
     const stream = this.streamForFrame(streamId);
     if (stream === null) return;
+    // RFC 9000 §4.5: the final size can be neither below what arrived, nor other than a FIN
+    // said, nor beyond what flow control allowed.
+    const recv = stream.recv;
+    if (finalSize < recv.highestOffset || (recv.finalSize >= 0 && finalSize !== recv.finalSize)) {
+      this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} reset with final size ${finalSize}, below or off what arrived`);
+      return;
+    }
+    if (finalSize > stream.localMaxData || (!stream.peerFinalKnown && this.receivedData + finalSize - recv.highestOffset > this.localMaxData)) {
+      this.closeWithError(CloseCode.FlowControl, `stream ${streamId} reset with final size ${finalSize}, beyond its flow-control window`);
+      return;
+    }
     if (!stream.isReset) this.resetStream(stream, errorCode, true);
     this.settlePeerFinalSize(stream, finalSize);
   }
@@ -1330,27 +1364,21 @@ export class Session implements FrameVisitor {
     path.lastElicitingSentAt = now;
   }
 
+  /** The stream a peer's frame names: a live one, a new one it opens, or null (old, ours, or over its limit). */
   private streamForFrame(streamId: number): Stream | null {
     const existing = this.streams.get(streamId);
     if (existing !== undefined) return existing;
-    const peerParity = this.nextPeerStreamId & 1;
-    if ((streamId & 1) !== peerParity || streamId < this.nextPeerStreamId) return null;
-    // A peer opens streams in order and at most its concurrency ahead of what we have seen; a
-    // frame far beyond would have us build a stream for every id in between.
-    if (streamId - this.nextPeerStreamId > 2 * (this.config.maxStreams + MAX_STREAM_ID_LEAP)) {
-      this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} opened far beyond the streams open so far`);
+    const admitted = this.peerStreamIds.admit(streamId);
+    if (admitted === 'old') return null;
+    if (admitted === 'over') {
+      this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} is beyond the peer's stream limit`);
       return null;
     }
-    let created: Stream | null = null;
-    for (let id = this.nextPeerStreamId; id <= streamId; id += 2) {
-      const stream = new Stream(id, false, this.config.streamWindowBytes, this.config.streamWindowBytes);
-      this.streams.set(id, stream);
-      this.peerStreamsOpen++;
-      if (this.peerStreamsOpen > this.config.maxStreams) this.resetStream(stream, ResetCode.Refused, false);
-      created = stream;
-    }
-    this.nextPeerStreamId = streamId + 2;
-    return created;
+    const stream = new Stream(streamId, false, this.config.streamWindowBytes, this.config.streamWindowBytes);
+    this.streams.set(streamId, stream);
+    this.peerStreamsOpen++;
+    if (this.peerStreamsOpen > this.config.maxStreams) this.resetStream(stream, ResetCode.Refused, false);
+    return stream;
   }
 
   /**
@@ -1365,6 +1393,8 @@ export class Session implements FrameVisitor {
     // Unread bytes will never be read: give their window back.
     this.consumedData += stream.recv.highestOffset - stream.recv.readOffset;
     stream.send.discard();
+    this.recvHeld -= stream.recv.held;
+    this.recvPieces -= stream.recv.pieceCount;
     stream.recv.discard();
     this.sendQueue.delete(stream);
     this.retransmitQueue.delete(stream);
@@ -1393,7 +1423,10 @@ export class Session implements FrameVisitor {
     this.streams.delete(stream.id);
     this.pendingResets.delete(stream);
     this.blockedWriters.delete(stream);
-    if (!stream.isLocal) this.peerStreamsOpen--;
+    if (!stream.isLocal) {
+      this.peerStreamsOpen--;
+      this.peerStreamIds.onClosed();
+    }
     if (stream.announced) this.emit({ type: 'streamClosed', streamId: stream.id });
   }
 

@@ -1,9 +1,20 @@
 import { RangeSet } from '../rangeSet.ts';
+import { PIECE_OVERHEAD_BYTES } from './limits.ts';
+
+/**
+ * What holding `piece` costs: its bytes, or all of the buffer it keeps alive, plus tracking.
+ * Pure in the piece, so adding and removing it charge the same.
+ */
+function charge(piece: Uint8Array): number {
+  return piece.buffer.byteLength + PIECE_OVERHEAD_BYTES;
+}
 
 /**
  * The receiving half of a stream: out-of-order pieces held as views of the decrypted packets
  * (no copy) until the application reads them in order. Duplicate and overlapping bytes are
- * trimmed on arrival, so every byte is delivered exactly once.
+ * trimmed on arrival, so every byte is delivered exactly once. A piece under half of the buffer
+ * behind it is copied out, so a 1-byte frame cannot keep a whole datagram alive; {@link held}
+ * counts what the pieces cost, buffers and tracking included, for the session's limits.
  */
 export class RecvBuffer {
   /** Pieces keyed by their start offset; together they never overlap. */
@@ -17,10 +28,22 @@ export class RecvBuffer {
   finalSize = -1;
   /** The application has been told the stream ended. */
   finDelivered = false;
+  /** Memory charged for the pieces held (see `charge`). */
+  held = 0;
 
   /** Bytes received and not yet read. */
   get buffered(): number {
     return this.have.size();
+  }
+
+  /** Pieces held. */
+  get pieceCount(): number {
+    return this.pieces.size;
+  }
+
+  /** Disjoint ranges of received, unread bytes (one more than the gaps between them). */
+  get rangeCount(): number {
+    return this.have.rangeCount;
   }
 
   get isReadable(): boolean {
@@ -45,7 +68,11 @@ export class RecvBuffer {
     const start = Math.max(offset, this.readOffset);
     if (start < end) {
       this.have.forEachGap(start, end, (s, e) => {
-        this.pieces.set(s, data.subarray(s - offset, e - offset));
+        let piece = data.subarray(s - offset, e - offset);
+        // A copy (not Buffer#slice, which is a view for Node Buffers).
+        if (2 * piece.length < piece.buffer.byteLength) piece = new Uint8Array(piece);
+        this.pieces.set(s, piece);
+        this.held += charge(piece);
       });
       this.have.add(start, end);
     }
@@ -63,10 +90,13 @@ export class RecvBuffer {
       return null;
     }
     this.pieces.delete(this.readOffset);
+    this.held -= charge(piece);
     let out = piece;
     if (piece.length > maxBytes) {
       out = piece.subarray(0, maxBytes);
-      this.pieces.set(this.readOffset + maxBytes, piece.subarray(maxBytes));
+      const rest = piece.subarray(maxBytes);
+      this.pieces.set(this.readOffset + maxBytes, rest);
+      this.held += charge(rest);
     }
     this.have.remove(this.readOffset, this.readOffset + out.length);
     this.readOffset += out.length;
@@ -76,5 +106,6 @@ export class RecvBuffer {
   discard(): void {
     this.pieces.clear();
     this.have.clear();
+    this.held = 0;
   }
 }
