@@ -43,7 +43,8 @@ export function sessionCore(psk: Uint8Array, config?: Partial<SessionConfig>, li
   const fec = loadFec();
   return {
     dial: (now, wallNow, pathIds, overrides) => Session.dial({ now, wallNow, psk, pathIds, rng: cryptoRng, config: { ...config, ...overrides }, fec }),
-    listener: () => new Listener({ psk, rng: cryptoRng, config, fec, maxSessions: limits.maxSessions, handshakeRate: limits.handshakeRate }),
+    listener: () =>
+      new Listener({ psk, rng: cryptoRng, config, fec, maxSessions: limits.maxSessions, handshakeRate: limits.handshakeRate, startedAt: Date.now() }),
   };
 }
 

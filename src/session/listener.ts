@@ -102,9 +102,14 @@ export class Listener {
       handshakeRate?: HandshakeRateLimit;
       /** Reed-Solomon engine for forward error correction (`loadFec()`); none: ARQ only. */
       fec?: ReedSolomon;
+      /**
+       * Wall-clock Unix ms this listener started: inits stamped earlier are refused (they can
+       * only be replays recorded before a restart, which the fresh replay memory cannot know).
+       */
+      startedAt?: UnixMillis;
     },
   ) {
-    this.responder = new HandshakeResponder(opts.psk);
+    this.responder = new HandshakeResponder(opts.psk, { notBefore: opts.startedAt });
     this.config = resolveSessionConfig(opts.config);
     this.maxSessions = opts.maxSessions ?? 256;
     this.handshakeBucket = new TokenBucket(opts.handshakeRate ?? DEFAULT_HANDSHAKE_RATE);
