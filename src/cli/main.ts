@@ -5,7 +5,7 @@
 import { ListenError } from '../io/udpSocket.ts';
 import { demoCommand } from './demo.ts';
 import { CliError, usageError } from './errors.ts';
-import { generateKey } from './key.ts';
+import { generateKey, writeKeyFile } from './key.ts';
 import { parseStrict } from './relayOptions.ts';
 import { relayCommand } from './relayCommand.ts';
 import { statusCommand } from './status.ts';
@@ -14,7 +14,7 @@ import { version } from './version.ts';
 const USAGE = `bering: carries TCP services across long, lossy paths over an encrypted multi-path UDP tunnel
 
 Usage:
-  bering keygen                  print a new shared key (put it in a file on both relays)
+  bering keygen [--out FILE]     print a new shared key, or write it to a new FILE (mode 0600; put it on both relays)
   bering relay [options]         run an entry or exit relay (bering relay --help)
   bering status [options]        show a running relay's sessions, paths and streams (bering status --help)
   bering demo [options]          both relays on this machine over an emulated trans-Pacific path (bering demo --help)
@@ -36,10 +36,12 @@ async function main(argv: string[]): Promise<number> {
     case '--version':
       process.stdout.write(`${version()}\n`);
       return 0;
-    case 'keygen':
-      parseStrict(rest, {});
-      process.stdout.write(`${generateKey()}\n`);
+    case 'keygen': {
+      const { values } = parseStrict(rest, { out: { type: 'string' } });
+      if (values.out === undefined) process.stdout.write(`${generateKey()}\n`);
+      else writeKeyFile(values.out);
       return 0;
+    }
     case 'relay':
       return relayCommand(rest);
     case 'status':

@@ -4,6 +4,7 @@ import { formatPeer } from '../io/udpDialer.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
 import { relayStatus } from '../metrics/status.ts';
 import { sessionCore, startRelay, type RelaySpec } from '../relay/startRelay.ts';
+import { keyFileExposure } from './key.ts';
 import { createLogger } from './logger.ts';
 import { parseRelayArgs, RELAY_USAGE, type RelaySettings } from './relayOptions.ts';
 import { version } from './version.ts';
@@ -26,6 +27,8 @@ export async function relayCommand(args: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger();
+  const exposure = keyFileExposure(settings.keyFile);
+  if (exposure !== null) log.warn(exposure);
   const startedAt = performance.now();
   const relay = await startRelay({
     tcp: tcpRole(settings),

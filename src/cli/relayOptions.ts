@@ -93,6 +93,8 @@ export interface RelaySettings {
   /** Named services: listen addresses on the entry relay, targets on the exit relay. */
   services: Array<{ name: string; address: HostPort }>;
   psk: Uint8Array;
+  /** Where the key came from (the relay warns when others can read it). */
+  keyFile: string;
   drainTimeoutMs: number;
   /** Where to serve the metrics endpoint; none when absent. */
   metrics?: HostPort;
@@ -179,11 +181,12 @@ function validate(raw: RawSettings): RelaySettings {
   }
   // Unkeyed --service flags take their role from the transport, as the classic pairings do.
   const entry = entryTcp || (!exitTcp && dialing);
-  if (raw.keyFile === undefined) throw usageError('--key-file is required (make a key with: bering keygen > bering.key)');
+  if (raw.keyFile === undefined) throw usageError('--key-file is required (make a key with: bering keygen --out bering.key)');
   const settings: RelaySettings = {
     role: entry ? 'entry' : 'exit',
     services: [],
     psk: new Uint8Array(0),
+    keyFile: raw.keyFile.value,
     drainTimeoutMs: nonNegative(raw.drainTimeout, 10) * 1000,
     stunServers: [],
     session: {},
