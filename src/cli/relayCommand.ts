@@ -36,6 +36,7 @@ export async function relayCommand(args: string[]): Promise<number> {
     webrtc: { psk: settings.psk, stunServers: settings.stunServers, listen: settings.webrtcListen },
     core: sessionCore(settings.psk, settings.session, settings.listener),
     maxStreams: settings.maxStreams,
+    maxConnsPerIp: settings.maxConnsPerIp,
     log,
   });
   let metrics: MetricsServer | null = null;

@@ -26,6 +26,7 @@ export const RELAY_FLAGS = {
   'max-rate-mbps': { type: 'string' },
   'max-streams': { type: 'string' },
   'max-sessions': { type: 'string' },
+  'max-conns-per-ip': { type: 'string' },
   'handshake-rate': { type: 'string' },
   'max-buffer-mb': { type: 'string' },
   metrics: { type: 'string' },
@@ -65,6 +66,8 @@ Options:
                            (default on; off still repairs with what the other relay sends)
   --max-streams N          carry at most N streams at once; more are reset (default 1024)
   --max-sessions N         accept at most N tunnel sessions at once (exit relay; default 256)
+  --max-conns-per-ip N     accept at most N TCP connections at once from one address; more are
+                           reset (entry relay; default 64)
   --handshake-rate N       answer at most N handshakes a second, in bursts of 2N (exit relay; default 20)
   --max-buffer-mb MIB      stream data each session may hold, both directions (default 128)
   --config FILE            read settings from FILE (.yaml, .yml or .json); flags given too win.
@@ -102,6 +105,8 @@ export interface RelaySettings {
   session: Partial<SessionConfig>;
   /** Streams the relay carries at once (`--max-streams`), when set. */
   maxStreams?: number;
+  /** Entry: TCP connections one address may hold at once (`--max-conns-per-ip`), when set. */
+  maxConnsPerIp?: number;
   /** A listening relay's handshake limits (`--max-sessions`, `--handshake-rate`), those set. */
   listener: ListenerLimits;
 }
@@ -134,6 +139,7 @@ export function parseRelayArgs(args: string[]): RelaySettings | null {
         : { value: parseNumber(values['max-rate-mbps'], '--max-rate-mbps', 'a number of Mbit/s'), where: '--max-rate-mbps' },
     maxStreams: counted('max-streams', values['max-streams'], 'a whole number'),
     maxSessions: counted('max-sessions', values['max-sessions'], 'a whole number'),
+    maxConnsPerIp: counted('max-conns-per-ip', values['max-conns-per-ip'], 'a whole number'),
     handshakeRate: counted('handshake-rate', values['handshake-rate'], 'a number of handshakes a second'),
     maxBufferMb: counted('max-buffer-mb', values['max-buffer-mb'], 'a number of MiB'),
     metrics: flag('metrics', values.metrics),
@@ -292,6 +298,7 @@ function applyLimits(raw: RawSettings, settings: RelaySettings): void {
     settings.session.maxStreams = settings.maxStreams;
   }
   if (raw.maxSessions !== undefined) settings.listener.maxSessions = whole(raw.maxSessions);
+  if (raw.maxConnsPerIp !== undefined) settings.maxConnsPerIp = whole(raw.maxConnsPerIp);
   if (raw.handshakeRate !== undefined) {
     const perSecond = positive(raw.handshakeRate);
     settings.listener.handshakeRate = { perSecond, burst: Math.max(1, Math.ceil(2 * perSecond)) };

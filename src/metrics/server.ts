@@ -1,12 +1,14 @@
 /**
  * The relay's HTTP endpoint (`--metrics H:P`): `/metrics` (Prometheus text format), `/healthz`
  * (200 or 503 with a one-line reason) and `/status` (the {@link RelayStatus} snapshot as JSON).
- * Read-only and unauthenticated: bind it to loopback or a private address.
+ * Read-only and unauthenticated: bind it to loopback or a private address. Short timeouts and a
+ * connection cap (io/httpLimits.ts) keep idle or half-sent connections from piling up.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { HostPort } from '../io/address.ts';
+import { HTTP_SERVER_OPTIONS, limitHttpServer } from '../io/httpLimits.ts';
 import { describeSocketError, ListenError } from '../io/udpSocket.ts';
 import { createRelayMetrics } from './registry.ts';
 import type { RelayStatus } from './status.ts';
@@ -28,7 +30,7 @@ export interface MetricsServerOptions {
 /** Starts serving; rejects with a `ListenError` when the address cannot be used. */
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
   const metrics = createRelayMetrics(opts.status);
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(HTTP_SERVER_OPTIONS, (req, res) => {
     const reply = (code: number, type: string, body: string): void => {
       res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
@@ -62,6 +64,7 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
         reply(404, text, 'not found; try /metrics, /healthz or /status\n');
     }
   });
+  limitHttpServer(server);
   await new Promise<void>((ok, fail) => {
     server.once('error', (err) => {
       const { code, detail } = describeSocketError(err);
