@@ -36,7 +36,8 @@ import {
   type FrameVisitor,
 } from '../wire/frames.ts';
 import { HandshakeInitiator, type SessionKeys } from '../wire/handshake.ts';
-import { DATA_OVERHEAD, PacketOpener, PacketSealer, PacketType, packetType, peekSessionId } from '../wire/packet.ts';
+import { RecvKeys, SendKeys } from '../wire/keyUpdate.ts';
+import { DATA_OVERHEAD, PacketType, packetType, peekSessionId } from '../wire/packet.ts';
 import { WireError } from '../wire/errors.ts';
 
 /** Reset codes carried in RESET_STREAM. */
@@ -73,6 +74,8 @@ export interface SessionStats {
   fecFailedGroups: number;
   /** Current FEC shape per lane (null: off). */
   fec: Record<FecLane, { k: number; m: number; depth: number } | null>;
+  /** Key updates done by this side's sender, and followed for the peer's. */
+  keyUpdates: { sent: number; received: number };
   paths: Array<{
     id: PathId;
     up: boolean;
@@ -137,8 +140,9 @@ export class Session implements FrameVisitor {
   readonly config: SessionConfig;
   readonly id: number;
   private state: State;
-  private sealer: PacketSealer | null = null;
-  private opener: PacketOpener | null = null;
+  /** Keys of both directions, each updated in place every few minutes (wire/keyUpdate.ts). */
+  private sealer: SendKeys | null = null;
+  private opener: RecvKeys | null = null;
   /** Handshakes in flight, with when each was first sent: the answer's arrival gives the RTT. */
   private readonly initiators: Array<{ initiator: HandshakeInitiator; sentAt: Millis }> = [];
   /** Listener: when the handshake answer left; the dialer's first packet on a path ends that RTT. */
@@ -281,7 +285,7 @@ export class Session implements FrameVisitor {
   }): Session {
     const session = new Session(opts.config, opts.keys.localSessionId, 'connected', false, opts.rng, opts.now, opts.wallNow, null, opts.fec ?? null);
     if (opts.from !== undefined) session.handshakeFrom = { from: opts.from, local: opts.local ?? 0 };
-    session.installKeys(opts.keys);
+    session.installKeys(opts.keys, opts.now);
     session.acceptedAt = opts.now;
     session.emit({ type: 'connected' });
     return session;
@@ -326,7 +330,7 @@ export class Session implements FrameVisitor {
       this.stats_.packetsDropped++;
       return false;
     }
-    const packet = this.opener.open(bytes);
+    const packet = this.opener.open(bytes, now);
     if (packet === null || packet.pathId !== pathId) {
       this.stats_.packetsDropped++;
       return false;
@@ -408,6 +412,8 @@ export class Session implements FrameVisitor {
     }
     this.fecEncoder?.handleTimeout(now);
     this.fecDecoder?.expire(now);
+    this.sealer?.handleTimeout(now);
+    this.opener?.handleTimeout(now);
     if (this.state === 'connected' && now - this.lastElicitingSentAt >= this.config.keepAliveMs) {
       for (const path of this.paths) if (path !== undefined) path.pingPending = true;
       this.lastElicitingSentAt = now;
@@ -423,6 +429,7 @@ export class Session implements FrameVisitor {
     let t = this.lastReceivedAt + this.config.idleTimeoutMs;
     if (this.state === 'connected') t = Math.min(t, this.lastElicitingSentAt + this.config.keepAliveMs);
     if (this.fecEncoder !== null) t = Math.min(t, this.fecEncoder.nextTimeout());
+    if (this.sealer !== null && this.opener !== null) t = Math.min(t, this.sealer.nextUpdateAt, this.opener.nextTimeout);
     const wantsToSend = this.hasElicitingWork() || this.fecEncoder?.hasRepair(this.lastPollAt) === true;
     let canSend = false;
     for (const path of this.paths) {
@@ -570,6 +577,7 @@ export class Session implements FrameVisitor {
       fecRestoredPackets: this.fecDecoder?.restoredPackets ?? 0,
       fecFailedGroups: this.fecDecoder?.failedGroups ?? 0,
       fec: { bulk: this.fecShape('bulk'), latency: this.fecShape('latency') },
+      keyUpdates: { sent: this.sealer?.updates ?? 0, received: this.opener?.updates ?? 0 },
       paths: this.paths
         .filter((p) => p !== undefined)
         .map((p) => ({
@@ -1162,7 +1170,7 @@ export class Session implements FrameVisitor {
       const keys = initiator.accept(bytes);
       if (keys === null) continue;
       const rtt = now - sentAt;
-      this.installKeys(keys);
+      this.installKeys(keys, now);
       this.state = 'connected';
       this.initiators.length = 0;
       this.pathsPendingInit.length = 0;
@@ -1181,9 +1189,9 @@ export class Session implements FrameVisitor {
     return false;
   }
 
-  private installKeys(keys: SessionKeys): void {
-    this.sealer = new PacketSealer(keys.sendKey, keys.remoteSessionId);
-    this.opener = new PacketOpener(keys.recvKey);
+  private installKeys(keys: SessionKeys, now: Millis): void {
+    this.sealer = new SendKeys(keys.sendKey, keys.remoteSessionId, now, this.config.keyUpdateIntervalMs);
+    this.opener = new RecvKeys(keys.recvKey);
   }
 
   private pathFor(pathId: PathId): Path {

@@ -4,9 +4,11 @@
  *
  * Data packet layout (all big-endian):
  * ```
- * [type u8 = 0x03][pathId u8][sessionId u32][packetNumber u48]   clear header, AEAD AAD
+ * [type u8 = 0x03][pathId u8][sessionId u32][keyPhase 1 bit | packetNumber 47 bits]   clear header, AEAD AAD
  * [ciphertext of the frames ...][tag 16]
  * ```
+ * The key phase bit says which generation of the sender's key sealed the packet (keyUpdate.ts);
+ * the receiver tries the key of that phase, so a key update needs no handshake and no stall.
  * `sessionId` is the receiver's id, so a relay demultiplexes with {@link peekSessionId} before
  * any crypto. Packet numbers are per path (one number space per path, as RFC 9000 §12.3 has per
  * packet number space) and sent in clear: unlike QUIC there is no header protection, since a
@@ -15,12 +17,12 @@
  * AEAD: ChaCha20-Poly1305 (node:crypto). AES-256-GCM measured ~8% faster here (~5.3 vs ~5.7 µs
  * to seal, ~4.3 vs ~4.9 µs to open a 1200-byte packet, per-call cipher setup dominating), but
  * RFC 9001 §6.6 limits AES-GCM to 2^28 packets of this size per key, about 7 hours at
- * 100 Mbit/s, and a relay's session lives for weeks. ChaCha20-Poly1305's confidentiality limit is
- * beyond any packet count, so a session never needs a rekey. Keys
- * are per direction (see handshake.ts), and the 96-bit nonce is `0^40 || pathId u8 || pn u48`,
+ * 100 Mbit/s, and a relay's session lives for weeks. Keys are still updated every few minutes
+ * (keyUpdate.ts), so that a key taken from a relay's memory opens only minutes of its traffic.
+ * Keys are per direction (see handshake.ts), and the 96-bit nonce is `0^40 || pathId u8 || pn u48`,
  * injective in (pathId, pn), so a nonce never repeats under one key as long as the sender never
  * reuses a packet number on a path. The one limit the sender must respect: packet numbers stay
- * below 2^48 per path ({@link MAX_PACKET_NUMBER}; centuries at any rate a relay sees).
+ * below 2^47 per path ({@link MAX_PACKET_NUMBER}; centuries at any rate a relay sees).
  */
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { MAX_U48 } from './bytes.ts';
@@ -49,7 +51,9 @@ export const HANDSHAKE_INIT_LEN = 1 + 4 + 32 + 6 + 16 + 16;
  * than the init, so a spoofed init cannot be used for amplification. */
 export const HANDSHAKE_RESPONSE_LEN = 1 + 4 + 4 + 32 + 16;
 /** Largest packet number: the sender must re-handshake or close before reaching it on a path. */
-export const MAX_PACKET_NUMBER = MAX_U48;
+export const MAX_PACKET_NUMBER = (MAX_U48 - 1) / 2;
+/** The key phase bit, in the packet number field's first byte. */
+const KEY_PHASE_BIT = 0x80;
 const AEAD = 'chacha20-poly1305';
 const TWO_32 = 2 ** 32;
 
@@ -93,6 +97,11 @@ export interface OpenedPacket {
   payload: Uint8Array;
 }
 
+/** The key phase bit (0 or 1) of a Data packet of at least {@link DATA_HEADER_LEN} bytes. */
+export function peekKeyPhase(datagram: Uint8Array): number {
+  return datagram[6] >>> 7;
+}
+
 function secretKey(key: Uint8Array): KeyObject {
   if (key.length !== 32) throw new WireError('bad-length', `AEAD key must be 32 bytes, got ${key.length}`);
   return createSecretKey(key);
@@ -127,6 +136,8 @@ export class PacketSealer {
   constructor(
     key: Uint8Array,
     readonly sessionId: number,
+    /** Written in every header: which generation of the key this is, modulo 2 (keyUpdate.ts). */
+    readonly keyPhase = 0,
   ) {
     if (sessionId >>> 0 !== sessionId) throw new WireError('bad-value', `not a u32: ${sessionId}`);
     this.key = secretKey(key);
@@ -137,7 +148,7 @@ export class PacketSealer {
    * ready to send. `pn` must never repeat on `pathId` under this key (nonce reuse breaks GCM).
    * Cost: one ChaCha20-Poly1305 pass over the payload (~3.9 µs for 1200 bytes), one output allocation plus
    * the ciphertext chunk node:crypto allocates. Throws WireError('bad-value') for a pathId outside
-   * u8 or a pn outside [0, 2^48-1].
+   * u8 or a pn outside [0, 2^47-1].
    */
   seal(pathId: number, pn: number, payload: Uint8Array): Buffer {
     if ((pathId & 0xff) !== pathId) throw new WireError('bad-value', `not a path id: ${pathId}`);
@@ -153,7 +164,7 @@ export class PacketSealer {
     out[4] = sid >>> 8;
     out[5] = sid;
     const hi = Math.floor(pn / TWO_32);
-    out[6] = hi >>> 8;
+    out[6] = (hi >>> 8) | (this.keyPhase === 0 ? 0 : KEY_PHASE_BIT);
     out[7] = hi;
     out[8] = pn >>> 24;
     out[9] = pn >>> 16;
@@ -196,7 +207,7 @@ export class PacketOpener {
     if (len < DATA_OVERHEAD || datagram[0] !== PacketType.Data) return null;
     const pathId = datagram[1];
     const pn =
-      ((datagram[6] << 8) | datagram[7]) * TWO_32 +
+      (((datagram[6] & ~KEY_PHASE_BIT) << 8) | datagram[7]) * TWO_32 +
       (((datagram[8] << 24) | (datagram[9] << 16) | (datagram[10] << 8) | datagram[11]) >>> 0);
     const nonce = this.nonce;
     setNonce(nonce, pathId, pn);

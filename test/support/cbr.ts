@@ -1,3 +1,4 @@
+import type { SessionConfig } from '../../src/session/config.ts';
 import type { Session } from '../../src/session/session.ts';
 import type { PathSpec } from '../../src/sim/network.ts';
 import { checkPattern, patternChunk, tunnelPair } from './tunnelPair.ts';
@@ -29,12 +30,13 @@ export function runCbr(opts: {
    */
   chunksPerWrite?: number;
   fec: boolean;
+  config?: Partial<SessionConfig>;
   setup?: (net: ReturnType<typeof tunnelPair>['net']) => void;
 }): CbrResult {
   const chunkBytes = opts.chunkBytes ?? 16 * 1024;
   const intervalMs = (chunkBytes * 8) / (opts.rateMbps * 1000);
   const chunksPerWrite = opts.chunksPerWrite ?? 1;
-  const { dialer, listenerNode, net } = tunnelPair({ paths: opts.paths, seed: opts.seed, fec: opts.fec });
+  const { dialer, listenerNode, net } = tunnelPair({ paths: opts.paths, seed: opts.seed, fec: opts.fec, config: opts.config });
   opts.setup?.(net);
   const writeTimes: number[] = [];
   const delays: number[] = [];
