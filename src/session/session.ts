@@ -6,7 +6,7 @@ import type { PeerAddress } from './pathValidation.ts';
 import { Scheduler } from './scheduler.ts';
 import type { Rng } from './rng.ts';
 import { Stream, type StreamPriority } from './stream/stream.ts';
-import { MAX_RECV_RANGES_PER_STREAM, PeerStreamIds, pieceLimit, sessionHeldLimit } from './stream/limits.ts';
+import { maxRecvRanges, PeerStreamIds, pieceLimit, sessionHeldLimit } from './stream/limits.ts';
 import type { Millis, UnixMillis } from './time.ts';
 import { FecDecoder } from './fec/decoder.ts';
 import { LOSS_PRIOR } from './fec/lossMeter.ts';
@@ -1039,7 +1039,7 @@ export class Session implements FrameVisitor {
     }
     this.recvHeld += recv.held - heldBefore;
     this.recvPieces += recv.pieceCount - piecesBefore;
-    if (recv.rangeCount > MAX_RECV_RANGES_PER_STREAM || recv.pieceCount > pieceLimit(this.config.streamWindowBytes)) {
+    if (recv.rangeCount > maxRecvRanges(this.config.streamWindowBytes) || recv.pieceCount > pieceLimit(this.config.streamWindowBytes)) {
       this.closeWithError(CloseCode.FlowControl, `stream ${streamId} holds too many pieces (${recv.pieceCount} in ${recv.rangeCount} ranges)`);
       return;
     }

@@ -57,11 +57,15 @@ export class PeerStreamIds {
 export const PIECE_OVERHEAD_BYTES = 200;
 
 /**
- * Gaps (ranges of received data) one stream may hold out of order. An honest sender's holes are
- * its lost packets awaiting retransmission, a few hundred at 10% loss and 100 Mbit/s over 180 ms;
- * the cap keeps each insert's array work small (the range list is a sorted array).
+ * Separate ranges of received data one stream may hold: one per KiB of its window. An honest
+ * sender's gaps are its lost packets and, over paths of unequal delay, everything still on the
+ * slower path: two 100 Mbit/s paths 50 ms apart at 3% loss leave over 2,000 (at most one gap per
+ * two packets of window, ~9,700 in 24 MiB). The cap keeps each insert's array work bounded (the
+ * range list is a sorted array, its splice a memmove of at most this many entries).
  */
-export const MAX_RECV_RANGES_PER_STREAM = 2048;
+export function maxRecvRanges(streamWindowBytes: number): number {
+  return Math.ceil(streamWindowBytes / 1024);
+}
 
 /**
  * What all receive buffers of a session may be charged: half again its flow-control window. A

@@ -1,6 +1,9 @@
 import { RangeSet } from '../rangeSet.ts';
 import { PIECE_OVERHEAD_BYTES } from './limits.ts';
 
+/** A piece under 1/8 of the buffer behind it is copied out rather than pinning the buffer. */
+const COPY_BELOW_SHARE = 8;
+
 /**
  * What holding `piece` costs: its bytes, or all of the buffer it keeps alive, plus tracking.
  * Pure in the piece, so adding and removing it charge the same.
@@ -12,8 +15,8 @@ function charge(piece: Uint8Array): number {
 /**
  * The receiving half of a stream: out-of-order pieces held as views of the decrypted packets
  * (no copy) until the application reads them in order. Duplicate and overlapping bytes are
- * trimmed on arrival, so every byte is delivered exactly once. A piece under half of the buffer
- * behind it is copied out, so a 1-byte frame cannot keep a whole datagram alive; {@link held}
+ * trimmed on arrival, so every byte is delivered exactly once. A piece under an eighth of the
+ * buffer behind it is copied out, so a 1-byte frame cannot keep a whole datagram alive; {@link held}
  * counts what the pieces cost, buffers and tracking included, for the session's limits.
  */
 export class RecvBuffer {
@@ -69,8 +72,9 @@ export class RecvBuffer {
     if (start < end) {
       this.have.forEachGap(start, end, (s, e) => {
         let piece = data.subarray(s - offset, e - offset);
-        // A copy (not Buffer#slice, which is a view for Node Buffers).
-        if (2 * piece.length < piece.buffer.byteLength) piece = new Uint8Array(piece);
+        // Only a small piece is copied out (a copy, not Buffer#slice, which is a view): a larger
+        // one is charged its whole buffer instead, so full and shared packets cost no copy.
+        if (COPY_BELOW_SHARE * piece.length < piece.buffer.byteLength) piece = new Uint8Array(piece);
         this.pieces.set(s, piece);
         this.held += charge(piece);
       });
