@@ -137,14 +137,14 @@ export class Path {
     this.packetThreshold = Math.min(MAX_PACKET_THRESHOLD, Math.max(decayed, reorder + 1));
   }
 
-  /** Carries traffic: up, and not probing a new peer address (only the challenge goes there then). */
+  /** Carries traffic: up, with a proven peer address (only a challenge goes to an unproven one). */
   get isUp(): boolean {
-    return this.state === 'up' && !this.migration.probing;
+    return this.state === 'up' && !this.migration.holdsTraffic;
   }
 
-  /** Its ACKs ride on another path: it is down, or probing a new peer address. */
+  /** Its ACKs ride on another path: it is down, or its peer address is being proven. */
   get acksElsewhere(): boolean {
-    return this.state === 'down' || this.migration.probing;
+    return this.state === 'down' || this.migration.holdsTraffic;
   }
 
   /**

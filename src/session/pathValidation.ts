@@ -57,6 +57,8 @@ export class PathMigration {
   candidateLocal = 0;
   /** A challenge to the candidate is out (or due): the path carries nothing else meanwhile. */
   probing = false;
+  /** The driver gives sources: the path has somewhere to send only once an address is proven. */
+  private addressed = false;
   /** When the candidate proposed itself; it is probed if the current address stays silent until {@link quietUntil}. */
   private quietUntil: Millis = Infinity;
   /** Bytes of new authentic packets from the candidate, and bytes sent to it. */
@@ -100,6 +102,7 @@ export class PathMigration {
     currentFailed: boolean,
   ): void {
     if (from === undefined) return;
+    this.addressed = true;
     const current = this.current;
     if (current === null && this.trusted !== null && sameAddress(this.trusted, this.trustedLocal, from, local)) {
       this.abandon();
@@ -142,6 +145,14 @@ export class PathMigration {
       return;
     }
     if (now >= this.challengeDueAt && this.challenges >= MAX_CHALLENGES) this.abandon();
+  }
+
+  /**
+   * The path may carry nothing but the challenge: one is out, or no address is proven yet (a
+   * candidate that never answered was given up, and the next packet proposes another).
+   */
+  get holdsTraffic(): boolean {
+    return this.probing || (this.addressed && this.current === null);
   }
 
   /** Where the path's packets go now: the candidate while it is probed, else the current address. */
