@@ -3,6 +3,11 @@ import { PIECE_OVERHEAD_BYTES } from './limits.ts';
 
 /** A piece under 1/8 of the buffer behind it is copied out rather than pinning the buffer. */
 const COPY_BELOW_SHARE = 8;
+/**
+ * Copied pieces that follow one another grow one copy up to this size: a run of tiny frames
+ * then costs one object per KiB, not one per frame (each with its own buffer for the GC).
+ */
+const MERGE_UP_TO = 1024;
 
 /**
  * What holding `piece` costs: its bytes, or all of the buffer it keeps alive, plus tracking.
@@ -33,6 +38,8 @@ export class RecvBuffer {
   finDelivered = false;
   /** Memory charged for the pieces held (see `charge`). */
   held = 0;
+  /** Start of the last piece copied out, which the next small piece may extend; -1: none. */
+  private copyStart = -1;
 
   /** Bytes received and not yet read. */
   get buffered(): number {
@@ -74,7 +81,19 @@ export class RecvBuffer {
         let piece = data.subarray(s - offset, e - offset);
         // Only a small piece is copied out (a copy, not Buffer#slice, which is a view): a larger
         // one is charged its whole buffer instead, so full and shared packets cost no copy.
-        if (COPY_BELOW_SHARE * piece.length < piece.buffer.byteLength) piece = new Uint8Array(piece);
+        if (COPY_BELOW_SHARE * piece.length < piece.buffer.byteLength) {
+          const prev = this.copyStart >= 0 ? this.pieces.get(this.copyStart) : undefined;
+          if (prev !== undefined && this.copyStart + prev.length === s && prev.length + piece.length <= MERGE_UP_TO) {
+            const merged = new Uint8Array(prev.length + piece.length);
+            merged.set(prev);
+            merged.set(piece, prev.length);
+            this.pieces.set(this.copyStart, merged);
+            this.held += charge(merged) - charge(prev);
+            return;
+          }
+          piece = new Uint8Array(piece);
+          this.copyStart = s;
+        }
         this.pieces.set(s, piece);
         this.held += charge(piece);
       });
@@ -95,6 +114,8 @@ export class RecvBuffer {
     }
     this.pieces.delete(this.readOffset);
     this.held -= charge(piece);
+    // What is left of it is a view, not a copy to extend.
+    if (this.readOffset === this.copyStart) this.copyStart = -1;
     let out = piece;
     if (piece.length > maxBytes) {
       out = piece.subarray(0, maxBytes);
@@ -111,5 +132,6 @@ export class RecvBuffer {
     this.pieces.clear();
     this.have.clear();
     this.held = 0;
+    this.copyStart = -1;
   }
 }
