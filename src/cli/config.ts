@@ -60,6 +60,7 @@ export interface RawSettings {
   mtu?: Located<number>;
   maxStreams?: Located<number>;
   maxSessions?: Located<number>;
+  maxConnsPerIp?: Located<number>;
   handshakeRate?: Located<number>;
   maxBufferMb?: Located<number>;
   metrics?: Located<string>;
@@ -84,6 +85,7 @@ export const CONFIG_KEYS = [
   'mtu',
   'maxStreams',
   'maxSessions',
+  'maxConnsPerIp',
   'handshakeRate',
   'maxBufferMb',
   'metrics',
@@ -187,7 +189,8 @@ class FileReader {
           break;
         case 'maxStreams':
         case 'maxSessions':
-          raw[key as 'maxStreams' | 'maxSessions'] = this.number(node, key, 'a whole number');
+        case 'maxConnsPerIp':
+          raw[key as 'maxStreams' | 'maxSessions' | 'maxConnsPerIp'] = this.number(node, key, 'a whole number');
           break;
         case 'handshakeRate':
           raw.handshakeRate = this.number(node, key, 'a number of handshakes a second');

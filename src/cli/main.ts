@@ -5,7 +5,7 @@
 import { ListenError } from '../io/udpSocket.ts';
 import { demoCommand } from './demo.ts';
 import { CliError, usageError } from './errors.ts';
-import { generateKey } from './key.ts';
+import { generateKey, writeKeyFile } from './key.ts';
 import { parseStrict } from './relayOptions.ts';
 import { relayCommand } from './relayCommand.ts';
 import { statusCommand } from './status.ts';
@@ -14,7 +14,7 @@ import { version } from './version.ts';
 const USAGE = `bering: carries TCP services across long, lossy paths over an encrypted multi-path UDP tunnel
 
 Usage:
-  bering keygen                  print a new shared key (put it in a file on both relays)
+  bering keygen [--out FILE]     print a new shared key, or write it to a new FILE (mode 0600; put it on both relays)
   bering relay [options]         run an entry or exit relay (bering relay --help)
   bering status [options]        show a running relay's sessions, paths and streams (bering status --help)
   bering demo [options]          both relays on this machine over an emulated trans-Pacific path (bering demo --help)
@@ -25,10 +25,11 @@ Usage:
 Exit status: 0 on success, 2 for a mistake in the flags, the config file or the key file, 1 otherwise.`;
 
 const KEYGEN_USAGE = `Usage:
-  bering keygen > bering.key
+  bering keygen --out bering.key    writes a new key to a new file, readable by you alone
+  bering keygen                     prints it instead
 
-Prints a new shared key: 32 random bytes, base64, on one line. Both relays need the same key;
-keep it private (umask 077 before writing it).`;
+A new shared key: 32 random bytes, base64, on one line. Both relays need the same key; keep it
+private. --out refuses to overwrite an existing file.`;
 
 /** Runs `bering` with `argv` (without node and script); resolves with the exit status. */
 async function main(argv: string[]): Promise<number> {
@@ -46,13 +47,16 @@ async function main(argv: string[]): Promise<number> {
     case '--version':
       process.stdout.write(`${version()}\n`);
       return 0;
-    case 'keygen':
-      if (parseStrict(rest, { help: { type: 'boolean', short: 'h' } }).values.help) {
+    case 'keygen': {
+      const { values } = parseStrict(rest, { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+      if (values.help) {
         process.stdout.write(`${KEYGEN_USAGE}\n`);
         return 0;
       }
-      process.stdout.write(`${generateKey()}\n`);
+      if (values.out === undefined) process.stdout.write(`${generateKey()}\n`);
+      else writeKeyFile(values.out);
       return 0;
+    }
     case 'relay':
       return relayCommand(rest);
     case 'status':

@@ -7,6 +7,7 @@ import { relayStatus } from '../metrics/status.ts';
 import { loadFec } from '../fec/index.ts';
 import { sessionCore, startRelay, type RelaySpec } from '../relay/startRelay.ts';
 import { warmUpInBackground } from '../relay/warmUp.ts';
+import { keyFileExposure } from './key.ts';
 import { createLogger } from './logger.ts';
 import { parseRelayArgs, RELAY_USAGE, type RelaySettings } from './relayOptions.ts';
 import { version } from './version.ts';
@@ -57,6 +58,8 @@ export async function relayCommand(args: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger();
+  const exposure = keyFileExposure(settings.keyFile);
+  if (exposure !== null) log.warn(exposure);
   const startedAt = performance.now();
   const relay = await startRelay({
     tcp: tcpRole(settings),
@@ -64,6 +67,7 @@ export async function relayCommand(args: string[]): Promise<number> {
     webrtc: { psk: settings.psk, stunServers: settings.stunServers, listen: settings.webrtcListen },
     core: sessionCore(settings.psk, settings.session, settings.listener),
     maxStreams: settings.maxStreams,
+    maxConnsPerIp: settings.maxConnsPerIp,
     log,
   });
   let metrics: MetricsServer | null = null;

@@ -27,6 +27,7 @@ export const RELAY_FLAGS = {
   mtu: { type: 'string' },
   'max-streams': { type: 'string' },
   'max-sessions': { type: 'string' },
+  'max-conns-per-ip': { type: 'string' },
   'handshake-rate': { type: 'string' },
   'max-buffer-mb': { type: 'string' },
   metrics: { type: 'string' },
@@ -77,6 +78,8 @@ Options:
                            (default on; off still repairs with what the other relay sends)
   --max-streams N          carry at most N streams at once; more are reset (default 1024)
   --max-sessions N         accept at most N tunnel sessions at once (exit relay; default 256)
+  --max-conns-per-ip N     accept at most N TCP connections at once from one address; more are
+                           reset (entry relay; default 64)
   --handshake-rate N       answer at most N handshakes a second, in bursts of 2N (exit relay; default 20)
   --max-buffer-mb MIB      stream data each session may hold, both directions (default 128)
   --config FILE            read settings from FILE (.yaml, .yml or .json); flags given too win.
@@ -106,6 +109,8 @@ export interface RelaySettings {
   /** Named services: listen addresses on the entry relay, targets on the exit relay. */
   services: Array<{ name: string; address: HostPort }>;
   psk: Uint8Array;
+  /** Where the key came from (the relay warns when others can read it). */
+  keyFile: string;
   drainTimeoutMs: number;
   /** Where to serve the metrics endpoint; none when absent. */
   metrics?: HostPort;
@@ -113,6 +118,8 @@ export interface RelaySettings {
   session: Partial<SessionConfig>;
   /** Streams the relay carries at once (`--max-streams`), when set. */
   maxStreams?: number;
+  /** Entry: TCP connections one address may hold at once (`--max-conns-per-ip`), when set. */
+  maxConnsPerIp?: number;
   /** A listening relay's handshake limits (`--max-sessions`, `--handshake-rate`), those set. */
   listener: ListenerLimits;
 }
@@ -147,6 +154,7 @@ export function parseRelayArgs(args: string[]): RelaySettings | null {
     mtu: counted('mtu', values.mtu, 'a number of bytes'),
     maxStreams: counted('max-streams', values['max-streams'], 'a whole number'),
     maxSessions: counted('max-sessions', values['max-sessions'], 'a whole number'),
+    maxConnsPerIp: counted('max-conns-per-ip', values['max-conns-per-ip'], 'a whole number'),
     handshakeRate: counted('handshake-rate', values['handshake-rate'], 'a number of handshakes a second'),
     maxBufferMb: counted('max-buffer-mb', values['max-buffer-mb'], 'a number of MiB'),
     metrics: flag('metrics', values.metrics),
@@ -205,11 +213,12 @@ function validate(raw: RawSettings): RelaySettings {
   }
   // Unkeyed --service flags take their role from the transport, as the classic pairings do.
   const entry = entryTcp || (!exitTcp && dialing);
-  if (raw.keyFile === undefined) throw usageError('--key-file is required (make a key with: bering keygen > bering.key)');
+  if (raw.keyFile === undefined) throw usageError('--key-file is required (make a key with: bering keygen --out bering.key)');
   const settings: RelaySettings = {
     role: entry ? 'entry' : 'exit',
     services: [],
     psk: new Uint8Array(0),
+    keyFile: raw.keyFile.value,
     drainTimeoutMs: nonNegative(raw.drainTimeout, 10) * 1000,
     stunServers: [],
     session: {},
@@ -320,6 +329,7 @@ function applyLimits(raw: RawSettings, settings: RelaySettings): void {
     settings.session.maxStreams = settings.maxStreams;
   }
   if (raw.maxSessions !== undefined) settings.listener.maxSessions = whole(raw.maxSessions);
+  if (raw.maxConnsPerIp !== undefined) settings.maxConnsPerIp = whole(raw.maxConnsPerIp);
   if (raw.handshakeRate !== undefined) {
     const perSecond = positive(raw.handshakeRate);
     settings.listener.handshakeRate = { perSecond, burst: Math.max(1, Math.ceil(2 * perSecond)) };

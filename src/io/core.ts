@@ -6,6 +6,7 @@
 import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from '../session/api.ts';
 import type { SessionConfig } from '../session/config.ts';
 import type { ListenerStats } from '../session/listener.ts';
+import type { PeerAddress } from '../session/pathValidation.ts';
 import type { SessionStats } from '../session/session.ts';
 import type { Millis, UnixMillis } from '../session/time.ts';
 
@@ -16,7 +17,10 @@ export interface CoreSession {
   readonly tunnelId?: string | null;
   readonly isConnected: boolean;
   readonly isClosed: boolean;
-  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array): boolean;
+  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local?: number): boolean;
+  /** Where a path's packets go, for a driver that gives source addresses to `handleDatagram`. */
+  pathAddress(pathId: PathId): PeerAddress | null;
+  pathLocal(pathId: PathId): number;
   pollTransmit(now: Millis): Transmit | null;
   nextTimeout(): Millis | null;
   handleTimeout(now: Millis): void;
@@ -39,7 +43,7 @@ export type CoreListenerResult =
 
 /** What `io/` uses of a `Listener`. */
 export interface CoreListener {
-  handleDatagram(now: Millis, wallNow: UnixMillis, bytes: Uint8Array): CoreListenerResult;
+  handleDatagram(now: Millis, wallNow: UnixMillis, bytes: Uint8Array, from?: PeerAddress, local?: number): CoreListenerResult;
   forget(session: CoreSession): void;
   /** Handshake and authentication counters, where the core keeps them (the real `Listener`). */
   readonly stats?: ListenerStats;

@@ -1,11 +1,14 @@
 /**
  * Listener side of the tunnel over UDP: one socket per `--udp-listen` address, any number of
- * sessions behind them (several entry relays, or one that restarted). The core's `Listener` authenticates each datagram; this driver remembers,
- * per session and path, the last authenticated source (address, port and the local socket it
- * came in on) and sends that path's packets there, so a peer behind NAT that changes its port
- * keeps working. Packets of other path kinds (WebRTC data channels) come in through
- * {@link UdpListener.receive} with their own {@link PathSink}.
+ * sessions behind them (several entry relays, or one that restarted). The core's `Listener`
+ * authenticates each datagram, told its source and the local socket it came in on; the core
+ * decides where each path's packets go (`pathAddress`: a new address only after it answered a
+ * PATH_CHALLENGE, src/session/pathValidation.ts), so a peer behind NAT that changes its port
+ * keeps working and a stranger replaying its packets does not draw them. Packets of other path
+ * kinds (WebRTC data channels) come in through {@link UdpListener.receive} with their own
+ * {@link PathSink}.
  */
+import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from 'pino';
 import type { PathId, SessionEvent, Transmit } from '../session/api.ts';
 import { formatHostPort, type HostPort } from './address.ts';
@@ -36,26 +39,10 @@ export interface UdpListenerOptions {
   diagnostics?: Diagnostics;
 }
 
-/** A UDP path of one session: where its last authenticated datagram came from. */
-class UdpRoute implements PathSink {
-  constructor(
-    public socket: UdpSocket,
-    public address: string,
-    public port: number,
-  ) {}
-
-  send(bytes: Uint8Array): void {
-    this.socket.sendTo(bytes, this.port, this.address);
-  }
-
-  get peer(): string {
-    return formatHostPort({ host: this.address, port: this.port });
-  }
-}
-
 /** The driver-side state of one accepted session. */
 class SessionRoutes implements SessionSink {
-  readonly routes: Array<PathSink | undefined> = [];
+  /** Paths of other kinds (WebRTC data channels); UDP paths go where the core says. */
+  readonly sinks: Array<PathSink | undefined> = [];
   connectedAt = 0;
   constructor(
     private readonly owner: UdpListener,
@@ -65,32 +52,30 @@ class SessionRoutes implements SessionSink {
   ) {}
 
   transmit(t: Transmit): void {
+    const sink = this.sinks[t.pathId];
+    if (sink !== undefined) {
+      sink.send(t.bytes);
+      return;
+    }
     // A path the peer has not reached us on yet has nowhere to go; the core retries elsewhere.
-    this.routes[t.pathId]?.send(t.bytes);
+    const to = this.session.pathAddress(t.pathId);
+    if (to !== null) this.owner.socketAt(this.session.pathLocal(t.pathId))?.sendTo(t.bytes, to.port, to.address);
   }
 
   event(session: CoreSession, e: SessionEvent): void {
     this.owner.onEvent(this, session, e);
   }
 
-  remember(pathId: PathId, socket: UdpSocket, address: string, port: number): void {
-    const r = this.routes[pathId];
-    if (!(r instanceof UdpRoute)) {
-      this.routes[pathId] = new UdpRoute(socket, address, port);
-    } else if (r.port !== port || r.address !== address || r.socket !== socket) {
-      r.socket = socket;
-      r.address = address;
-      r.port = port;
-    }
-  }
-
   /** The path now sends on `sink` (a WebRTC data channel). */
   rememberSink(pathId: PathId, sink: PathSink): void {
-    this.routes[pathId] = sink;
+    this.sinks[pathId] = sink;
   }
 
   describe(pathId: PathId): string {
-    return this.routes[pathId]?.peer ?? `#${pathId}`;
+    const sink = this.sinks[pathId];
+    if (sink !== undefined) return sink.peer;
+    const a = this.session.pathAddress(pathId);
+    return a === null ? `#${pathId}` : formatHostPort({ host: a.address, port: a.port });
   }
 }
 
@@ -138,6 +123,11 @@ export class UdpListener implements Transport {
     this.opts.loop.wake();
   }
 
+  /** The socket a session's path sends on, by its index in `listen`. */
+  socketAt(local: number): UdpSocket | undefined {
+    return this.sockets[local];
+  }
+
   /** Binds every address; rejects with a `ListenError` (and binds none) if any fails. */
   async start(handler: SessionHandler): Promise<void> {
     this.handler = handler;
@@ -150,9 +140,9 @@ export class UdpListener implements Transport {
       throw failed.reason;
     }
     this.sockets = results.map((r) => (r as PromiseFulfilledResult<UdpSocket>).value);
-    for (const socket of this.sockets) {
-      socket.socket.on('message', (msg: Buffer, rinfo) => this.onMessage(socket, msg, rinfo.address, rinfo.port));
-    }
+    this.sockets.forEach((socket, local) => {
+      socket.socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onMessage(socket, local, msg, rinfo));
+    });
     this.opts.log.info({ udp: this.addresses.map(formatHostPort) }, 'listening for peers');
   }
 
@@ -193,6 +183,9 @@ export class UdpListener implements Transport {
         break;
       case 'pathUp':
         log.info({ sessionId: session.id, pathId: e.pathId, from: routes.describe(e.pathId) }, 'path up');
+        break;
+      case 'pathMoved':
+        log.info({ sessionId: session.id, pathId: e.pathId, to: routes.describe(e.pathId) }, 'path moved: the peer answered from a new address');
         break;
       case 'pathDown':
         log.warn({ sessionId: session.id, pathId: e.pathId, from: routes.describe(e.pathId), reason: e.reason }, 'path down');
@@ -280,18 +273,17 @@ export class UdpListener implements Transport {
     this.loggedRefusals = { sessions: stats.sessionsRefused, rate: stats.handshakesRateLimited, at: now };
   }
 
-  private onMessage(socket: UdpSocket, msg: Buffer, address: string, port: number): void {
+  private onMessage(socket: UdpSocket, local: number, msg: Buffer, from: RemoteInfo): void {
     const { listener, loop } = this.opts;
-    const r = listener.handleDatagram(loop.clock(), this.wallClock(), msg);
+    const r = listener.handleDatagram(loop.clock(), this.wallClock(), msg, from, local);
     if (r.kind === 'drop') {
-      this.noteDrop(address, port);
+      this.noteDrop(from.address, from.port);
       return;
     }
-    const routes = this.sessions.get(r.session) ?? this.track(r.session, formatHostPort({ host: address, port }));
+    if (!this.sessions.has(r.session)) this.track(r.session, formatHostPort({ host: from.address, port: from.port }));
     // A handshake is answered to where it came from; the session's paths are learnt from the
     // dialer's first data packets on each, which arrive as 'routed'.
-    if (r.kind === 'accepted') socket.sendTo(r.reply, port, address);
-    else routes.remember(r.pathId, socket, address, port);
+    if (r.kind === 'accepted') socket.sendTo(r.reply, from.port, from.address);
     loop.wake();
   }
 

@@ -17,6 +17,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { formatHostPort, type HostPort } from './address.ts';
+import { HTTP_SERVER_OPTIONS, limitHttpServer } from './httpLimits.ts';
 import type { PathSink } from './pathSink.ts';
 import { describeSocketError, ListenError, resolve, UdpSocket } from './udpSocket.ts';
 import { CHANNEL_LABEL, ChannelSink, loadNative, messageBytes, RtcPeer } from './webrtcNative.ts';
@@ -129,7 +130,8 @@ export class WebRtcEndpoint {
   }
 
   private async listenTcp(ip: string): Promise<http.Server> {
-    const server = http.createServer({ requestTimeout: 10_000, headersTimeout: 5_000 }, (req, res) => this.onRequest(req, res));
+    const server = http.createServer(HTTP_SERVER_OPTIONS, (req, res) => this.onRequest(req, res));
+    limitHttpServer(server);
     await new Promise<void>((ok, fail) => {
       server.once('error', (err) => {
         const { code, detail } = describeSocketError(err);

@@ -112,6 +112,13 @@ export const METRICS: readonly MetricSpec[] = [
     samples: (s) => [[{}, s.totals.opened]],
   },
   {
+    name: 'bering_tcp_connections_refused_total',
+    help: 'Entry relay: viewers\' connections reset because their address held --max-conns-per-ip already.',
+    type: 'counter',
+    labelNames: [],
+    samples: (s) => [[{}, s.totals.connectionsRefusedPerIp]],
+  },
+  {
     name: 'bering_stream_resets_total',
     help: 'Streams that ended in a reset (by either side, a failed connect or a lost session).',
     type: 'counter',

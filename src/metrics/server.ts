@@ -3,11 +3,14 @@
  * (200 or 503 with a one-line reason), `/status` (the {@link RelayStatus} snapshot as JSON),
  * `/history` (the last five minutes per path, one point a second) and the dashboard page at `/`
  * that draws the last two. Read-only and unauthenticated: bind it to loopback or a private address.
+ * Short timeouts and a connection cap (io/httpLimits.ts) keep idle or half-sent connections from
+ * piling up.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { HostPort } from '../io/address.ts';
+import { HTTP_SERVER_OPTIONS, limitHttpServer } from '../io/httpLimits.ts';
 import { describeSocketError, ListenError } from '../io/udpSocket.ts';
 import { DASHBOARD_CSP, dashboardAssets } from './dashboard.ts';
 import { StatusHistory } from './history.ts';
@@ -37,7 +40,7 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
   const sampler = setInterval(() => history.record(opts.status(), Date.now()), 1000);
   sampler.unref();
   history.record(opts.status(), Date.now());
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(HTTP_SERVER_OPTIONS, (req, res) => {
     const reply = (code: number, type: string, body: string, headers: Record<string, string> = {}): void => {
       res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
       res.end(req.method === 'HEAD' ? undefined : body);
@@ -77,6 +80,7 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
       }
     }
   });
+  limitHttpServer(server);
   await new Promise<void>((ok, fail) => {
     server.once('error', (err) => {
       clearInterval(sampler);

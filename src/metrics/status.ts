@@ -127,6 +127,8 @@ export interface StreamTotalsStatus {
   /** Bytes read from TCP connections into the tunnel, and written from the tunnel to TCP. */
   bytesFromTcp: number;
   bytesToTcp: number;
+  /** Entry: viewers' connections reset because their address held `--max-conns-per-ip` already. */
+  connectionsRefusedPerIp: number;
 }
 
 export interface Health {
@@ -284,6 +286,7 @@ export function relayStatus(relay: Relay, version: string, startedAt: number): R
       reset: totals.aborted,
       bytesFromTcp: live.reduce((n, s) => n + s.bytesFromTcp, totals.bytesFromTcp),
       bytesToTcp: live.reduce((n, s) => n + s.bytesToTcp, totals.bytesToTcp),
+      connectionsRefusedPerIp: relay.connectionsRefusedPerIp,
     },
     sessions,
     streams: live.map((s) => ({

@@ -13,6 +13,7 @@ import type { SessionHandler, Transport } from '../io/transport.ts';
 import { describeSocketError, ListenError } from '../io/udpSocket.ts';
 import type { StreamAdmission } from './admission.ts';
 import { BridgeSet } from './bridgeSet.ts';
+import type { ConnectionsPerAddress } from './perAddress.ts';
 
 export interface EntryRelayOptions {
   /** Where viewers connect (port 0: any free port). */
@@ -26,6 +27,8 @@ export interface EntryRelayOptions {
   maxWaiting?: number;
   /** The relay-wide stream cap; a connection beyond it is reset at once. None: no cap. */
   admission?: StreamAdmission;
+  /** The cap on connections per client address, shared by all of a relay's listeners. None: no cap. */
+  perAddress?: ConnectionsPerAddress;
 }
 
 /** A connection accepted while no stream could be opened for it. */
@@ -107,6 +110,16 @@ export class EntryRelay implements SessionHandler {
     if (this.draining) {
       socket.resetAndDestroy();
       return;
+    }
+    // Checked first: connections an address may not hold never take a stream or queue slot.
+    const perAddress = this.opts.perAddress;
+    const address = socket.remoteAddress ?? '?';
+    if (perAddress !== undefined) {
+      if (!perAddress.acquire(address)) {
+        socket.resetAndDestroy();
+        return;
+      }
+      socket.once('close', () => perAddress.release(address));
     }
     if (this.opts.admission?.admit({ tcp: peer }) === false) {
       socket.resetAndDestroy();

@@ -20,6 +20,7 @@ import { WebRtcEndpoint } from '../io/webrtcEndpoint.ts';
 import { DEFAULT_MAX_STREAMS, StreamAdmission } from './admission.ts';
 import { EntryRelay } from './entryRelay.ts';
 import { ExitRelay } from './exitRelay.ts';
+import { ConnectionsPerAddress, DEFAULT_MAX_CONNS_PER_IP } from './perAddress.ts';
 import type { StreamInfo, StreamTotals } from './bridgeSet.ts';
 
 /** Makes sessions: the real core in production, a test double in tests. */
@@ -44,7 +45,8 @@ export function sessionCore(psk: Uint8Array, config?: Partial<SessionConfig>, li
   const fec = loadFec();
   return {
     dial: (now, wallNow, pathIds, overrides) => Session.dial({ now, wallNow, psk, pathIds, rng: cryptoRng, config: { ...config, ...overrides }, fec }),
-    listener: () => new Listener({ psk, rng: cryptoRng, config, fec, maxSessions: limits.maxSessions, handshakeRate: limits.handshakeRate }),
+    listener: () =>
+      new Listener({ psk, rng: cryptoRng, config, fec, maxSessions: limits.maxSessions, handshakeRate: limits.handshakeRate, startedAt: Date.now() }),
   };
 }
 
@@ -83,6 +85,8 @@ export interface RelaySpec {
   waitForSessionMs?: number;
   /** Streams the relay carries at once, all sessions together (default {@link DEFAULT_MAX_STREAMS}); more are refused. */
   maxStreams?: number;
+  /** Entry role: connections one client address may hold at once (default {@link DEFAULT_MAX_CONNS_PER_IP}). */
+  maxConnsPerIp?: number;
 }
 
 /** A running relay. */
@@ -107,6 +111,8 @@ export interface Relay {
   readonly openStreams: number;
   /** New streams refused because the relay carried `maxStreams` already (the hook for a metric). */
   readonly streamsRefused: number;
+  /** Entry role: connections reset because their address held `maxConnsPerIp` already. */
+  readonly connectionsRefusedPerIp: number;
   /** Every live stream with its byte counts so far, for the status endpoint. */
   streams(): StreamInfo[];
   /**
@@ -128,10 +134,11 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
       : new UdpListener({ listen: spec.udp.listen, listener: spec.core.listener(), loop, log, diagnostics });
   const tcp = spec.tcp;
   const entries = 'listen' in tcp ? (Array.isArray(tcp.listen) ? tcp.listen : [{ service: '', listen: tcp.listen }]) : [];
+  const perAddress = new ConnectionsPerAddress(spec.maxConnsPerIp ?? DEFAULT_MAX_CONNS_PER_IP, log);
   const admission = new StreamAdmission(spec.maxStreams ?? DEFAULT_MAX_STREAMS, () => roles.reduce((n, r) => n + r.bridges.size, 0), log);
   const roles: Array<EntryRelay | ExitRelay> =
     'listen' in tcp
-      ? entries.map((e) => new EntryRelay(transport, { listen: e.listen, service: e.service, log, waitForSessionMs: spec.waitForSessionMs, admission }))
+      ? entries.map((e) => new EntryRelay(transport, { listen: e.listen, service: e.service, log, waitForSessionMs: spec.waitForSessionMs, admission, perAddress }))
       : [new ExitRelay(transport, { forward: tcp.forward, services: tcp.services, log, admission, diagnostics })];
   // Every role sees every event; each acts only on the streams in its own bridge set.
   const handler: SessionHandler =
@@ -182,6 +189,9 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
     },
     get streamsRefused() {
       return admission.refused;
+    },
+    get connectionsRefusedPerIp() {
+      return perAddress.refused;
     },
     streams: () => roles.flatMap((r) => r.bridges.list()),
     async stop(drainTimeoutMs: number): Promise<number> {

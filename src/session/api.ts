@@ -31,6 +31,8 @@ export type SessionEvent =
   | { type: 'streamClosed'; streamId: StreamId }
   | { type: 'pathUp'; pathId: PathId }
   | { type: 'pathDown'; pathId: PathId; reason: string }
+  /** The peer answered from a new address on this path (a NAT rebinding): its packets go there now. */
+  | { type: 'pathMoved'; pathId: PathId }
   /** The session ended; every open stream was reset. No further events follow. */
   | { type: 'closed'; reason: string; byPeer: boolean };
 

@@ -1,4 +1,5 @@
 import type { Millis } from './time.ts';
+import { KEY_UPDATE_INTERVAL_MS } from '../wire/keyUpdate.ts';
 
 /** Tunables of a session. Defaults suit a 150-200 ms, 100 Mbit/s, lossy long-haul path. */
 export interface SessionConfig {
@@ -45,6 +46,8 @@ export interface SessionConfig {
   pathProbeIntervalMs: Millis;
   /** Send repair packets (adaptive FEC). Off, the session still restores with the peer's repairs. */
   fec: boolean;
+  /** How often the sending key is replaced (wire/keyUpdate.ts); never below its 30 s minimum gap. */
+  keyUpdateIntervalMs: Millis;
 }
 
 /** Settings of one path. */
@@ -75,6 +78,7 @@ export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
   paths: [],
   pathProbeIntervalMs: 500,
   fec: true,
+  keyUpdateIntervalMs: KEY_UPDATE_INTERVAL_MS,
 };
 
 export function resolveSessionConfig(partial: Partial<SessionConfig> | undefined): SessionConfig {

@@ -2,6 +2,7 @@ import type { PathId } from './api.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
 import type { Rng } from './rng.ts';
 import type { ReedSolomon } from '../fec/index.ts';
+import type { PeerAddress } from './pathValidation.ts';
 import { Session } from './session.ts';
 import type { Millis, UnixMillis } from './time.ts';
 import { HandshakeResponder } from '../wire/handshake.ts';
@@ -16,7 +17,7 @@ export type ListenerResult =
    * its paths from the dialer's first data packets on each, reported as 'routed'.
    */
   | { kind: 'accepted'; session: Session; reply: Uint8Array }
-  /** An authenticated datagram of an existing session: remember its source address for (session, pathId). */
+  /** An authenticated datagram of an existing session; its path's packets go to `session.pathAddress(pathId)`. */
   | { kind: 'routed'; session: Session; pathId: PathId };
 
 export interface ListenerStats {
@@ -128,9 +129,14 @@ export class Listener {
       handshakeRate?: HandshakeRateLimit;
       /** Reed-Solomon engine for forward error correction (`loadFec()`); none: ARQ only. */
       fec?: ReedSolomon;
+      /**
+       * Wall-clock Unix ms this listener started: inits stamped earlier are refused (they can
+       * only be replays recorded before a restart, which the fresh replay memory cannot know).
+       */
+      startedAt?: UnixMillis;
     },
   ) {
-    this.responder = new HandshakeResponder(opts.psk);
+    this.responder = new HandshakeResponder(opts.psk, { notBefore: opts.startedAt });
     this.config = resolveSessionConfig(opts.config);
     this.maxSessions = opts.maxSessions ?? 256;
     this.handshakeBucket = new TokenBucket(opts.handshakeRate ?? DEFAULT_HANDSHAKE_RATE);
@@ -145,8 +151,11 @@ export class Listener {
     return this.sessions.values();
   }
 
-  /** Feeds a datagram that arrived on any listening socket. Never throws on bad input. */
-  handleDatagram(now: Millis, wallNow: UnixMillis, bytes: Uint8Array): ListenerResult {
+  /**
+   * Feeds a datagram that arrived on any listening socket, from `from` on the driver's socket
+   * number `local` (see `Session.handleDatagram`). Never throws on bad input.
+   */
+  handleDatagram(now: Millis, wallNow: UnixMillis, bytes: Uint8Array, from?: PeerAddress, local = 0): ListenerResult {
     const type = packetType(bytes);
     if (type === PacketType.Data) {
       const session = this.sessions.get(peekSessionId(bytes) ?? -1);
@@ -155,14 +164,14 @@ export class Listener {
         this.stats.unknownSessionPackets++;
         return DROP;
       }
-      if (!session.handleDatagram(now, pathId, bytes)) {
+      if (!session.handleDatagram(now, pathId, bytes, from, local)) {
         if (session.lastDropWasDuplicate) this.stats.duplicates++;
         else this.stats.authFailures++;
         return DROP;
       }
       return { kind: 'routed', session, pathId };
     }
-    if (type === PacketType.HandshakeInit) return this.handleInit(now, wallNow, bytes);
+    if (type === PacketType.HandshakeInit) return this.handleInit(now, wallNow, bytes, from, local);
     this.stats.authFailures++;
     return DROP;
   }
@@ -173,7 +182,7 @@ export class Listener {
     for (const [initiator, s] of this.byInitiator) if (s === session) this.byInitiator.delete(initiator);
   }
 
-  private handleInit(now: Millis, wallNow: UnixMillis, bytes: Uint8Array): ListenerResult {
+  private handleInit(now: Millis, wallNow: UnixMillis, bytes: Uint8Array, from: PeerAddress | undefined, local: number): ListenerResult {
     const rs = this.responder.stats;
     const before = { replayed: rs.replayed, stale: rs.stale, badMac: rs.badMac };
     let localId = this.opts.rng.nextU32();
@@ -202,7 +211,7 @@ export class Listener {
       return DROP;
     }
     this.stats.handshakes++;
-    const session = Session.accept({ now, wallNow, keys: accepted.keys, rng: this.opts.rng, config: this.config, fec: this.opts.fec });
+    const session = Session.accept({ now, wallNow, keys: accepted.keys, rng: this.opts.rng, config: this.config, fec: this.opts.fec, from, local });
     this.sessions.set(localId, session);
     this.byInitiator.set(accepted.initiatorSessionId, session);
     return { kind: 'accepted', session, reply: accepted.response };

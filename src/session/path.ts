@@ -7,6 +7,7 @@ import type { CongestionController } from './cc/congestionController.ts';
 import { DeliveryRateEstimator } from './cc/deliveryRate.ts';
 import { Pacer } from './cc/pacer.ts';
 import { LossEstimate, LossMeter } from './fec/lossMeter.ts';
+import { PathMigration } from './pathValidation.ts';
 import type { Millis } from './time.ts';
 import { ReplayWindow } from '../wire/replay.ts';
 
@@ -103,6 +104,8 @@ export class Path {
   challengeDueAt: Millis = Infinity;
   /** A PATH_CHALLENGE from the peer to echo on this path. */
   responsePending: Uint8Array | null = null;
+  /** The peer's address on this path and its validated moves (NAT rebinding). */
+  readonly migration = new PathMigration();
   /** Last time an ACK newly acknowledged something sent on this path. */
   lastAckProgressAt: Millis = -Infinity;
   downSince: Millis = Infinity;
@@ -161,8 +164,14 @@ export class Path {
     this.packetThreshold = Math.min(MAX_PACKET_THRESHOLD, Math.max(decayed, reorder + 1));
   }
 
+  /** Carries traffic: up, with a proven peer address (only a challenge goes to an unproven one). */
   get isUp(): boolean {
-    return this.state === 'up';
+    return this.state === 'up' && !this.migration.holdsTraffic;
+  }
+
+  /** Its ACKs ride on another path: it is down, or its peer address is being proven. */
+  get acksElsewhere(): boolean {
+    return this.state === 'down' || this.migration.holdsTraffic;
   }
 
   /**

@@ -2,9 +2,11 @@ import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from './api
 import type { SentFrame, SentPacket } from './ack/sentPacket.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
 import { Path, type PathCounters } from './path.ts';
+import type { PeerAddress } from './pathValidation.ts';
 import { Scheduler } from './scheduler.ts';
 import type { Rng } from './rng.ts';
 import { Stream, type StreamPriority } from './stream/stream.ts';
+import { maxRecvRanges, PeerStreamIds, pieceLimit, sessionHeldLimit } from './stream/limits.ts';
 import type { Millis, UnixMillis } from './time.ts';
 import { FecDecoder } from './fec/decoder.ts';
 import { LOSS_PRIOR } from './fec/lossMeter.ts';
@@ -26,6 +28,7 @@ import {
   encodePathChallenge,
   encodePathResponse,
   encodePing,
+  PATH_FRAME_LEN,
   encodeResetStream,
   encodeStreamHeader,
   streamDataCapacity,
@@ -33,7 +36,8 @@ import {
   type FrameVisitor,
 } from '../wire/frames.ts';
 import { HandshakeInitiator, type SessionKeys } from '../wire/handshake.ts';
-import { DATA_OVERHEAD, PacketOpener, PacketSealer, PacketType, packetType, peekSessionId } from '../wire/packet.ts';
+import { RecvKeys, SendKeys } from '../wire/keyUpdate.ts';
+import { DATA_OVERHEAD, PacketType, packetType, peekSessionId } from '../wire/packet.ts';
 import { WireError } from '../wire/errors.ts';
 
 /** Reset codes carried in RESET_STREAM. */
@@ -70,6 +74,8 @@ export interface SessionStats {
   fecFailedGroups: number;
   /** Current FEC shape per lane (null: off). */
   fec: Record<FecLane, { k: number; m: number; depth: number } | null>;
+  /** Key updates done by this side's sender, and followed for the peer's. */
+  keyUpdates: { sent: number; received: number };
   paths: Array<{
     id: PathId;
     up: boolean;
@@ -88,13 +94,18 @@ export interface SessionStats {
     ccState: string;
     /** The congestion controller's model: what a collapse in the field is diagnosed from. */
     model: { bottleneckMbps: number; delayFloorMs: number; appLimited: boolean; lossTimeThresholdMs: number; reorderWindowMs: number; packetThreshold: number };
+    /** Times the peer's address on this path changed (validated: NAT rebinding). */
+    addressMoves: number;
     counters: PathCounters;
   }>;
 }
 
 const MAX_ACK_RANGES = 32;
-/** Slack beyond maxStreams for stream ids a peer may skip ahead (its own limit may be larger). */
-const MAX_STREAM_ID_LEAP = 1024;
+/**
+ * Slack beyond maxStreams in the peer's cumulative stream limit: its own concurrency limit may be
+ * larger (we refuse the extras), and it counts a stream closed up to a round trip before we do.
+ */
+const PEER_STREAM_SLACK = 1024;
 /** Shortest interval the stream rate is measured over. */
 const STREAM_RATE_SAMPLE_MS = 150;
 const STREAM_RATE_GAIN = 0.25;
@@ -124,6 +135,8 @@ const BULK_AFTER_BACKLOGGED_MS = 500;
 /** Extra wait before a protected packet counts as lost, beyond its group's repairs. */
 const FEC_LOSS_SLACK_MS = 5;
 const MAX_PENDING_INITIATORS = 4;
+/** Largest packet sent to an unvalidated address: a PATH_RESPONSE and a PATH_CHALLENGE. */
+const MIGRATION_PROBE_MAX_BYTES = DATA_OVERHEAD + 2 * PATH_FRAME_LEN;
 
 /**
  * One tunnel session: a sans-IO state machine in the manner of quinn-proto. It never reads a
@@ -140,8 +153,9 @@ export class Session implements FrameVisitor {
   /** The other side's session id, once the handshake completed. */
   private peerId: number | null = null;
   private state: State;
-  private sealer: PacketSealer | null = null;
-  private opener: PacketOpener | null = null;
+  /** Keys of both directions, each updated in place every few minutes (wire/keyUpdate.ts). */
+  private sealer: SendKeys | null = null;
+  private opener: RecvKeys | null = null;
   /** Handshakes in flight, with when each was first sent: the answer's arrival gives the RTT. */
   private readonly initiators: Array<{ initiator: HandshakeInitiator; sentAt: Millis }> = [];
   /** Listener: when the handshake answer left; the dialer's first packet on a path ends that RTT. */
@@ -151,14 +165,18 @@ export class Session implements FrameVisitor {
   private handshakeStartedAt: Millis;
   private readonly wallOffset: number;
   private pathsPendingInit: PathId[] = [];
+  /** Listener: the handshake's source, trusted as a path's first address. */
+  private handshakeFrom: { from: PeerAddress; local: number } | null = null;
 
   private readonly paths: Path[] = [];
   private readonly scheduler = new Scheduler();
   private readonly streams = new Map<StreamId, Stream>();
   private nextLocalStreamId: number;
-  /** Every peer stream id below this was opened at some point. */
-  private nextPeerStreamId: number;
+  private readonly peerStreamIds: PeerStreamIds;
   private peerStreamsOpen = 0;
+  /** What all receive buffers hold (charged, see stream/recvBuffer.ts) and their piece count. */
+  private recvHeld = 0;
+  private recvPieces = 0;
 
   private readonly events: SessionEvent[] = [];
   private eventHead = 0;
@@ -234,7 +252,7 @@ export class Session implements FrameVisitor {
     this.id = id;
     this.state = state;
     this.nextLocalStreamId = isDialer ? 0 : 1;
-    this.nextPeerStreamId = isDialer ? 1 : 0;
+    this.peerStreamIds = new PeerStreamIds(isDialer ? 1 : 0, config.maxStreams + PEER_STREAM_SLACK);
     this.peerMaxData = config.sessionWindowBytes;
     this.localMaxData = config.sessionWindowBytes;
     this.lastReceivedAt = now;
@@ -273,9 +291,20 @@ export class Session implements FrameVisitor {
    * Listener side: a session for a handshake the {@link Listener} just accepted. It has no path
    * until the dialer's first data packets arrive (the dialer pings every path once connected).
    */
-  static accept(opts: { now: Millis; wallNow: UnixMillis; keys: SessionKeys; rng: Rng; config: SessionConfig; fec?: ReedSolomon }): Session {
+  static accept(opts: {
+    now: Millis;
+    wallNow: UnixMillis;
+    keys: SessionKeys;
+    rng: Rng;
+    config: SessionConfig;
+    fec?: ReedSolomon;
+    /** Where the handshake came from (and the driver's socket): the one address paths need not prove. */
+    from?: PeerAddress;
+    local?: number;
+  }): Session {
     const session = new Session(opts.config, opts.keys.localSessionId, 'connected', false, opts.rng, opts.now, opts.wallNow, null, opts.fec ?? null);
-    session.installKeys(opts.keys);
+    if (opts.from !== undefined) session.handshakeFrom = { from: opts.from, local: opts.local ?? 0 };
+    session.installKeys(opts.keys, opts.now);
     session.acceptedAt = opts.now;
     session.emit({ type: 'connected' });
     return session;
@@ -302,13 +331,15 @@ export class Session implements FrameVisitor {
   // ---------------------------------------------------------------- input
 
   /**
-   * Feeds one received datagram. Returns true when it authenticated as this session's (the
-   * driver then remembers its source address for `pathId`). Never throws on bad input: garbage
-   * is counted and dropped.
+   * Feeds one received datagram. Returns true when it authenticated as this session's. Never
+   * throws on bad input: garbage is counted and dropped. A driver whose paths have addresses
+   * (the UDP listener) gives the source, `from` and the index of the `local` socket it came in
+   * on, and sends the path's packets to {@link pathAddress}; one with connected sockets leaves
+   * them out.
    */
-  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array): boolean {
+  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local = 0): boolean {
     this.lastDropWasDuplicate = false;
-    const accepted = this.receive(now, pathId, bytes, false);
+    const accepted = this.receive(now, pathId, bytes, false, from, local);
     if (accepted && !this.processingRestored) {
       this.processingRestored = true;
       for (let d = this.restoredQueue.shift(); d !== undefined; d = this.restoredQueue.shift()) {
@@ -319,8 +350,8 @@ export class Session implements FrameVisitor {
     return accepted;
   }
 
-  /** One datagram, arrived or restored by FEC (then it skips raw-loss accounting). */
-  private receive(now: Millis, pathId: PathId, bytes: Uint8Array, restored: boolean): boolean {
+  /** One datagram, arrived or restored by FEC (then it skips raw-loss accounting and has no source). */
+  private receive(now: Millis, pathId: PathId, bytes: Uint8Array, restored: boolean, from?: PeerAddress, local = 0): boolean {
     if (this.state === 'closed') return false;
     const type = packetType(bytes);
     if (type === PacketType.HandshakeResponse) return this.handleHandshakeResponse(now, pathId, bytes);
@@ -328,7 +359,7 @@ export class Session implements FrameVisitor {
       this.stats_.packetsDropped++;
       return false;
     }
-    const packet = this.opener.open(bytes);
+    const packet = this.opener.open(bytes, now);
     if (packet === null || packet.pathId !== pathId) {
       this.stats_.packetsDropped++;
       return false;
@@ -337,7 +368,10 @@ export class Session implements FrameVisitor {
     const path = this.pathFor(pathId);
     // The listener's first sight of a path ends a round trip that began with its handshake answer.
     if (isNewPath && !this.isDialer) path.cc.onRttHint(now - this.acceptedAt);
+    const newest = packet.pn > path.replay.highest;
     if (!path.replay.accept(packet.pn)) {
+      // A duplicate from the path's address still shows the peer is there (it drops a candidate).
+      path.migration.onAuthentic(now, from, local, false, bytes.length, path.rtt.smoothed, path.state === 'down');
       // Authentic but seen before: a late original of a packet FEC restored, or a replay. Never
       // evidence of where the peer is, so not reported as accepted. A late original did cross
       // the wire: left out of the raw-loss count, it would be counted lost, and FEC would buy
@@ -351,6 +385,7 @@ export class Session implements FrameVisitor {
     }
     this.lastReceivedAt = now;
     path.lastReceivedAt = now;
+    path.migration.onAuthentic(now, from, local, newest, bytes.length, path.rtt.smoothed, path.state === 'down');
     if (restored) {
       path.counters.fecRestored++;
       path.noteRestored(packet.pn);
@@ -406,9 +441,12 @@ export class Session implements FrameVisitor {
       }
       if (path.lossTime <= now) this.detectLosses(path, now);
       if (path.ptoDeadline() <= now) this.onProbeTimeout(path, now);
+      if (path.migration.nextTimeout() <= now) path.migration.handleTimeout(now);
     }
     this.fecEncoder?.handleTimeout(now);
     this.fecDecoder?.expire(now);
+    this.sealer?.handleTimeout(now);
+    this.opener?.handleTimeout(now);
     if (this.state === 'connected' && now - this.lastElicitingSentAt >= this.config.keepAliveMs) {
       for (const path of this.paths) if (path !== undefined) path.pingPending = true;
       this.lastElicitingSentAt = now;
@@ -424,13 +462,14 @@ export class Session implements FrameVisitor {
     let t = this.lastReceivedAt + this.config.idleTimeoutMs;
     if (this.state === 'connected') t = Math.min(t, this.lastElicitingSentAt + this.config.keepAliveMs);
     if (this.fecEncoder !== null) t = Math.min(t, this.fecEncoder.nextTimeout());
+    if (this.sealer !== null && this.opener !== null) t = Math.min(t, this.sealer.nextUpdateAt, this.opener.nextTimeout);
     const wantsToSend = this.hasElicitingWork() || this.fecEncoder?.hasRepair(this.lastPollAt) === true;
     let canSend = false;
     for (const path of this.paths) {
       if (path === undefined) continue;
       if (path.isUp && path.hasCwndRoom) canSend = true;
       t = Math.min(t, path.lossTime, path.ptoDeadline(), path.received.ackDeadline, path.lossReportDueAt);
-      t = Math.min(t, this.silenceDeadline(path), path.challengeDueAt);
+      t = Math.min(t, this.silenceDeadline(path), path.challengeDueAt, path.migration.nextTimeout());
       if (path.responsePending !== null) t = Math.min(t, path.pacer.releaseTime());
       if (path.isUp && (path.pingPending || (wantsToSend && path.hasCwndRoom))) t = Math.min(t, path.pacer.releaseTime());
     }
@@ -499,7 +538,11 @@ export class Session implements FrameVisitor {
   streamRead(id: StreamId, maxBytes = Infinity): ReadResult {
     const stream = this.streams.get(id);
     if (stream === undefined || stream.isReset || !stream.announced) return null;
+    const heldBefore = stream.recv.held;
+    const piecesBefore = stream.recv.pieceCount;
     const out = stream.recv.read(maxBytes);
+    this.recvHeld += stream.recv.held - heldBefore;
+    this.recvPieces += stream.recv.pieceCount - piecesBefore;
     if (out === null) {
       stream.readableSignalled = false;
       return null;
@@ -567,6 +610,7 @@ export class Session implements FrameVisitor {
       fecRestoredPackets: this.fecDecoder?.restoredPackets ?? 0,
       fecFailedGroups: this.fecDecoder?.failedGroups ?? 0,
       fec: { bulk: this.fecShape('bulk'), latency: this.fecShape('latency') },
+      keyUpdates: { sent: this.sealer?.updates ?? 0, received: this.opener?.updates ?? 0 },
       paths: this.paths
         .filter((p) => p !== undefined)
         .map((p) => ({
@@ -591,6 +635,7 @@ export class Session implements FrameVisitor {
             reorderWindowMs: p.reorderWindow.extraMs,
             packetThreshold: p.packetThreshold,
           },
+          addressMoves: p.migration.moves,
           counters: { ...p.counters },
         })),
     };
@@ -651,7 +696,7 @@ export class Session implements FrameVisitor {
     // travel on that path (its RTT samples stay its own) unless it is down.
     for (const path of this.paths) {
       if (path !== undefined && (path.received.ackDeadline <= now || path.lossReportDueAt <= now)) {
-        const carrier = path.state === 'down' ? this.fastestUpPath() : path;
+        const carrier = path.acksElsewhere ? this.fastestUpPath() : path;
         if (carrier !== null) return this.buildPacket(now, carrier, false);
         path.received.onAckSent();
         path.lossReportDueAt = Infinity;
@@ -659,6 +704,10 @@ export class Session implements FrameVisitor {
     }
     for (const path of this.paths) {
       if (path === undefined) continue;
+      if (path.migration.probing) {
+        if (path.migration.canChallenge(now, MIGRATION_PROBE_MAX_BYTES)) return this.buildMigrationProbe(now, path);
+        continue;
+      }
       if (path.responsePending !== null || path.challengeDueAt <= now) return this.buildPathProbe(now, path);
       if (path.pingPending && path.isUp && path.pacer.canSend(now)) return this.buildPacket(now, path, true);
     }
@@ -694,6 +743,38 @@ export class Session implements FrameVisitor {
       path.challengeDueAt = now + this.config.pathProbeIntervalMs;
     }
     return this.finishPacket(now, path, w, null, null);
+  }
+
+  /**
+   * A PATH_CHALLENGE to the address proposed for `path` (and an owed PATH_RESPONSE): the only
+   * packet that goes there before it answers, within the amplification limit.
+   */
+  private buildMigrationProbe(now: Millis, path: Path): Transmit {
+    const w = this.beginPacket();
+    if (path.responsePending !== null) {
+      encodePathResponse(w, path.responsePending);
+      path.responsePending = null;
+    }
+    const challenge = new Uint8Array(8);
+    this.rng.fill(challenge);
+    encodePathChallenge(w, challenge);
+    const t = this.finishPacket(now, path, w, null, null);
+    path.migration.onChallengeSent(now, challenge, t.bytes.length, path.rtt.pto(this.config.maxAckDelayMs));
+    return t;
+  }
+
+  /**
+   * Where `pathId`'s packets go now, as the driver reported it to {@link handleDatagram} (and
+   * which of its sockets, {@link pathLocal}); null before its first authentic packet. Call for
+   * each transmit: it changes only when the path moves or probes a new address.
+   */
+  pathAddress(pathId: PathId): PeerAddress | null {
+    return this.paths[pathId]?.migration.target ?? null;
+  }
+
+  /** The driver's socket index for {@link pathAddress}. */
+  pathLocal(pathId: PathId): number {
+    return this.paths[pathId]?.migration.targetLocal ?? 0;
   }
 
   private fastestUpPath(): Path | null {
@@ -754,7 +835,7 @@ export class Session implements FrameVisitor {
   /** ACKs owed for `carrier` (and for paths that are down), and raw-loss reports that are due. */
   private writeAcks(now: Millis, w: ByteWriter, carrier: Path): void {
     for (const p of this.paths) {
-      if (p === undefined || (p !== carrier && p.state !== 'down')) continue;
+      if (p === undefined || (p !== carrier && !p.acksElsewhere)) continue;
       if (p.received.hasNewInfo && w.remaining >= 64) {
         const ranges = p.received.ranges(this.ackRanges, MAX_ACK_RANGES);
         encodeAck(w, p.id, p.received.ackDelayMicros(now), ranges, MAX_ACK_RANGES);
@@ -992,9 +1073,22 @@ export class Session implements FrameVisitor {
       this.closeWithError(CloseCode.FlowControl, `stream ${streamId} exceeded its flow-control window`);
       return;
     }
-    const growth = stream.recv.insert(offset, data, fin);
+    const recv = stream.recv;
+    const heldBefore = recv.held;
+    const piecesBefore = recv.pieceCount;
+    const growth = recv.insert(offset, data, fin);
     if (growth < 0) {
       this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} changed its final size`);
+      return;
+    }
+    this.recvHeld += recv.held - heldBefore;
+    this.recvPieces += recv.pieceCount - piecesBefore;
+    if (recv.rangeCount > maxRecvRanges(this.config.streamWindowBytes) || recv.pieceCount > pieceLimit(this.config.streamWindowBytes)) {
+      this.closeWithError(CloseCode.FlowControl, `stream ${streamId} holds too many pieces (${recv.pieceCount} in ${recv.rangeCount} ranges)`);
+      return;
+    }
+    if (this.recvHeld > sessionHeldLimit(this.config.sessionWindowBytes) || this.recvPieces > pieceLimit(this.config.sessionWindowBytes)) {
+      this.closeWithError(CloseCode.FlowControl, `received data held in too many small pieces (${this.recvPieces} pieces, ${this.recvHeld} bytes charged)`);
       return;
     }
     this.receivedData += growth;
@@ -1013,6 +1107,17 @@ export class Session implements FrameVisitor {
     this.rxEliciting = true;
     const stream = this.streamForFrame(streamId);
     if (stream === null) return;
+    // RFC 9000 §4.5: the final size can be neither below what arrived, nor other than a FIN
+    // said, nor beyond what flow control allowed.
+    const recv = stream.recv;
+    if (finalSize < recv.highestOffset || (recv.finalSize >= 0 && finalSize !== recv.finalSize)) {
+      this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} reset with final size ${finalSize}, below or off what arrived`);
+      return;
+    }
+    if (finalSize > stream.localMaxData || (!stream.peerFinalKnown && this.receivedData + finalSize - recv.highestOffset > this.localMaxData)) {
+      this.closeWithError(CloseCode.FlowControl, `stream ${streamId} reset with final size ${finalSize}, beyond its flow-control window`);
+      return;
+    }
     if (!stream.isReset) this.resetStream(stream, errorCode, true);
     this.settlePeerFinalSize(stream, finalSize);
   }
@@ -1049,11 +1154,17 @@ export class Session implements FrameVisitor {
   onPathResponse(data: Uint8Array): void {
     this.rxEliciting = true;
     const path = this.rxPath!;
+    if (path.migration.onResponse(data)) {
+      this.emit({ type: 'pathMoved', pathId: path.id });
+      // The echo proves the new address reaches the peer both ways.
+      if (path.state !== 'up') this.markPathUp(path, this.rxNow);
+      return;
+    }
     const expected = path.challenge;
     if (expected === null || expected.some((b, i) => b !== data[i])) return;
     path.challenge = null;
     path.challengeDueAt = Infinity;
-    if (!path.isUp) this.markPathUp(path, this.rxNow);
+    if (path.state !== 'up') this.markPathUp(path, this.rxNow);
   }
 
   onControl(msg: Control): void {
@@ -1103,7 +1214,7 @@ export class Session implements FrameVisitor {
       const keys = initiator.accept(bytes);
       if (keys === null) continue;
       const rtt = now - sentAt;
-      this.installKeys(keys);
+      this.installKeys(keys, now);
       this.state = 'connected';
       this.initiators.length = 0;
       this.pathsPendingInit.length = 0;
@@ -1122,10 +1233,10 @@ export class Session implements FrameVisitor {
     return false;
   }
 
-  private installKeys(keys: SessionKeys): void {
+  private installKeys(keys: SessionKeys, now: Millis): void {
     this.peerId = keys.remoteSessionId;
-    this.sealer = new PacketSealer(keys.sendKey, keys.remoteSessionId);
-    this.opener = new PacketOpener(keys.recvKey);
+    this.sealer = new SendKeys(keys.sendKey, keys.remoteSessionId, now, this.config.keyUpdateIntervalMs);
+    this.opener = new RecvKeys(keys.recvKey);
   }
 
   private pathFor(pathId: PathId): Path {
@@ -1141,13 +1252,14 @@ export class Session implements FrameVisitor {
         maxRate: mbpsToBytesPerMs(this.config.paths[pathId]?.maxRateMbps ?? this.config.maxRateMbps),
         backup: this.config.paths[pathId]?.backup ?? false,
       });
+      if (this.handshakeFrom !== null) path.migration.trust(this.handshakeFrom.from, this.handshakeFrom.local);
       this.paths[pathId] = path;
     }
     return path;
   }
 
   private markPathUp(path: Path, now: Millis): void {
-    if (path.isUp) return;
+    if (path.state === 'up') return;
     const darkFor = now - path.downSince;
     path.state = 'up';
     path.downSince = Infinity;
@@ -1318,27 +1430,21 @@ export class Session implements FrameVisitor {
     path.lastElicitingSentAt = now;
   }
 
+  /** The stream a peer's frame names: a live one, a new one it opens, or null (old, ours, or over its limit). */
   private streamForFrame(streamId: number): Stream | null {
     const existing = this.streams.get(streamId);
     if (existing !== undefined) return existing;
-    const peerParity = this.nextPeerStreamId & 1;
-    if ((streamId & 1) !== peerParity || streamId < this.nextPeerStreamId) return null;
-    // A peer opens streams in order and at most its concurrency ahead of what we have seen; a
-    // frame far beyond would have us build a stream for every id in between.
-    if (streamId - this.nextPeerStreamId > 2 * (this.config.maxStreams + MAX_STREAM_ID_LEAP)) {
-      this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} opened far beyond the streams open so far`);
+    const admitted = this.peerStreamIds.admit(streamId);
+    if (admitted === 'old') return null;
+    if (admitted === 'over') {
+      this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} is beyond the peer's stream limit`);
       return null;
     }
-    let created: Stream | null = null;
-    for (let id = this.nextPeerStreamId; id <= streamId; id += 2) {
-      const stream = new Stream(id, false, this.config.streamWindowBytes, this.config.streamWindowBytes);
-      this.streams.set(id, stream);
-      this.peerStreamsOpen++;
-      if (this.peerStreamsOpen > this.config.maxStreams) this.resetStream(stream, ResetCode.Refused, false);
-      created = stream;
-    }
-    this.nextPeerStreamId = streamId + 2;
-    return created;
+    const stream = new Stream(streamId, false, this.config.streamWindowBytes, this.config.streamWindowBytes);
+    this.streams.set(streamId, stream);
+    this.peerStreamsOpen++;
+    if (this.peerStreamsOpen > this.config.maxStreams) this.resetStream(stream, ResetCode.Refused, false);
+    return stream;
   }
 
   /**
@@ -1353,6 +1459,8 @@ export class Session implements FrameVisitor {
     // Unread bytes will never be read: give their window back.
     this.consumedData += stream.recv.highestOffset - stream.recv.readOffset;
     stream.send.discard();
+    this.recvHeld -= stream.recv.held;
+    this.recvPieces -= stream.recv.pieceCount;
     stream.recv.discard();
     this.sendQueue.delete(stream);
     this.retransmitQueue.delete(stream);
@@ -1381,7 +1489,10 @@ export class Session implements FrameVisitor {
     this.streams.delete(stream.id);
     this.pendingResets.delete(stream);
     this.blockedWriters.delete(stream);
-    if (!stream.isLocal) this.peerStreamsOpen--;
+    if (!stream.isLocal) {
+      this.peerStreamsOpen--;
+      this.peerStreamIds.onClosed();
+    }
     if (stream.announced) this.emit({ type: 'streamClosed', streamId: stream.id });
   }
 

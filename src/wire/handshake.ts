@@ -228,6 +228,13 @@ export interface HandshakeResponderOptions {
   maxSkewMs?: number;
   /** Cap on remembered inits, default {@link DEFAULT_MAX_REMEMBERED} (~10 MB at worst). */
   maxRemembered?: number;
+  /**
+   * Unix ms before which no init is fresh: when this responder (its replay memory) came to be.
+   * A restarted relay remembers no init from its previous life, so without this it would answer
+   * one recorded in the minute before the restart. The cost: a peer whose clock runs behind
+   * ours waits that much after our start before its inits are taken.
+   */
+  notBefore?: UnixMillis;
 }
 
 /** What the responder sends back and the session it establishes. */
@@ -257,6 +264,7 @@ export class HandshakeResponder {
   private readonly macKey: KeyObject;
   private readonly maxSkewMs: number;
   private readonly maxRemembered: number;
+  private readonly notBefore: UnixMillis;
   /** Init MAC (latin1 string) -> wall time after which a replay of it would be stale anyway. */
   private readonly seen = new Map<string, UnixMillis>();
 
@@ -265,6 +273,7 @@ export class HandshakeResponder {
     this.macKey = createSecretKey(derivePskKeys(psk).macKey);
     this.maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
     this.maxRemembered = opts.maxRemembered ?? DEFAULT_MAX_REMEMBERED;
+    this.notBefore = opts.notBefore ?? -Infinity;
   }
 
   /**
@@ -303,7 +312,8 @@ export class HandshakeResponder {
     const r = new ByteReader(init, 1);
     const initiatorSessionId = r.u32();
     r.pos = INIT_TIMESTAMP_AT;
-    if (Math.abs(r.u48() - wallNow) > this.maxSkewMs) {
+    const sentAt = r.u48();
+    if (Math.abs(sentAt - wallNow) > this.maxSkewMs || sentAt < this.notBefore) {
       stats.stale++;
       return null;
     }

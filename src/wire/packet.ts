@@ -4,9 +4,11 @@
  *
  * Data packet layout (all big-endian):
  * ```
- * [type u8 = 0x03][pathId u8][sessionId u32][packetNumber u48]   clear header, AEAD AAD
+ * [type u8 = 0x03][pathId u8][sessionId u32][keyPhase 1 bit | packetNumber 47 bits]   clear header, AEAD AAD
  * [ciphertext of the frames ...][tag 16]
  * ```
+ * The key phase bit says which generation of the sender's key sealed the packet (keyUpdate.ts);
+ * the receiver tries the key of that phase, so a key update needs no handshake and no stall.
  * `sessionId` is the receiver's id, so a relay demultiplexes with {@link peekSessionId} before
  * any crypto. Packet numbers are per path (one number space per path, as RFC 9000 §12.3 has per
  * packet number space) and sent in clear: unlike QUIC there is no header protection, since a
@@ -16,11 +18,12 @@
  * AES-256-GCM was about 25% faster through node:crypto (9.8 against 13.2 µs a packet, both
  * dominated by per-call cipher setup), but RFC 9001 §6.6 limits it to 2^28 packets of this size
  * per key, about 7 hours at 100 Mbit/s, and a relay's session lives for weeks; through libsodium
- * ChaCha20-Poly1305 costs 2.4 µs. Its confidentiality limit is beyond any packet count. Keys are
- * per direction (see handshake.ts), and the 96-bit nonce is `0^40 || pathId u8 || pn u48`,
+ * ChaCha20-Poly1305 costs 2.4 µs. Keys are still updated every few minutes (keyUpdate.ts), so
+ * that a key taken from a relay's memory opens only minutes of its traffic. Keys are per
+ * direction (see handshake.ts), and the 96-bit nonce is `0^40 || pathId u8 || pn u48`,
  * injective in (pathId, pn), so a nonce never repeats under one key as long as the sender never
-reuses a packet number on a path. The one limit the sender must respect: packet numbers stay
- * below 2^48 per path ({@link MAX_PACKET_NUMBER}; centuries at any rate a relay sees).
+ * reuses a packet number on a path. The one limit the sender must respect: packet numbers stay
+ * below 2^47 per path ({@link MAX_PACKET_NUMBER}; centuries at any rate a relay sees).
  */
 import { createAead, type Aead } from './aead.ts';
 import { MAX_U48 } from './bytes.ts';
@@ -49,7 +52,9 @@ export const HANDSHAKE_INIT_LEN = 1 + 4 + 32 + 6 + 16 + 16;
  * than the init, so a spoofed init cannot be used for amplification. */
 export const HANDSHAKE_RESPONSE_LEN = 1 + 4 + 4 + 32 + 16;
 /** Largest packet number: the sender must re-handshake or close before reaching it on a path. */
-export const MAX_PACKET_NUMBER = MAX_U48;
+export const MAX_PACKET_NUMBER = (MAX_U48 - 1) / 2;
+/** The key phase bit, in the packet number field's first byte. */
+const KEY_PHASE_BIT = 0x80;
 const TWO_32 = 2 ** 32;
 
 /**
@@ -92,6 +97,11 @@ export interface OpenedPacket {
   payload: Uint8Array;
 }
 
+/** The key phase bit (0 or 1) of a Data packet of at least {@link DATA_HEADER_LEN} bytes. */
+export function peekKeyPhase(datagram: Uint8Array): number {
+  return datagram[6] >>> 7;
+}
+
 function aeadFor(key: Uint8Array): Aead {
   if (key.length !== 32) throw new WireError('bad-length', `AEAD key must be 32 bytes, got ${key.length}`);
   return createAead(key);
@@ -128,6 +138,8 @@ export class PacketSealer {
   constructor(
     key: Uint8Array,
     readonly sessionId: number,
+    /** Written in every header: which generation of the key this is, modulo 2 (keyUpdate.ts). */
+    readonly keyPhase = 0,
   ) {
     if (sessionId >>> 0 !== sessionId) throw new WireError('bad-value', `not a u32: ${sessionId}`);
     this.aead = aeadFor(key);
@@ -138,7 +150,7 @@ export class PacketSealer {
    * ready to send. `pn` must never repeat on `pathId` under this key (nonce reuse breaks the
    * AEAD). Cost: one ChaCha20-Poly1305 pass over the payload (~2.4 µs for 1300 bytes with
    * libsodium) written straight into the output, whose allocation is the only one. Throws
-   * WireError('bad-value') for a pathId outside u8 or a pn outside [0, 2^48-1].
+   * WireError('bad-value') for a pathId outside u8 or a pn outside [0, 2^47-1].
    */
   seal(pathId: number, pn: number, payload: Uint8Array): Buffer {
     if ((pathId & 0xff) !== pathId) throw new WireError('bad-value', `not a path id: ${pathId}`);
@@ -147,7 +159,7 @@ export class PacketSealer {
     }
     const out = Buffer.allocUnsafe(DATA_HEADER_LEN + payload.length + AEAD_TAG_LEN);
     const h = this.header;
-    writeHeader(h, pathId, this.sessionId, pn);
+    writeHeader(h, pathId, this.sessionId, pn, this.keyPhase);
     out.set(h, 0);
     setNonce(this.nonce, pathId, pn);
     this.aead.seal(out.subarray(DATA_HEADER_LEN), payload, h, this.nonce);
@@ -182,7 +194,7 @@ export class PacketOpener {
     if (len < DATA_OVERHEAD || datagram[0] !== PacketType.Data) return null;
     const pathId = datagram[1];
     const pn =
-      ((datagram[6] << 8) | datagram[7]) * TWO_32 +
+      (((datagram[6] & ~KEY_PHASE_BIT) << 8) | datagram[7]) * TWO_32 +
       (((datagram[8] << 24) | (datagram[9] << 16) | (datagram[10] << 8) | datagram[11]) >>> 0);
     setNonce(this.nonce, pathId, pn);
     const payload = Buffer.allocUnsafe(len - DATA_OVERHEAD);
@@ -191,7 +203,7 @@ export class PacketOpener {
   }
 }
 
-function writeHeader(h: Uint8Array, pathId: number, sessionId: number, pn: number): void {
+function writeHeader(h: Uint8Array, pathId: number, sessionId: number, pn: number, keyPhase: number): void {
   h[0] = PacketType.Data;
   h[1] = pathId;
   h[2] = sessionId >>> 24;
@@ -199,7 +211,7 @@ function writeHeader(h: Uint8Array, pathId: number, sessionId: number, pn: numbe
   h[4] = sessionId >>> 8;
   h[5] = sessionId;
   const hi = Math.floor(pn / TWO_32);
-  h[6] = hi >>> 8;
+  h[6] = (hi >>> 8) | (keyPhase === 0 ? 0 : KEY_PHASE_BIT);
   h[7] = hi;
   h[8] = pn >>> 24;
   h[9] = pn >>> 16;

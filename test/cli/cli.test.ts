@@ -4,6 +4,7 @@
  */
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -50,7 +51,7 @@ describe('bering CLI errors', () => {
     [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', join(dir, 'missing.key')], 'no such file'],
     [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', dir], 'is a directory'],
     [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', shortKey], 'holds 31 bytes, expected 32'],
-    [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', junkKey], 'not base64'],
+    [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', junkKey], 'not base64 (make a new one with: bering keygen --out FILE)'],
     [[...relay, '--tcp-listen', 'localhost', '--peer', '127.0.0.1:9'], "--tcp-listen: bad address 'localhost'"],
     [[...relay, '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:99999'], 'port must be a number from 1 to 65535'],
     [[...relay, '--tcp-listen', '127.0.0.1:0', '--peer', '[::1:7000'], "missing ']'"],
@@ -117,6 +118,31 @@ describe('bering CLI', () => {
     const port = (tcpBusy.address() as net.AddressInfo).port;
     const r = await run(['relay', '--key-file', path, '--tcp-listen', `127.0.0.1:${port}`, '--peer', '127.0.0.1:9'], { LOG_LEVEL: 'silent' });
     expect(expectOneErrorLine(r)).toContain('address already in use');
+  });
+
+  it('keygen --out writes a key only its owner can read, and never overwrites one', async () => {
+    const path = join(dir, 'out.key');
+    const first = await run(['keygen', '--out', path]);
+    expect(first).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const key = readFileSync(path, 'utf8');
+    expect(Buffer.from(key.trim(), 'base64')).toHaveLength(32);
+    expect(expectOneErrorLine(await run(['keygen', '--out', path]))).toContain(`'${path}' exists; refusing to overwrite`);
+    expect(readFileSync(path, 'utf8')).toBe(key);
+  });
+
+  it('a relay warns in one line when its key file is readable by others, and not when it is private', async () => {
+    await ready;
+    const port = (tcpBusy.address() as net.AddressInfo).port;
+    const relay = (key: string) => run(['relay', '--key-file', key, '--tcp-listen', `127.0.0.1:${port}`, '--peer', '127.0.0.1:9'], { LOG_LEVEL: 'warn' });
+    const open = writeTemp(dir, 'open.key', randomBytes(32).toString('base64'));
+    chmodSync(open, 0o644);
+    const loose = await relay(open);
+    const warnings = loose.stderr.split('\n').filter((l) => l.includes('chmod 600'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`key file '${open}' is readable by everyone (mode 0644)`);
+    chmodSync(open, 0o600);
+    expect((await relay(open)).stderr).not.toContain('readable by');
   });
 
   it.concurrent.each([[[]], [['--help']], [['relay', '--help']], [['keygen', '--help']], [['status', '--help']], [['demo', '--help']], [['bench', '--help']]])('%j prints usage to stdout', async (args) => {

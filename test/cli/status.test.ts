@@ -34,7 +34,7 @@ const SNAPSHOT: RelayStatus = {
   listening: { tcp: [{ service: '', address: '0.0.0.0:32400' }, { service: 'ssh', address: '0.0.0.0:2222' }], udp: [] },
   handshakes: 1,
   listener: null,
-  totals: { open: 1, opened: 17, finished: 15, reset: 1, bytesFromTcp: 5_000_000, bytesToTcp: 3 * 2 ** 30 },
+  totals: { open: 1, opened: 17, finished: 15, reset: 1, bytesFromTcp: 5_000_000, bytesToTcp: 3 * 2 ** 30, connectionsRefusedPerIp: 0 },
   sessions: [
     {
       id: '3054',

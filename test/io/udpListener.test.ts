@@ -1,6 +1,7 @@
 /**
- * The UDP listener driver: replies go to each path's last authenticated source (so a NAT that
- * re-maps the peer's port does not break the session), and strangers get no answer at all.
+ * The UDP listener driver: replies go where the core says each path is (so a NAT that re-maps
+ * the peer's port does not break the session, while a racer replaying its packets draws nothing),
+ * and strangers get no answer at all.
  */
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -74,6 +75,68 @@ describe('UdpListener', () => {
       }
     }
     expect(stray).toBe(0);
+  });
+
+  it('with the real core: a racer copying packets gets nothing, and a rebound port gets the path once it answered', async () => {
+    const psk = randomBytes(32);
+    let transport: UdpListener | null = null;
+    transport = await listen(sessionCore(psk).listener(), {
+      onSessionEvent(s, e) {
+        if (e.type === 'streamOpened') {
+          s.streamWrite(e.streamId, new TextEncoder().encode('hi'));
+          transport!.wake();
+        }
+      },
+    });
+    const { port } = transport.addresses[0];
+    const [before, after, racer] = await Promise.all([socket(), socket(), socket()]);
+    let racerGot = 0;
+    racer.on('message', () => racerGot++);
+    const client = Session.dial({ now: performance.now(), wallNow: Date.now(), psk, pathIds: [0], rng: cryptoRng });
+    let from = before;
+    /** Sends what the client has to send from `from`; while racing, a copy goes first from the racer. */
+    let racing = false;
+    const pump = () => {
+      const now = performance.now();
+      if ((client.nextTimeout() ?? Infinity) <= now) client.handleTimeout(now);
+      for (let t = client.pollTransmit(now); t !== null; t = client.pollTransmit(now)) {
+        if (racing) racer.send(t.bytes, port, '127.0.0.1');
+        from.send(t.bytes, port, '127.0.0.1');
+      }
+    };
+    const timer = setInterval(pump, 2);
+    cleanups.push(() => clearInterval(timer));
+    for (const s of [before, after]) {
+      s.on('message', (msg: Buffer) => {
+        // After the re-mapping the old port no longer reaches the client.
+        if (s !== from) return;
+        client.handleDatagram(performance.now(), 0, msg);
+        pump();
+      });
+    }
+    const read = async (streamId: number): Promise<string> => {
+      for (let i = 0; i < 500; i++) {
+        const r = client.streamRead(streamId);
+        if (r !== null && r !== 'fin') return new TextDecoder().decode(r);
+        await new Promise((ok) => setTimeout(ok, 5));
+      }
+      return '';
+    };
+    pump();
+    while (!client.isConnected) await new Promise((ok) => setTimeout(ok, 5));
+    // The racer copies every packet and sends it just ahead of the original: it must draw nothing.
+    racing = true;
+    const first = client.openStream()!;
+    expect(await read(first)).toBe('hi');
+    racing = false;
+    // The NAT re-maps the client's port: the path follows once the new port echoed a challenge.
+    from = after;
+    const second = client.openStream()!;
+    expect(await read(second)).toBe('hi');
+    const server = transport.sessionViews()[0];
+    expect(server.pathPeer(0)).toBe(`127.0.0.1:${after.address().port}`);
+    expect(server.session.stats!().paths[0].addressMoves).toBe(1);
+    expect(racerGot).toBe(0);
   });
 
   it('never answers garbage or a handshake under another key', async () => {

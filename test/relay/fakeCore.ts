@@ -8,6 +8,7 @@
  */
 import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from '../../src/session/api.ts';
 import type { CoreListener, CoreListenerResult, CoreSession } from '../../src/io/core.ts';
+import type { PeerAddress } from '../../src/session/pathValidation.ts';
 
 const HELLO = 1;
 const WELCOME = 2;
@@ -79,6 +80,7 @@ export class FakeSession implements CoreSession {
   sentDatagrams = 0;
   private readonly cfg: FakeConfig;
   private readonly paths: PathId[];
+  private readonly addresses: Array<{ from: PeerAddress; local: number } | undefined> = [];
   private nextPath = 0;
   private readonly out: Transmit[] = [];
   private readonly events: SessionEvent[] = [];
@@ -112,7 +114,15 @@ export class FakeSession implements CoreSession {
     return s;
   }
 
-  handleDatagram(now: number, pathId: PathId, bytes: Uint8Array): boolean {
+  pathAddress(pathId: PathId): PeerAddress | null {
+    return this.addresses[pathId]?.from ?? null;
+  }
+
+  pathLocal(pathId: PathId): number {
+    return this.addresses[pathId]?.local ?? 0;
+  }
+
+  handleDatagram(now: number, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local = 0): boolean {
     if (this.isClosed || bytes.length < HEADER) return false;
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const kind = v.getUint8(0);
@@ -120,6 +130,8 @@ export class FakeSession implements CoreSession {
     const streamId = v.getUint32(6);
     const payload = bytes.subarray(HEADER);
     this.lastRecv = now;
+    // A double: follows the last source, without the real core's validation.
+    if (from !== undefined) this.addresses[pathId] = { from, local };
     if (!this.paths.includes(pathId)) this.paths.push(pathId);
     switch (kind) {
       case WELCOME:
@@ -340,7 +352,7 @@ export class FakeListener implements CoreListener {
   readonly sessions = new Map<number, FakeSession>();
   constructor(private readonly cfg?: Partial<FakeConfig>) {}
 
-  handleDatagram(now: number, _wallNow: number, bytes: Uint8Array): CoreListenerResult {
+  handleDatagram(now: number, _wallNow: number, bytes: Uint8Array, from?: PeerAddress, local = 0): CoreListenerResult {
     if (bytes.length < HEADER) return { kind: 'drop' };
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const id = v.getUint32(2);
@@ -352,7 +364,7 @@ export class FakeListener implements CoreListener {
       this.sessions.set(id, session);
       return { kind: 'accepted', session, reply: withPath(frame(WELCOME, id, 0), pathId) };
     }
-    if (existing === undefined || !existing.handleDatagram(now, pathId, bytes)) return { kind: 'drop' };
+    if (existing === undefined || !existing.handleDatagram(now, pathId, bytes, from, local)) return { kind: 'drop' };
     return { kind: 'routed', session: existing, pathId };
   }
 

@@ -33,7 +33,9 @@ function logger(into: Logs): pino.Logger {
   return pino({ level: 'info' }, { write: (line: string) => void into.push(JSON.parse(line) as Record<string, unknown>) });
 }
 
-async function relayPair(opts: { psk?: Uint8Array; entryMaxStreams?: number; exitMaxStreams?: number; exitLimits?: Parameters<typeof sessionCore>[2] } = {}) {
+async function relayPair(
+  opts: { psk?: Uint8Array; entryMaxStreams?: number; entryMaxConnsPerIp?: number; exitMaxStreams?: number; exitLimits?: Parameters<typeof sessionCore>[2] } = {},
+) {
   const psk = opts.psk ?? randomBytes(32);
   const service = await Service.start();
   // Holds every connection open: streams stay live until the test ends them.
@@ -55,6 +57,7 @@ async function relayPair(opts: { psk?: Uint8Array; entryMaxStreams?: number; exi
     core: sessionCore(psk),
     log: logger(entryLogs),
     maxStreams: opts.entryMaxStreams,
+    maxConnsPerIp: opts.entryMaxConnsPerIp,
   });
   cleanups.push(() => entry.stop(0));
   await until(() => entry.transport.activeSession !== null, 10_000, 'the session');
@@ -80,16 +83,17 @@ describe('limits', () => {
     const key = writeTemp(tempDir(), 'k', randomBytes(32).toString('base64'));
     const s = parseRelayArgs([
       '--udp-listen', '127.0.0.1:7000', '--forward', '127.0.0.1:80', '--key-file', key,
-      '--max-streams', '100', '--max-sessions', '4', '--handshake-rate', '5', '--max-buffer-mb', '16',
+      '--max-streams', '100', '--max-sessions', '4', '--handshake-rate', '5', '--max-buffer-mb', '16', '--max-conns-per-ip', '9',
     ])!;
     expect(s.maxStreams).toBe(100);
+    expect(s.maxConnsPerIp).toBe(9);
     expect(s.listener).toEqual({ maxSessions: 4, handshakeRate: { perSecond: 5, burst: 10 } });
     expect(s.session).toMatchObject({ maxStreams: 100, sessionWindowBytes: 8 << 20, sessionSendBufferBytes: 8 << 20, streamWindowBytes: 8 << 20, streamSendBufferBytes: 8 << 20 });
     const big = parseRelayArgs(['--udp-listen', '127.0.0.1:7000', '--forward', '127.0.0.1:80', '--key-file', key, '--max-buffer-mb', '1024'])!;
     expect(big.session.streamWindowBytes).toBe(DEFAULT_SESSION_CONFIG.streamWindowBytes);
-    const yaml = writeTemp(tempDir(), 'exit.yaml', `udpListen: 127.0.0.1:7000\nforward: 127.0.0.1:80\nkeyFile: ${key}\nmaxStreams: 7\nmaxSessions: 2\n`);
-    expect(parseRelayArgs(['--config', yaml])).toMatchObject({ maxStreams: 7, listener: { maxSessions: 2 } });
-    for (const bad of [['--max-streams', '0'], ['--max-streams', '2.5'], ['--max-sessions', 'many'], ['--handshake-rate', '0'], ['--max-buffer-mb', '0.5']]) {
+    const yaml = writeTemp(tempDir(), 'exit.yaml', `udpListen: 127.0.0.1:7000\nforward: 127.0.0.1:80\nkeyFile: ${key}\nmaxStreams: 7\nmaxSessions: 2\nmaxConnsPerIp: 5\n`);
+    expect(parseRelayArgs(['--config', yaml])).toMatchObject({ maxStreams: 7, maxConnsPerIp: 5, listener: { maxSessions: 2 } });
+    for (const bad of [['--max-streams', '0'], ['--max-streams', '2.5'], ['--max-sessions', 'many'], ['--handshake-rate', '0'], ['--max-buffer-mb', '0.5'], ['--max-conns-per-ip', '0']]) {
       expect(() => parseRelayArgs(['--udp-listen', '127.0.0.1:7000', '--forward', '127.0.0.1:80', '--key-file', key, ...bad]), bad.join(' ')).toThrow(bad[0]);
     }
   });
@@ -103,6 +107,19 @@ describe('limits', () => {
     expect(entry.streamsRefused).toBe(2);
     // One line for both: the second came within 10 s of the first.
     expect(entryLogs.filter((l) => String(l.msg).startsWith('stream refused'))).toHaveLength(1);
+  });
+
+  it('at the entry relay: connections from one address beyond --max-conns-per-ip are reset at once, counted and logged', async () => {
+    const { entry, entryLogs, service } = await relayPair({ entryMaxConnsPerIp: 3 });
+    const ends = await openMany(entry, 5, 1500);
+    expect(ends.filter((e) => e === 'open')).toHaveLength(3);
+    expect(ends.filter((e) => e === 'ECONNRESET')).toHaveLength(2);
+    expect(service.connections).toHaveLength(3);
+    expect(entry.connectionsRefusedPerIp).toBe(2);
+    expect(entry.streamsRefused).toBe(0);
+    expect(entryLogs.filter((l) => String(l.msg).startsWith('connection refused'))).toEqual([
+      expect.objectContaining({ tcp: '127.0.0.1', maxConnsPerIp: 3 }),
+    ]);
   });
 
   it('at the exit relay: streams beyond its --max-streams are reset with code Refused, and the viewer sees it', async () => {

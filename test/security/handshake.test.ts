@@ -50,6 +50,20 @@ describe('listener handshake defences', () => {
     expect(listener.sessionCount).toBe(1);
   });
 
+  it('refuses an init recorded before a restart: stamped earlier than the listener started', () => {
+    // The exit relay answered this init, then restarted 20 s later with an empty replay memory.
+    const [recorded] = inits(1, 11, PSK, WALL);
+    const before = new Listener({ psk: PSK, rng: new SeededRng(1) });
+    expect(before.handleDatagram(0, WALL, recorded).kind).toBe('accepted');
+    const restarted = new Listener({ psk: PSK, rng: new SeededRng(2), startedAt: WALL + 20_000 });
+    expect(restarted.handleDatagram(0, WALL + 25_000, recorded).kind).toBe('drop');
+    expect(restarted.stats.replays).toBe(1);
+    expect(restarted.sessionCount).toBe(0);
+    // Inits made after the start are answered as usual.
+    const [fresh] = inits(1, 12, PSK, WALL + 20_000);
+    expect(restarted.handleDatagram(1, WALL + 25_000, fresh).kind).toBe('accepted');
+  });
+
   it('lets authentic handshakes through a token bucket: the burst, then the sustained rate', () => {
     const listener = new Listener({ psk: PSK, rng: new SeededRng(1), maxSessions: 10_000, handshakeRate: { perSecond: 20, burst: 40 } });
     const all = inits(400, 6);

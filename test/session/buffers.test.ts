@@ -32,6 +32,27 @@ it('RecvBuffer delivers every byte exactly once in order from overlapping, dupli
   }
 });
 
+it('RecvBuffer copies tiny pieces out of their datagrams, one copy per KiB of a run, and charges what it holds', () => {
+  const datagram = new Uint8Array(1300);
+  for (let i = 0; i < datagram.length; i++) datagram[i] = i & 0xff;
+  const buf = new RecvBuffer();
+  // 5,000 one-byte frames in order, each a view of a whole datagram, nobody reading.
+  for (let i = 0; i < 5000; i++) buf.insert(i, datagram.subarray(i % 1300, (i % 1300) + 1), false);
+  expect(buf.pieceCount).toBe(5);
+  expect(buf.held).toBeLessThan(5000 + 5 * 300);
+  // A full-size piece is kept as a view and charged its whole datagram.
+  buf.insert(5000, datagram.subarray(10, 1290), false);
+  expect(buf.pieceCount).toBe(6);
+  expect(buf.held).toBeGreaterThanOrEqual(5000 + 1300);
+  const out: number[] = [];
+  for (let r = buf.read(333); r !== null && r !== 'fin'; r = buf.read(333)) out.push(...r);
+  expect(out).toHaveLength(6280);
+  expect(out.slice(0, 5000).every((b, i) => b === (i % 1300) % 256)).toBe(true);
+  expect(Uint8Array.from(out.slice(5000))).toEqual(datagram.subarray(10, 1290));
+  expect(buf.held).toBe(0);
+  expect(buf.pieceCount).toBe(0);
+});
+
 it('RecvBuffer rejects a frame that contradicts the final size', () => {
   const buf = new RecvBuffer();
   expect(buf.insert(0, new Uint8Array(10), true)).toBe(10);

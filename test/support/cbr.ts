@@ -1,3 +1,4 @@
+import type { SessionConfig } from '../../src/session/config.ts';
 import type { Session } from '../../src/session/session.ts';
 import type { HostConfig } from '../../src/sim/host.ts';
 import type { PathSpec } from '../../src/sim/network.ts';
@@ -30,6 +31,7 @@ export function runCbr(opts: {
    */
   chunksPerWrite?: number;
   fec: boolean;
+  config?: Partial<SessionConfig>;
   setup?: (net: ReturnType<typeof tunnelPair>['net']) => void;
   /** Run both ends on modelled hosts (CPU per packet, timers). */
   host?: HostConfig;
@@ -37,7 +39,7 @@ export function runCbr(opts: {
   const chunkBytes = opts.chunkBytes ?? 16 * 1024;
   const intervalMs = (chunkBytes * 8) / (opts.rateMbps * 1000);
   const chunksPerWrite = opts.chunksPerWrite ?? 1;
-  const { dialer, listenerNode, net, wake } = tunnelPair({ paths: opts.paths, seed: opts.seed, fec: opts.fec, host: opts.host });
+  const { dialer, listenerNode, net, wake } = tunnelPair({ paths: opts.paths, seed: opts.seed, fec: opts.fec, config: opts.config, host: opts.host });
   opts.setup?.(net);
   const writeTimes: number[] = [];
   const delays: number[] = [];

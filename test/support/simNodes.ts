@@ -3,6 +3,7 @@
  * way the UDP driver runs it. Shared by every simulator test and bench.
  */
 import type { Listener } from '../../src/session/listener.ts';
+import type { PeerAddress } from '../../src/session/pathValidation.ts';
 import type { Session } from '../../src/session/session.ts';
 import type { SimNode } from '../../src/sim/network.ts';
 
@@ -20,12 +21,25 @@ export class ListenerSide implements SimNode {
   private readonly replies: Array<{ pathId: number; bytes: Uint8Array }> = [];
   /** Set by the pair: sees each delivered datagram before the listener does. */
   tap: ((pathId: number, bytes: Uint8Array) => void) | null = null;
+  /**
+   * The dialer's address per path, as the UDP driver would see it: when set, the listener is told
+   * it as each datagram's source, and a session's transmits reach the dialer only while the
+   * session sends that path to it (the rest go to {@link elsewhere}). Change it to rebind a NAT.
+   */
+  readonly dialerAddress: Array<PeerAddress | undefined> = [];
+  /** Gets transmits a session addressed elsewhere than the dialer's current address. */
+  elsewhere: ((to: PeerAddress, pathId: number, bytes: Uint8Array) => void) | null = null;
 
   constructor(readonly listener: Listener) {}
 
   handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
+    this.deliver(now, pathId, bytes, this.dialerAddress[pathId]);
+  }
+
+  /** A datagram from `from` (a stranger's address, say) arrives on `pathId`'s listening socket. */
+  deliver(now: number, pathId: number, bytes: Uint8Array, from: PeerAddress | undefined): void {
     this.tap?.(pathId, bytes);
-    const r = this.listener.handleDatagram(now, WALL_EPOCH + now, bytes);
+    const r = this.listener.handleDatagram(now, WALL_EPOCH + now, bytes, from);
     if (r.kind === 'accepted') {
       this.sessions.push(r.session);
       this.replies.push({ pathId, bytes: r.reply });
@@ -36,8 +50,12 @@ export class ListenerSide implements SimNode {
     const reply = this.replies.shift();
     if (reply !== undefined) return reply;
     for (const s of this.sessions) {
-      const t = s.pollTransmit(now);
-      if (t !== null) return t;
+      for (let t = s.pollTransmit(now); t !== null; t = s.pollTransmit(now)) {
+        const dialer = this.dialerAddress[t.pathId];
+        const to = s.pathAddress(t.pathId);
+        if (dialer === undefined || to === dialer) return t;
+        if (to !== null) this.elsewhere?.(to, t.pathId, t.bytes);
+      }
     }
     this.forgetClosed();
     return null;

@@ -131,6 +131,17 @@ describe('handshake', () => {
   );
 
   it(
+    'gives no answer to an init stamped before notBefore, however fresh by the skew',
+    seeded((rng) => {
+      const psk = bytes(rng, 32);
+      const responder = new HandshakeResponder(psk, { notBefore: NOW });
+      expect(responder.respond(NOW + 10, new HandshakeInitiator(psk, 1, rng, NOW - 1).packet, 2, rng)).toBeNull();
+      expect(responder.stats.stale).toBe(1);
+      expect(responder.respond(NOW + 10, new HandshakeInitiator(psk, 1, rng, NOW).packet, 2, rng)).not.toBeNull();
+    }),
+  );
+
+  it(
     'refuses new inits instead of growing when the replay memory is full',
     seeded((rng) => {
       const psk = bytes(rng, 32);

@@ -1,9 +1,28 @@
 import { RangeSet } from '../rangeSet.ts';
+import { PIECE_OVERHEAD_BYTES } from './limits.ts';
+
+/** A piece under 1/8 of the buffer behind it is copied out rather than pinning the buffer. */
+const COPY_BELOW_SHARE = 8;
+/**
+ * Copied pieces that follow one another grow one copy up to this size: a run of tiny frames
+ * then costs one object per KiB, not one per frame (each with its own buffer for the GC).
+ */
+const MERGE_UP_TO = 1024;
+
+/**
+ * What holding `piece` costs: its bytes, or all of the buffer it keeps alive, plus tracking.
+ * Pure in the piece, so adding and removing it charge the same.
+ */
+function charge(piece: Uint8Array): number {
+  return piece.buffer.byteLength + PIECE_OVERHEAD_BYTES;
+}
 
 /**
  * The receiving half of a stream: out-of-order pieces held as views of the decrypted packets
  * (no copy) until the application reads them in order. Duplicate and overlapping bytes are
- * trimmed on arrival, so every byte is delivered exactly once.
+ * trimmed on arrival, so every byte is delivered exactly once. A piece under an eighth of the
+ * buffer behind it is copied out, so a 1-byte frame cannot keep a whole datagram alive; {@link held}
+ * counts what the pieces cost, buffers and tracking included, for the session's limits.
  */
 export class RecvBuffer {
   /** Pieces keyed by their start offset; together they never overlap. */
@@ -17,10 +36,24 @@ export class RecvBuffer {
   finalSize = -1;
   /** The application has been told the stream ended. */
   finDelivered = false;
+  /** Memory charged for the pieces held (see `charge`). */
+  held = 0;
+  /** Start of the last piece copied out, which the next small piece may extend; -1: none. */
+  private copyStart = -1;
 
   /** Bytes received and not yet read. */
   get buffered(): number {
     return this.have.size();
+  }
+
+  /** Pieces held. */
+  get pieceCount(): number {
+    return this.pieces.size;
+  }
+
+  /** Disjoint ranges of received, unread bytes (one more than the gaps between them). */
+  get rangeCount(): number {
+    return this.have.rangeCount;
   }
 
   get isReadable(): boolean {
@@ -45,7 +78,24 @@ export class RecvBuffer {
     const start = Math.max(offset, this.readOffset);
     if (start < end) {
       this.have.forEachGap(start, end, (s, e) => {
-        this.pieces.set(s, data.subarray(s - offset, e - offset));
+        let piece = data.subarray(s - offset, e - offset);
+        // Only a small piece is copied out (a copy, not Buffer#slice, which is a view): a larger
+        // one is charged its whole buffer instead, so full and shared packets cost no copy.
+        if (COPY_BELOW_SHARE * piece.length < piece.buffer.byteLength) {
+          const prev = this.copyStart >= 0 ? this.pieces.get(this.copyStart) : undefined;
+          if (prev !== undefined && this.copyStart + prev.length === s && prev.length + piece.length <= MERGE_UP_TO) {
+            const merged = new Uint8Array(prev.length + piece.length);
+            merged.set(prev);
+            merged.set(piece, prev.length);
+            this.pieces.set(this.copyStart, merged);
+            this.held += charge(merged) - charge(prev);
+            return;
+          }
+          piece = new Uint8Array(piece);
+          this.copyStart = s;
+        }
+        this.pieces.set(s, piece);
+        this.held += charge(piece);
       });
       this.have.add(start, end);
     }
@@ -63,10 +113,15 @@ export class RecvBuffer {
       return null;
     }
     this.pieces.delete(this.readOffset);
+    this.held -= charge(piece);
+    // What is left of it is a view, not a copy to extend.
+    if (this.readOffset === this.copyStart) this.copyStart = -1;
     let out = piece;
     if (piece.length > maxBytes) {
       out = piece.subarray(0, maxBytes);
-      this.pieces.set(this.readOffset + maxBytes, piece.subarray(maxBytes));
+      const rest = piece.subarray(maxBytes);
+      this.pieces.set(this.readOffset + maxBytes, rest);
+      this.held += charge(rest);
     }
     this.have.remove(this.readOffset, this.readOffset + out.length);
     this.readOffset += out.length;
@@ -76,5 +131,7 @@ export class RecvBuffer {
   discard(): void {
     this.pieces.clear();
     this.have.clear();
+    this.held = 0;
+    this.copyStart = -1;
   }
 }
