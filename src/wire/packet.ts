@@ -197,7 +197,9 @@ export class PacketOpener {
       (((datagram[6] & ~KEY_PHASE_BIT) << 8) | datagram[7]) * TWO_32 +
       (((datagram[8] << 24) | (datagram[9] << 16) | (datagram[10] << 8) | datagram[11]) >>> 0);
     setNonce(this.nonce, pathId, pn);
-    const payload = Buffer.allocUnsafe(len - DATA_OVERHEAD);
+    // Its own ArrayBuffer, not a slice of Node's shared pool: stream data is kept as views of
+    // it, and a view of the pool would keep (and be charged for) 8 KiB of other packets.
+    const payload = Buffer.allocUnsafeSlow(len - DATA_OVERHEAD);
     const ok = this.aead.open(payload, datagram.subarray(DATA_HEADER_LEN), datagram.subarray(0, DATA_HEADER_LEN), this.nonce);
     return ok ? { pathId, pn, payload } : null;
   }
