@@ -13,7 +13,7 @@ let server: MetricsServer;
 beforeAll(async () => {
   server = await startMetricsServer({
     listen: { host: '127.0.0.1', port: 0 },
-    status: () => ({ health: { ok: true, reason: 'test' } }) as RelayStatus,
+    status: () => ({ health: { ok: true, reason: 'test' }, sessions: [] }) as unknown as RelayStatus,
     log: pino({ level: 'silent' }),
   });
 });

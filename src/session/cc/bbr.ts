@@ -1,4 +1,5 @@
 import type { Millis } from '../time.ts';
+import { WindowedMax } from './windowedMax.ts';
 import type { AckEvent, CongestionController } from './congestionController.ts';
 
 export interface BbrConfig {
@@ -72,8 +73,7 @@ type Mode = 'startup' | 'drain' | 'probe_bw';
  */
 export class BbrController implements CongestionController {
   private mode: Mode = 'startup';
-  private readonly bwSamples = new Float64Array(BTLBW_FILTER_ROUNDS);
-  private bwSampleRounds = new Int32Array(BTLBW_FILTER_ROUNDS).fill(-1);
+  private readonly bwFilter = new WindowedMax(BTLBW_FILTER_ROUNDS);
   private btlBw = 0;
   private minRtt: Millis = Infinity;
   private minRttStamp: Millis = 0;
@@ -114,8 +114,7 @@ export class BbrController implements CongestionController {
   /** Start of the current ACK aggregation epoch, and the bytes acknowledged since. */
   private ackEpochStart: Millis = -Infinity;
   private ackEpochAcked = 0;
-  private readonly extraAckedSamples = new Float64Array(EXTRA_ACKED_ROUNDS);
-  private readonly extraAckedRounds = new Int32Array(EXTRA_ACKED_ROUNDS).fill(-1);
+  private readonly extraAckedFilter = new WindowedMax(EXTRA_ACKED_ROUNDS);
   /** Windowed max of bytes acknowledged beyond what the bottleneck rate explains. */
   private extraAcked = 0;
 
@@ -207,12 +206,11 @@ export class BbrController implements CongestionController {
     this.knownBdp = this.btlBw > 0 && Number.isFinite(this.minRtt) ? this.bdp() : Infinity;
     this.startupCwnd = Math.max(4 * this.config.mss, Math.min(this.config.initialCwndPackets * this.config.mss, this.knownBdp));
     this.mode = 'startup';
-    this.bwSamples.fill(0);
-    this.bwSampleRounds.fill(-1);
+    this.bwFilter.reset();
     this.btlBw = 0;
     this.minRtt = Infinity;
     this.extraAcked = 0;
-    this.extraAckedRounds.fill(-1);
+    this.extraAckedFilter.reset();
     this.delayFloor = 0;
     this.backoffs = 0;
     this.epochCruiseMinRtt = Infinity;
@@ -249,18 +247,7 @@ export class BbrController implements CongestionController {
   }
 
   private recordBandwidth(rate: number): void {
-    const slot = this.filterRound % BTLBW_FILTER_ROUNDS;
-    if (this.bwSampleRounds[slot] !== this.filterRound) {
-      this.bwSampleRounds[slot] = this.filterRound;
-      this.bwSamples[slot] = rate;
-    } else if (rate > this.bwSamples[slot]) {
-      this.bwSamples[slot] = rate;
-    }
-    let max = 0;
-    for (let i = 0; i < BTLBW_FILTER_ROUNDS; i++) {
-      if (this.bwSampleRounds[i] > this.filterRound - BTLBW_FILTER_ROUNDS && this.bwSamples[i] > max) max = this.bwSamples[i];
-    }
-    this.btlBw = max;
+    this.btlBw = this.bwFilter.update(this.filterRound, rate);
   }
 
   private onRoundEnd(now: Millis): void {
@@ -325,18 +312,7 @@ export class BbrController implements CongestionController {
     }
     this.ackEpochAcked += ackedBytes;
     const extra = Math.min(this.ackEpochAcked - this.btlBw * (now - this.ackEpochStart), this.btlBw * EXTRA_ACKED_MAX_MS);
-    const slot = this.filterRound % EXTRA_ACKED_ROUNDS;
-    if (this.extraAckedRounds[slot] !== this.filterRound) {
-      this.extraAckedRounds[slot] = this.filterRound;
-      this.extraAckedSamples[slot] = extra;
-    } else if (extra > this.extraAckedSamples[slot]) {
-      this.extraAckedSamples[slot] = extra;
-    }
-    let max = 0;
-    for (let i = 0; i < EXTRA_ACKED_ROUNDS; i++) {
-      if (this.extraAckedRounds[i] > this.filterRound - EXTRA_ACKED_ROUNDS && this.extraAckedSamples[i] > max) max = this.extraAckedSamples[i];
-    }
-    this.extraAcked = max;
+    this.extraAcked = this.extraAckedFilter.update(this.filterRound, extra);
   }
 
   /** The RTT a queue-free path shows under load: the min RTT, or the hosts' delay floor above it. */
@@ -386,7 +362,7 @@ export class BbrController implements CongestionController {
     // The loss compensation may be what overshoots (losses FEC now repairs no longer need it).
     this.lossRate *= STANDING_QUEUE_LOSS_DECAY;
     this.btlBw *= factor;
-    for (let i = 0; i < BTLBW_FILTER_ROUNDS; i++) this.bwSamples[i] = Math.min(this.bwSamples[i], this.btlBw);
+    this.bwFilter.clamp(this.btlBw);
   }
 
   /**
