@@ -135,10 +135,15 @@ async function main(): Promise<void> {
     console.log(`key updates: exit relay ${fmt(x)}; entry relay ${fmt(e)}`);
     // A chunk's send time is its arrival minus its delay; updates are seen within 5 s of happening.
     const sentAt = (a: ChunkArrival): number => a.at - a.delay - t0;
-    for (const u of updates) {
-      const near = arrivals.filter((a) => sentAt(a) >= u.at - 7000 && sentAt(a) <= u.at + 5000);
+    // One line per poll that saw updates (both relays, both directions usually turn together).
+    const byPoll = new Map<number, UpdateSeen[]>();
+    for (const u of updates) byPoll.set(Math.round(u.at / 5000), [...(byPoll.get(Math.round(u.at / 5000)) ?? []), u]);
+    for (const seenTogether of byPoll.values()) {
+      const at = seenTogether[0].at;
+      const near = arrivals.filter((a) => sentAt(a) >= at - 7000 && sentAt(a) <= at + 5000);
       const worst = near.reduce((m, a) => Math.max(m, a.delay), 0);
-      console.log(`  ${u.relay} ${u.direction} an update by ${(u.at / 1000).toFixed(0)} s: worst chunk sent within 7 s before to 5 s after ${worst.toFixed(1)} ms (${near.length} chunks)`);
+      const who = seenTogether.map((u) => `${u.relay} ${u.direction}`).join(', ');
+      console.log(`  by ${(at / 1000).toFixed(0)} s (${who}): worst chunk sent from 7 s before to 5 s after ${worst.toFixed(1)} ms (${near.length} chunks)`);
     }
     const worstFive = [...arrivals].sort((a, b) => b.delay - a.delay).slice(0, 5);
     console.log(`worst chunks: ${worstFive.map((a) => `${a.delay.toFixed(0)} ms sent at ${(sentAt(a) / 1000).toFixed(1)} s`).join('; ')}`);
