@@ -17,15 +17,12 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { stopChild } from '../src/io/children.ts';
 import { freePort } from '../src/io/freePort.ts';
-import type { RelayStatus } from '../src/metrics/status.ts';
+import type { RelayStatus, SessionFigures } from '../src/metrics/status.ts';
 import { startBeringPair } from './ceiling.ts';
 import { chunkCount, percentile, receiveStream, sendStream, type ChunkArrival } from './liveProbe.ts';
 import { peakRssBytes } from './procStats.ts';
 
-interface KeyUpdates {
-  sent: number;
-  received: number;
-}
+type KeyUpdates = SessionFigures['keyUpdates'];
 
 /** The key updates of the relay's first session, as its /status shows them. */
 async function keyUpdates(metricsPort: number): Promise<KeyUpdates | null> {
@@ -42,7 +39,7 @@ interface UpdateSeen {
 
 const fmt = (k: KeyUpdates | null): string => (k === null ? 'no session' : `${k.sent} sent/${k.received} received`);
 
-/** Counts the relay's warn and error log lines (pino levels 40 and 50+) and keeps the last few. */
+/** Collects the relay's warn and error log lines (pino levels 40 and up). */
 function watchLog(child: ChildProcess): { warnings: string[] } {
   const out = { warnings: [] as string[] };
   let partial = '';
