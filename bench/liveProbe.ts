@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { stopChild } from '../src/io/children.ts';
 import { startBeringPair, startKcptunPair, type RelayPair } from './ceiling.ts';
 
-const CHUNK = 16 * 1024;
+export const CHUNK = 16 * 1024;
 
 export interface LiveProbeResult {
   system: string;
@@ -23,15 +23,23 @@ export interface LiveProbeResult {
   worstPerSecond: number[];
 }
 
-function percentile(sorted: number[], q: number): number {
+export function percentile(sorted: number[], q: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-/** Sends stamped chunks at `mbps` on `socket` for `seconds`. */
-function sendStream(socket: net.Socket, mbps: number, seconds: number): void {
+/** How many chunks {@link sendStream} sends at `mbps` for `seconds`. */
+export function chunkCount(mbps: number, seconds: number): number {
+  return Math.floor((seconds * 1000) / ((CHUNK * 8) / (mbps * 1000)));
+}
+
+/**
+ * Sends stamped chunks at `mbps` on `socket` for `seconds`: each is zeros but for its scheduled
+ * send time (f64 at 0) and its index (u32 at 8), so the receiver can check order and content.
+ */
+export function sendStream(socket: net.Socket, mbps: number, seconds: number): void {
   const intervalMs = (CHUNK * 8) / (mbps * 1000);
   const t0 = performance.now();
-  const total = Math.floor((seconds * 1000) / intervalMs);
+  const total = chunkCount(mbps, seconds);
   let sent = 0;
   const tick = (): void => {
     const due = Math.min(total, Math.floor((performance.now() - t0) / intervalMs) + 1);
@@ -48,20 +56,30 @@ function sendStream(socket: net.Socket, mbps: number, seconds: number): void {
   tick();
 }
 
-/** Collects chunk delays from `socket` until it ends. */
-function receiveStream(socket: net.Socket): Promise<Array<{ at: number; delay: number }>> {
-  const delays: Array<{ at: number; delay: number }> = [];
+export interface ChunkArrival {
+  at: number;
+  delay: number;
+  /** The index the sender wrote in it. */
+  seq: number;
+  /** Whether everything but the stamp and index is still zero. */
+  intact: boolean;
+}
+
+const ZEROS = Buffer.alloc(CHUNK - 12);
+
+/** Collects chunk arrivals from `socket` into `arrivals` (readable while it runs) until it ends. */
+export function receiveStream(socket: net.Socket, arrivals: ChunkArrival[] = []): Promise<ChunkArrival[]> {
   let pending: Buffer = Buffer.alloc(0);
   socket.on('data', (b: Buffer) => {
     const now = performance.now();
     pending = pending.length === 0 ? b : Buffer.concat([pending, b]);
     while (pending.length >= CHUNK) {
       const stamp = pending.readDoubleLE(0);
-      delays.push({ at: now, delay: now - stamp });
+      arrivals.push({ at: now, delay: now - stamp, seq: pending.readUInt32LE(8), intact: pending.subarray(12, CHUNK).equals(ZEROS) });
       pending = pending.subarray(CHUNK);
     }
   });
-  return new Promise((ok) => socket.on('end', () => ok(delays)));
+  return new Promise((ok) => socket.on('end', () => ok(arrivals)));
 }
 
 /** Polls the sending relay's /status every 100 ms; returns the samples when stopped. */
@@ -118,7 +136,7 @@ export async function probeLive(opts: { system: 'bering' | 'kcptun'; mbps: numbe
     viewer.setNoDelay(true);
     viewer.on('error', () => undefined);
     await new Promise((ok) => viewer.once('connect', ok));
-    let delays: Array<{ at: number; delay: number }>;
+    let delays: ChunkArrival[];
     if (opts.up) {
       while (serviceSide === null) await new Promise((r) => setTimeout(r, 5));
       const received = receiveStream(serviceSide);

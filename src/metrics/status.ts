@@ -84,6 +84,8 @@ export interface SessionFigures {
   packetsDropped: number;
   fecRestoredPackets: number;
   fecFailedGroups: number;
+  /** Key updates done by this side's sender, and followed for the peer's (every 120 s by default). */
+  keyUpdates: { sent: number; received: number };
   /** Current FEC shape per lane; null while that lane sends no repairs. */
   fec: { bulk: FecShape | null; latency: FecShape | null };
 }
@@ -192,7 +194,8 @@ function pathStatus(view: SessionView, p: SessionStats['paths'][number]): PathSt
   };
 }
 
-function sessionStatus(view: SessionView): SessionStatus {
+/** One session's part of {@link RelayStatus}. */
+export function sessionStatus(view: SessionView): SessionStatus {
   const { session } = view;
   const stats = session.stats?.() ?? null;
   return {
@@ -214,6 +217,7 @@ function sessionStatus(view: SessionView): SessionStatus {
             packetsDropped: stats.packetsDropped,
             fecRestoredPackets: stats.fecRestoredPackets,
             fecFailedGroups: stats.fecFailedGroups,
+            keyUpdates: { ...stats.keyUpdates },
             fec: { bulk: stats.fec.bulk, latency: stats.fec.latency },
           },
   };

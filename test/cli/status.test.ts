@@ -51,6 +51,7 @@ const SNAPSHOT: RelayStatus = {
         packetsDropped: 0,
         fecRestoredPackets: 1234,
         fecFailedGroups: 2,
+        keyUpdates: { sent: 65, received: 65 },
         fec: { bulk: { k: 128, m: 9, depth: 2 }, latency: null },
       },
       paths: [
