@@ -58,6 +58,8 @@ export async function relayCommand(args: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger();
+  // One engine for the sessions and the warm-up: compiling the wasm twice would only cost start-up.
+  const fec = loadFec();
   const exposure = keyFileExposure(settings.keyFile);
   if (exposure !== null) log.warn(exposure);
   const startedAt = performance.now();
@@ -65,7 +67,7 @@ export async function relayCommand(args: string[]): Promise<number> {
     tcp: tcpRole(settings),
     udp: settings.peers !== undefined ? { peers: settings.peers } : { listen: settings.udpListen! },
     webrtc: { psk: settings.psk, stunServers: settings.stunServers, listen: settings.webrtcListen },
-    core: sessionCore(settings.psk, settings.session, settings.listener),
+    core: sessionCore(settings.psk, settings.session, settings.listener, fec),
     maxStreams: settings.maxStreams,
     maxConnsPerIp: settings.maxConnsPerIp,
     log,
@@ -96,7 +98,7 @@ export async function relayCommand(args: string[]): Promise<number> {
   // After the start line, so that a capped buffer's advice is the next thing the operator reads.
   await probeSocketBuffers(relay.diagnostics);
   const warmStart = performance.now();
-  void warmUpInBackground(loadFec(), () => relay.openStreams > 0).then((bytes) =>
+  void warmUpInBackground(fec, () => relay.openStreams > 0).then((bytes) =>
     log.debug({ bytes, ms: Math.round(performance.now() - warmStart) }, 'data path warmed up'),
   );
   const modelLog = log.isLevelEnabled('debug') ? setInterval(() => logPathModels(relay, log), MODEL_LOG_INTERVAL_MS) : null;

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { HostPort } from '../io/address.ts';
 import type { CoreListener, DialFn } from '../io/core.ts';
 import { Diagnostics } from '../io/diagnosis.ts';
-import { loadFec } from '../fec/index.ts';
+import { loadFec, type ReedSolomon } from '../fec/index.ts';
 import type { SessionConfig } from '../session/config.ts';
 import { Listener, type HandshakeRateLimit } from '../session/listener.ts';
 import { cryptoRng } from '../session/rng.ts';
@@ -39,10 +39,9 @@ export interface ListenerLimits {
 
 /**
  * The real core, keyed with the pre-shared key, drawing randomness from the OS and repairing
- * losses with the wasm Reed-Solomon engine (loaded once here; a few milliseconds).
+ * losses with the wasm Reed-Solomon engine (loaded here unless given; a few milliseconds).
  */
-export function sessionCore(psk: Uint8Array, config?: Partial<SessionConfig>, limits: ListenerLimits = {}): CoreFactory {
-  const fec = loadFec();
+export function sessionCore(psk: Uint8Array, config?: Partial<SessionConfig>, limits: ListenerLimits = {}, fec: ReedSolomon = loadFec()): CoreFactory {
   return {
     dial: (now, wallNow, pathIds, overrides) => Session.dial({ now, wallNow, psk, pathIds, rng: cryptoRng, config: { ...config, ...overrides }, fec }),
     listener: () =>
