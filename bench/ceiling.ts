@@ -57,7 +57,8 @@ export async function startBeringPair(sinkPort: number, cpus: string | undefined
   key.stdout!.on('data', (b: Buffer) => (keyText += b.toString()));
   await new Promise((ok) => key.on('exit', ok));
   writeFileSync(keyFile, keyText, { mode: 0o600 });
-  const env = { ...process.env, LOG_LEVEL: 'info' };
+  // RELAY_LOG_LEVEL=debug makes the relays log their path model every second, for diagnosis.
+  const env = { ...process.env, LOG_LEVEL: process.env.RELAY_LOG_LEVEL ?? 'info' };
   const nodeArgs = (process.env.RELAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const udpPort = await freePort('udp');
   const exit = spawnChild(...pinned(cpus, process.execPath, [...nodeArgs, BERING, 'relay', '--udp-listen', `127.0.0.1:${udpPort}`, '--forward', `127.0.0.1:${sinkPort}`, '--key-file', keyFile, ...extra, ...exitExtra]), { env });

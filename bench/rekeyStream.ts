@@ -9,11 +9,16 @@
  * load average is printed per minute: on a shared host, a late chunk in a minute without an
  * update and under load is the scheduler's, not the tunnel's.
  *
- *   nice -n 10 npx tsx bench/rekeyStream.ts [--mbps 20] [--minutes 20] [--late-ms 50]
+ * `--log-dir DIR` keeps each relay's whole log (exit.log, entry.log); with RELAY_LOG_LEVEL=debug it
+ * holds the path model every second, which is what a stall is diagnosed from.
+ *
+ *   nice -n 10 npx tsx bench/rekeyStream.ts [--mbps 20] [--minutes 20] [--late-ms 50] [--log-dir DIR]
  */
 import type { ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stopChild } from '../src/io/children.ts';
 import { freePort } from '../src/io/freePort.ts';
@@ -57,6 +62,7 @@ async function main(): Promise<void> {
       mbps: { type: 'string', default: '20' },
       minutes: { type: 'string', default: '20' },
       'late-ms': { type: 'string', default: '50' },
+      'log-dir': { type: 'string' },
     },
   });
   const mbps = Number(values.mbps);
@@ -72,6 +78,11 @@ async function main(): Promise<void> {
   const [exitMetrics, entryMetrics] = [await freePort('tcp'), await freePort('tcp')];
   const pair = await startBeringPair((service.address() as net.AddressInfo).port, undefined, [], ['--metrics', `127.0.0.1:${exitMetrics}`], ['--metrics', `127.0.0.1:${entryMetrics}`]);
   const logs = [watchLog(pair.exit), watchLog(pair.entry)];
+  if (values['log-dir'] !== undefined) {
+    mkdirSync(values['log-dir'], { recursive: true });
+    pair.exit.stderr!.pipe(createWriteStream(join(values['log-dir'], 'exit.log')));
+    pair.entry.stderr!.pipe(createWriteStream(join(values['log-dir'], 'entry.log')));
+  }
   const arrivals: ChunkArrival[] = [];
   const worstPerMinute: number[] = [];
   try {
