@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError, usageError } from '../src/cli/errors.ts';
 import { parseStrict } from '../src/cli/relayOptions.ts';
-import { killAllChildren, processAlive } from '../src/io/children.ts';
+import { killAllChildren, processAlive } from '../src/lab/children.ts';
 import { writeReport } from './report.ts';
 import { runCeilingTable } from './ceiling.ts';
 import { runBench } from './run.ts';
