@@ -128,6 +128,7 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
   const loop = spec.loop ?? new SessionLoop();
   const log = spec.log;
   const diagnostics = new Diagnostics(log);
+  const dials = 'peers' in spec.udp;
   const transport: UdpDialer | UdpListener =
     'peers' in spec.udp
       ? new UdpDialer({ peers: spec.udp.peers, webrtc: spec.webrtc, dial: spec.core.dial, loop, log, backoff: spec.backoff, diagnostics })
@@ -178,7 +179,7 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
     udpAddresses: transport instanceof UdpListener ? transport.addresses : [],
     webrtcAddress: webrtc === null ? null : webrtc.address,
     diagnostics,
-    dials: transport instanceof UdpDialer,
+    dials,
     get totals() {
       const sum: StreamTotals = { opened: 0, finished: 0, aborted: 0, bytesFromTcp: 0, bytesToTcp: 0 };
       for (const r of roles) for (const k of Object.keys(sum) as Array<keyof StreamTotals>) sum[k] += r.bridges.totals[k];

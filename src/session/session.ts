@@ -1,13 +1,14 @@
 import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from './api.ts';
 import type { SentFrame, SentPacket } from './ack/sentPacket.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
+import { ResetCode } from './resetCode.ts';
 import { Path, type PathCounters } from './path.ts';
 import { MIGRATION_PROBE_MAX_BYTES, type PeerAddress } from './pathValidation.ts';
 import { Scheduler } from './scheduler.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../base/rng.ts';
 import { Stream, type StreamPriority } from './stream/stream.ts';
 import { maxRecvRanges, PeerStreamIds, pieceLimit, sessionHeldLimit } from './stream/limits.ts';
-import type { Millis, UnixMillis } from './time.ts';
+import type { Millis, UnixMillis } from '../base/time.ts';
 import { FecDecoder } from './fec/decoder.ts';
 import { LOSS_PRIOR } from './fec/lossMeter.ts';
 import { FecEncoder, type SendGroup } from './fec/encoder.ts';
@@ -38,18 +39,6 @@ import { HandshakeInitiator, type SessionKeys } from '../wire/handshake.ts';
 import { RecvKeys, SendKeys } from '../wire/keyUpdate.ts';
 import { DATA_OVERHEAD, PacketType, packetType, peekSessionId } from '../wire/packet.ts';
 import { WireError } from '../wire/errors.ts';
-
-/** Reset codes carried in RESET_STREAM. */
-export const ResetCode = {
-  /** The application (a TCP socket) aborted. */
-  Aborted: 1,
-  /** The peer refused the stream: too many streams. */
-  Refused: 2,
-  /** The exit relay could not reach its target. */
-  ConnectFailed: 3,
-  /** The session is going away. */
-  SessionClosed: 4,
-} as const;
 
 /** Close codes carried in CLOSE. */
 const CloseCode = { Normal: 0, ProtocolViolation: 1, FlowControl: 2 } as const;
