@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { loadFec, ReferenceReedSolomon, type ReedSolomon } from '../src/fec/index.ts';
-import { SeededRng } from '../src/session/rng.ts';
+import { SeededRng } from '../src/base/rng.ts';
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);

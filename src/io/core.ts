@@ -8,7 +8,7 @@ import type { SessionConfig } from '../session/config.ts';
 import type { ListenerStats } from '../session/listener.ts';
 import type { PeerAddress } from '../session/pathValidation.ts';
 import type { SessionStats } from '../session/session.ts';
-import type { Millis, UnixMillis } from '../session/time.ts';
+import type { Millis, UnixMillis } from '../base/time.ts';
 
 /** What `io/` and `relay/` use of a `Session`; see src/session/session.ts for when to call each. */
 export interface CoreSession {

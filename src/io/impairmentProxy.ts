@@ -17,7 +17,7 @@ import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { once } from 'node:events';
 import { isIP } from 'node:net';
-import type { Millis } from '../session/time.ts';
+import type { Millis } from '../base/time.ts';
 import { EventQueue } from '../sim/eventQueue.ts';
 import { Link, linkRng, type LinkConfig, type LinkStats } from '../sim/link.ts';
 

@@ -8,7 +8,7 @@
  * the event loop. A burst of datagrams thus costs one pass over the sessions, not one per packet.
  */
 import type { SessionEvent, Transmit } from '../session/api.ts';
-import type { Millis } from '../session/time.ts';
+import type { Millis } from '../base/time.ts';
 import type { CoreSession } from './core.ts';
 
 /** Where the loop delivers one session's output. */

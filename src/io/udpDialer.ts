@@ -18,7 +18,7 @@
  */
 import type { Logger } from 'pino';
 import type { PathId, SessionEvent, Transmit } from '../session/api.ts';
-import type { Millis } from '../session/time.ts';
+import type { Millis } from '../base/time.ts';
 import { isHandshakeResponse } from '../wire/handshake.ts';
 import { peekSessionId } from '../wire/packet.ts';
 import { formatHostPort, type HostPort } from './address.ts';

@@ -10,7 +10,7 @@ import { Diagnostics } from '../io/diagnosis.ts';
 import { loadFec, type ReedSolomon } from '../fec/index.ts';
 import type { SessionConfig } from '../session/config.ts';
 import { Listener, type HandshakeRateLimit } from '../session/listener.ts';
-import { cryptoRng } from '../session/rng.ts';
+import { cryptoRng } from '../io/cryptoRng.ts';
 import { Session } from '../session/session.ts';
 import { SessionLoop } from '../io/sessionLoop.ts';
 import type { SessionHandler, Transport } from '../io/transport.ts';

@@ -14,9 +14,9 @@
 import { randomBytes } from 'node:crypto';
 import type { ReedSolomon } from '../fec/index.ts';
 import { Listener } from '../session/listener.ts';
-import { cryptoRng } from '../session/rng.ts';
+import { cryptoRng } from '../io/cryptoRng.ts';
 import { Session } from '../session/session.ts';
-import type { Millis } from '../session/time.ts';
+import type { Millis } from '../base/time.ts';
 
 /** Stream bytes sent each way: about what the optimizing compiler needs to take over. */
 const WARM_UP_BYTES = 6 << 20;

@@ -1,4 +1,4 @@
-import type { Millis } from './time.ts';
+import type { Millis } from '../base/time.ts';
 import { KEY_UPDATE_INTERVAL_MS } from '../wire/keyUpdate.ts';
 
 /** Tunables of a session. Defaults suit a 150-200 ms, 100 Mbit/s, lossy long-haul path. */

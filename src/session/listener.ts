@@ -1,10 +1,10 @@
 import type { PathId } from './api.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../base/rng.ts';
 import type { ReedSolomon } from '../fec/index.ts';
 import type { PeerAddress } from './pathValidation.ts';
 import { Session } from './session.ts';
-import type { Millis, UnixMillis } from './time.ts';
+import type { Millis, UnixMillis } from '../base/time.ts';
 import { HandshakeResponder } from '../wire/handshake.ts';
 import { DATA_HEADER_LEN, PacketType, packetType, peekSessionId } from '../wire/packet.ts';
 

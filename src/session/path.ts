@@ -108,7 +108,7 @@ export class Path {
   /** A PATH_CHALLENGE from the peer to echo on this path. */
   responsePending: Uint8Array | null = null;
   /** The peer's address on this path and its validated moves (NAT rebinding). */
-  readonly migration = new PathMigration();
+  readonly migration: PathMigration;
   /** Last time an ACK newly acknowledged something sent on this path. */
   lastAckProgressAt: Millis = -Infinity;
   downSince: Millis = Infinity;
@@ -132,6 +132,7 @@ export class Path {
     readonly config: PathConfig,
   ) {
     this.rtt = new RttEstimator(config.initialRttMs);
+    this.migration = new PathMigration(this.rtt, config.maxAckDelayMs);
     this.cc = new BbrController({
       mss: config.mtu,
       initialCwndPackets: config.initialCwndPackets,

@@ -1,5 +1,5 @@
 import type { Path } from './path.ts';
-import type { Millis } from './time.ts';
+import type { Millis } from '../base/time.ts';
 
 /**
  * Multipath scheduling, earliest-completion-first (after ECF, Lim et al. 2017): a packet goes

@@ -2,7 +2,7 @@ import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from './api
 import type { SentFrame, SentPacket } from './ack/sentPacket.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
 import { Path, type PathCounters } from './path.ts';
-import type { PeerAddress } from './pathValidation.ts';
+import { MIGRATION_PROBE_MAX_BYTES, type PeerAddress } from './pathValidation.ts';
 import { Scheduler } from './scheduler.ts';
 import { PathTimer, Timer, TIMER_COUNT, TimerTable } from './timers.ts';
 import type { Rng } from './rng.ts';
@@ -29,7 +29,6 @@ import {
   encodePathChallenge,
   encodePathResponse,
   encodePing,
-  PATH_FRAME_LEN,
   encodeResetStream,
   encodeStreamHeader,
   streamDataCapacity,
@@ -136,8 +135,6 @@ const BULK_AFTER_BACKLOGGED_MS = 500;
 /** Extra wait before a protected packet counts as lost, beyond its group's repairs. */
 const FEC_LOSS_SLACK_MS = 5;
 const MAX_PENDING_INITIATORS = 4;
-/** Largest packet sent to an unvalidated address: a PATH_RESPONSE and a PATH_CHALLENGE. */
-const MIGRATION_PROBE_MAX_BYTES = DATA_OVERHEAD + 2 * PATH_FRAME_LEN;
 
 /**
  * One tunnel session: a sans-IO state machine in the manner of quinn-proto. It never reads a
@@ -373,7 +370,7 @@ export class Session implements FrameVisitor {
     const newest = packet.pn > path.replay.highest;
     if (!path.replay.accept(packet.pn)) {
       // A duplicate from the path's address still shows the peer is there (it drops a candidate).
-      path.migration.onAuthentic(now, from, local, false, bytes.length, path.rtt.smoothed, path.state === 'down');
+      path.migration.onAuthentic(now, from, local, false, bytes.length, path.state === 'down');
       // Authentic but seen before: a late original of a packet FEC restored, or a replay. Never
       // evidence of where the peer is, so not reported as accepted. A late original did cross
       // the wire: left out of the raw-loss count, it would be counted lost, and FEC would buy
@@ -387,7 +384,8 @@ export class Session implements FrameVisitor {
     }
     this.lastReceivedAt = now;
     path.lastReceivedAt = now;
-    path.migration.onAuthentic(now, from, local, newest, bytes.length, path.rtt.smoothed, path.state === 'down');
+    // A candidate address proposed itself: the peer, if still at the current one, answers a PING from there.
+    if (path.migration.onAuthentic(now, from, local, newest, bytes.length, path.state === 'down')) path.pingPending = true;
     if (restored) {
       path.counters.fecRestored++;
       path.noteRestored(packet.pn);
@@ -752,7 +750,7 @@ export class Session implements FrameVisitor {
     for (const path of this.paths) {
       if (path === undefined) continue;
       if (path.migration.probing) {
-        if (path.migration.canChallenge(now, MIGRATION_PROBE_MAX_BYTES)) return this.buildMigrationProbe(now, path);
+        if (path.migration.canChallenge(now)) return this.buildMigrationProbe(now, path);
         continue;
       }
       if (path.responsePending !== null || path.challengeDueAt <= now) return this.buildPathProbe(now, path);

@@ -18,9 +18,9 @@
  * Applications that write into the node outside its events (a stream pump in an `onStep` hook)
  * call {@link wake}, as the relay's TCP bridges call the loop's `wake`.
  */
-import type { Millis } from '../session/time.ts';
+import type { Millis } from '../base/time.ts';
 import type { SimNode } from './network.ts';
-import type { Rng } from '../session/rng.ts';
+import type { Rng } from '../base/rng.ts';
 
 /** What one host costs and how its timers behave. */
 export interface HostConfig {

@@ -7,8 +7,8 @@
  * (`network.ts`) and the real-socket impairment proxy (`src/io/impairmentProxy.ts`) drive the very
  * same model, so a bench over real sockets sees the links a simulation test sees.
  */
-import { SeededRng, type Rng } from '../session/rng.ts';
-import type { Millis } from '../session/time.ts';
+import { SeededRng, type Rng } from '../base/rng.ts';
+import type { Millis } from '../base/time.ts';
 
 export interface LinkConfig {
   /** One-way propagation delay, ms. */

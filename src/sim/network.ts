@@ -3,7 +3,7 @@
  * driven by a virtual clock that jumps from one event to the next (the multi-path counterpart of
  * quinn-proto's test `Pair`). Given the same nodes and seed, a run is bit-for-bit reproducible.
  */
-import type { Millis } from '../session/time.ts';
+import type { Millis } from '../base/time.ts';
 import { EventQueue } from './eventQueue.ts';
 import { Link, linkRng, type LinkConfig } from './link.ts';
 

@@ -31,8 +31,8 @@ import {
   type KeyObject,
   timingSafeEqual,
 } from 'node:crypto';
-import type { Rng } from '../session/rng.ts';
-import type { UnixMillis } from '../session/time.ts';
+import type { Rng } from '../base/rng.ts';
+import type { UnixMillis } from '../base/time.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import { WireError } from './errors.ts';
 import { HANDSHAKE_INIT_LEN, HANDSHAKE_RESPONSE_LEN, PacketType, packetType } from './packet.ts';

@@ -15,7 +15,7 @@
  * waits for anything.
  */
 import { hkdfSync } from 'node:crypto';
-import type { Millis } from '../session/time.ts';
+import type { Millis } from '../base/time.ts';
 import { PacketOpener, PacketSealer, peekKeyPhase, type OpenedPacket } from './packet.ts';
 
 /** A send key is replaced at least this often. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FecError, loadFec, ReferenceReedSolomon, type ReedSolomon } from '../../src/fec/index.ts';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 
 /** FEC_SEED=<n> FEC_CASES=<n> reproduce or widen a run; a failure names the case's seed. */
 const BASE_SEED = Number(process.env.FEC_SEED ?? 20240601);

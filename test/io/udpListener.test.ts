@@ -13,7 +13,7 @@ import { SessionLoop } from '../../src/io/sessionLoop.ts';
 import type { SessionHandler } from '../../src/io/transport.ts';
 import { UdpListener } from '../../src/io/udpListener.ts';
 import { sessionCore } from '../../src/relay/startRelay.ts';
-import { cryptoRng } from '../../src/session/rng.ts';
+import { cryptoRng } from '../../src/io/cryptoRng.ts';
 import { Session } from '../../src/session/session.ts';
 import { FakeListener, FakeSession } from '../relay/fakeCore.ts';
 

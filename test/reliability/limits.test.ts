@@ -15,7 +15,7 @@ import type { SessionEvent } from '../../src/session/api.ts';
 import { DEFAULT_SESSION_CONFIG } from '../../src/session/config.ts';
 import { Listener } from '../../src/session/listener.ts';
 import { sessionCore, startRelay, type Relay } from '../../src/relay/startRelay.ts';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 import { ResetCode, Session } from '../../src/session/session.ts';
 import { SimNetwork, symmetric } from '../../src/sim/network.ts';
 import { tempDir, writeTemp } from '../cli/run.ts';

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import { afterAll, expect, it } from 'vitest';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 import { collect, connect, Service, until } from '../relay/harness.ts';
 import { memoryOf, RelayPair } from './processes.ts';
 

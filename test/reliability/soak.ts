@@ -11,7 +11,7 @@
  * end of each segment: a leak shows as a quiet point that holds more than the one before.
  */
 import type { Listener } from '../../src/session/listener.ts';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 import type { Session } from '../../src/session/session.ts';
 import type { PathSpec } from '../../src/sim/network.ts';
 import { HandshakeInitiator } from '../../src/wire/handshake.ts';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { readKeyFile } from '../../src/cli/key.ts';
 import { ImpairmentProxy } from '../../src/io/impairmentProxy.ts';
-import { cryptoRng } from '../../src/session/rng.ts';
+import { cryptoRng } from '../../src/io/cryptoRng.ts';
 import { HandshakeInitiator } from '../../src/wire/handshake.ts';
 import { collect, connect, Service } from '../relay/harness.ts';
 import { RelayPair } from '../reliability/processes.ts';

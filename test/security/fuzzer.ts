@@ -20,7 +20,7 @@ import { setFlagsFromString } from 'node:v8';
 import { loadFec } from '../../src/fec/index.ts';
 import { resolveSessionConfig, type SessionConfig } from '../../src/session/config.ts';
 import { Listener } from '../../src/session/listener.ts';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 import { Session } from '../../src/session/session.ts';
 import { symmetric } from '../../src/sim/network.ts';
 import { ByteWriter } from '../../src/wire/bytes.ts';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Listener } from '../../src/session/listener.ts';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 import { DEFAULT_MAX_SKEW_MS, HandshakeInitiator } from '../../src/wire/handshake.ts';
 
 const PSK = new Uint8Array(32).fill(3);

@@ -7,7 +7,7 @@
  * (bench/security.ts), which scales each attack and the honest transfer up.
  */
 import { Listener } from '../../src/session/listener.ts';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 import { Session } from '../../src/session/session.ts';
 import { SimNetwork, symmetric, type SimNode } from '../../src/sim/network.ts';
 import { ByteWriter } from '../../src/wire/bytes.ts';

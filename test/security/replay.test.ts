@@ -5,7 +5,7 @@
  * reset or stall the transfer, and every replay is refused and counted.
  */
 import { describe, expect, it } from 'vitest';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 import type { PathSpec } from '../../src/sim/network.ts';
 import { symmetric } from '../../src/sim/network.ts';
 import { HandshakeInitiator } from '../../src/wire/handshake.ts';

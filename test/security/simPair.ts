@@ -7,7 +7,7 @@ import { loadFec } from '../../src/fec/index.ts';
 import type { SessionEvent, StreamId } from '../../src/session/api.ts';
 import type { SessionConfig } from '../../src/session/config.ts';
 import { Listener, type HandshakeRateLimit } from '../../src/session/listener.ts';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 import { Session } from '../../src/session/session.ts';
 import { SimNetwork, type PathSpec } from '../../src/sim/network.ts';
 

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 import { RecvBuffer } from '../../src/session/stream/recvBuffer.ts';
 import { SendBuffer } from '../../src/session/stream/sendBuffer.ts';
 

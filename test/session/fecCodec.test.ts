@@ -3,7 +3,7 @@ import { loadFec } from '../../src/fec/index.ts';
 import { FecDecoder } from '../../src/session/fec/decoder.ts';
 import { FecEncoder } from '../../src/session/fec/encoder.ts';
 import { chooseFecParams, unrecoveredFraction } from '../../src/session/fec/policy.ts';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 
 describe('FEC encoder and decoder', () => {
   it('restore every lost datagram of a group that lost no more than m, byte-exact, at any lengths', () => {

@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
  * The protocol core is sans-IO: time and randomness come in as arguments, output is pulled.
  * Any clock read, timer, socket or ambient randomness in these folders breaks determinism.
  */
-const CORE_DIRS = ['src/session', 'src/wire', 'src/sim'];
+const CORE_DIRS = ['src/base', 'src/session', 'src/wire', 'src/sim'];
 const FORBIDDEN =
   /\b(Date\.now|new Date\(|performance\.now|Math\.random|setTimeout|setInterval|setImmediate|process\.hrtime|node:(dgram|net|tls|http|https|timers|fs|child_process))\b/;
 

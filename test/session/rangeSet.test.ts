@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { RangeSet } from '../../src/session/rangeSet.ts';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 
 /** Against a plain boolean array as the oracle, random adds and removes keep the same members. */
 it('RangeSet matches a bitmap oracle under random adds, removes and trims', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 import { EventQueue } from '../../src/sim/eventQueue.ts';
 
 describe('EventQueue', () => {

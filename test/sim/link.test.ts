@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 import { Link, linkRng, type LinkConfig } from '../../src/sim/link.ts';
 
 const WIRE = 1200 + 28; // payload + default IP/UDP overhead

@@ -5,7 +5,7 @@
  * live stream at 20-80% of the capacity left after loss (60 Mbit/s when uncapped) and a bulk
  * transfer, both on modelled hosts, and the checks a viewer would make.
  */
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 import type { HostConfig } from '../../src/sim/host.ts';
 import type { LinkConfig } from '../../src/sim/link.ts';
 import type { PathSpec } from '../../src/sim/network.ts';

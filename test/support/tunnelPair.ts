@@ -1,7 +1,7 @@
 import type { SessionEvent, StreamId } from '../../src/session/api.ts';
 import type { SessionConfig } from '../../src/session/config.ts';
 import { Listener } from '../../src/session/listener.ts';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 import { Session } from '../../src/session/session.ts';
 import { loadFec } from '../../src/fec/index.ts';
 import { HostNode, type HostConfig } from '../../src/sim/host.ts';

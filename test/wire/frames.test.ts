@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SeededRng } from '../../src/session/rng.ts';
+import type { SeededRng } from '../../src/base/rng.ts';
 import { ByteWriter, MAX_U48, MAX_VARINT } from '../../src/wire/bytes.ts';
 import { type Control, encodeControl } from '../../src/wire/control.ts';
 import { WireError } from '../../src/wire/errors.ts';

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 import {
   DEFAULT_MAX_SKEW_MS,
   derivePskKeys,

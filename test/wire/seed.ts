@@ -3,7 +3,7 @@
  * from BERING_SEED when set (to reproduce a failure) and is otherwise fresh per run. A failure's
  * message starts with the seed and the command line that reproduces it.
  */
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 
 const fixed = process.env.BERING_SEED;
 

@@ -1,5 +1,5 @@
 import { RangeSet } from '../rangeSet.ts';
-import type { Millis } from '../time.ts';
+import type { Millis } from '../../base/time.ts';
 
 /** Most ACK ranges remembered per path; older holes are given up on (the sender times them out). */
 const MAX_TRACKED_RANGES = 256;

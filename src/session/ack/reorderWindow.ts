@@ -1,4 +1,4 @@
-import type { Millis } from '../time.ts';
+import type { Millis } from '../../base/time.ts';
 
 /** Packets declared lost that are remembered, to notice when one of them is acknowledged after all. */
 const REMEMBERED_LOSSES = 64;

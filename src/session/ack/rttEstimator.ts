@@ -1,4 +1,4 @@
-import type { Millis } from '../time.ts';
+import type { Millis } from '../../base/time.ts';
 
 /**
  * Round-trip time estimation per path, RFC 9002 §5: latest, min, smoothed and variance, with the

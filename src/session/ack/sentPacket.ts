@@ -1,5 +1,5 @@
 import type { SendGroup } from '../fec/encoder.ts';
-import type { Millis } from '../time.ts';
+import type { Millis } from '../../base/time.ts';
 
 /**
  * What a sent packet carried that must be re-sent if it is lost: frames, not packets, are

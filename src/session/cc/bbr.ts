@@ -1,4 +1,4 @@
-import type { Millis } from '../time.ts';
+import type { Millis } from '../../base/time.ts';
 import { WindowedMax } from './windowedMax.ts';
 import type { AckEvent, CongestionController } from './congestionController.ts';
 

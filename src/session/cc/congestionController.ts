@@ -1,4 +1,4 @@
-import type { Millis } from '../time.ts';
+import type { Millis } from '../../base/time.ts';
 import type { RateSample } from './deliveryRate.ts';
 
 /** Facts about one ACK that a controller may use. */

@@ -1,5 +1,5 @@
 import type { SentPacket } from '../ack/sentPacket.ts';
-import type { Millis } from '../time.ts';
+import type { Millis } from '../../base/time.ts';
 
 /** One delivery-rate sample, produced per ACK that acknowledged new packets. */
 export interface RateSample {

@@ -1,4 +1,4 @@
-import type { Millis } from '../time.ts';
+import type { Millis } from '../../base/time.ts';
 
 /**
  * Spreads packets at the controller's pacing rate. A sender woken late (timers fire with ~1 ms

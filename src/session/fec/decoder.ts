@@ -1,6 +1,6 @@
 import { FecError } from '../../fec/errors.ts';
 import type { ReedSolomon } from '../../fec/index.ts';
-import type { Millis } from '../time.ts';
+import type { Millis } from '../../base/time.ts';
 import { readShard, writeShard } from './shard.ts';
 
 /** A group on the receiving side: what arrived of it so far. */

@@ -1,5 +1,5 @@
 import type { ReedSolomon } from '../../fec/index.ts';
-import type { Millis } from '../time.ts';
+import type { Millis } from '../../base/time.ts';
 import { repairCount, type FecLane, type FecParams } from './policy.ts';
 import { SHARD_PREFIX, writeShard } from './shard.ts';
 
