@@ -1,4 +1,4 @@
-import type { Millis } from './time.ts';
+import type { Millis } from '../base/time.ts';
 
 /**
  * The session's own timers, one slot each in its {@link TimerTable}. `handleTimeout` serves them
