@@ -9,6 +9,7 @@ import { Pacer } from './cc/pacer.ts';
 import { LossEstimate, LossMeter } from './fec/lossMeter.ts';
 import { PathMigration } from './pathValidation.ts';
 import type { Millis } from '../base/time.ts';
+import { PATH_TIMER_COUNT, TimerTable } from './timers.ts';
 import { ReplayWindow } from '../wire/replay.ts';
 
 const INITIAL_PACKET_THRESHOLD = 3;
@@ -68,6 +69,8 @@ export class Path {
   readonly rate = new DeliveryRateEstimator();
   readonly received: ReceivedTracker;
   readonly replay = new ReplayWindow();
+  /** Its deadlines, armed by the session (see timers.ts). */
+  readonly timers = new TimerTable(PATH_TIMER_COUNT);
   bytesInFlight = 0;
   /** Ack-eliciting packets in flight (PTO is armed while nonzero). */
   elicitingInFlight = 0;

@@ -5,6 +5,7 @@ import { ResetCode } from './resetCode.ts';
 import { Path, type PathCounters } from './path.ts';
 import { MIGRATION_PROBE_MAX_BYTES, type PeerAddress } from './pathValidation.ts';
 import { Scheduler } from './scheduler.ts';
+import { PathTimer, Timer, TIMER_COUNT, TimerTable } from './timers.ts';
 import type { Rng } from '../base/rng.ts';
 import { Stream, type StreamPriority } from './stream/stream.ts';
 import { maxRecvRanges, PeerStreamIds, pieceLimit, sessionHeldLimit } from './stream/limits.ts';
@@ -193,6 +194,7 @@ export class Session implements FrameVisitor {
   private consumedData = 0;
   private bufferedSend = 0;
 
+  private readonly timers = new TimerTable(TIMER_COUNT);
   private lastReceivedAt: Millis;
   private lastElicitingSentAt: Millis;
 
@@ -410,31 +412,35 @@ export class Session implements FrameVisitor {
   /** Call when {@link nextTimeout} passes. Extra calls are harmless. */
   handleTimeout(now: Millis): void {
     if (this.state === 'closed') return;
+    this.armTimers();
+    const timers = this.timers;
     if (this.state === 'handshaking') {
-      if (now - this.handshakeStartedAt >= this.config.handshakeTimeoutMs) {
-        this.finishClose('handshake timed out: no answer from the peer', false);
-      }
+      if (timers.expired(Timer.HandshakeTimeout, now)) this.finishClose('handshake timed out: no answer from the peer', false);
       return;
     }
-    if (now - this.lastReceivedAt >= this.config.idleTimeoutMs) {
+    if (timers.expired(Timer.Idle, now)) {
       this.finishClose(`idle timeout: nothing heard for ${Math.round(now - this.lastReceivedAt)} ms`, false);
       return;
     }
     for (const path of this.paths) {
       if (path === undefined) continue;
-      if (this.silenceDeadline(path) <= now) {
+      // Each slot is re-armed just before it is judged: what fired before it (another path going
+      // down, losses declared) moves its deadline.
+      if (this.pathTimerDue(path, PathTimer.Silence, now)) {
         this.markPathDown(path, now, 'silent: nothing received or acknowledged after a probe timeout');
         continue;
       }
-      if (path.lossTime <= now) this.detectLosses(path, now);
-      if (path.ptoDeadline() <= now) this.onProbeTimeout(path, now);
-      if (path.migration.nextTimeout() <= now) path.migration.handleTimeout(now);
+      if (this.pathTimerDue(path, PathTimer.Loss, now)) this.detectLosses(path, now);
+      if (this.pathTimerDue(path, PathTimer.Pto, now)) this.onProbeTimeout(path, now);
+      if (this.pathTimerDue(path, PathTimer.Migration, now)) path.migration.handleTimeout(now);
     }
+    // These check their own deadlines (the sending key its packet count too) and cost little when
+    // nothing is due; the decoder's expiry has no deadline of its own.
     this.fecEncoder?.handleTimeout(now);
     this.fecDecoder?.expire(now);
     this.sealer?.handleTimeout(now);
     this.opener?.handleTimeout(now);
-    if (this.state === 'connected' && now - this.lastElicitingSentAt >= this.config.keepAliveMs) {
+    if (this.state === 'connected' && timers.expired(Timer.KeepAlive, now)) {
       for (const path of this.paths) if (path !== undefined) path.pingPending = true;
       this.lastElicitingSentAt = now;
     }
@@ -443,26 +449,67 @@ export class Session implements FrameVisitor {
   /** When to call {@link handleTimeout} (or {@link pollTransmit}, for pacing) next; null: no timer needed. */
   nextTimeout(): Millis | null {
     if (this.state === 'closed') return null;
+    this.armTimers();
+    let t = this.timers.next();
+    for (const path of this.paths) if (path !== undefined) t = Math.min(t, path.timers.next());
+    return t;
+  }
+
+  /** Sets every timer slot, the session's and each path's, from the state they derive from. */
+  private armTimers(): void {
+    const timers = this.timers;
+    timers.stopAll();
     if (this.state === 'handshaking') {
-      return Math.min(this.handshakeNextAt, this.handshakeStartedAt + this.config.handshakeTimeoutMs);
+      timers.set(Timer.HandshakeRetry, this.handshakeNextAt);
+      timers.set(Timer.HandshakeTimeout, this.handshakeStartedAt + this.config.handshakeTimeoutMs);
+      for (const path of this.paths) path?.timers.stopAll();
+      return;
     }
-    let t = this.lastReceivedAt + this.config.idleTimeoutMs;
-    if (this.state === 'connected') t = Math.min(t, this.lastElicitingSentAt + this.config.keepAliveMs);
-    if (this.fecEncoder !== null) t = Math.min(t, this.fecEncoder.nextTimeout());
-    if (this.sealer !== null && this.opener !== null) t = Math.min(t, this.sealer.nextUpdateAt, this.opener.nextTimeout);
+    timers.set(Timer.Idle, this.lastReceivedAt + this.config.idleTimeoutMs);
+    if (this.state === 'connected') timers.set(Timer.KeepAlive, this.lastElicitingSentAt + this.config.keepAliveMs);
+    if (this.fecEncoder !== null) timers.set(Timer.FecGroup, this.fecEncoder.nextTimeout());
+    if (this.sealer !== null && this.opener !== null) {
+      timers.set(Timer.KeyUpdate, this.sealer.nextUpdateAt);
+      timers.set(Timer.KeyDiscard, this.opener.nextTimeout);
+    }
     const wantsToSend = this.hasElicitingWork() || this.fecEncoder?.hasRepair(this.lastPollAt) === true;
     let canSend = false;
     for (const path of this.paths) {
       if (path === undefined) continue;
       if (path.isUp && path.hasCwndRoom) canSend = true;
-      t = Math.min(t, path.lossTime, path.ptoDeadline(), path.received.ackDeadline, path.lossReportDueAt);
-      t = Math.min(t, this.silenceDeadline(path), path.challengeDueAt, path.migration.nextTimeout());
-      if (path.responsePending !== null) t = Math.min(t, path.pacer.releaseTime());
-      if (path.isUp && (path.pingPending || (wantsToSend && path.hasCwndRoom))) t = Math.min(t, path.pacer.releaseTime());
+      for (let slot = 0; slot < PathTimer.Pacing; slot++) path.timers.set(slot, this.pathDeadline(path, slot as PathTimer));
+      const paced = path.responsePending !== null || (path.isUp && (path.pingPending || (wantsToSend && path.hasCwndRoom)));
+      path.timers.set(PathTimer.Pacing, paced ? path.pacer.releaseTime() : Infinity);
     }
     // Repairs wait for a path: with none that can send, an ACK or a path coming back wakes us.
-    if (canSend && this.fecEncoder !== null) t = Math.min(t, this.fecEncoder.nextRepairTime());
-    return t;
+    if (canSend && this.fecEncoder !== null) timers.set(Timer.Repair, this.fecEncoder.nextRepairTime());
+  }
+
+  /** Re-arms one of `path`'s timers from its state and says whether it is due. */
+  private pathTimerDue(path: Path, slot: PathTimer, now: Millis): boolean {
+    path.timers.set(slot, this.pathDeadline(path, slot));
+    return path.timers.expired(slot, now);
+  }
+
+  private pathDeadline(path: Path, slot: PathTimer): Millis {
+    switch (slot) {
+      case PathTimer.Silence:
+        return this.silenceDeadline(path);
+      case PathTimer.Loss:
+        return path.lossTime;
+      case PathTimer.Pto:
+        return path.ptoDeadline();
+      case PathTimer.Migration:
+        return path.migration.nextTimeout();
+      case PathTimer.Ack:
+        return path.received.ackDeadline;
+      case PathTimer.LossReport:
+        return path.lossReportDueAt;
+      case PathTimer.Challenge:
+        return path.challengeDueAt;
+      default:
+        return Infinity;
+    }
   }
 
   /** The next application event, or null. Drain after every input. */
