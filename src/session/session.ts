@@ -4,6 +4,7 @@ import { resolveSessionConfig, type SessionConfig } from './config.ts';
 import { ResetCode } from './resetCode.ts';
 import { Path, type PathCounters } from './path.ts';
 import { MIGRATION_PROBE_MAX_BYTES, type PeerAddress } from './pathValidation.ts';
+import { PACER_BURST_MS } from './cc/pacer.ts';
 import { Scheduler } from './scheduler.ts';
 import { PathTimer, Timer, TIMER_COUNT, TimerTable } from './timers.ts';
 import type { Rng } from '../base/rng.ts';
@@ -124,6 +125,12 @@ const BULK_AFTER_BACKLOGGED_MS = 500;
 /** Extra wait before a protected packet counts as lost, beyond its group's repairs. */
 const FEC_LOSS_SLACK_MS = 5;
 const MAX_PENDING_INITIATORS = 4;
+/**
+ * How far a sender woken late by its host may catch up on its pacing (Pacer.onSend): as much as
+ * BBR lets ACK aggregation add to the window (bbr.ts, EXTRA_ACKED_MAX_MS). After a longer stall
+ * the delivery samples are marked app-limited instead: they show what the host let through.
+ */
+const CATCH_UP_MS = 100;
 
 /**
  * One tunnel session: a sans-IO state machine in the manner of quinn-proto. It never reads a
@@ -211,6 +218,10 @@ export class Session implements FrameVisitor {
   lastDropWasDuplicate = false;
   /** When output was last polled: what {@link nextTimeout} judges spaced-out repairs against. */
   private lastPollAt: Millis = 0;
+  /** When the driver was last asked to wake us (Infinity once an input or timer came), and how late the host was then. */
+  private wakeAt: Millis = Infinity;
+  private hostLateMs = 0;
+  private lastEntryAt: Millis = -Infinity;
   private readonly ackRanges: Array<[number, number]> = [];
   private rxNow: Millis = 0;
   private rxPath: Path | null = null;
@@ -326,6 +337,7 @@ export class Session implements FrameVisitor {
    * them out.
    */
   handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local = 0): boolean {
+    this.noteEntry(now);
     this.lastDropWasDuplicate = false;
     const accepted = this.receive(now, pathId, bytes, false, from, local);
     if (accepted && !this.processingRestored) {
@@ -412,6 +424,7 @@ export class Session implements FrameVisitor {
   /** Call when {@link nextTimeout} passes. Extra calls are harmless. */
   handleTimeout(now: Millis): void {
     if (this.state === 'closed') return;
+    this.noteEntry(now);
     this.armTimers();
     const timers = this.timers;
     if (this.state === 'handshaking') {
@@ -452,7 +465,27 @@ export class Session implements FrameVisitor {
     this.armTimers();
     let t = this.timers.next();
     for (const path of this.paths) if (path !== undefined) t = Math.min(t, path.timers.next());
+    // A deadline already past when asked for is due at once: lateness counts from the last call.
+    this.wakeAt = Math.max(t, this.lastEntryAt);
     return t;
+  }
+
+  /**
+   * The first call after {@link nextTimeout} tells how late the host woke us: a timer due at
+   * `wakeAt` that fires later, or an input handled later, was held up by the host, not the path.
+   */
+  private noteEntry(now: Millis): void {
+    this.lastEntryAt = now;
+    if (this.wakeAt === Infinity) return;
+    this.hostLateMs = Math.max(0, now - this.wakeAt);
+    this.wakeAt = Infinity;
+    if (this.hostLateMs <= PACER_BURST_MS) return;
+    for (const path of this.paths) {
+      if (path === undefined) continue;
+      path.pacer.excuseLateness(now, Math.min(this.hostLateMs, CATCH_UP_MS));
+      // What is delivered until what is in flight now is acknowledged shows what the host let through.
+      if (this.hostLateMs > CATCH_UP_MS) path.rate.onAppLimited(path.bytesInFlight);
+    }
   }
 
   /** Sets every timer slot, the session's and each path's, from the state they derive from. */
@@ -687,6 +720,7 @@ export class Session implements FrameVisitor {
    * Call until null after every input. The returned bytes belong to the caller.
    */
   pollTransmit(now: Millis): Transmit | null {
+    this.noteEntry(now);
     switch (this.state) {
       case 'closed':
         return null;
