@@ -4,6 +4,7 @@ import { resolveSessionConfig, type SessionConfig } from './config.ts';
 import { Path, type PathCounters } from './path.ts';
 import { MIGRATION_PROBE_MAX_BYTES, type PeerAddress } from './pathValidation.ts';
 import { Scheduler } from './scheduler.ts';
+import { AckOutcome, Recovery, type FrameFate } from './recovery/recovery.ts';
 import { PathTimer, Timer, TIMER_COUNT, TimerTable } from './timers.ts';
 import type { Rng } from './rng.ts';
 import { Stream, type StreamPriority } from './stream/stream.ts';
@@ -132,8 +133,6 @@ const LATENCY_BACKLOG_BYTES = 64 * 1024;
  * among them would wait a round trip for ARQ. A real bulk sender stays backlogged for good.
  */
 const BULK_AFTER_BACKLOGGED_MS = 500;
-/** Extra wait before a protected packet counts as lost, beyond its group's repairs. */
-const FEC_LOSS_SLACK_MS = 5;
 const MAX_PENDING_INITIATORS = 4;
 
 /**
@@ -145,7 +144,7 @@ const MAX_PENDING_INITIATORS = 4;
  * per-stream and session flow control (RFC 9000 §4), ARQ with SACK and packet/time-threshold
  * loss detection (RFC 9002 §6), and per-path paced congestion control.
  */
-export class Session implements FrameVisitor {
+export class Session implements FrameVisitor, FrameFate {
   readonly config: SessionConfig;
   readonly id: number;
   /** The other side's session id, once the handshake completed. */
@@ -206,6 +205,7 @@ export class Session implements FrameVisitor {
   private bufferedSend = 0;
 
   private readonly timers = new TimerTable(TIMER_COUNT);
+  private readonly recovery: Recovery;
   private lastReceivedAt: Millis;
   private lastElicitingSentAt: Millis;
 
@@ -263,6 +263,7 @@ export class Session implements FrameVisitor {
     this.repairWriter = new ByteWriter(this.plain);
     this.fecEncoder = fec === null || !config.fec ? null : new FecEncoder(fec);
     this.fecDecoder = fec === null ? null : new FecDecoder(fec);
+    this.recovery = new Recovery(this, config.maxAckDelayMs);
   }
 
   /**
@@ -441,8 +442,8 @@ export class Session implements FrameVisitor {
         this.markPathDown(path, now, 'silent: nothing received or acknowledged after a probe timeout');
         continue;
       }
-      if (this.pathTimerDue(path, PathTimer.Loss, now)) this.detectLosses(path, now);
-      if (this.pathTimerDue(path, PathTimer.Pto, now)) this.onProbeTimeout(path, now);
+      if (this.pathTimerDue(path, PathTimer.Loss, now)) this.recovery.detectLosses(path, now);
+      if (this.pathTimerDue(path, PathTimer.Pto, now)) this.recovery.onProbeTimeout(path, now);
       if (this.pathTimerDue(path, PathTimer.Migration, now)) path.migration.handleTimeout(now);
     }
     // These check their own deadlines (the sending key its packet count too) and cost little when
@@ -1044,14 +1045,8 @@ export class Session implements FrameVisitor {
         isAppLimited: false,
         fecGroup,
       };
-      path.rate.onPacketSent(packet, now, path.bytesInFlight);
-      path.history.add(packet);
-      path.bytesInFlight += bytes.length;
-      path.elicitingInFlight++;
-      path.lastElicitingSentAt = now;
+      this.recovery.onPacketSent(now, path, packet);
       this.lastElicitingSentAt = now;
-      path.pacer.onSend(now, bytes.length, path.cc.pacingRate);
-      path.cc.onPacketSent(now, path.rate.delivered);
       if (!this.hasElicitingWork() && path.hasCwndRoom) path.rate.onAppLimited(path.bytesInFlight);
     }
     return { pathId: path.id, bytes };
@@ -1066,48 +1061,9 @@ export class Session implements FrameVisitor {
   onAck(pathId: number, ackDelayMicros: number, ranges: ReadonlyArray<readonly [number, number]>): void {
     const path = this.paths[pathId];
     if (path === undefined || ranges.length === 0) return;
-    const now = this.rxNow;
-    const largest = ranges[0][1];
-    if (largest >= path.nextPn) {
-      this.closeWithError(CloseCode.ProtocolViolation, `ACK of unsent packet ${largest} on path ${pathId}`);
-      return;
-    }
-    path.reorderWindow.onAck(ranges, path.rtt.smoothed);
-    let newlyAckedLargest: SentPacket | undefined;
-    let anyEliciting = false;
-    let rangeIndex = ranges.length - 1;
-    path.history.forEachBelow(largest + 1, (packet) => {
-      while (rangeIndex >= 0 && ranges[rangeIndex][1] < packet.pn) rangeIndex--;
-      if (rangeIndex < 0) return false;
-      if (packet.pn < ranges[rangeIndex][0]) return true;
-      path.history.take(packet.pn);
-      this.onPacketAcked(path, packet, now);
-      if (packet.pn === largest) newlyAckedLargest = packet;
-      anyEliciting = true;
-      return true;
-    });
-    if (!anyEliciting) return;
-    path.lastAckProgressAt = now;
-    if (largest > path.largestAcked) path.largestAcked = largest;
-    let rttSample = NaN;
-    // An ACK that came back on another path measures two paths: no RTT sample from it.
-    if (newlyAckedLargest !== undefined && this.rxPath === path) {
-      rttSample = now - newlyAckedLargest.timeSent;
-      path.rtt.update(rttSample, Math.min(ackDelayMicros / 1000, this.config.maxAckDelayMs));
-    }
-    path.ptoBackoff = 0;
-    const lostBytes = this.detectLosses(path, now);
-    const sample = path.rate.takeSample(path.rtt.min);
-    path.cc.onAck({
-      now,
-      sample,
-      rtt: rttSample,
-      minRtt: path.rtt.min,
-      bytesInFlight: path.bytesInFlight,
-      delivered: path.rate.delivered,
-      lostBytes,
-    });
-    this.wakeBlockedWriters();
+    const outcome = this.recovery.onAck(this.rxNow, path, ranges, ackDelayMicros, this.rxPath === path);
+    if (outcome === AckOutcome.Invalid) this.closeWithError(CloseCode.ProtocolViolation, `ACK of unsent packet ${ranges[0][1]} on path ${pathId}`);
+    else if (outcome === AckOutcome.Progress) this.wakeBlockedWriters();
   }
 
   onStream(streamId: number, offset: number, fin: boolean, data: Uint8Array): void {
@@ -1340,22 +1296,14 @@ export class Session implements FrameVisitor {
     if (path.state === 'down') return;
     path.state = 'down';
     path.downSince = now;
-    path.history.forEachBelow(path.nextPn, (packet) => {
-      path.history.take(packet.pn);
-      this.onPacketLost(path, packet);
-      return true;
-    });
-    path.lossTime = Infinity;
+    this.recovery.abandon(path);
     path.pingPending = false;
     path.challengeDueAt = now;
     this.emit({ type: 'pathDown', pathId: path.id, reason });
   }
 
-  private onPacketAcked(path: Path, packet: SentPacket, now: Millis): void {
-    path.bytesInFlight -= packet.size;
-    path.elicitingInFlight--;
-    path.counters.packetsAcked++;
-    path.rate.onPacketAcked(packet, now);
+  /** {@link FrameFate}: what an acknowledged packet's frames settle. */
+  framesAcked(packet: SentPacket): void {
     for (const frame of packet.frames) {
       switch (frame.kind) {
         case 'stream': {
@@ -1389,46 +1337,9 @@ export class Session implements FrameVisitor {
     }
   }
 
-  /** RFC 9002 §6.1: packet and time thresholds. Returns bytes declared lost. */
-  private detectLosses(path: Path, now: Millis): number {
-    path.lossTime = Infinity;
-    if (path.largestAcked < 0) return 0;
-    const lossDelay = path.lossDelay();
-    let lostBytes = 0;
-    path.history.forEachBelow(path.largestAcked, (packet) => {
-      const group = packet.fecGroup;
-      if (group !== null && (group.releasePn === null || path.largestAcked < group.releasePn[path.id])) {
-        // FEC may still restore it: wait for the group's repairs, then a little more.
-        const held = packet.timeSent + lossDelay + group.holdMs + FEC_LOSS_SLACK_MS;
-        if (held > now) {
-          path.lossTime = held;
-          return false;
-        }
-      }
-      if (packet.pn <= path.largestAcked - path.packetThreshold || packet.timeSent <= now - lossDelay) {
-        path.history.take(packet.pn);
-        lostBytes += packet.size;
-        this.onPacketLost(path, packet);
-        return true;
-      }
-      path.lossTime = packet.timeSent + lossDelay;
-      return false;
-    });
-    return lostBytes;
-  }
-
-  private onPacketLost(path: Path, packet: SentPacket): void {
-    path.bytesInFlight -= packet.size;
-    path.elicitingInFlight--;
-    path.counters.packetsLost++;
-    path.reorderWindow.onLost(packet.pn);
-    this.requeueFrames(path, packet);
-  }
-
-  /** Puts a packet's frames back in line to be sent again (on whichever path is best then). */
-  private requeueFrames(path: Path, packet: SentPacket): void {
+  /** {@link FrameFate}: puts a packet's frames back in line, for whichever path is best then. */
+  framesLost(packet: SentPacket): void {
     for (const frame of packet.frames) {
-      path.counters.retransmittedFrames++;
       switch (frame.kind) {
         case 'stream': {
           const stream = this.streams.get(frame.streamId);
@@ -1459,20 +1370,6 @@ export class Session implements FrameVisitor {
           break;
       }
     }
-  }
-
-  /**
-   * RFC 9002 §6.2: nothing acknowledged for a PTO. Send a probe now (ignoring cwnd and pacing)
-   * carrying the oldest in-flight data again, so a lost tail costs one PTO, not two.
-   */
-  private onProbeTimeout(path: Path, now: Millis): void {
-    path.ptoBackoff++;
-    path.counters.ptoCount++;
-    path.pingPending = true;
-    path.pacer.reset();
-    const oldest = path.history.oldest();
-    if (oldest !== undefined) this.requeueFrames(path, oldest);
-    path.lastElicitingSentAt = now;
   }
 
   /** The stream a peer's frame names: a live one, a new one it opens, or null (old, ours, or over its limit). */
