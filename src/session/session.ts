@@ -1,14 +1,18 @@
 import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from './api.ts';
 import type { SentFrame, SentPacket } from './ack/sentPacket.ts';
+import { CloseCode } from './closeCode.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
+import { EventQueue } from './events.ts';
+import { ResetCode } from './resetCode.ts';
 import { Path, type PathCounters } from './path.ts';
-import { MIGRATION_PROBE_MAX_BYTES, type PeerAddress } from './pathValidation.ts';
+import type { PeerAddress } from './pathValidation.ts';
 import { Scheduler } from './scheduler.ts';
-import { AckOutcome, Recovery, type FrameFate } from './recovery/recovery.ts';
+import { AckOutcome, Recovery } from './recovery/recovery.ts';
 import { PathTimer, Timer, TIMER_COUNT, TimerTable } from './timers.ts';
 import type { Rng } from './rng.ts';
-import { Stream, type StreamPriority } from './stream/stream.ts';
-import { maxRecvRanges, PeerStreamIds, pieceLimit, sessionHeldLimit } from './stream/limits.ts';
+import type { StreamPriority } from './stream/stream.ts';
+import { writeStreamFrames } from './stream/frameWriter.ts';
+import { Streams } from './stream/streams.ts';
 import type { Millis, UnixMillis } from './time.ts';
 import { FecDecoder } from './fec/decoder.ts';
 import { LOSS_PRIOR } from './fec/lossMeter.ts';
@@ -16,24 +20,17 @@ import { FecEncoder, type SendGroup } from './fec/encoder.ts';
 import { chooseFecParams, type FecLane } from './fec/policy.ts';
 import type { ReedSolomon } from '../fec/index.ts';
 import { ByteWriter } from '../wire/bytes.ts';
-import { encodeControl, type Control } from '../wire/control.ts';
+import type { Control } from '../wire/control.ts';
 import {
   decodeFrames,
   encodeAck,
   encodeClose,
-  encodeControlFrame,
   encodeFecSource,
   encodeLossReport,
   encodeRepair,
-  encodeMaxData,
-  encodeMaxStreamData,
   encodePathChallenge,
   encodePathResponse,
   encodePing,
-  encodeResetStream,
-  encodeStreamHeader,
-  streamDataCapacity,
-  streamHeaderLength,
   type FrameVisitor,
 } from '../wire/frames.ts';
 import { HandshakeInitiator, type SessionKeys } from '../wire/handshake.ts';
@@ -41,20 +38,7 @@ import { RecvKeys, SendKeys } from '../wire/keyUpdate.ts';
 import { DATA_OVERHEAD, PacketType, packetType, peekSessionId } from '../wire/packet.ts';
 import { WireError } from '../wire/errors.ts';
 
-/** Reset codes carried in RESET_STREAM. */
-export const ResetCode = {
-  /** The application (a TCP socket) aborted. */
-  Aborted: 1,
-  /** The peer refused the stream: too many streams. */
-  Refused: 2,
-  /** The exit relay could not reach its target. */
-  ConnectFailed: 3,
-  /** The session is going away. */
-  SessionClosed: 4,
-} as const;
-
-/** Close codes carried in CLOSE. */
-const CloseCode = { Normal: 0, ProtocolViolation: 1, FlowControl: 2 } as const;
+export { ResetCode };
 
 type State = 'handshaking' | 'connected' | 'closing' | 'closed';
 
@@ -102,11 +86,6 @@ export interface SessionStats {
 }
 
 const MAX_ACK_RANGES = 32;
-/**
- * Slack beyond maxStreams in the peer's cumulative stream limit: its own concurrency limit may be
- * larger (we refuse the extras), and it counts a stream closed up to a round trip before we do.
- */
-const PEER_STREAM_SLACK = 1024;
 /** Shortest interval the stream rate is measured over. */
 const STREAM_RATE_SAMPLE_MS = 150;
 const STREAM_RATE_GAIN = 0.25;
@@ -144,7 +123,7 @@ const MAX_PENDING_INITIATORS = 4;
  * per-stream and session flow control (RFC 9000 §4), ARQ with SACK and packet/time-threshold
  * loss detection (RFC 9002 §6), and per-path paced congestion control.
  */
-export class Session implements FrameVisitor, FrameFate {
+export class Session implements FrameVisitor {
   readonly config: SessionConfig;
   readonly id: number;
   /** The other side's session id, once the handshake completed. */
@@ -167,43 +146,17 @@ export class Session implements FrameVisitor, FrameFate {
 
   private readonly paths: Path[] = [];
   private readonly scheduler = new Scheduler();
-  private readonly streams = new Map<StreamId, Stream>();
-  private nextLocalStreamId: number;
-  private readonly peerStreamIds: PeerStreamIds;
-  private peerStreamsOpen = 0;
-  /** What all receive buffers hold (charged, see stream/recvBuffer.ts) and their piece count. */
-  private recvHeld = 0;
-  private recvPieces = 0;
-
-  private readonly events: SessionEvent[] = [];
-  private eventHead = 0;
-
-  /** Streams with lost data to resend, in arrival order. */
-  private readonly retransmitQueue = new Set<Stream>();
-  /** Streams with new data to send, round-robin. */
-  private readonly sendQueue = new Set<Stream>();
-  private readonly pendingOpens = new Set<Stream>();
-  private readonly pendingResets = new Set<Stream>();
-  private readonly pendingMaxStreamData = new Set<Stream>();
-  private readonly blockedWriters = new Set<Stream>();
-  private pendingMaxData = false;
+  private readonly events = new EventQueue();
+  private readonly streams: Streams;
   private closeFrame: { code: number; reason: string } | null = null;
   private closePathsLeft: PathId[] = [];
 
-  /** Session flow control, RFC 9000 §4.1. */
-  private peerMaxData: number;
-  private sentData = 0;
   /** Stream bytes sent per ms (EWMA), sampled at loss reports; what repairs ride on. */
   private streamRate = 0;
   private streamRateMarkAt: Millis = -Infinity;
   private streamRateMarkBytes = 0;
   private repairCap = Infinity;
   private repairCapUntil: Millis = -Infinity;
-  private localMaxData: number;
-  private receivedData = 0;
-  private consumedData = 0;
-  private bufferedSend = 0;
-
   private readonly timers = new TimerTable(TIMER_COUNT);
   private readonly recovery: Recovery;
   private lastReceivedAt: Millis;
@@ -226,15 +179,7 @@ export class Session implements FrameVisitor, FrameFate {
   private rxNow: Millis = 0;
   private rxPath: Path | null = null;
   private rxEliciting = false;
-  private readonly stats_ = {
-    streamsOpened: 0,
-    streamsReset: 0,
-    bytesWritten: 0,
-    bytesRead: 0,
-    packetsDropped: 0,
-    duplicatePackets: 0,
-    retransmittedBytes: 0,
-  };
+  private readonly stats_ = { packetsDropped: 0, duplicatePackets: 0 };
 
   private constructor(
     config: SessionConfig,
@@ -250,10 +195,7 @@ export class Session implements FrameVisitor, FrameFate {
     this.config = config;
     this.id = id;
     this.state = state;
-    this.nextLocalStreamId = isDialer ? 0 : 1;
-    this.peerStreamIds = new PeerStreamIds(isDialer ? 1 : 0, config.maxStreams + PEER_STREAM_SLACK);
-    this.peerMaxData = config.sessionWindowBytes;
-    this.localMaxData = config.sessionWindowBytes;
+    this.streams = new Streams(config, isDialer, this.events, (code, reason) => this.closeWithError(code, reason));
     this.lastReceivedAt = now;
     this.lastElicitingSentAt = now;
     this.handshakeStartedAt = now;
@@ -263,7 +205,7 @@ export class Session implements FrameVisitor, FrameFate {
     this.repairWriter = new ByteWriter(this.plain);
     this.fecEncoder = fec === null || !config.fec ? null : new FecEncoder(fec);
     this.fecDecoder = fec === null ? null : new FecDecoder(fec);
-    this.recovery = new Recovery(this, config.maxAckDelayMs);
+    this.recovery = new Recovery(this.streams, config.maxAckDelayMs);
   }
 
   /**
@@ -526,34 +468,14 @@ export class Session implements FrameVisitor, FrameFate {
 
   /** The next application event, or null. Drain after every input. */
   pollEvent(): SessionEvent | null {
-    if (this.eventHead === this.events.length) {
-      if (this.eventHead > 0) {
-        this.events.length = 0;
-        this.eventHead = 0;
-      }
-      return null;
-    }
-    const ev = this.events[this.eventHead];
-    this.events[this.eventHead++] = undefined as unknown as SessionEvent;
-    return ev;
+    return this.events.poll();
   }
 
   // ---------------------------------------------------------------- streams
 
   /** Opens a stream to the peer, optionally naming the service it wants. Null when not connected or at the limit. */
   openStream(service = ''): StreamId | null {
-    if (this.state !== 'connected') return null;
-    let localOpen = 0;
-    for (const s of this.streams.values()) if (s.isLocal && !s.isReset) localOpen++;
-    if (localOpen >= this.config.maxStreams) return null;
-    const id = this.nextLocalStreamId;
-    this.nextLocalStreamId += 2;
-    const stream = new Stream(id, true, this.config.streamWindowBytes, this.config.streamWindowBytes);
-    stream.service = service;
-    this.streams.set(id, stream);
-    this.pendingOpens.add(stream);
-    this.stats_.streamsOpened++;
-    return id;
+    return this.state === 'connected' ? this.streams.open(service) : null;
   }
 
   /**
@@ -561,76 +483,27 @@ export class Session implements FrameVisitor, FrameFate {
    * 'streamWritable'). The session keeps a reference to `data`: do not modify it afterwards.
    */
   streamWrite(id: StreamId, data: Uint8Array): number {
-    const stream = this.streams.get(id);
-    if (stream === undefined || stream.isReset || stream.send.finRequested || this.state !== 'connected') return 0;
-    const room = Math.min(
-      this.config.streamSendBufferBytes - stream.send.buffered,
-      this.config.sessionSendBufferBytes - this.bufferedSend,
-    );
-    const n = Math.max(0, Math.min(room, data.length));
-    if (n < data.length) {
-      stream.writeBlocked = true;
-      this.blockedWriters.add(stream);
-    }
-    if (n === 0) return 0;
-    stream.send.write(n === data.length ? data : data.subarray(0, n));
-    this.bufferedSend += n;
-    this.stats_.bytesWritten += n;
-    if (stream.sendCredit > 0) this.sendQueue.add(stream);
-    return n;
+    return this.state === 'connected' ? this.streams.write(id, data) : 0;
   }
 
   /** Next received bytes in order, 'fin' once when the peer finished and all was read, or null. */
   streamRead(id: StreamId, maxBytes = Infinity): ReadResult {
-    const stream = this.streams.get(id);
-    if (stream === undefined || stream.isReset || !stream.announced) return null;
-    const heldBefore = stream.recv.held;
-    const piecesBefore = stream.recv.pieceCount;
-    const out = stream.recv.read(maxBytes);
-    this.recvHeld += stream.recv.held - heldBefore;
-    this.recvPieces += stream.recv.pieceCount - piecesBefore;
-    if (out === null) {
-      stream.readableSignalled = false;
-      return null;
-    }
-    if (out === 'fin') {
-      this.maybeFreeStream(stream);
-      return 'fin';
-    }
-    this.stats_.bytesRead += out.length;
-    this.consumedData += out.length;
-    const streamTarget = stream.recv.readOffset + this.config.streamWindowBytes;
-    if (streamTarget - stream.localMaxData >= this.config.streamWindowBytes / 4 && stream.recv.finalSize < 0) {
-      stream.localMaxData = streamTarget;
-      this.pendingMaxStreamData.add(stream);
-    }
-    const sessionTarget = this.consumedData + this.config.sessionWindowBytes;
-    if (sessionTarget - this.localMaxData >= this.config.sessionWindowBytes / 4) {
-      this.localMaxData = sessionTarget;
-      this.pendingMaxData = true;
-    }
-    return out;
+    return this.streams.read(id, maxBytes);
   }
 
   /** Sets what a stream's data prefers; 'auto' (the default) detects live traffic by its backlog. */
   setStreamPriority(id: StreamId, priority: StreamPriority): void {
-    const stream = this.streams.get(id);
-    if (stream !== undefined) stream.priority = priority;
+    this.streams.setPriority(id, priority);
   }
 
   /** Half-closes our direction: the peer reads 'fin' after the last byte written. */
   streamFinish(id: StreamId): void {
-    const stream = this.streams.get(id);
-    if (stream === undefined || stream.isReset || stream.send.finRequested) return;
-    stream.send.finRequested = true;
-    this.sendQueue.add(stream);
+    this.streams.finish(id);
   }
 
   /** Aborts both directions; the peer gets 'streamReset'. Buffered data is discarded. */
   streamReset(id: StreamId, code: number): void {
-    const stream = this.streams.get(id);
-    if (stream === undefined || stream.isReset) return;
-    this.resetStream(stream, code, false);
+    this.streams.reset(id, code);
   }
 
   /** Closes the session: the peer gets 'closed'; every stream is reset. */
@@ -648,11 +521,16 @@ export class Session implements FrameVisitor, FrameFate {
   }
 
   stats(): SessionStats {
-    let active = 0;
-    for (const s of this.streams.values()) if (!s.isReset) active++;
+    const c = this.streams.counters;
     return {
-      ...this.stats_,
-      activeStreams: active,
+      streamsOpened: c.streamsOpened,
+      streamsReset: c.streamsReset,
+      bytesWritten: c.bytesWritten,
+      bytesRead: c.bytesRead,
+      packetsDropped: this.stats_.packetsDropped,
+      duplicatePackets: this.stats_.duplicatePackets,
+      retransmittedBytes: c.retransmittedBytes,
+      activeStreams: this.streams.activeCount,
       fecRestoredPackets: this.fecDecoder?.restoredPackets ?? 0,
       fecFailedGroups: this.fecDecoder?.failedGroups ?? 0,
       fec: { bulk: this.fecShape('bulk'), latency: this.fecShape('latency') },
@@ -765,12 +643,8 @@ export class Session implements FrameVisitor, FrameFate {
     const path = this.pickPath(now);
     if (path === null) return null;
     // Retransmissions go on the path where they arrive first; a slower path carries new data.
-    if (!this.scheduler.pickedFastest && !this.hasNewWork()) return null;
+    if (!this.scheduler.pickedFastest && !this.streams.hasNewWork) return null;
     return this.buildPacket(now, path, true, this.scheduler.pickedFastest);
-  }
-
-  private hasNewWork(): boolean {
-    return this.sendQueue.size > 0 && this.sentData < this.peerMaxData;
   }
 
   /** PATH_RESPONSE owed on this path and/or a PATH_CHALLENGE to (re)validate it. Never held by cwnd. */
@@ -847,30 +721,13 @@ export class Session implements FrameVisitor, FrameFate {
     return this.scheduler.pick(now, this.paths, (atLeast) => this.backlogBytes(atLeast));
   }
 
-  /** Bytes waiting to be sent (new and lost), counted only up to `atLeast`. */
+  /** Bytes waiting to be sent (repairs, lost and new data), counted only up to `atLeast`. */
   private backlogBytes(atLeast: number): number {
-    let total = this.fecEncoder?.repairPacketsQueued ?? 0;
-    total *= this.config.mtu;
-    for (const s of this.retransmitQueue) {
-      total += s.send.lost.size();
-      if (total >= atLeast) return total;
-    }
-    for (const s of this.sendQueue) {
-      total += Math.min(s.send.written - s.send.nextOffset, s.sendCredit);
-      if (total >= atLeast) return total;
-    }
-    return total;
+    return this.streams.backlogBytes((this.fecEncoder?.repairPacketsQueued ?? 0) * this.config.mtu, atLeast);
   }
 
   private hasElicitingWork(): boolean {
-    return (
-      this.pendingOpens.size > 0 ||
-      this.pendingResets.size > 0 ||
-      this.pendingMaxStreamData.size > 0 ||
-      this.pendingMaxData ||
-      this.retransmitQueue.size > 0 ||
-      (this.sendQueue.size > 0 && this.sentData < this.peerMaxData)
-    );
+    return this.streams.hasElicitingWork;
   }
 
   private beginPacket(w: ByteWriter = this.writer): ByteWriter {
@@ -907,16 +764,14 @@ export class Session implements FrameVisitor, FrameFate {
     if (!eliciting) return this.finishPacket(now, path, w, null, null);
     const frames: SentFrame[] = [];
     // Only stream data is worth repairs: a lone PING or window update is cheaper to resend.
-    const carriesData = this.retransmitQueue.size > 0 || this.hasNewWork();
+    const carriesData = this.streams.retransmitQueue.size > 0 || this.streams.hasNewWork;
     const fec = carriesData ? (this.fecEncoder?.assign(now, this.nextLane(now)) ?? null) : null;
     if (fec !== null) encodeFecSource(w, fec.group.id, fec.index);
     if (path.pingPending) {
       encodePing(w);
       path.pingPending = false;
     }
-    this.writeControlFrames(w, frames);
-    if (retransmit) this.writeRetransmissions(w, frames);
-    this.writeNewData(w, frames);
+    writeStreamFrames(w, this.streams, frames, retransmit);
     if (frames.length === 0 && w.pos === 0) encodePing(w);
     const t = this.finishPacket(now, path, w, frames, fec?.group ?? null);
     if (fec !== null) this.fecEncoder!.addSource(fec.group, fec.index, t.bytes);
@@ -928,7 +783,7 @@ export class Session implements FrameVisitor, FrameFate {
    * that keep up with their source (live video) get the latency lane, backlogged ones bulk.
    */
   private nextLane(now: Millis): FecLane {
-    const first = this.retransmitQueue.values().next().value ?? this.sendQueue.values().next().value;
+    const first = this.streams.nextToSend();
     if (first === undefined) return 'latency';
     if (first.priority !== 'auto') return first.priority === 'latency' ? 'latency' : 'bulk';
     if (first.send.written - first.send.nextOffset < LATENCY_BACKLOG_BYTES) {
@@ -937,91 +792,6 @@ export class Session implements FrameVisitor, FrameFate {
     }
     if (first.backloggedSince === Infinity) first.backloggedSince = now;
     return now - first.backloggedSince >= BULK_AFTER_BACKLOGGED_MS ? 'bulk' : 'latency';
-  }
-
-  private writeControlFrames(w: ByteWriter, frames: SentFrame[]): void {
-    for (const stream of this.pendingOpens) {
-      const control = encodeControl({ streamOpen: { streamId: stream.id, service: stream.service } });
-      if (w.remaining < control.length + 8) return;
-      encodeControlFrame(w, control);
-      frames.push({ kind: 'streamOpen', streamId: stream.id });
-      this.pendingOpens.delete(stream);
-    }
-    for (const stream of this.pendingResets) {
-      if (w.remaining < 32) return;
-      encodeResetStream(w, stream.id, stream.resetCode, stream.send.nextOffset);
-      frames.push({ kind: 'resetStream', streamId: stream.id });
-      this.pendingResets.delete(stream);
-    }
-    if (this.pendingMaxData && w.remaining >= 16) {
-      encodeMaxData(w, this.localMaxData);
-      frames.push({ kind: 'maxData' });
-      this.pendingMaxData = false;
-    }
-    for (const stream of this.pendingMaxStreamData) {
-      if (w.remaining < 24) return;
-      this.pendingMaxStreamData.delete(stream);
-      if (stream.isReset) continue;
-      encodeMaxStreamData(w, stream.id, stream.localMaxData);
-      frames.push({ kind: 'maxStreamData', streamId: stream.id });
-    }
-  }
-
-  private writeRetransmissions(w: ByteWriter, frames: SentFrame[]): void {
-    for (const stream of this.retransmitQueue) {
-      const send = stream.send;
-      while (!send.lost.isEmpty) {
-        const room = streamDataCapacity(w.remaining, stream.id, send.lost.min!);
-        if (room <= 0) return;
-        const [start, end] = send.lost.shiftRange(room)!;
-        const fin = send.finLost && end === send.written && send.lost.isEmpty;
-        this.writeStreamFrame(w, stream, start, end - start, fin, frames);
-        if (fin) send.finLost = false;
-        this.stats_.retransmittedBytes += end - start;
-      }
-      if (send.finLost) {
-        if (w.remaining < streamHeaderLength(stream.id, send.written, 0)) return;
-        this.writeStreamFrame(w, stream, send.written, 0, true, frames);
-        send.finLost = false;
-      }
-      this.retransmitQueue.delete(stream);
-    }
-  }
-
-  private writeNewData(w: ByteWriter, frames: SentFrame[]): void {
-    for (const stream of this.sendQueue) {
-      if (stream.isReset) {
-        this.sendQueue.delete(stream);
-        continue;
-      }
-      const send = stream.send;
-      const sessionCredit = this.peerMaxData - this.sentData;
-      const available = Math.min(send.written - send.nextOffset, stream.sendCredit, sessionCredit);
-      const finReady = send.finRequested && !send.finSent;
-      if (available <= 0 && !(finReady && send.nextOffset === send.written)) {
-        this.sendQueue.delete(stream);
-        if (sessionCredit <= 0) return;
-        continue;
-      }
-      const length = Math.max(0, Math.min(available, streamDataCapacity(w.remaining, stream.id, send.nextOffset)));
-      if (length === 0 && (available > 0 || w.remaining < streamHeaderLength(stream.id, send.nextOffset, 0))) return;
-      const fin = finReady && send.nextOffset + length === send.written;
-      this.writeStreamFrame(w, stream, send.nextOffset, length, fin, frames);
-      send.nextOffset += length;
-      this.sentData += length;
-      if (fin) send.finSent = true;
-      // Round-robin: the stream goes to the back of the queue, or leaves it when drained.
-      this.sendQueue.delete(stream);
-      if (send.hasNewData && stream.sendCredit > 0) this.sendQueue.add(stream);
-      if (w.remaining < 32) return;
-    }
-  }
-
-  private writeStreamFrame(w: ByteWriter, stream: Stream, offset: number, length: number, fin: boolean, frames: SentFrame[]): void {
-    encodeStreamHeader(w, stream.id, offset, length, fin);
-    stream.send.copyOut(offset, length, this.plain, w.pos);
-    w.pos += length;
-    frames.push({ kind: 'stream', streamId: stream.id, offset, length, fin });
   }
 
   /** Seals the packet in the scratch buffer; `frames` null means not ack-eliciting, not tracked. */
@@ -1063,88 +833,32 @@ export class Session implements FrameVisitor, FrameFate {
     if (path === undefined || ranges.length === 0) return;
     const outcome = this.recovery.onAck(this.rxNow, path, ranges, ackDelayMicros, this.rxPath === path);
     if (outcome === AckOutcome.Invalid) this.closeWithError(CloseCode.ProtocolViolation, `ACK of unsent packet ${ranges[0][1]} on path ${pathId}`);
-    else if (outcome === AckOutcome.Progress) this.wakeBlockedWriters();
+    else if (outcome === AckOutcome.Progress) this.streams.wakeBlockedWriters();
   }
 
   onStream(streamId: number, offset: number, fin: boolean, data: Uint8Array): void {
     this.rxEliciting = true;
-    const stream = this.streamForFrame(streamId);
-    if (stream === null || stream.isReset) return;
-    if (offset + data.length > stream.localMaxData) {
-      this.closeWithError(CloseCode.FlowControl, `stream ${streamId} exceeded its flow-control window`);
-      return;
-    }
-    const recv = stream.recv;
-    const heldBefore = recv.held;
-    const piecesBefore = recv.pieceCount;
-    const growth = recv.insert(offset, data, fin);
-    if (growth < 0) {
-      this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} changed its final size`);
-      return;
-    }
-    this.recvHeld += recv.held - heldBefore;
-    this.recvPieces += recv.pieceCount - piecesBefore;
-    if (recv.rangeCount > maxRecvRanges(this.config.streamWindowBytes) || recv.pieceCount > pieceLimit(this.config.streamWindowBytes)) {
-      this.closeWithError(CloseCode.FlowControl, `stream ${streamId} holds too many pieces (${recv.pieceCount} in ${recv.rangeCount} ranges)`);
-      return;
-    }
-    if (this.recvHeld > sessionHeldLimit(this.config.sessionWindowBytes) || this.recvPieces > pieceLimit(this.config.sessionWindowBytes)) {
-      this.closeWithError(CloseCode.FlowControl, `received data held in too many small pieces (${this.recvPieces} pieces, ${this.recvHeld} bytes charged)`);
-      return;
-    }
-    this.receivedData += growth;
-    if (this.receivedData > this.localMaxData) {
-      this.closeWithError(CloseCode.FlowControl, 'session exceeded its flow-control window');
-      return;
-    }
-    if (fin) {
-      this.pendingMaxStreamData.delete(stream);
-      stream.peerFinalKnown = true;
-    }
-    this.signalReadable(stream);
+    this.streams.onStream(streamId, offset, fin, data);
   }
 
   onResetStream(streamId: number, errorCode: number, finalSize: number): void {
     this.rxEliciting = true;
-    const stream = this.streamForFrame(streamId);
-    if (stream === null) return;
-    // RFC 9000 §4.5: the final size can be neither below what arrived, nor other than a FIN
-    // said, nor beyond what flow control allowed.
-    const recv = stream.recv;
-    if (finalSize < recv.highestOffset || (recv.finalSize >= 0 && finalSize !== recv.finalSize)) {
-      this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} reset with final size ${finalSize}, below or off what arrived`);
-      return;
-    }
-    if (finalSize > stream.localMaxData || (!stream.peerFinalKnown && this.receivedData + finalSize - recv.highestOffset > this.localMaxData)) {
-      this.closeWithError(CloseCode.FlowControl, `stream ${streamId} reset with final size ${finalSize}, beyond its flow-control window`);
-      return;
-    }
-    if (!stream.isReset) this.resetStream(stream, errorCode, true);
-    this.settlePeerFinalSize(stream, finalSize);
+    this.streams.onResetStream(streamId, errorCode, finalSize);
   }
 
   onStopSending(streamId: number, errorCode: number): void {
     this.rxEliciting = true;
-    const stream = this.streamForFrame(streamId);
-    if (stream !== null && !stream.isReset) this.resetStream(stream, errorCode, true);
+    this.streams.onStopSending(streamId, errorCode);
   }
 
   onMaxData(max: number): void {
     this.rxEliciting = true;
-    if (max > this.peerMaxData) {
-      this.peerMaxData = max;
-      for (const stream of this.streams.values()) {
-        if (!stream.isReset && stream.send.hasNewData && stream.sendCredit > 0) this.sendQueue.add(stream);
-      }
-    }
+    this.streams.onMaxData(max);
   }
 
   onMaxStreamData(streamId: number, max: number): void {
     this.rxEliciting = true;
-    const stream = this.streams.get(streamId);
-    if (stream === undefined || stream.isReset || max <= stream.peerMaxData) return;
-    stream.peerMaxData = max;
-    if (stream.send.hasNewData) this.sendQueue.add(stream);
+    this.streams.onMaxStreamData(streamId, max);
   }
 
   onPathChallenge(data: Uint8Array): void {
@@ -1170,15 +884,7 @@ export class Session implements FrameVisitor, FrameFate {
 
   onControl(msg: Control): void {
     this.rxEliciting = true;
-    if (msg.streamOpen !== undefined) {
-      const stream = this.streamForFrame(Number(msg.streamOpen.streamId));
-      if (stream === null || stream.announced || stream.isLocal) return;
-      stream.announced = true;
-      stream.service = msg.streamOpen.service;
-      if (stream.isReset) return;
-      this.emit({ type: 'streamOpened', streamId: stream.id, service: stream.service });
-      this.signalReadable(stream);
-    }
+    if (msg.streamOpen !== undefined) this.streams.onStreamOpen(Number(msg.streamOpen.streamId), msg.streamOpen.service);
   }
 
   onRepair(groupId: number, index: number, k: number, m: number, data: Uint8Array): void {
@@ -1302,161 +1008,6 @@ export class Session implements FrameVisitor, FrameFate {
     this.emit({ type: 'pathDown', pathId: path.id, reason });
   }
 
-  /** {@link FrameFate}: what an acknowledged packet's frames settle. */
-  framesAcked(packet: SentPacket): void {
-    for (const frame of packet.frames) {
-      switch (frame.kind) {
-        case 'stream': {
-          const stream = this.streams.get(frame.streamId);
-          if (stream === undefined || stream.isReset) break;
-          const before = stream.send.buffered;
-          stream.send.onAcked(frame.offset, frame.length, frame.fin);
-          this.bufferedSend -= before - stream.send.buffered;
-          this.maybeFreeStream(stream);
-          break;
-        }
-        case 'resetStream': {
-          const stream = this.streams.get(frame.streamId);
-          if (stream !== undefined) {
-            stream.resetAcked = true;
-            this.maybeFreeStream(stream);
-          }
-          break;
-        }
-        case 'streamOpen': {
-          const stream = this.streams.get(frame.streamId);
-          if (stream !== undefined) {
-            stream.openAcked = true;
-            this.maybeFreeStream(stream);
-          }
-          break;
-        }
-        default:
-          break;
-      }
-    }
-  }
-
-  /** {@link FrameFate}: puts a packet's frames back in line, for whichever path is best then. */
-  framesLost(packet: SentPacket): void {
-    for (const frame of packet.frames) {
-      switch (frame.kind) {
-        case 'stream': {
-          const stream = this.streams.get(frame.streamId);
-          if (stream === undefined || stream.isReset) break;
-          stream.send.onLost(frame.offset, frame.length, frame.fin);
-          if (stream.send.hasLostData) this.retransmitQueue.add(stream);
-          break;
-        }
-        case 'maxData':
-          this.pendingMaxData = true;
-          break;
-        case 'maxStreamData': {
-          const stream = this.streams.get(frame.streamId);
-          if (stream !== undefined && !stream.isReset && stream.recv.finalSize < 0) this.pendingMaxStreamData.add(stream);
-          break;
-        }
-        case 'resetStream': {
-          const stream = this.streams.get(frame.streamId);
-          if (stream !== undefined && !stream.resetAcked) this.pendingResets.add(stream);
-          break;
-        }
-        case 'streamOpen': {
-          const stream = this.streams.get(frame.streamId);
-          if (stream !== undefined && !stream.openAcked) this.pendingOpens.add(stream);
-          break;
-        }
-        default:
-          break;
-      }
-    }
-  }
-
-  /** The stream a peer's frame names: a live one, a new one it opens, or null (old, ours, or over its limit). */
-  private streamForFrame(streamId: number): Stream | null {
-    const existing = this.streams.get(streamId);
-    if (existing !== undefined) return existing;
-    const admitted = this.peerStreamIds.admit(streamId);
-    if (admitted === 'old') return null;
-    if (admitted === 'over') {
-      this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} is beyond the peer's stream limit`);
-      return null;
-    }
-    const stream = new Stream(streamId, false, this.config.streamWindowBytes, this.config.streamWindowBytes);
-    this.streams.set(streamId, stream);
-    this.peerStreamsOpen++;
-    if (this.peerStreamsOpen > this.config.maxStreams) this.resetStream(stream, ResetCode.Refused, false);
-    return stream;
-  }
-
-  /**
-   * Aborts a stream. Both sides always send RESET_STREAM with their final size, the first as the
-   * abort and the other in reply, so each learns how much of the session window the other used
-   * (RFC 9000 §4.5) and the state is freed only when both final sizes are settled.
-   */
-  private resetStream(stream: Stream, code: number, byPeer: boolean): void {
-    stream.resetCode = code;
-    stream.resetByPeer = byPeer;
-    this.bufferedSend -= stream.send.buffered;
-    // Unread bytes will never be read: give their window back.
-    this.consumedData += stream.recv.highestOffset - stream.recv.readOffset;
-    stream.send.discard();
-    this.recvHeld -= stream.recv.held;
-    this.recvPieces -= stream.recv.pieceCount;
-    stream.recv.discard();
-    this.sendQueue.delete(stream);
-    this.retransmitQueue.delete(stream);
-    this.pendingOpens.delete(stream);
-    this.pendingMaxStreamData.delete(stream);
-    this.blockedWriters.delete(stream);
-    this.stats_.streamsReset++;
-    this.pendingResets.add(stream);
-    if (byPeer && stream.announced) this.emit({ type: 'streamReset', streamId: stream.id, code });
-    this.maybeFreeStream(stream);
-  }
-
-  /** The peer's final size for a stream: account the bytes it sent that we never received. */
-  private settlePeerFinalSize(stream: Stream, finalSize: number): void {
-    if (stream.peerFinalKnown) return;
-    stream.peerFinalKnown = true;
-    const unseen = Math.max(0, finalSize - stream.recv.highestOffset);
-    this.receivedData += unseen;
-    this.consumedData += unseen;
-    stream.recv.highestOffset = Math.max(stream.recv.highestOffset, finalSize);
-    this.maybeFreeStream(stream);
-  }
-
-  private maybeFreeStream(stream: Stream): void {
-    if (!stream.isFinished || !this.streams.has(stream.id)) return;
-    this.streams.delete(stream.id);
-    this.pendingResets.delete(stream);
-    this.blockedWriters.delete(stream);
-    if (!stream.isLocal) {
-      this.peerStreamsOpen--;
-      this.peerStreamIds.onClosed();
-    }
-    if (stream.announced) this.emit({ type: 'streamClosed', streamId: stream.id });
-  }
-
-  private signalReadable(stream: Stream): void {
-    if (!stream.announced || stream.readableSignalled || !stream.recv.isReadable) return;
-    stream.readableSignalled = true;
-    this.emit({ type: 'streamReadable', streamId: stream.id });
-  }
-
-  private wakeBlockedWriters(): void {
-    if (this.blockedWriters.size === 0) return;
-    const sessionRoom = this.config.sessionSendBufferBytes - this.bufferedSend;
-    for (const stream of this.blockedWriters) {
-      const room = Math.min(this.config.streamSendBufferBytes - stream.send.buffered, sessionRoom);
-      // Wake only with a worthwhile amount of room, or writers spin on tiny writes.
-      if (room < Math.min(256 * 1024, this.config.streamSendBufferBytes / 4)) continue;
-      stream.writeBlocked = false;
-      this.blockedWriters.delete(stream);
-      this.emit({ type: 'streamWritable', streamId: stream.id });
-    }
-  }
-
   /** Re-sizes FEC from the raw loss of the paths in use, weighted by how much each carries. */
   private updateFecParams(now: Millis): void {
     if (this.fecEncoder === null) return;
@@ -1495,12 +1046,12 @@ export class Session implements FrameVisitor, FrameFate {
    */
   private repairHeadroom(now: Millis): number {
     if (this.streamRateMarkAt > -Infinity && now - this.streamRateMarkAt >= STREAM_RATE_SAMPLE_MS) {
-      const rate = (this.sentData - this.streamRateMarkBytes) / (now - this.streamRateMarkAt);
+      const rate = (this.streams.sentData - this.streamRateMarkBytes) / (now - this.streamRateMarkAt);
       this.streamRate = this.streamRate === 0 ? rate : this.streamRate + STREAM_RATE_GAIN * (rate - this.streamRate);
     }
     if (this.streamRateMarkAt === -Infinity || now - this.streamRateMarkAt >= STREAM_RATE_SAMPLE_MS) {
       this.streamRateMarkAt = now;
-      this.streamRateMarkBytes = this.sentData;
+      this.streamRateMarkBytes = this.streams.sentData;
     }
     let capacity = 0;
     let saturated = true;
@@ -1529,12 +1080,6 @@ export class Session implements FrameVisitor, FrameFate {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.streams.clear();
-    this.sendQueue.clear();
-    this.retransmitQueue.clear();
-    this.pendingOpens.clear();
-    this.pendingResets.clear();
-    this.pendingMaxStreamData.clear();
-    this.blockedWriters.clear();
     this.emit({ type: 'closed', reason, byPeer });
   }
 
