@@ -4,8 +4,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ImpairmentProxy } from '../src/io/impairmentProxy.ts';
-import { spawnChild } from '../src/io/children.ts';
+import { ImpairmentProxy } from '../src/lab/impairmentProxy.ts';
+import { spawnChild } from '../src/lab/children.ts';
 import { startUdpSystem, waitForLine, type Harness } from './harness.ts';
 import type { PathSpec } from './scenarios.ts';
 

@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { spawnChild, stopChild, tailOf } from '../src/io/children.ts';
+import { spawnChild, stopChild, tailOf } from '../src/lab/children.ts';
 import type { Command, Event, ReceiveResult } from './workload.ts';
 
 const ENDPOINT = fileURLToPath(new URL('./endpoint.ts', import.meta.url));

@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { HostPort } from '../src/io/address.ts';
 import type { LinkConfig, LinkStats } from '../src/sim/link.ts';
-import { Helpers, lastLines, stopChild } from '../src/io/children.ts';
+import { Helpers, lastLines, stopChild } from '../src/lab/children.ts';
 import { EndpointProcess } from './endpointProcess.ts';
 
 /** The impairment proxy and the TUN bridge both look like this to the orchestrator. */

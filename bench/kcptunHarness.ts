@@ -6,10 +6,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { ImpairmentProxy } from '../src/io/impairmentProxy.ts';
+import { ImpairmentProxy } from '../src/lab/impairmentProxy.ts';
 import { pathSeed } from './beringHarness.ts';
-import { spawnChild } from '../src/io/children.ts';
-import { freePort } from '../src/io/freePort.ts';
+import { spawnChild } from '../src/lab/children.ts';
+import { freePort } from '../src/lab/freePort.ts';
 import { startUdpSystem, waitForLine, type Harness } from './harness.ts';
 import type { PathSpec } from './scenarios.ts';
 

@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 import { parseArgs } from 'node:util';
-import { stopChild } from '../src/io/children.ts';
+import { stopChild } from '../src/lab/children.ts';
 import { startBeringPair, startKcptunPair, type RelayPair } from './ceiling.ts';
 
 export const CHUNK = 16 * 1024;

@@ -2,10 +2,6 @@
  * The bench run: for each scenario and each system, set the system up on fresh emulated paths,
  * warm it up, run each workload with CPU counted on the relays, and record every figure.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { generateKey } from '../src/cli/key.ts';
 import type { LinkStats } from '../src/sim/link.ts';
 import type { Harness } from './harness.ts';
 import { cpuSeconds, peakRssBytes, udpSocketDrops } from './procStats.ts';
@@ -87,16 +83,12 @@ const WARMUP_BYTES = 64 * 1024;
 /** A second path carrying less than this share of a bulk transfer means no multipath here. */
 const MULTIPATH_MIN_SHARE = 0.05;
 
-/** Runs `plan` on `systems`; `machine` is recorded as given. */
-export async function runBench(plan: Plan, systems: SystemDef[], machine: Record<string, string>): Promise<BenchResults> {
+/** Runs `plan` on `systems`, every relay with the key in `keyFile`; `machine` is recorded as given. */
+export async function runBench(plan: Plan, systems: SystemDef[], machine: Record<string, string>, keyFile: string): Promise<BenchResults> {
   const startedAt = new Date();
   const scenarios = plan.scenarios.map((name) => SCENARIOS.find((s) => s.name === name)!);
   const availability = new Map<string, string | null>();
   for (const system of systems) availability.set(system.id, await system.unavailable());
-
-  const keyDir = mkdtempSync(join(tmpdir(), 'bering-bench-'));
-  const keyFile = join(keyDir, 'bering.key');
-  writeFileSync(keyFile, `${generateKey()}\n`, { mode: 0o600 });
 
   const total = scenarios.reduce((n, s) => n + systemsFor(s, systems).length * plan.workloads.length, 0);
   const progress = new Progress(total);
@@ -115,7 +107,6 @@ export async function runBench(plan: Plan, systems: SystemDef[], machine: Record
     }
   } finally {
     progress.stop();
-    rmSync(keyDir, { recursive: true, force: true });
   }
   return {
     mode: plan.mode,

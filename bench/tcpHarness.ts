@@ -5,9 +5,9 @@
  *   viewer (bns_a, 198.18.0.1) - btunA = socat = UDP - LinkBridge - UDP = socat = btunB - service (bns_b, 198.18.0.2)
  *
  * The bench's workload endpoints run inside the namespaces; socat starts through `spawnChild`
- * (src/io/children.ts), so a bench interrupted by a signal kills it with every other child.
+ * (src/lab/children.ts), so a bench interrupted by a signal kills it with every other child.
  */
-import { establishedCongestionControl, kernelTcpUnavailable, NamespaceLink, ADDR_B, TCP_SYSCTLS } from '../src/io/namespaceLink.ts';
+import { establishedCongestionControl, kernelTcpUnavailable, NamespaceLink, ADDR_B, TCP_SYSCTLS } from '../src/lab/namespaceLink.ts';
 import { pathSeed } from './beringHarness.ts';
 import { EndpointProcess } from './endpointProcess.ts';
 import type { Harness } from './harness.ts';

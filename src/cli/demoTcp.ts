@@ -12,8 +12,8 @@
 import { execFile as execFileCb, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes, type Cipher } from 'node:crypto';
 import { promisify } from 'node:util';
-import { processAlive, stopChild, tailOf } from '../io/children.ts';
-import { ADDR_A, ADDR_B, HELPER_GRACE_MS, NamespaceLink } from '../io/namespaceLink.ts';
+import { processAlive, stopChild, tailOf } from '../lab/children.ts';
+import { ADDR_A, ADDR_B, HELPER_GRACE_MS, NamespaceLink } from '../lab/namespaceLink.ts';
 import type { LinkConfig, LinkStats } from '../sim/link.ts';
 
 const execFile = promisify(execFileCb);

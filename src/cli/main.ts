@@ -65,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
       return demoCommand(rest);
     case 'bench':
       // Loaded on demand: the bench harness is no part of a running relay.
-      return (await import('../../bench/main.ts')).benchCommand(rest);
+      return (await import('./bench.ts')).benchCommand(rest);
     default:
       throw usageError(`unknown command '${command}' (try bering --help)`);
   }

@@ -3,7 +3,7 @@ import { formatHostPort } from '../io/address.ts';
 import { probeSocketBuffers } from '../io/socketBuffers.ts';
 import { formatPeer } from '../io/udpDialer.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
-import { relayStatus } from '../metrics/status.ts';
+import { relayStatus } from '../relay/status.ts';
 import { loadFec } from '../fec/index.ts';
 import { sessionCore, startRelay, type RelaySpec } from '../relay/startRelay.ts';
 import { warmUpInBackground } from '../relay/warmUp.ts';

@@ -22,6 +22,7 @@ import type { Millis } from '../base/time.ts';
 import { isHandshakeResponse } from '../wire/handshake.ts';
 import { peekSessionId } from '../wire/packet.ts';
 import { formatHostPort, type HostPort } from './address.ts';
+import { backoffDelay, DEFAULT_BACKOFF, type Backoff } from './backoff.ts';
 import type { CoreSession, DialFn } from './core.ts';
 import { Diagnostics } from './diagnosis.ts';
 import type { SessionLoop, SessionSink } from './sessionLoop.ts';
@@ -30,15 +31,6 @@ import { resolve, UdpSocket } from './udpSocket.ts';
 import { loadNative } from './webrtcNative.ts';
 import { WebRtcPath } from './webrtcPath.ts';
 import { signallingKey } from './webrtcSignal.ts';
-
-/** Re-dial delays: the first retry after `initialMs`, doubling up to `maxMs`. */
-export interface Backoff {
-  initialMs: number;
-  maxMs: number;
-}
-
-/** The default re-dial schedule: 1 s, 2 s, 4 s, 8 s, then every 10 s. */
-export const DEFAULT_BACKOFF: Backoff = { initialMs: 1000, maxMs: 10_000 };
 
 /** When the dialer checks whether its peer restarted; see the module comment. */
 export interface RestartCheck {
@@ -476,7 +468,7 @@ export class UdpDialer implements Transport, SessionSink {
   }
 
   private scheduleRetry(): void {
-    const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** this.failures);
+    const delay = backoffDelay(this.backoff, this.failures);
     this.failures++;
     this.log.info({ inMs: delay }, 'redialing');
     this.retryTimer = setTimeout(() => {

@@ -13,7 +13,7 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import { formatHostPort, type HostPort } from './address.ts';
 import type { PathSink } from './pathSink.ts';
-import type { Backoff } from './udpDialer.ts';
+import { backoffDelay, type Backoff } from './backoff.ts';
 import { CHANNEL_INIT, CHANNEL_LABEL, ChannelSink, loadNative, messageBytes, RtcPeer } from './webrtcNative.ts';
 import { AUTH_HEADER, MAX_BODY_BYTES, openAnswer, sealOffer, SIGNAL_PATH } from './webrtcSignal.ts';
 
@@ -157,7 +157,7 @@ export class WebRtcPath implements PathSink {
 
   private scheduleRetry(reason: string, msg: string): void {
     const { backoff, log, pathId } = this.opts;
-    const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** this.failures);
+    const delay = backoffDelay(backoff, this.failures);
     this.failures++;
     log.warn({ pathId, peer: this.peer, reason, retryInMs: delay }, msg);
     this.retryTimer = setTimeout(() => void this.connect(), delay);

@@ -2,12 +2,11 @@
  * What a relay looks like right now: one plain-data snapshot built from the core's `stats()`, the
  * transport's sessions and the relay's streams. `/status` serves it as JSON, `/metrics` turns it
  * into Prometheus samples, `/healthz` reduces it to ok or not, and `bering status` draws it.
- * Building one costs a `stats()` call per session: cheap, and only done when someone asks.
+ * Building one costs a `stats()` call per session: cheap, and only done when someone asks. The
+ * relay gathers it (src/relay/status.ts); this module only shapes it.
  */
-import { formatHostPort } from '../io/address.ts';
 import type { Problem } from '../io/diagnosis.ts';
 import type { SessionView } from '../io/transport.ts';
-import type { Relay } from '../relay/startRelay.ts';
 import type { ListenerStats } from '../session/listener.ts';
 import type { SessionStats } from '../session/session.ts';
 
@@ -262,45 +261,4 @@ function tunnelHealth(dials: boolean, sessions: SessionStatus[]): Health {
   // A core without statistics (the test double) reports no paths; its session is all we know.
   if (session.paths.length > 0 && up === 0) return { ok: false, reason: `session ${session.id} up, but no path is up` };
   return { ok: true, reason: `session ${session.id} up with ${up} of ${session.paths.length} paths up` };
-}
-
-/** Takes a snapshot of `relay`; `startedAt` is its start in `performance.now()` milliseconds. */
-export function relayStatus(relay: Relay, version: string, startedAt: number): RelayStatus {
-  const views = relay.transport.sessionViews();
-  const sessions = views.map(sessionStatus);
-  const counters = relay.transport.counters();
-  const udp = relay.udpAddresses.map(formatHostPort);
-  const live = relay.streams();
-  const totals = relay.totals;
-  const problems = relay.diagnostics.list();
-  return {
-    role: relay.role,
-    dials: relay.dials,
-    version,
-    uptimeSeconds: (performance.now() - startedAt) / 1000,
-    health: healthOf(relay.role, relay.dials, sessions, udp, problems),
-    problems,
-    listening: { tcp: relay.tcpServices.map((s) => ({ service: s.service, address: formatHostPort(s.listen) })), udp },
-    handshakes: counters.handshakes,
-    listener: counters.listener,
-    totals: {
-      open: live.length,
-      opened: totals.opened,
-      finished: totals.finished,
-      reset: totals.aborted,
-      bytesFromTcp: live.reduce((n, s) => n + s.bytesFromTcp, totals.bytesFromTcp),
-      bytesToTcp: live.reduce((n, s) => n + s.bytesToTcp, totals.bytesToTcp),
-      connectionsRefusedPerIp: relay.connectionsRefusedPerIp,
-    },
-    sessions,
-    streams: live.map((s) => ({
-      sessionId: views.find((v) => v.session.id === s.sessionId)?.session.tunnelId ?? String(s.sessionId),
-      streamId: s.streamId,
-      service: s.service,
-      tcp: s.tcp,
-      bytesFromTcp: s.bytesFromTcp,
-      bytesToTcp: s.bytesToTcp,
-      ageSeconds: s.ageMs / 1000,
-    })),
-  };
 }

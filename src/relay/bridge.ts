@@ -15,7 +15,7 @@
 import type { Socket } from 'node:net';
 import type { StreamId } from '../session/api.ts';
 import type { CoreSession } from '../io/core.ts';
-import { ResetCode } from '../session/session.ts';
+import { ResetCode } from '../session/resetCode.ts';
 
 /** How a bridge ended, for the log line. */
 export type BridgeOutcome =

@@ -12,7 +12,7 @@ import { formatHostPort, type HostPort } from '../io/address.ts';
 import type { CoreSession } from '../io/core.ts';
 import type { Diagnostics } from '../io/diagnosis.ts';
 import type { SessionHandler, Transport } from '../io/transport.ts';
-import { ResetCode } from '../session/session.ts';
+import { ResetCode } from '../session/resetCode.ts';
 import type { StreamAdmission } from './admission.ts';
 import { BridgeSet } from './bridgeSet.ts';
 

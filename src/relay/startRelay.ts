@@ -14,7 +14,8 @@ import { cryptoRng } from '../io/cryptoRng.ts';
 import { Session } from '../session/session.ts';
 import { SessionLoop } from '../io/sessionLoop.ts';
 import type { SessionHandler, Transport } from '../io/transport.ts';
-import { UdpDialer, type Backoff, type PeerAddress } from '../io/udpDialer.ts';
+import type { Backoff } from '../io/backoff.ts';
+import { UdpDialer, type PeerAddress } from '../io/udpDialer.ts';
 import { UdpListener } from '../io/udpListener.ts';
 import { WebRtcEndpoint } from '../io/webrtcEndpoint.ts';
 import { DEFAULT_MAX_STREAMS, StreamAdmission } from './admission.ts';
@@ -127,6 +128,7 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
   const loop = spec.loop ?? new SessionLoop();
   const log = spec.log;
   const diagnostics = new Diagnostics(log);
+  const dials = 'peers' in spec.udp;
   const transport: UdpDialer | UdpListener =
     'peers' in spec.udp
       ? new UdpDialer({ peers: spec.udp.peers, webrtc: spec.webrtc, dial: spec.core.dial, loop, log, backoff: spec.backoff, diagnostics })
@@ -177,7 +179,7 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
     udpAddresses: transport instanceof UdpListener ? transport.addresses : [],
     webrtcAddress: webrtc === null ? null : webrtc.address,
     diagnostics,
-    dials: transport instanceof UdpDialer,
+    dials,
     get totals() {
       const sum: StreamTotals = { opened: 0, finished: 0, aborted: 0, bytesFromTcp: 0, bytesToTcp: 0 };
       for (const r of roles) for (const k of Object.keys(sum) as Array<keyof StreamTotals>) sum[k] += r.bridges.totals[k];

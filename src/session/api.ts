@@ -3,7 +3,6 @@
  * feed datagrams and timeouts in and pull transmits and events out; nothing here reads a clock,
  * opens a socket or sets a timer.
  */
-import type { Millis, UnixMillis } from '../base/time.ts';
 
 /** Index of a path within a session: the dialer's n-th `--peer` address, 0..255. */
 export type PathId = number;

@@ -8,7 +8,7 @@ import { DeliveryRateEstimator } from './cc/deliveryRate.ts';
 import { Pacer } from './cc/pacer.ts';
 import { LossEstimate, LossMeter } from './fec/lossMeter.ts';
 import { PathMigration } from './pathValidation.ts';
-import type { Millis } from './time.ts';
+import type { Millis } from '../base/time.ts';
 import { PATH_TIMER_COUNT, TimerTable } from './timers.ts';
 import { ReplayWindow } from '../wire/replay.ts';
 

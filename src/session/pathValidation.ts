@@ -21,7 +21,7 @@
  * A rebinding under traffic thus moves the path within 5/8 of an RTT plus one round trip.
  */
 import type { RttEstimator } from './ack/rttEstimator.ts';
-import type { Millis } from './time.ts';
+import type { Millis } from '../base/time.ts';
 import { PATH_FRAME_LEN } from '../wire/frames.ts';
 import { DATA_OVERHEAD } from '../wire/packet.ts';
 

@@ -1,2 +1,2 @@
-// Kept until the files being edited in /work/main (session.ts, test/security/replayRace.ts) import base/ directly.
+// Kept until test/security/replayRace.ts, which has uncommitted edits in the main checkout, imports base/ directly.
 export { SeededRng, type Rng } from '../base/rng.ts';

@@ -3,17 +3,16 @@ import type { SentFrame, SentPacket } from './ack/sentPacket.ts';
 import { CloseCode } from './closeCode.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
 import { EventQueue } from './events.ts';
-import { ResetCode } from './resetCode.ts';
 import { Path, type PathCounters } from './path.ts';
 import type { PeerAddress } from './pathValidation.ts';
 import { Scheduler } from './scheduler.ts';
 import { AckOutcome, Recovery } from './recovery/recovery.ts';
 import { PathTimer, Timer, TIMER_COUNT, TimerTable } from './timers.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../base/rng.ts';
 import type { StreamPriority } from './stream/stream.ts';
 import { writeStreamFrames } from './stream/frameWriter.ts';
 import { Streams } from './stream/streams.ts';
-import type { Millis, UnixMillis } from './time.ts';
+import type { Millis, UnixMillis } from '../base/time.ts';
 import { FecDecoder } from './fec/decoder.ts';
 import { LOSS_PRIOR } from './fec/lossMeter.ts';
 import { FecEncoder, type SendGroup } from './fec/encoder.ts';
@@ -37,8 +36,6 @@ import { HandshakeInitiator, type SessionKeys } from '../wire/handshake.ts';
 import { RecvKeys, SendKeys } from '../wire/keyUpdate.ts';
 import { DATA_OVERHEAD, PacketType, packetType, peekSessionId } from '../wire/packet.ts';
 import { WireError } from '../wire/errors.ts';
-
-export { ResetCode };
 
 type State = 'handshaking' | 'connected' | 'closing' | 'closed';
 

@@ -4,7 +4,7 @@
  *
  * No I/O and no clock reads: the caller passes `now` (ms, any monotonic origin) with every packet
  * and gets back the delivery time, or -1 when the packet is dropped. The simulator
- * (`network.ts`) and the real-socket impairment proxy (`src/io/impairmentProxy.ts`) drive the very
+ * (`network.ts`) and the real-socket impairment proxy (`src/lab/impairmentProxy.ts`) drive the very
  * same model, so a bench over real sockets sees the links a simulation test sees.
  */
 import { SeededRng, type Rng } from '../base/rng.ts';

@@ -51,8 +51,6 @@ const RESPONSE_MACED_LEN = HANDSHAKE_RESPONSE_LEN - HANDSHAKE_MAC_LEN;
 /** Offsets inside the init. */
 const INIT_PUBLIC_AT = 5;
 const INIT_TIMESTAMP_AT = 37;
-/** Offset of the public key inside the response. */
-const RESPONSE_PUBLIC_AT = 9;
 const MAC_INFO = Buffer.from('bering v1 mac');
 const KEYS_INFO = Buffer.from('bering v1 keys');
 /** DER prefixes that wrap a raw 32-byte X25519 key (RFC 8410) for node:crypto. */

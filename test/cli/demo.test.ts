@@ -7,7 +7,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { kernelTcpUnavailable } from '../../src/io/namespaceLink.ts';
+import { kernelTcpUnavailable } from '../../src/lab/namespaceLink.ts';
 import { BERING, run, tempDir } from './run.ts';
 
 /** A short, quick path: the numbers still come from a real transfer. */

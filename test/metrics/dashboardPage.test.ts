@@ -13,7 +13,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatHostPort } from '../../src/io/address.ts';
 import { startMetricsServer, type MetricsServer } from '../../src/metrics/server.ts';
-import { relayStatus } from '../../src/metrics/status.ts';
+import { relayStatus } from '../../src/relay/status.ts';
 import { sessionCore, startRelay, type Relay } from '../../src/relay/startRelay.ts';
 import { randomBytes } from 'node:crypto';
 import { Service, until } from '../relay/harness.ts';

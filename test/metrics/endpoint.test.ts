@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostPort } from '../../src/io/address.ts';
-import { ImpairmentProxy } from '../../src/io/impairmentProxy.ts';
+import { ImpairmentProxy } from '../../src/lab/impairmentProxy.ts';
 import type { RelayStatus } from '../../src/metrics/status.ts';
 import { BeringProcess, run, tempDir, writeTemp } from '../cli/run.ts';
 import { collect, connect, freePort, Service, sha256, until } from '../relay/harness.ts';

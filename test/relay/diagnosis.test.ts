@@ -12,7 +12,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatHostPort, type HostPort } from '../../src/io/address.ts';
 import { createRelayMetrics } from '../../src/metrics/registry.ts';
-import { relayStatus } from '../../src/metrics/status.ts';
+import { relayStatus } from '../../src/relay/status.ts';
 import { sessionCore, startRelay, type Relay, type RelaySpec } from '../../src/relay/startRelay.ts';
 import { parsePrometheusText } from '../metrics/promText.ts';
 import { collect, connect, freePort, Service, until } from './harness.ts';

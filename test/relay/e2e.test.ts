@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostPort } from '../../src/io/address.ts';
-import { ImpairmentProxy } from '../../src/io/impairmentProxy.ts';
+import { ImpairmentProxy } from '../../src/lab/impairmentProxy.ts';
 import { BeringProcess, run, tempDir, writeTemp } from '../cli/run.ts';
 import { collect, connect, exchange, freePort, Service, sha256 } from './harness.ts';
 

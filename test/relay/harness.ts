@@ -102,4 +102,4 @@ export async function until(predicate: () => boolean, timeoutMs = 10_000, what =
   }
 }
 
-export { freePort } from '../../src/io/freePort.ts';
+export { freePort } from '../../src/lab/freePort.ts';

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { HostPort } from '../../src/io/address.ts';
-import { ImpairmentProxy } from '../../src/io/impairmentProxy.ts';
+import { ImpairmentProxy } from '../../src/lab/impairmentProxy.ts';
 import { BeringProcess, run, tempDir, writeTemp } from '../cli/run.ts';
 import { exchange, freePort, Service, sha256 } from './harness.ts';
 

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ImpairmentProxy } from '../../src/io/impairmentProxy.ts';
+import { ImpairmentProxy } from '../../src/lab/impairmentProxy.ts';
 import { sessionCore, startRelay, type Relay } from '../../src/relay/startRelay.ts';
 import { collect, connect, Service, until } from '../relay/harness.ts';
 

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { readKeyFile } from '../../src/cli/key.ts';
-import { ImpairmentProxy } from '../../src/io/impairmentProxy.ts';
+import { ImpairmentProxy } from '../../src/lab/impairmentProxy.ts';
 import { cryptoRng } from '../../src/io/cryptoRng.ts';
 import { HandshakeInitiator } from '../../src/wire/handshake.ts';
 import { collect, connect, Service } from '../relay/harness.ts';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionEvent, StreamId } from '../../src/session/api.ts';
-import { ResetCode, type Session } from '../../src/session/session.ts';
+import { ResetCode } from '../../src/session/resetCode.ts';
+import type { Session } from '../../src/session/session.ts';
 import { symmetric, transPacific } from '../../src/sim/network.ts';
 import { PatternReader, PatternWriter, tunnelPair } from '../support/tunnelPair.ts';
 

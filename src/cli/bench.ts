@@ -1,20 +1,23 @@
 /**
  * `bering bench` (`npm run bench`): compares bering with plain kernel TCP (cubic, bbr) and kcptun
  * on identical emulated links in one run, and writes report.md, report.html and results.json.
+ * The command (flags, lock, key, report files) is the CLI's; the harness it drives is bench/,
+ * loaded only when the command runs.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CliError, usageError } from '../src/cli/errors.ts';
-import { parseStrict } from '../src/cli/relayOptions.ts';
-import { killAllChildren, processAlive } from '../src/io/children.ts';
-import { writeReport } from './report.ts';
-import { runCeilingTable } from './ceiling.ts';
-import { runBench } from './run.ts';
-import { FULL_PLAN, QUICK_PLAN, SCENARIOS } from './scenarios.ts';
-import { selectSystems, SYSTEMS } from './systems.ts';
+import { CliError, usageError } from './errors.ts';
+import { writeKeyFile } from './key.ts';
+import { parseStrict } from './relayOptions.ts';
+import { killAllChildren, processAlive } from '../lab/children.ts';
+import { writeReport } from '../../bench/report.ts';
+import { runCeilingTable } from '../../bench/ceiling.ts';
+import { runBench } from '../../bench/run.ts';
+import { FULL_PLAN, QUICK_PLAN, SCENARIOS } from '../../bench/scenarios.ts';
+import { selectSystems, SYSTEMS } from '../../bench/systems.ts';
 
 export const BENCH_USAGE = `Usage: bering bench [options]
 
@@ -63,7 +66,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   const plan = { ...base, scenarios: picked === undefined ? base.scenarios : SCENARIOS.map((s) => s.name).filter((n) => picked.includes(n)) };
 
   const stamp = new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
-  const outDir = resolve(values.out ?? fileURLToPath(new URL(`./out/${stamp}`, import.meta.url)));
+  const outDir = resolve(values.out ?? fileURLToPath(new URL(`../../bench/out/${stamp}`, import.meta.url)));
   mkdirSync(outDir, { recursive: true });
 
   const ceilingMb = Number(values['ceiling-mb'] ?? 500);
@@ -88,7 +91,11 @@ export async function benchCommand(args: string[]): Promise<number> {
       process.stdout.write(`bench report: ${join(outDir, 'ceiling.md')}\n`);
       return 0;
     }
-    const results = await runBench(plan, systems, machineInfo());
+    // One key for every relay pair of the run, in a directory of its own that goes with the run.
+    const keyDir = mkdtempSync(join(os.tmpdir(), 'bering-bench-'));
+    const keyFile = join(keyDir, 'bering.key');
+    writeKeyFile(keyFile);
+    const results = await runBench(plan, systems, machineInfo(), keyFile).finally(() => rmSync(keyDir, { recursive: true, force: true }));
     // Other work on the machine skews every figure: say how busy it was on both ends of the run.
     results.machine.loadAverageAtEnd = loadAverage();
     const files = writeReport(outDir, results);
@@ -131,7 +138,7 @@ function machineInfo(): Record<string, string> {
   const cpus = os.cpus();
   let commit = 'unknown';
   try {
-    const root = fileURLToPath(new URL('..', import.meta.url));
+    const root = fileURLToPath(new URL('../..', import.meta.url));
     const git = (...args: string[]): string => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     commit = git('rev-parse', '--short', 'HEAD');
     // Figures from a work tree with edits are not the commit's: say so.

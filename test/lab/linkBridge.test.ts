@@ -7,7 +7,7 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Link, linkRng, type LinkConfig } from '../../src/sim/link.ts';
-import { LinkBridge } from '../../src/io/linkBridge.ts';
+import { LinkBridge } from '../../src/lab/linkBridge.ts';
 
 interface Peer {
   socket: dgram.Socket;

@@ -15,7 +15,7 @@
  */
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import type { HostPort } from './address.ts';
+import type { HostPort } from '../io/address.ts';
 import { EventQueue } from '../sim/eventQueue.ts';
 import { Link, linkRng, type LinkConfig, type LinkStats } from '../sim/link.ts';
 

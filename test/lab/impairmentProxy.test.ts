@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ImpairmentProxy } from '../../src/io/impairmentProxy.ts';
+import { ImpairmentProxy } from '../../src/lab/impairmentProxy.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
