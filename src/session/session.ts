@@ -3,11 +3,12 @@ import type { SentFrame, SentPacket } from './ack/sentPacket.ts';
 import { CloseCode } from './closeCode.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
 import { EventQueue } from './events.ts';
-import { Path, type PathCounters } from './path.ts';
+import type { Path } from './path.ts';
+import { PathManager, type PathStats } from './pathManager.ts';
 import type { PeerAddress } from './pathValidation.ts';
 import { Scheduler } from './scheduler.ts';
 import { AckOutcome, Recovery } from './recovery/recovery.ts';
-import { PathTimer, Timer, TIMER_COUNT, TimerTable } from './timers.ts';
+import { Timer, TIMER_COUNT, TimerTable } from './timers.ts';
 import type { Rng } from '../base/rng.ts';
 import type { StreamPriority } from './stream/stream.ts';
 import { writeStreamFrames } from './stream/frameWriter.ts';
@@ -58,28 +59,7 @@ export interface SessionStats {
   fec: Record<FecLane, { k: number; m: number; depth: number } | null>;
   /** Key updates done by this side's sender, and followed for the peer's. */
   keyUpdates: { sent: number; received: number };
-  paths: Array<{
-    id: PathId;
-    up: boolean;
-    state: 'validating' | 'up' | 'down';
-    srttMs: number;
-    minRttMs: number;
-    cwnd: number;
-    pacingRateMbps: number;
-    bytesInFlight: number;
-    randomLossRate: number;
-    /** Raw loss of this path as the peer reports it (what FEC is sized by). */
-    reportedLossRate: number;
-    reportedMeanBurst: number;
-    /** Packets the peer's loss reports covered so far; 0: the two figures above are still the prior. */
-    lossMeasuredPackets: number;
-    ccState: string;
-    /** The congestion controller's model: what a collapse in the field is diagnosed from. */
-    model: { bottleneckMbps: number; delayFloorMs: number; appLimited: boolean; lossTimeThresholdMs: number; reorderWindowMs: number; packetThreshold: number };
-    /** Times the peer's address on this path changed (validated: NAT rebinding). */
-    addressMoves: number;
-    counters: PathCounters;
-  }>;
+  paths: PathStats[];
 }
 
 const MAX_ACK_RANGES = 32;
@@ -90,12 +70,6 @@ const STREAM_RATE_GAIN = 0.25;
 const REPAIR_BUDGET = 0.95;
 /** How long a repair cap set on saturated paths holds once they are no longer saturated. */
 const REPAIR_CAP_HOLD_MS = 5000;
-/** A path dark this long is learned afresh (start-up) when it returns; a blip keeps its model. */
-const PATH_RELEARN_AFTER_MS = 1000;
-
-function mbpsToBytesPerMs(mbps: number): number {
-  return mbps > 0 ? (mbps * 1000) / 8 : Infinity;
-}
 /** Repair packets carry a whole datagram plus the REPAIR header: they may exceed the data MTU by this much. */
 export const REPAIR_HEADROOM = 48;
 /** How often the receiver reports a path's raw loss. */
@@ -138,10 +112,8 @@ export class Session implements FrameVisitor {
   private handshakeStartedAt: Millis;
   private readonly wallOffset: number;
   private pathsPendingInit: PathId[] = [];
-  /** Listener: the handshake's source, trusted as a path's first address. */
-  private handshakeFrom: { from: PeerAddress; local: number } | null = null;
 
-  private readonly paths: Path[] = [];
+  private readonly paths: PathManager;
   private readonly scheduler = new Scheduler();
   private readonly events = new EventQueue();
   private readonly streams: Streams;
@@ -203,6 +175,7 @@ export class Session implements FrameVisitor {
     this.fecEncoder = fec === null || !config.fec ? null : new FecEncoder(fec);
     this.fecDecoder = fec === null ? null : new FecDecoder(fec);
     this.recovery = new Recovery(this.streams, config.maxAckDelayMs);
+    this.paths = new PathManager(config, this.recovery, this.events);
   }
 
   /**
@@ -221,7 +194,7 @@ export class Session implements FrameVisitor {
   }): Session {
     const config = resolveSessionConfig(opts.config);
     const session = new Session(config, opts.rng.nextU32(), 'handshaking', true, opts.rng, opts.now, opts.wallNow, opts.psk, opts.fec ?? null);
-    for (const pathId of opts.pathIds) session.pathFor(pathId);
+    for (const pathId of opts.pathIds) session.paths.pathFor(pathId);
     session.handshakeNextAt = opts.now;
     return session;
   }
@@ -242,7 +215,7 @@ export class Session implements FrameVisitor {
     local?: number;
   }): Session {
     const session = new Session(opts.config, opts.keys.localSessionId, 'connected', false, opts.rng, opts.now, opts.wallNow, null, opts.fec ?? null);
-    if (opts.from !== undefined) session.handshakeFrom = { from: opts.from, local: opts.local ?? 0 };
+    if (opts.from !== undefined) session.paths.trustFirstAddress(opts.from, opts.local ?? 0);
     session.installKeys(opts.keys, opts.now);
     session.acceptedAt = opts.now;
     session.emit({ type: 'connected' });
@@ -303,8 +276,8 @@ export class Session implements FrameVisitor {
       this.stats_.packetsDropped++;
       return false;
     }
-    const isNewPath = this.paths[pathId] === undefined;
-    const path = this.pathFor(pathId);
+    const isNewPath = this.paths.get(pathId) === undefined;
+    const path = this.paths.pathFor(pathId);
     // The listener's first sight of a path ends a round trip that began with its handshake answer.
     if (isNewPath && !this.isDialer) path.cc.onRttHint(now - this.acceptedAt);
     const newest = packet.pn > path.replay.highest;
@@ -373,18 +346,7 @@ export class Session implements FrameVisitor {
       this.finishClose(`idle timeout: nothing heard for ${Math.round(now - this.lastReceivedAt)} ms`, false);
       return;
     }
-    for (const path of this.paths) {
-      if (path === undefined) continue;
-      // Each slot is re-armed just before it is judged: what fired before it (another path going
-      // down, losses declared) moves its deadline.
-      if (this.pathTimerDue(path, PathTimer.Silence, now)) {
-        this.markPathDown(path, now, 'silent: nothing received or acknowledged after a probe timeout');
-        continue;
-      }
-      if (this.pathTimerDue(path, PathTimer.Loss, now)) this.recovery.detectLosses(path, now);
-      if (this.pathTimerDue(path, PathTimer.Pto, now)) this.recovery.onProbeTimeout(path, now);
-      if (this.pathTimerDue(path, PathTimer.Migration, now)) path.migration.handleTimeout(now);
-    }
+    this.paths.handleTimeout(now);
     // These check their own deadlines (the sending key its packet count too) and cost little when
     // nothing is due; the decoder's expiry has no deadline of its own.
     this.fecEncoder?.handleTimeout(now);
@@ -392,7 +354,7 @@ export class Session implements FrameVisitor {
     this.sealer?.handleTimeout(now);
     this.opener?.handleTimeout(now);
     if (this.state === 'connected' && timers.expired(Timer.KeepAlive, now)) {
-      for (const path of this.paths) if (path !== undefined) path.pingPending = true;
+      this.paths.pingAll();
       this.lastElicitingSentAt = now;
     }
   }
@@ -402,8 +364,7 @@ export class Session implements FrameVisitor {
     if (this.state === 'closed') return null;
     this.armTimers();
     let t = this.timers.next();
-    for (const path of this.paths) if (path !== undefined) t = Math.min(t, path.timers.next());
-    return t;
+    return Math.min(t, this.paths.nextTimeout());
   }
 
   /** Sets every timer slot, the session's and each path's, from the state they derive from. */
@@ -413,7 +374,7 @@ export class Session implements FrameVisitor {
     if (this.state === 'handshaking') {
       timers.set(Timer.HandshakeRetry, this.handshakeNextAt);
       timers.set(Timer.HandshakeTimeout, this.handshakeStartedAt + this.config.handshakeTimeoutMs);
-      for (const path of this.paths) path?.timers.stopAll();
+      this.paths.stopTimers();
       return;
     }
     timers.set(Timer.Idle, this.lastReceivedAt + this.config.idleTimeoutMs);
@@ -424,43 +385,9 @@ export class Session implements FrameVisitor {
       timers.set(Timer.KeyDiscard, this.opener.nextTimeout);
     }
     const wantsToSend = this.hasElicitingWork() || this.fecEncoder?.hasRepair(this.lastPollAt) === true;
-    let canSend = false;
-    for (const path of this.paths) {
-      if (path === undefined) continue;
-      if (path.isUp && path.hasCwndRoom) canSend = true;
-      for (let slot = 0; slot < PathTimer.Pacing; slot++) path.timers.set(slot, this.pathDeadline(path, slot as PathTimer));
-      const paced = path.responsePending !== null || (path.isUp && (path.pingPending || (wantsToSend && path.hasCwndRoom)));
-      path.timers.set(PathTimer.Pacing, paced ? path.pacer.releaseTime() : Infinity);
-    }
+    const canSend = this.paths.armTimers(wantsToSend);
     // Repairs wait for a path: with none that can send, an ACK or a path coming back wakes us.
     if (canSend && this.fecEncoder !== null) timers.set(Timer.Repair, this.fecEncoder.nextRepairTime());
-  }
-
-  /** Re-arms one of `path`'s timers from its state and says whether it is due. */
-  private pathTimerDue(path: Path, slot: PathTimer, now: Millis): boolean {
-    path.timers.set(slot, this.pathDeadline(path, slot));
-    return path.timers.expired(slot, now);
-  }
-
-  private pathDeadline(path: Path, slot: PathTimer): Millis {
-    switch (slot) {
-      case PathTimer.Silence:
-        return this.silenceDeadline(path);
-      case PathTimer.Loss:
-        return path.lossTime;
-      case PathTimer.Pto:
-        return path.ptoDeadline();
-      case PathTimer.Migration:
-        return path.migration.nextTimeout();
-      case PathTimer.Ack:
-        return path.received.ackDeadline;
-      case PathTimer.LossReport:
-        return path.lossReportDueAt;
-      case PathTimer.Challenge:
-        return path.challengeDueAt;
-      default:
-        return Infinity;
-    }
   }
 
   /** The next application event, or null. Drain after every input. */
@@ -512,7 +439,7 @@ export class Session implements FrameVisitor {
     }
     this.closeFrame = { code: CloseCode.Normal, reason };
     this.state = 'closing';
-    this.closePathsLeft = this.paths.filter((p) => p !== undefined && p.isUp).map((p) => p.id);
+    this.closePathsLeft = this.paths.upIds();
     if (this.closePathsLeft.length === 0) this.finishClose(reason, false);
     this.lastElicitingSentAt = now;
   }
@@ -532,33 +459,7 @@ export class Session implements FrameVisitor {
       fecFailedGroups: this.fecDecoder?.failedGroups ?? 0,
       fec: { bulk: this.fecShape('bulk'), latency: this.fecShape('latency') },
       keyUpdates: { sent: this.sealer?.updates ?? 0, received: this.opener?.updates ?? 0 },
-      paths: this.paths
-        .filter((p) => p !== undefined)
-        .map((p) => ({
-          id: p.id,
-          up: p.isUp,
-          state: p.state,
-          srttMs: p.rtt.smoothed,
-          minRttMs: p.rtt.min,
-          cwnd: p.cc.cwnd,
-          pacingRateMbps: (p.cc.pacingRate * 8) / 1000,
-          bytesInFlight: p.bytesInFlight,
-          randomLossRate: p.cc.randomLossRate,
-          reportedLossRate: p.lossEstimate.lossRate,
-          reportedMeanBurst: p.lossEstimate.meanBurst,
-          lossMeasuredPackets: p.lossEstimate.packets,
-          ccState: p.cc.state,
-          model: {
-            bottleneckMbps: (p.cc.bottleneckBandwidth * 8) / 1000,
-            delayFloorMs: p.cc.delayFloorMs,
-            appLimited: p.rate.isAppLimited,
-            lossTimeThresholdMs: p.lossDelay(),
-            reorderWindowMs: p.reorderWindow.extraMs,
-            packetThreshold: p.packetThreshold,
-          },
-          addressMoves: p.migration.moves,
-          counters: { ...p.counters },
-        })),
+      paths: this.paths.stats(),
     };
   }
 
@@ -591,7 +492,7 @@ export class Session implements FrameVisitor {
       const initiator = new HandshakeInitiator(this.psk, this.id, this.rng, now + this.wallOffset);
       this.initiators.push({ initiator, sentAt: now });
       if (this.initiators.length > MAX_PENDING_INITIATORS) this.initiators.shift();
-      this.pathsPendingInit = this.paths.filter((p) => p !== undefined).map((p) => p.id);
+      this.pathsPendingInit = this.paths.all.filter((p) => p !== undefined).map((p) => p.id);
       const backoff = Math.min(4, 2 ** this.handshakeAttempts);
       this.handshakeAttempts++;
       this.handshakeNextAt = now + this.config.handshakeRetryMs * backoff;
@@ -606,7 +507,7 @@ export class Session implements FrameVisitor {
     if (pathId === undefined || this.closeFrame === null) return null;
     const w = this.beginPacket();
     encodeClose(w, this.closeFrame.code, this.closeFrame.reason);
-    const t = this.finishPacket(now, this.paths[pathId], w, null, null);
+    const t = this.finishPacket(now, this.paths.get(pathId)!, w, null, null);
     if (this.closePathsLeft.length === 0) this.finishClose(this.closeFrame.reason, false);
     return t;
   }
@@ -615,15 +516,15 @@ export class Session implements FrameVisitor {
     this.lastPollAt = now;
     // ACKs first: they are owed on a deadline and are never held back by pacing. A path's ACKs
     // travel on that path (its RTT samples stay its own) unless it is down.
-    for (const path of this.paths) {
+    for (const path of this.paths.all) {
       if (path !== undefined && (path.received.ackDeadline <= now || path.lossReportDueAt <= now)) {
-        const carrier = path.acksElsewhere ? this.fastestUpPath() : path;
+        const carrier = path.acksElsewhere ? this.paths.fastestUp() : path;
         if (carrier !== null) return this.buildPacket(now, carrier, false);
         path.received.onAckSent();
         path.lossReportDueAt = Infinity;
       }
     }
-    for (const path of this.paths) {
+    for (const path of this.paths.all) {
       if (path === undefined) continue;
       if (path.migration.probing) {
         if (path.migration.canChallenge(now)) return this.buildMigrationProbe(now, path);
@@ -686,18 +587,12 @@ export class Session implements FrameVisitor {
    * each transmit: it changes only when the path moves or probes a new address.
    */
   pathAddress(pathId: PathId): PeerAddress | null {
-    return this.paths[pathId]?.migration.target ?? null;
+    return this.paths.get(pathId)?.migration.target ?? null;
   }
 
   /** The driver's socket index for {@link pathAddress}. */
   pathLocal(pathId: PathId): number {
-    return this.paths[pathId]?.migration.targetLocal ?? 0;
-  }
-
-  private fastestUpPath(): Path | null {
-    let best: Path | null = null;
-    for (const p of this.paths) if (p !== undefined && p.isUp && (best === null || p.rtt.smoothed < best.rtt.smoothed)) best = p;
-    return best;
+    return this.paths.get(pathId)?.migration.targetLocal ?? 0;
   }
 
   /** A packet carrying the next queued repair symbol (and any ACKs owed). */
@@ -709,13 +604,13 @@ export class Session implements FrameVisitor {
     path.counters.fecRepairsSent++;
     const t = this.finishPacket(now, path, w, [], null);
     const spacing = (group.params.depth * this.config.mtu) / path.cc.pacingRate;
-    encoder.onRepairSent(group, now, spacing, () => this.paths.map((p) => (p === undefined ? 0 : p.nextPn)));
+    encoder.onRepairSent(group, now, spacing, () => this.paths.all.map((p) => (p === undefined ? 0 : p.nextPn)));
     return t;
   }
 
   /** The path for the next packet (see {@link Scheduler}), or null to wait. */
   private pickPath(now: Millis): Path | null {
-    return this.scheduler.pick(now, this.paths, (atLeast) => this.backlogBytes(atLeast));
+    return this.scheduler.pick(now, this.paths.all, (atLeast) => this.backlogBytes(atLeast));
   }
 
   /** Bytes waiting to be sent (repairs, lost and new data), counted only up to `atLeast`. */
@@ -734,7 +629,7 @@ export class Session implements FrameVisitor {
 
   /** ACKs owed for `carrier` (and for paths that are down), and raw-loss reports that are due. */
   private writeAcks(now: Millis, w: ByteWriter, carrier: Path): void {
-    for (const p of this.paths) {
+    for (const p of this.paths.all) {
       if (p === undefined || (p !== carrier && !p.acksElsewhere)) continue;
       if (p.received.hasNewInfo && w.remaining >= 64) {
         const ranges = p.received.ranges(this.ackRanges, MAX_ACK_RANGES);
@@ -826,7 +721,7 @@ export class Session implements FrameVisitor {
   }
 
   onAck(pathId: number, ackDelayMicros: number, ranges: ReadonlyArray<readonly [number, number]>): void {
-    const path = this.paths[pathId];
+    const path = this.paths.get(pathId);
     if (path === undefined || ranges.length === 0) return;
     const outcome = this.recovery.onAck(this.rxNow, path, ranges, ackDelayMicros, this.rxPath === path);
     if (outcome === AckOutcome.Invalid) this.closeWithError(CloseCode.ProtocolViolation, `ACK of unsent packet ${ranges[0][1]} on path ${pathId}`);
@@ -860,23 +755,12 @@ export class Session implements FrameVisitor {
 
   onPathChallenge(data: Uint8Array): void {
     this.rxEliciting = true;
-    this.rxPath!.responsePending = Uint8Array.from(data);
+    this.paths.onChallenge(this.rxPath!, data);
   }
 
   onPathResponse(data: Uint8Array): void {
     this.rxEliciting = true;
-    const path = this.rxPath!;
-    if (path.migration.onResponse(data)) {
-      this.emit({ type: 'pathMoved', pathId: path.id });
-      // The echo proves the new address reaches the peer both ways.
-      if (path.state !== 'up') this.markPathUp(path, this.rxNow);
-      return;
-    }
-    const expected = path.challenge;
-    if (expected === null || expected.some((b, i) => b !== data[i])) return;
-    path.challenge = null;
-    path.challengeDueAt = Infinity;
-    if (path.state !== 'up') this.markPathUp(path, this.rxNow);
+    if (this.paths.onResponse(this.rxPath!, data, this.rxNow)) this.updateFecParams(this.rxNow);
   }
 
   onControl(msg: Control): void {
@@ -895,7 +779,7 @@ export class Session implements FrameVisitor {
   }
 
   onLossReport(pathId: number, received: number, lost: number, bursts: number, reorder: number): void {
-    const path = this.paths[pathId];
+    const path = this.paths.get(pathId);
     // Reordering is a property of the path at any time, start-up included.
     if (path !== undefined) path.onReorderReport(reorder);
     // Start-up overflows the bottleneck queue on purpose; those drops say nothing about the channel.
@@ -926,11 +810,11 @@ export class Session implements FrameVisitor {
       this.emit({ type: 'connected' });
       // The answering path is proven; the others prove themselves with PATH_CHALLENGE, which
       // also tells the listener every path's address at once.
-      const answered = this.pathFor(pathId);
+      const answered = this.paths.pathFor(pathId);
       answered.cc.onRttHint(rtt);
       this.markPathUp(answered, now);
       answered.pingPending = true;
-      for (const path of this.paths) if (path !== undefined && path !== answered) path.challengeDueAt = now;
+      for (const path of this.paths.all) if (path !== undefined && path !== answered) path.challengeDueAt = now;
       return true;
     }
     this.stats_.packetsDropped++;
@@ -943,66 +827,8 @@ export class Session implements FrameVisitor {
     this.opener = new RecvKeys(keys.recvKey);
   }
 
-  private pathFor(pathId: PathId): Path {
-    let path = this.paths[pathId];
-    if (path === undefined) {
-      path = new Path(pathId, {
-        mtu: this.config.mtu,
-        initialRttMs: this.config.initialRttMs,
-        maxAckDelayMs: this.config.maxAckDelayMs,
-        ackEveryPackets: this.config.ackEveryPackets,
-        initialCwndPackets: this.config.initialCwndPackets,
-        initialRate: this.config.initialRateMbps > 0 ? mbpsToBytesPerMs(this.config.initialRateMbps) : 0,
-        maxRate: mbpsToBytesPerMs(this.config.paths[pathId]?.maxRateMbps ?? this.config.maxRateMbps),
-        backup: this.config.paths[pathId]?.backup ?? false,
-      });
-      if (this.handshakeFrom !== null) path.migration.trust(this.handshakeFrom.from, this.handshakeFrom.local);
-      this.paths[pathId] = path;
-    }
-    return path;
-  }
-
   private markPathUp(path: Path, now: Millis): void {
-    if (path.state === 'up') return;
-    const darkFor = now - path.downSince;
-    path.state = 'up';
-    path.downSince = Infinity;
-    path.lastAckProgressAt = now;
-    path.challengeDueAt = Infinity;
-    if (darkFor >= PATH_RELEARN_AFTER_MS) {
-      // Conditions may have changed while it was dark: learn the path afresh.
-      path.cc.reset();
-      path.pacer.reset();
-      path.ptoBackoff = 0;
-    }
-    this.emit({ type: 'pathUp', pathId: path.id });
-    this.updateFecParams(now);
-  }
-
-  /**
-   * Fails a silent path over: everything in flight on it is sent again on the others at once,
-   * and it is only probed (PATH_CHALLENGE) until it answers.
-   */
-  /**
-   * When `path` fails over for silence: only while another path is up to take its traffic. The
-   * last path up is never declared down: that would only stop sending, and it would then be
-   * probed every 500 ms; the probe timeout's backoff keeps re-sending instead. On a 19 ms path
-   * with bursty loss, a run that took seven ACKs in a row failed the only path over, and a 7 Mbit/s
-   * stream stopped for 550 ms.
-   */
-  private silenceDeadline(path: Path): Millis {
-    for (const p of this.paths) if (p !== undefined && p !== path && p.isUp) return path.silenceDeadline();
-    return Infinity;
-  }
-
-  private markPathDown(path: Path, now: Millis, reason: string): void {
-    if (path.state === 'down') return;
-    path.state = 'down';
-    path.downSince = now;
-    this.recovery.abandon(path);
-    path.pingPending = false;
-    path.challengeDueAt = now;
-    this.emit({ type: 'pathDown', pathId: path.id, reason });
+    if (this.paths.markUp(path, now)) this.updateFecParams(now);
   }
 
   /** Re-sizes FEC from the raw loss of the paths in use, weighted by how much each carries. */
@@ -1013,7 +839,7 @@ export class Session implements FrameVisitor {
     let loss = 0;
     let burst = 0;
     let settled = true;
-    for (const p of this.paths) {
+    for (const p of this.paths.all) {
       if (p === undefined || !p.isUp) continue;
       if (!p.lossEstimate.settled) settled = false;
       const w = Number.isFinite(p.cc.pacingRate) ? p.cc.pacingRate : 1;
@@ -1052,7 +878,7 @@ export class Session implements FrameVisitor {
     }
     let capacity = 0;
     let saturated = true;
-    for (const p of this.paths) {
+    for (const p of this.paths.all) {
       if (p === undefined || !p.isUp) continue;
       capacity += p.cc.bottleneckBandwidth;
       if (p.rate.isAppLimited || p.cc.state !== 'probe_bw') saturated = false;
@@ -1070,7 +896,7 @@ export class Session implements FrameVisitor {
     if (this.state !== 'connected') return;
     this.closeFrame = { code, reason };
     this.state = 'closing';
-    this.closePathsLeft = this.paths.filter((p) => p !== undefined && p.isUp).map((p) => p.id);
+    this.closePathsLeft = this.paths.upIds();
   }
 
   private finishClose(reason: string, byPeer: boolean): void {
