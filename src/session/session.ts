@@ -15,9 +15,9 @@ import { writeStreamFrames } from './stream/frameWriter.ts';
 import { Streams } from './stream/streams.ts';
 import type { Millis, UnixMillis } from '../base/time.ts';
 import { FecDecoder } from './fec/decoder.ts';
-import { LOSS_PRIOR } from './fec/lossMeter.ts';
+import { FecLaneController } from './fec/laneController.ts';
 import { FecEncoder, type SendGroup } from './fec/encoder.ts';
-import { chooseFecParams, type FecLane } from './fec/policy.ts';
+import type { FecLane } from './fec/policy.ts';
 import type { ReedSolomon } from '../fec/index.ts';
 import { ByteWriter } from '../wire/bytes.ts';
 import type { Control } from '../wire/control.ts';
@@ -63,26 +63,10 @@ export interface SessionStats {
 }
 
 const MAX_ACK_RANGES = 32;
-/** Shortest interval the stream rate is measured over. */
-const STREAM_RATE_SAMPLE_MS = 150;
-const STREAM_RATE_GAIN = 0.25;
-/** Share of the paths' measured bandwidth that stream data and its repairs may fill together. */
-const REPAIR_BUDGET = 0.95;
-/** How long a repair cap set on saturated paths holds once they are no longer saturated. */
-const REPAIR_CAP_HOLD_MS = 5000;
 /** Repair packets carry a whole datagram plus the REPAIR header: they may exceed the data MTU by this much. */
 export const REPAIR_HEADROOM = 48;
 /** How often the receiver reports a path's raw loss. */
 const LOSS_REPORT_INTERVAL_MS = 200;
-/** A stream with less than this unsent is keeping up with its source: treat it as live traffic. */
-const LATENCY_BACKLOG_BYTES = 64 * 1024;
-/**
- * How long a backlog must last before an 'auto' stream counts as bulk. A live stream's backlog
- * spikes for a few milliseconds whenever the relay reads several chunks from TCP at once; were
- * those packets put in the bulk lane, they would get its long hold and thin repairs, and a loss
- * among them would wait a round trip for ARQ. A real bulk sender stays backlogged for good.
- */
-const BULK_AFTER_BACKLOGGED_MS = 500;
 const MAX_PENDING_INITIATORS = 4;
 
 /**
@@ -120,12 +104,6 @@ export class Session implements FrameVisitor {
   private closeFrame: { code: number; reason: string } | null = null;
   private closePathsLeft: PathId[] = [];
 
-  /** Stream bytes sent per ms (EWMA), sampled at loss reports; what repairs ride on. */
-  private streamRate = 0;
-  private streamRateMarkAt: Millis = -Infinity;
-  private streamRateMarkBytes = 0;
-  private repairCap = Infinity;
-  private repairCapUntil: Millis = -Infinity;
   private readonly timers = new TimerTable(TIMER_COUNT);
   private readonly recovery: Recovery;
   private lastReceivedAt: Millis;
@@ -136,6 +114,7 @@ export class Session implements FrameVisitor {
   private readonly repairWriter: ByteWriter;
   private readonly fecEncoder: FecEncoder | null;
   private readonly fecDecoder: FecDecoder | null;
+  private readonly fecLanes: FecLaneController | null;
   private rxFecGroup = -1;
   private rxFecIndex = -1;
   private readonly restoredQueue: Uint8Array[] = [];
@@ -176,6 +155,7 @@ export class Session implements FrameVisitor {
     this.fecDecoder = fec === null ? null : new FecDecoder(fec);
     this.recovery = new Recovery(this.streams, config.maxAckDelayMs);
     this.paths = new PathManager(config, this.recovery, this.events);
+    this.fecLanes = this.fecEncoder === null ? null : new FecLaneController(this.fecEncoder, this.paths, this.streams);
   }
 
   /**
@@ -457,15 +437,10 @@ export class Session implements FrameVisitor {
       activeStreams: this.streams.activeCount,
       fecRestoredPackets: this.fecDecoder?.restoredPackets ?? 0,
       fecFailedGroups: this.fecDecoder?.failedGroups ?? 0,
-      fec: { bulk: this.fecShape('bulk'), latency: this.fecShape('latency') },
+      fec: { bulk: this.fecLanes?.shape('bulk') ?? null, latency: this.fecLanes?.shape('latency') ?? null },
       keyUpdates: { sent: this.sealer?.updates ?? 0, received: this.opener?.updates ?? 0 },
       paths: this.paths.stats(),
     };
-  }
-
-  private fecShape(lane: FecLane): { k: number; m: number; depth: number } | null {
-    const p = this.fecEncoder?.params(lane) ?? null;
-    return p === null ? null : { k: p.k, m: p.m, depth: p.depth };
   }
 
   // ---------------------------------------------------------------- output
@@ -657,7 +632,7 @@ export class Session implements FrameVisitor {
     const frames: SentFrame[] = [];
     // Only stream data is worth repairs: a lone PING or window update is cheaper to resend.
     const carriesData = this.streams.retransmitQueue.size > 0 || this.streams.hasNewWork;
-    const fec = carriesData ? (this.fecEncoder?.assign(now, this.nextLane(now)) ?? null) : null;
+    const fec = carriesData ? (this.fecLanes?.assign(now) ?? null) : null;
     if (fec !== null) encodeFecSource(w, fec.group.id, fec.index);
     if (path.pingPending) {
       encodePing(w);
@@ -668,22 +643,6 @@ export class Session implements FrameVisitor {
     const t = this.finishPacket(now, path, w, frames, fec?.group ?? null);
     if (fec !== null) this.fecEncoder!.addSource(fec.group, fec.index, t.bytes);
     return t;
-  }
-
-  /**
-   * The FEC lane of the packet about to be built, from the first stream it will carry: streams
-   * that keep up with their source (live video) get the latency lane, backlogged ones bulk.
-   */
-  private nextLane(now: Millis): FecLane {
-    const first = this.streams.nextToSend();
-    if (first === undefined) return 'latency';
-    if (first.priority !== 'auto') return first.priority === 'latency' ? 'latency' : 'bulk';
-    if (first.send.written - first.send.nextOffset < LATENCY_BACKLOG_BYTES) {
-      first.backloggedSince = Infinity;
-      return 'latency';
-    }
-    if (first.backloggedSince === Infinity) first.backloggedSince = now;
-    return now - first.backloggedSince >= BULK_AFTER_BACKLOGGED_MS ? 'bulk' : 'latency';
   }
 
   /** Seals the packet in the scratch buffer; `frames` null means not ack-eliciting, not tracked. */
@@ -760,7 +719,7 @@ export class Session implements FrameVisitor {
 
   onPathResponse(data: Uint8Array): void {
     this.rxEliciting = true;
-    if (this.paths.onResponse(this.rxPath!, data, this.rxNow)) this.updateFecParams(this.rxNow);
+    if (this.paths.onResponse(this.rxPath!, data, this.rxNow)) this.fecLanes?.update(this.rxNow);
   }
 
   onControl(msg: Control): void {
@@ -787,7 +746,7 @@ export class Session implements FrameVisitor {
     path.counters.reportedReceived += received;
     path.counters.reportedLost += lost;
     path.lossEstimate.onReport(received, lost, bursts);
-    this.updateFecParams(this.rxNow);
+    this.fecLanes?.update(this.rxNow);
   }
 
   onClose(_code: number, reason: string): void {
@@ -828,68 +787,7 @@ export class Session implements FrameVisitor {
   }
 
   private markPathUp(path: Path, now: Millis): void {
-    if (this.paths.markUp(path, now)) this.updateFecParams(now);
-  }
-
-  /** Re-sizes FEC from the raw loss of the paths in use, weighted by how much each carries. */
-  private updateFecParams(now: Millis): void {
-    if (this.fecEncoder === null) return;
-    const maxOverhead = this.repairHeadroom(now);
-    let weight = 0;
-    let loss = 0;
-    let burst = 0;
-    let settled = true;
-    for (const p of this.paths.all) {
-      if (p === undefined || !p.isUp) continue;
-      if (!p.lossEstimate.settled) settled = false;
-      const w = Number.isFinite(p.cc.pacingRate) ? p.cc.pacingRate : 1;
-      weight += w;
-      loss += w * p.lossEstimate.lossRate;
-      burst += w * p.lossEstimate.meanBurst;
-    }
-    if (weight === 0) return;
-    const model = { lossRate: loss / weight, meanBurst: burst / weight };
-    this.fecEncoder.setParams('bulk', chooseFecParams(model, 'bulk'));
-    // Until the loss is measured over a memory's worth of packets a live stream is protected at
-    // least as if the path were lossy: its first seconds are when a viewer notices a stall most,
-    // a few early reports can miss a burst entirely, and the guess costs only those seconds.
-    const live = settled
-      ? model
-      : { lossRate: Math.max(model.lossRate, LOSS_PRIOR.lossRate), meanBurst: Math.max(model.meanBurst, LOSS_PRIOR.meanBurst) };
-    this.fecEncoder.setParams('latency', chooseFecParams(live, 'latency', maxOverhead));
-  }
-
-  /**
-   * Repairs per source packet the paths have room for, or Infinity when they are not known to be
-   * short of it. A live stream's repairs ride on top of its own rate: at 57 Mbit/s over an 84 Mbit/s
-   * path losing 6.5%, the latency lane's 50% put 85 Mbit/s on a 78 Mbit/s path, and the queue
-   * it built delayed every chunk by 400 ms more than any loss would have. The cap applies once the
-   * paths are saturated (no app-limited sample: their bandwidth estimates measure the paths, not
-   * the stream) and holds for a few seconds, so that relieving the queue does not lift it at once.
-   */
-  private repairHeadroom(now: Millis): number {
-    if (this.streamRateMarkAt > -Infinity && now - this.streamRateMarkAt >= STREAM_RATE_SAMPLE_MS) {
-      const rate = (this.streams.sentData - this.streamRateMarkBytes) / (now - this.streamRateMarkAt);
-      this.streamRate = this.streamRate === 0 ? rate : this.streamRate + STREAM_RATE_GAIN * (rate - this.streamRate);
-    }
-    if (this.streamRateMarkAt === -Infinity || now - this.streamRateMarkAt >= STREAM_RATE_SAMPLE_MS) {
-      this.streamRateMarkAt = now;
-      this.streamRateMarkBytes = this.streams.sentData;
-    }
-    let capacity = 0;
-    let saturated = true;
-    for (const p of this.paths.all) {
-      if (p === undefined || !p.isUp) continue;
-      capacity += p.cc.bottleneckBandwidth;
-      if (p.rate.isAppLimited || p.cc.state !== 'probe_bw') saturated = false;
-    }
-    if (saturated && capacity > 0 && this.streamRate > 0) {
-      this.repairCap = Math.max(0, (REPAIR_BUDGET * capacity) / this.streamRate - 1);
-      this.repairCapUntil = now + REPAIR_CAP_HOLD_MS;
-    } else if (now >= this.repairCapUntil) {
-      this.repairCap = Infinity;
-    }
-    return this.repairCap;
+    if (this.paths.markUp(path, now)) this.fecLanes?.update(now);
   }
 
   private closeWithError(code: number, reason: string): void {
