@@ -94,7 +94,7 @@ const DROP: ListenerResult = { kind: 'drop' };
  *
  * Cost of what a stranger can send: garbage and data packets for unknown sessions, a map lookup;
  * a forged init, one HMAC; a replayed init, one HMAC and a map lookup; a forged data packet for a
- * live session id, one failed AES-GCM open. Only an authentic fresh init (PSK holders only) costs a
+ * live session id, one failed AEAD (ChaCha20-Poly1305) open. Only an authentic fresh init (PSK holders only) costs a
  * key exchange, and those are capped by `maxSessions` and the `handshakeRate` token bucket.
  */
 export class Listener {

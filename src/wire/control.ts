@@ -1,15 +1,14 @@
 /**
  * Control messages: protobuf (proto3) `bering.Control` from `proto/bering.proto`, carried in
- * CONTROL frames. They are rare (stream opens, periodic stats), so reflection-based protobufjs
- * is fast enough and keeps the .proto the single source of truth. The schema is parsed once,
- * synchronously, when this module loads.
+ * CONTROL frames. They are rare (stream opens), so reflection-based protobufjs is fast enough and
+ * keeps the .proto the single source of truth. The schema comes from its generated descriptor
+ * (controlSchema.ts, `npm run proto`), built once when this module loads: no file is read.
  */
-import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { CONTROL_SCHEMA } from './controlSchema.ts';
 import { WireError } from './errors.ts';
 
-const root = protobuf.loadSync(fileURLToPath(new URL('../../proto/bering.proto', import.meta.url)));
-const ControlType = root.lookupType('bering.Control');
+const ControlType = protobuf.Root.fromJSON(CONTROL_SCHEMA).lookupType('bering.Control');
 
 /** `bering.StreamOpen`: announces a stream and the service its far end should connect to. */
 export interface StreamOpen {
@@ -18,35 +17,12 @@ export interface StreamOpen {
   service: string;
 }
 
-/** `bering.Stats`: the sender's cumulative session counters. */
-export interface Stats {
-  packetsSent: number;
-  packetsReceived: number;
-  bytesSent: number;
-  bytesReceived: number;
-  packetsLost: number;
-  packetsRetransmitted: number;
-  packetsRepaired: number;
-}
-
-const STATS_FIELDS = [
-  'packetsSent',
-  'packetsReceived',
-  'bytesSent',
-  'bytesReceived',
-  'packetsLost',
-  'packetsRetransmitted',
-  'packetsRepaired',
-] as const satisfies ReadonlyArray<keyof Stats>;
-
 /**
- * `bering.Control`: exactly one member is set. Test with `if (msg.streamOpen)` or
- * `'stats' in msg`. Closing the session is not a control message but the binary CLOSE frame
- * (frames.ts), which stays decodable and non-ack-eliciting.
+ * `bering.Control`: exactly one member is set; `streamOpen` is the only one so far. Closing the
+ * session is not a control message but the binary CLOSE frame (frames.ts), which stays decodable
+ * and non-ack-eliciting.
  */
-export type Control =
-  | { streamOpen: StreamOpen; stats?: undefined }
-  | { stats: Stats; streamOpen?: undefined };
+export type Control = { streamOpen: StreamOpen };
 
 /** A uint64 as protobufjs decodes it: a `Long` when the long package is present, else a number. */
 type Uint64 = number | { high: number; low: number };
@@ -65,17 +41,12 @@ function checkU53(v: number, field: string): void {
 /**
  * Serializes a control message to protobuf bytes, to be wrapped by `encodeControlFrame`. Keep the
  * bytes if the frame may need retransmission. Cost: a reflective protobuf encode, a few µs.
- * Throws WireError('bad-value') for a counter or stream id that is not an integer in [0, 2^53-1].
+ * Throws WireError('bad-value') for a stream id that is not an integer in [0, 2^53-1].
  */
 export function encodeControl(msg: Control): Uint8Array {
-  if (msg.streamOpen) {
-    const { streamId, service } = msg.streamOpen;
-    checkU53(streamId, 'streamId');
-    return ControlType.encode({ streamOpen: { streamId, service } }).finish();
-  }
-  const stats = msg.stats;
-  for (const f of STATS_FIELDS) checkU53(stats[f], f);
-  return ControlType.encode({ stats: { ...stats } }).finish();
+  const { streamId, service } = msg.streamOpen;
+  checkU53(streamId, 'streamId');
+  return ControlType.encode({ streamOpen: { streamId, service } }).finish();
 }
 
 /**
@@ -94,12 +65,6 @@ export function decodeControl(bytes: Uint8Array): Control {
     case 'streamOpen': {
       const so = m.streamOpen as { streamId: Uint64; service: string };
       return { streamOpen: { streamId: toSafeNumber(so.streamId, 'streamId'), service: so.service } };
-    }
-    case 'stats': {
-      const raw = m.stats as Record<keyof Stats, Uint64>;
-      const stats = {} as Stats;
-      for (const f of STATS_FIELDS) stats[f] = toSafeNumber(raw[f], f);
-      return { stats };
     }
     default:
       throw new WireError('bad-control', 'no known control message set');

@@ -102,18 +102,7 @@ function randomString(rng: SeededRng): string {
 }
 
 function randomControl(rng: SeededRng): Control {
-  if (rng.next() < 0.5) return { streamOpen: { streamId: anyU53(rng), service: randomString(rng) } };
-  return {
-    stats: {
-      packetsSent: anyU53(rng),
-      packetsReceived: anyU53(rng),
-      bytesSent: anyU53(rng),
-      bytesReceived: anyU53(rng),
-      packetsLost: anyU53(rng),
-      packetsRetransmitted: anyU53(rng),
-      packetsRepaired: anyU53(rng),
-    },
-  };
+  return { streamOpen: { streamId: anyU53(rng), service: randomString(rng) } };
 }
 
 /** A random valid frame, and how many bytes its encoding must take. */

@@ -10,7 +10,6 @@ export type SentFrame =
   | { kind: 'maxData' }
   | { kind: 'maxStreamData'; streamId: number }
   | { kind: 'resetStream'; streamId: number }
-  | { kind: 'stopSending'; streamId: number }
   | { kind: 'streamOpen'; streamId: number }
   | { kind: 'close' };
 
