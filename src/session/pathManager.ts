@@ -7,6 +7,8 @@ import type { PeerAddress } from './pathValidation.ts';
 import type { Recovery } from './recovery/recovery.ts';
 import { PathTimer } from './timers.ts';
 
+/** How often the receiver reports a path's raw loss. */
+export const LOSS_REPORT_INTERVAL_MS = 200;
 /** A path dark this long is learned afresh (start-up) when it returns; a blip keeps its model. */
 const PATH_RELEARN_AFTER_MS = 1000;
 
@@ -94,6 +96,14 @@ export class PathManager {
     let best: Path | null = null;
     for (const p of this.all) if (p !== undefined && p.isUp && (best === null || p.rtt.smoothed < best.rtt.smoothed)) best = p;
     return best;
+  }
+
+  /** An authentic packet that crossed the wire on `path` (not one FEC restored): raw-loss accounting. */
+  countArrival(now: Millis, path: Path, pn: number, length: number): void {
+    path.counters.packetsReceived++;
+    path.counters.bytesReceived += length;
+    path.lossMeter.onPacket(pn);
+    if (path.lossReportDueAt === Infinity) path.lossReportDueAt = now + LOSS_REPORT_INTERVAL_MS;
   }
 
   /** Keep-alive: every path owes a PING. */

@@ -7,7 +7,8 @@ import type { Path } from './path.ts';
 import { PathManager, type PathStats } from './pathManager.ts';
 import type { PeerAddress } from './pathValidation.ts';
 import { Scheduler } from './scheduler.ts';
-import { AckOutcome, Recovery } from './recovery/recovery.ts';
+import { FrameHandler, type RxContext } from './frameHandler.ts';
+import { Recovery } from './recovery/recovery.ts';
 import { Timer, TIMER_COUNT, TimerTable } from './timers.ts';
 import type { Rng } from '../base/rng.ts';
 import type { StreamPriority } from './stream/stream.ts';
@@ -20,9 +21,7 @@ import { FecEncoder, type SendGroup } from './fec/encoder.ts';
 import type { FecLane } from './fec/policy.ts';
 import type { ReedSolomon } from '../fec/index.ts';
 import { ByteWriter } from '../wire/bytes.ts';
-import type { Control } from '../wire/control.ts';
 import {
-  decodeFrames,
   encodeAck,
   encodeClose,
   encodeFecSource,
@@ -31,7 +30,6 @@ import {
   encodePathChallenge,
   encodePathResponse,
   encodePing,
-  type FrameVisitor,
 } from '../wire/frames.ts';
 import { HandshakeInitiator, type SessionKeys } from '../wire/handshake.ts';
 import { RecvKeys, SendKeys } from '../wire/keyUpdate.ts';
@@ -65,8 +63,6 @@ export interface SessionStats {
 const MAX_ACK_RANGES = 32;
 /** Repair packets carry a whole datagram plus the REPAIR header: they may exceed the data MTU by this much. */
 export const REPAIR_HEADROOM = 48;
-/** How often the receiver reports a path's raw loss. */
-const LOSS_REPORT_INTERVAL_MS = 200;
 const MAX_PENDING_INITIATORS = 4;
 
 /**
@@ -78,7 +74,7 @@ const MAX_PENDING_INITIATORS = 4;
  * per-stream and session flow control (RFC 9000 §4), ARQ with SACK and packet/time-threshold
  * loss detection (RFC 9002 §6), and per-path paced congestion control.
  */
-export class Session implements FrameVisitor {
+export class Session {
   readonly config: SessionConfig;
   readonly id: number;
   /** The other side's session id, once the handshake completed. */
@@ -115,8 +111,7 @@ export class Session implements FrameVisitor {
   private readonly fecEncoder: FecEncoder | null;
   private readonly fecDecoder: FecDecoder | null;
   private readonly fecLanes: FecLaneController | null;
-  private rxFecGroup = -1;
-  private rxFecIndex = -1;
+  private readonly frames: FrameHandler;
   private readonly restoredQueue: Uint8Array[] = [];
   private processingRestored = false;
   /** The last datagram refused was authentic but already seen (not an authentication failure). */
@@ -124,9 +119,6 @@ export class Session implements FrameVisitor {
   /** When output was last polled: what {@link nextTimeout} judges spaced-out repairs against. */
   private lastPollAt: Millis = 0;
   private readonly ackRanges: Array<[number, number]> = [];
-  private rxNow: Millis = 0;
-  private rxPath: Path | null = null;
-  private rxEliciting = false;
   private readonly stats_ = { packetsDropped: 0, duplicatePackets: 0 };
 
   private constructor(
@@ -143,7 +135,6 @@ export class Session implements FrameVisitor {
     this.config = config;
     this.id = id;
     this.state = state;
-    this.streams = new Streams(config, isDialer, this.events, (code, reason) => this.closeWithError(code, reason));
     this.lastReceivedAt = now;
     this.lastElicitingSentAt = now;
     this.handshakeStartedAt = now;
@@ -153,9 +144,14 @@ export class Session implements FrameVisitor {
     this.repairWriter = new ByteWriter(this.plain);
     this.fecEncoder = fec === null || !config.fec ? null : new FecEncoder(fec);
     this.fecDecoder = fec === null ? null : new FecDecoder(fec);
+    this.streams = new Streams(config, isDialer, this.events, (code, reason) => this.closeWithError(code, reason));
     this.recovery = new Recovery(this.streams, config.maxAckDelayMs);
     this.paths = new PathManager(config, this.recovery, this.events);
     this.fecLanes = this.fecEncoder === null ? null : new FecLaneController(this.fecEncoder, this.paths, this.streams);
+    this.frames = new FrameHandler(this.streams, this.recovery, this.paths, this.fecDecoder, this.fecLanes, this.restoredQueue, {
+      violation: (code, reason) => this.closeWithError(code, reason),
+      peerClosed: (reason) => this.finishClose(reason, true),
+    });
   }
 
   /**
@@ -270,7 +266,7 @@ export class Session implements FrameVisitor {
       // repairs against loss that never happened (groups spanning a fast and a slow path restore
       // the slow path's packets before they land). A replay of a packet that did arrive is not
       // counted: it would read the loss as lower than it is, and re-arm the loss report.
-      if (!restored && path.takeRestored(packet.pn)) this.countArrival(now, path, packet.pn, bytes.length);
+      if (!restored && path.takeRestored(packet.pn)) this.paths.countArrival(now, path, packet.pn, bytes.length);
       this.stats_.duplicatePackets++;
       this.lastDropWasDuplicate = true;
       return false;
@@ -283,34 +279,23 @@ export class Session implements FrameVisitor {
       path.counters.fecRestored++;
       path.noteRestored(packet.pn);
     }
-    else this.countArrival(now, path, packet.pn, bytes.length);
+    else this.paths.countArrival(now, path, packet.pn, bytes.length);
     // The listener learns paths from the dialer's packets; a path that was down stays down until
     // its challenge is answered (packets arriving prove only one direction).
     if (path.state === 'validating' && !this.isDialer) this.markPathUp(path, now);
-    this.rxNow = now;
-    this.rxPath = path;
-    this.rxEliciting = false;
-    this.rxFecGroup = -1;
+    let rx: RxContext;
     try {
-      decodeFrames(packet.payload, this);
+      rx = this.frames.handle(now, path, packet.payload);
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       this.closeWithError(CloseCode.ProtocolViolation, `malformed frame: ${err.message}`);
       return true;
     }
-    path.received.onPacket(now, packet.pn, this.rxEliciting);
-    if (this.rxFecGroup >= 0 && this.fecDecoder !== null && !restored) {
-      this.restoredQueue.push(...this.fecDecoder.onSource(now, this.rxFecGroup, this.rxFecIndex, bytes));
+    path.received.onPacket(now, packet.pn, rx.eliciting);
+    if (rx.fecGroup >= 0 && this.fecDecoder !== null && !restored) {
+      this.restoredQueue.push(...this.fecDecoder.onSource(now, rx.fecGroup, rx.fecIndex, bytes));
     }
     return true;
-  }
-
-  /** An authentic packet that crossed the wire on `path` (not one FEC restored). */
-  private countArrival(now: Millis, path: Path, pn: number, length: number): void {
-    path.counters.packetsReceived++;
-    path.counters.bytesReceived += length;
-    path.lossMeter.onPacket(pn);
-    if (path.lossReportDueAt === Infinity) path.lossReportDueAt = now + LOSS_REPORT_INTERVAL_MS;
   }
 
   /** Call when {@link nextTimeout} passes. Extra calls are harmless. */
@@ -671,86 +656,6 @@ export class Session implements FrameVisitor {
       if (!this.hasElicitingWork() && path.hasCwndRoom) path.rate.onAppLimited(path.bytesInFlight);
     }
     return { pathId: path.id, bytes };
-  }
-
-  // ---------------------------------------------------------------- frames in (FrameVisitor)
-
-  onPing(): void {
-    this.rxEliciting = true;
-  }
-
-  onAck(pathId: number, ackDelayMicros: number, ranges: ReadonlyArray<readonly [number, number]>): void {
-    const path = this.paths.get(pathId);
-    if (path === undefined || ranges.length === 0) return;
-    const outcome = this.recovery.onAck(this.rxNow, path, ranges, ackDelayMicros, this.rxPath === path);
-    if (outcome === AckOutcome.Invalid) this.closeWithError(CloseCode.ProtocolViolation, `ACK of unsent packet ${ranges[0][1]} on path ${pathId}`);
-    else if (outcome === AckOutcome.Progress) this.streams.wakeBlockedWriters();
-  }
-
-  onStream(streamId: number, offset: number, fin: boolean, data: Uint8Array): void {
-    this.rxEliciting = true;
-    this.streams.onStream(streamId, offset, fin, data);
-  }
-
-  onResetStream(streamId: number, errorCode: number, finalSize: number): void {
-    this.rxEliciting = true;
-    this.streams.onResetStream(streamId, errorCode, finalSize);
-  }
-
-  onStopSending(streamId: number, errorCode: number): void {
-    this.rxEliciting = true;
-    this.streams.onStopSending(streamId, errorCode);
-  }
-
-  onMaxData(max: number): void {
-    this.rxEliciting = true;
-    this.streams.onMaxData(max);
-  }
-
-  onMaxStreamData(streamId: number, max: number): void {
-    this.rxEliciting = true;
-    this.streams.onMaxStreamData(streamId, max);
-  }
-
-  onPathChallenge(data: Uint8Array): void {
-    this.rxEliciting = true;
-    this.paths.onChallenge(this.rxPath!, data);
-  }
-
-  onPathResponse(data: Uint8Array): void {
-    this.rxEliciting = true;
-    if (this.paths.onResponse(this.rxPath!, data, this.rxNow)) this.fecLanes?.update(this.rxNow);
-  }
-
-  onControl(msg: Control): void {
-    this.rxEliciting = true;
-    if (msg.streamOpen !== undefined) this.streams.onStreamOpen(Number(msg.streamOpen.streamId), msg.streamOpen.service);
-  }
-
-  onRepair(groupId: number, index: number, k: number, m: number, data: Uint8Array): void {
-    this.rxEliciting = true;
-    if (this.fecDecoder !== null) this.restoredQueue.push(...this.fecDecoder.onRepair(this.rxNow, groupId, index, k, m, data));
-  }
-
-  onFecSource(groupId: number, index: number): void {
-    this.rxFecGroup = groupId;
-    this.rxFecIndex = index;
-  }
-
-  onLossReport(pathId: number, received: number, lost: number, bursts: number, reorder: number): void {
-    const path = this.paths.get(pathId);
-    // Reordering is a property of the path at any time, start-up included.
-    if (path !== undefined) path.onReorderReport(reorder);
-    // Start-up overflows the bottleneck queue on purpose; those drops say nothing about the channel.
-    if (path === undefined || this.rxNow - path.cc.steadySince < path.rtt.smoothed + LOSS_REPORT_INTERVAL_MS) return;
-    path.counters.reportedReceived += received;
-    path.counters.reportedLost += lost;
-    path.lossEstimate.onReport(received, lost, bursts);
-    this.fecLanes?.update(this.rxNow);
-  }
-
-  onClose(_code: number, reason: string): void {
-    this.finishClose(reason || 'closed by peer', true);
   }
 
   // ---------------------------------------------------------------- internals

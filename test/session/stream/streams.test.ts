@@ -147,6 +147,22 @@ describe('Streams', () => {
     expect(drain()).toEqual([{ type: 'streamClosed', streamId: 2 }]);
   });
 
+  it('a stream reset with data still unsent is not queued again by more window for the session or the stream', () => {
+    const { streams, packet } = setUp(true, { streamWindowBytes: 16 * KiB, sessionWindowBytes: 8 * KiB });
+    const id = streams.open('')!;
+    packet();
+    streams.write(id, new Uint8Array(64 * KiB));
+    for (let i = 0; i < 10; i++) packet();
+    expect(streams.sentData).toBe(8 * KiB);
+    streams.reset(id, ResetCode.Aborted);
+    // More window arrives before the reset is acknowledged.
+    streams.onMaxData(1024 * KiB);
+    streams.onMaxStreamData(id, 1024 * KiB);
+    expect(packet().seen).toEqual([`reset 0 code ${ResetCode.Aborted} size ${8 * KiB}`]);
+    expect(packet().seen).toEqual([]);
+    expect(streams.hasElicitingWork).toBe(false);
+  });
+
   it('wakes a writer refused room only once a worthwhile amount frees up', () => {
     const { streams, drain, packet } = setUp(true, { streamSendBufferBytes: 64 * KiB });
     const id = streams.open('')!;
