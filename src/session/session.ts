@@ -1,40 +1,28 @@
+import type { Millis, UnixMillis } from '../base/time.ts';
+import type { Rng } from '../base/rng.ts';
+import type { ReedSolomon } from '../fec/index.ts';
+import { WireError } from '../wire/errors.ts';
+import { HandshakeInitiator, type SessionKeys } from '../wire/handshake.ts';
+import { RecvKeys, SendKeys } from '../wire/keyUpdate.ts';
+import { PacketType, packetType, peekSessionId } from '../wire/packet.ts';
 import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from './api.ts';
-import type { SentFrame, SentPacket } from './ack/sentPacket.ts';
 import { CloseCode } from './closeCode.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
 import { EventQueue } from './events.ts';
+import { FecDecoder } from './fec/decoder.ts';
+import { FecEncoder } from './fec/encoder.ts';
+import { FecLaneController } from './fec/laneController.ts';
+import type { FecLane } from './fec/policy.ts';
+import { FrameHandler, type RxContext } from './frameHandler.ts';
+import { PacketBuilder } from './packetBuilder.ts';
 import type { Path } from './path.ts';
 import { PathManager, type PathStats } from './pathManager.ts';
 import type { PeerAddress } from './pathValidation.ts';
-import { Scheduler } from './scheduler.ts';
-import { FrameHandler, type RxContext } from './frameHandler.ts';
 import { Recovery } from './recovery/recovery.ts';
-import { Timer, TIMER_COUNT, TimerTable } from './timers.ts';
-import type { Rng } from '../base/rng.ts';
+import { Scheduler } from './scheduler.ts';
 import type { StreamPriority } from './stream/stream.ts';
-import { writeStreamFrames } from './stream/frameWriter.ts';
 import { Streams } from './stream/streams.ts';
-import type { Millis, UnixMillis } from '../base/time.ts';
-import { FecDecoder } from './fec/decoder.ts';
-import { FecLaneController } from './fec/laneController.ts';
-import { FecEncoder, type SendGroup } from './fec/encoder.ts';
-import type { FecLane } from './fec/policy.ts';
-import type { ReedSolomon } from '../fec/index.ts';
-import { ByteWriter } from '../wire/bytes.ts';
-import {
-  encodeAck,
-  encodeClose,
-  encodeFecSource,
-  encodeLossReport,
-  encodeRepair,
-  encodePathChallenge,
-  encodePathResponse,
-  encodePing,
-} from '../wire/frames.ts';
-import { HandshakeInitiator, type SessionKeys } from '../wire/handshake.ts';
-import { RecvKeys, SendKeys } from '../wire/keyUpdate.ts';
-import { DATA_OVERHEAD, PacketType, packetType, peekSessionId } from '../wire/packet.ts';
-import { WireError } from '../wire/errors.ts';
+import { Timer, TIMER_COUNT, TimerTable } from './timers.ts';
 
 type State = 'handshaking' | 'connected' | 'closing' | 'closed';
 
@@ -60,9 +48,6 @@ export interface SessionStats {
   paths: PathStats[];
 }
 
-const MAX_ACK_RANGES = 32;
-/** Repair packets carry a whole datagram plus the REPAIR header: they may exceed the data MTU by this much. */
-export const REPAIR_HEADROOM = 48;
 const MAX_PENDING_INITIATORS = 4;
 
 /**
@@ -83,6 +68,8 @@ export class Session {
   /** Keys of both directions, each updated in place every few minutes (wire/keyUpdate.ts). */
   private sealer: SendKeys | null = null;
   private opener: RecvKeys | null = null;
+  /** Built once the keys are known: no packet of ours goes out before. */
+  private builder: PacketBuilder | null = null;
   /** Handshakes in flight, with when each was first sent: the answer's arrival gives the RTT. */
   private readonly initiators: Array<{ initiator: HandshakeInitiator; sentAt: Millis }> = [];
   /** Listener: when the handshake answer left; the dialer's first packet on a path ends that RTT. */
@@ -105,9 +92,6 @@ export class Session {
   private lastReceivedAt: Millis;
   private lastElicitingSentAt: Millis;
 
-  private readonly plain: Uint8Array;
-  private readonly writer: ByteWriter;
-  private readonly repairWriter: ByteWriter;
   private readonly fecEncoder: FecEncoder | null;
   private readonly fecDecoder: FecDecoder | null;
   private readonly fecLanes: FecLaneController | null;
@@ -118,7 +102,6 @@ export class Session {
   lastDropWasDuplicate = false;
   /** When output was last polled: what {@link nextTimeout} judges spaced-out repairs against. */
   private lastPollAt: Millis = 0;
-  private readonly ackRanges: Array<[number, number]> = [];
   private readonly stats_ = { packetsDropped: 0, duplicatePackets: 0 };
 
   private constructor(
@@ -139,9 +122,6 @@ export class Session {
     this.lastElicitingSentAt = now;
     this.handshakeStartedAt = now;
     this.wallOffset = wallNow - now;
-    this.plain = new Uint8Array(config.mtu + REPAIR_HEADROOM - DATA_OVERHEAD);
-    this.writer = new ByteWriter(this.plain.subarray(0, config.mtu - DATA_OVERHEAD));
-    this.repairWriter = new ByteWriter(this.plain);
     this.fecEncoder = fec === null || !config.fec ? null : new FecEncoder(fec);
     this.fecDecoder = fec === null ? null : new FecDecoder(fec);
     this.streams = new Streams(config, isDialer, this.events, (code, reason) => this.closeWithError(code, reason));
@@ -349,7 +329,7 @@ export class Session {
       timers.set(Timer.KeyUpdate, this.sealer.nextUpdateAt);
       timers.set(Timer.KeyDiscard, this.opener.nextTimeout);
     }
-    const wantsToSend = this.hasElicitingWork() || this.fecEncoder?.hasRepair(this.lastPollAt) === true;
+    const wantsToSend = this.streams.hasElicitingWork || this.fecEncoder?.hasRepair(this.lastPollAt) === true;
     const canSend = this.paths.armTimers(wantsToSend);
     // Repairs wait for a path: with none that can send, an ACK or a path coming back wakes us.
     if (canSend && this.fecEncoder !== null) timers.set(Timer.Repair, this.fecEncoder.nextRepairTime());
@@ -465,21 +445,20 @@ export class Session {
   private pollClose(now: Millis): Transmit | null {
     const pathId = this.closePathsLeft.shift();
     if (pathId === undefined || this.closeFrame === null) return null;
-    const w = this.beginPacket();
-    encodeClose(w, this.closeFrame.code, this.closeFrame.reason);
-    const t = this.finishPacket(now, this.paths.get(pathId)!, w, null, null);
+    const t = this.builder!.close(now, this.paths.get(pathId)!, this.closeFrame.code, this.closeFrame.reason);
     if (this.closePathsLeft.length === 0) this.finishClose(this.closeFrame.reason, false);
     return t;
   }
 
   private pollData(now: Millis): Transmit | null {
+    const builder = this.builder!;
     this.lastPollAt = now;
     // ACKs first: they are owed on a deadline and are never held back by pacing. A path's ACKs
     // travel on that path (its RTT samples stay its own) unless it is down.
     for (const path of this.paths.all) {
       if (path !== undefined && (path.received.ackDeadline <= now || path.lossReportDueAt <= now)) {
         const carrier = path.acksElsewhere ? this.paths.fastestUp() : path;
-        if (carrier !== null) return this.buildPacket(now, carrier, false);
+        if (carrier !== null) return builder.ack(now, carrier);
         path.received.onAckSent();
         path.lossReportDueAt = Infinity;
       }
@@ -487,57 +466,31 @@ export class Session {
     for (const path of this.paths.all) {
       if (path === undefined) continue;
       if (path.migration.probing) {
-        if (path.migration.canChallenge(now)) return this.buildMigrationProbe(now, path);
+        if (path.migration.canChallenge(now)) return builder.migrationProbe(now, path);
         continue;
       }
-      if (path.responsePending !== null || path.challengeDueAt <= now) return this.buildPathProbe(now, path);
-      if (path.pingPending && path.isUp && path.pacer.canSend(now)) return this.buildPacket(now, path, true);
+      if (path.responsePending !== null || path.challengeDueAt <= now) return builder.pathProbe(now, path);
+      if (path.pingPending && path.isUp && path.pacer.canSend(now)) return this.elicited(now, builder.data(now, path, true));
     }
-    if (this.fecEncoder?.hasRepair(now)) {
-      const path = this.pickPath(now);
-      return path === null ? null : this.buildRepairPacket(now, path, this.fecEncoder);
+    const repairs = this.fecEncoder?.hasRepair(now) === true;
+    if (!repairs && !this.streams.hasElicitingWork) return null;
+    const fastest = this.scheduler.earliest(now, this.paths.all);
+    if (fastest === null) return null;
+    // Retransmissions go on the path where they arrive first; a slower path that is free now
+    // carries new data and repairs, when the backlog makes it worth it.
+    const free = fastest.pacer.canSend(now);
+    if (repairs) {
+      const path = free ? fastest : this.scheduler.fallback(now, this.paths.all, fastest, this.backlog);
+      return path === null ? null : this.elicited(now, builder.repair(now, path, this.fecEncoder!));
     }
-    if (!this.hasElicitingWork()) return null;
-    const path = this.pickPath(now);
-    if (path === null) return null;
-    // Retransmissions go on the path where they arrive first; a slower path carries new data.
-    if (!this.scheduler.pickedFastest && !this.streams.hasNewWork) return null;
-    return this.buildPacket(now, path, true, this.scheduler.pickedFastest);
+    if (free) return this.elicited(now, builder.data(now, fastest, true));
+    const slower = this.streams.hasNewWork ? this.scheduler.fallback(now, this.paths.all, fastest, this.backlog) : null;
+    return slower === null ? null : this.elicited(now, builder.data(now, slower, false));
   }
 
-  /** PATH_RESPONSE owed on this path and/or a PATH_CHALLENGE to (re)validate it. Never held by cwnd. */
-  private buildPathProbe(now: Millis, path: Path): Transmit {
-    const w = this.beginPacket();
-    this.writeAcks(now, w, path);
-    if (path.responsePending !== null) {
-      encodePathResponse(w, path.responsePending);
-      path.responsePending = null;
-    }
-    if (path.challengeDueAt <= now) {
-      const challenge = new Uint8Array(8);
-      this.rng.fill(challenge);
-      path.challenge = challenge;
-      encodePathChallenge(w, challenge);
-      path.challengeDueAt = now + this.config.pathProbeIntervalMs;
-    }
-    return this.finishPacket(now, path, w, null, null);
-  }
-
-  /**
-   * A PATH_CHALLENGE to the address proposed for `path` (and an owed PATH_RESPONSE): the only
-   * packet that goes there before it answers, within the amplification limit.
-   */
-  private buildMigrationProbe(now: Millis, path: Path): Transmit {
-    const w = this.beginPacket();
-    if (path.responsePending !== null) {
-      encodePathResponse(w, path.responsePending);
-      path.responsePending = null;
-    }
-    const challenge = new Uint8Array(8);
-    this.rng.fill(challenge);
-    encodePathChallenge(w, challenge);
-    const t = this.finishPacket(now, path, w, null, null);
-    path.migration.onChallengeSent(now, challenge, t.bytes.length, path.rtt.pto(this.config.maxAckDelayMs));
+  /** `t` is ack-eliciting: the keep-alive starts over. */
+  private elicited(now: Millis, t: Transmit): Transmit {
+    this.lastElicitingSentAt = now;
     return t;
   }
 
@@ -555,108 +508,10 @@ export class Session {
     return this.paths.get(pathId)?.migration.targetLocal ?? 0;
   }
 
-  /** A packet carrying the next queued repair symbol (and any ACKs owed). */
-  private buildRepairPacket(now: Millis, path: Path, encoder: FecEncoder): Transmit {
-    const w = this.beginPacket(this.repairWriter);
-    const { group, index } = encoder.peekRepair(now)!;
-    encodeRepair(w, group.id, index, group.finalK, group.repairs.length, group.repairs[index]);
-    this.writeAcks(now, w, path);
-    path.counters.fecRepairsSent++;
-    const t = this.finishPacket(now, path, w, [], null);
-    const spacing = (group.params.depth * this.config.mtu) / path.cc.pacingRate;
-    encoder.onRepairSent(group, now, spacing, () => this.paths.all.map((p) => (p === undefined ? 0 : p.nextPn)));
-    return t;
-  }
-
-  /** The path for the next packet (see {@link Scheduler}), or null to wait. */
-  private pickPath(now: Millis): Path | null {
-    return this.scheduler.pick(now, this.paths.all, (atLeast) => this.backlogBytes(atLeast));
-  }
-
   /** Bytes waiting to be sent (repairs, lost and new data), counted only up to `atLeast`. */
-  private backlogBytes(atLeast: number): number {
-    return this.streams.backlogBytes((this.fecEncoder?.repairPacketsQueued ?? 0) * this.config.mtu, atLeast);
-  }
+  private readonly backlog = (atLeast: number): number =>
+    this.streams.backlogBytes((this.fecEncoder?.repairPacketsQueued ?? 0) * this.config.mtu, atLeast);
 
-  private hasElicitingWork(): boolean {
-    return this.streams.hasElicitingWork;
-  }
-
-  private beginPacket(w: ByteWriter = this.writer): ByteWriter {
-    w.pos = 0;
-    return w;
-  }
-
-  /** ACKs owed for `carrier` (and for paths that are down), and raw-loss reports that are due. */
-  private writeAcks(now: Millis, w: ByteWriter, carrier: Path): void {
-    for (const p of this.paths.all) {
-      if (p === undefined || (p !== carrier && !p.acksElsewhere)) continue;
-      if (p.received.hasNewInfo && w.remaining >= 64) {
-        const ranges = p.received.ranges(this.ackRanges, MAX_ACK_RANGES);
-        encodeAck(w, p.id, p.received.ackDelayMicros(now), ranges, MAX_ACK_RANGES);
-        p.received.onAckSent();
-      }
-      if (p.lossReportDueAt <= now && w.remaining >= 32) {
-        const m = p.lossMeter;
-        encodeLossReport(w, p.id, m.received, m.lost, m.bursts, m.reorder);
-        p.received.setLossy(m.lost > 0);
-        m.reset();
-        p.lossReportDueAt = Infinity;
-      }
-    }
-  }
-
-  /**
-   * Fills one packet for `path`: ACKs for every path with news, then (when `eliciting`) a PING
-   * if one is owed, control frames, retransmissions, and new stream data round-robin.
-   */
-  private buildPacket(now: Millis, path: Path, eliciting: boolean, retransmit = true): Transmit {
-    const w = this.beginPacket();
-    this.writeAcks(now, w, path);
-    if (!eliciting) return this.finishPacket(now, path, w, null, null);
-    const frames: SentFrame[] = [];
-    // Only stream data is worth repairs: a lone PING or window update is cheaper to resend.
-    const carriesData = this.streams.retransmitQueue.size > 0 || this.streams.hasNewWork;
-    const fec = carriesData ? (this.fecLanes?.assign(now) ?? null) : null;
-    if (fec !== null) encodeFecSource(w, fec.group.id, fec.index);
-    if (path.pingPending) {
-      encodePing(w);
-      path.pingPending = false;
-    }
-    writeStreamFrames(w, this.streams, frames, retransmit);
-    if (frames.length === 0 && w.pos === 0) encodePing(w);
-    const t = this.finishPacket(now, path, w, frames, fec?.group ?? null);
-    if (fec !== null) this.fecEncoder!.addSource(fec.group, fec.index, t.bytes);
-    return t;
-  }
-
-  /** Seals the packet in the scratch buffer; `frames` null means not ack-eliciting, not tracked. */
-  private finishPacket(now: Millis, path: Path, w: ByteWriter, frames: SentFrame[] | null, fecGroup: SendGroup | null): Transmit {
-    const pn = path.nextPn++;
-    const bytes = this.sealer!.seal(path.id, pn, this.plain.subarray(0, w.pos));
-    this.fecEncoder?.onPacketSent();
-    path.counters.packetsSent++;
-    path.counters.bytesSent += bytes.length;
-    path.lastSentAt = now;
-    if (frames !== null) {
-      const packet: SentPacket = {
-        pn,
-        timeSent: now,
-        size: bytes.length,
-        ackEliciting: true,
-        frames,
-        delivered: 0,
-        deliveredTime: 0,
-        firstSentTime: 0,
-        isAppLimited: false,
-        fecGroup,
-      };
-      this.recovery.onPacketSent(now, path, packet);
-      this.lastElicitingSentAt = now;
-      if (!this.hasElicitingWork() && path.hasCwndRoom) path.rate.onAppLimited(path.bytesInFlight);
-    }
-    return { pathId: path.id, bytes };
-  }
 
   // ---------------------------------------------------------------- internals
 
@@ -689,6 +544,7 @@ export class Session {
     this.peerId = keys.remoteSessionId;
     this.sealer = new SendKeys(keys.sendKey, keys.remoteSessionId, now, this.config.keyUpdateIntervalMs);
     this.opener = new RecvKeys(keys.recvKey);
+    this.builder = new PacketBuilder(this.config, this.sealer, this.paths, this.streams, this.recovery, this.fecEncoder, this.fecLanes, this.rng);
   }
 
   private markPathUp(path: Path, now: Millis): void {
