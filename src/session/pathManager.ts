@@ -86,6 +86,11 @@ export class PathManager {
     return path;
   }
 
+  /** Ids of every path, in order. */
+  ids(): PathId[] {
+    return this.all.filter((p): p is Path => p !== undefined).map((p) => p.id);
+  }
+
   /** Ids of the paths that carry traffic now. */
   upIds(): PathId[] {
     return this.all.filter((p): p is Path => p !== undefined && p.isUp).map((p) => p.id);

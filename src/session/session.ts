@@ -2,11 +2,12 @@ import type { Millis, UnixMillis } from '../base/time.ts';
 import type { Rng } from '../base/rng.ts';
 import type { ReedSolomon } from '../fec/index.ts';
 import { WireError } from '../wire/errors.ts';
-import { HandshakeInitiator, type SessionKeys } from '../wire/handshake.ts';
+import type { SessionKeys } from '../wire/handshake.ts';
 import { RecvKeys, SendKeys } from '../wire/keyUpdate.ts';
 import { PacketType, packetType, peekSessionId } from '../wire/packet.ts';
 import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from './api.ts';
 import { CloseCode } from './closeCode.ts';
+import { DialerHandshake } from './dialerHandshake.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
 import { EventQueue } from './events.ts';
 import { FecDecoder } from './fec/decoder.ts';
@@ -48,7 +49,6 @@ export interface SessionStats {
   paths: PathStats[];
 }
 
-const MAX_PENDING_INITIATORS = 4;
 
 /**
  * One tunnel session: a sans-IO state machine in the manner of quinn-proto. It never reads a
@@ -71,14 +71,10 @@ export class Session {
   /** Built once the keys are known: no packet of ours goes out before. */
   private builder: PacketBuilder | null = null;
   /** Handshakes in flight, with when each was first sent: the answer's arrival gives the RTT. */
-  private readonly initiators: Array<{ initiator: HandshakeInitiator; sentAt: Millis }> = [];
+  /** Dialer, until connected. */
+  private handshake: DialerHandshake | null = null;
   /** Listener: when the handshake answer left; the dialer's first packet on a path ends that RTT. */
   private acceptedAt: Millis = NaN;
-  private handshakeNextAt: Millis = 0;
-  private handshakeAttempts = 0;
-  private handshakeStartedAt: Millis;
-  private readonly wallOffset: number;
-  private pathsPendingInit: PathId[] = [];
 
   private readonly paths: PathManager;
   private readonly scheduler = new Scheduler();
@@ -111,8 +107,6 @@ export class Session {
     private readonly isDialer: boolean,
     private readonly rng: Rng,
     now: Millis,
-    wallNow: UnixMillis,
-    private readonly psk: Uint8Array | null,
     fec: ReedSolomon | null,
   ) {
     this.config = config;
@@ -120,8 +114,6 @@ export class Session {
     this.state = state;
     this.lastReceivedAt = now;
     this.lastElicitingSentAt = now;
-    this.handshakeStartedAt = now;
-    this.wallOffset = wallNow - now;
     this.fecEncoder = fec === null || !config.fec ? null : new FecEncoder(fec);
     this.fecDecoder = fec === null ? null : new FecDecoder(fec);
     this.streams = new Streams(config, isDialer, this.events, (code, reason) => this.closeWithError(code, reason));
@@ -149,9 +141,9 @@ export class Session {
     fec?: ReedSolomon;
   }): Session {
     const config = resolveSessionConfig(opts.config);
-    const session = new Session(config, opts.rng.nextU32(), 'handshaking', true, opts.rng, opts.now, opts.wallNow, opts.psk, opts.fec ?? null);
+    const session = new Session(config, opts.rng.nextU32(), 'handshaking', true, opts.rng, opts.now, opts.fec ?? null);
     for (const pathId of opts.pathIds) session.paths.pathFor(pathId);
-    session.handshakeNextAt = opts.now;
+    session.handshake = new DialerHandshake(opts.psk, session.id, opts.rng, config, session.paths.ids(), opts.now, opts.wallNow);
     return session;
   }
 
@@ -170,7 +162,7 @@ export class Session {
     from?: PeerAddress;
     local?: number;
   }): Session {
-    const session = new Session(opts.config, opts.keys.localSessionId, 'connected', false, opts.rng, opts.now, opts.wallNow, null, opts.fec ?? null);
+    const session = new Session(opts.config, opts.keys.localSessionId, 'connected', false, opts.rng, opts.now, opts.fec ?? null);
     if (opts.from !== undefined) session.paths.trustFirstAddress(opts.from, opts.local ?? 0);
     session.installKeys(opts.keys, opts.now);
     session.acceptedAt = opts.now;
@@ -317,8 +309,8 @@ export class Session {
     const timers = this.timers;
     timers.stopAll();
     if (this.state === 'handshaking') {
-      timers.set(Timer.HandshakeRetry, this.handshakeNextAt);
-      timers.set(Timer.HandshakeTimeout, this.handshakeStartedAt + this.config.handshakeTimeoutMs);
+      timers.set(Timer.HandshakeRetry, this.handshake!.retryAt);
+      timers.set(Timer.HandshakeTimeout, this.handshake!.timeoutAt);
       this.paths.stopTimers();
       return;
     }
@@ -419,27 +411,12 @@ export class Session {
       case 'closed':
         return null;
       case 'handshaking':
-        return this.pollHandshake(now);
+        return this.handshake!.poll(now);
       case 'closing':
         return this.pollClose(now);
       case 'connected':
         return this.pollData(now);
     }
-  }
-
-  private pollHandshake(now: Millis): Transmit | null {
-    if (this.pathsPendingInit.length === 0 && now >= this.handshakeNextAt && this.psk !== null) {
-      const initiator = new HandshakeInitiator(this.psk, this.id, this.rng, now + this.wallOffset);
-      this.initiators.push({ initiator, sentAt: now });
-      if (this.initiators.length > MAX_PENDING_INITIATORS) this.initiators.shift();
-      this.pathsPendingInit = this.paths.all.filter((p) => p !== undefined).map((p) => p.id);
-      const backoff = Math.min(4, 2 ** this.handshakeAttempts);
-      this.handshakeAttempts++;
-      this.handshakeNextAt = now + this.config.handshakeRetryMs * backoff;
-    }
-    const pathId = this.pathsPendingInit.shift();
-    if (pathId === undefined) return null;
-    return { pathId, bytes: this.initiators[this.initiators.length - 1].initiator.packet };
   }
 
   private pollClose(now: Millis): Transmit | null {
@@ -517,14 +494,12 @@ export class Session {
 
   private handleHandshakeResponse(now: Millis, pathId: PathId, bytes: Uint8Array): boolean {
     if (this.state !== 'handshaking') return false;
-    for (const { initiator, sentAt } of this.initiators) {
-      const keys = initiator.accept(bytes);
-      if (keys === null) continue;
-      const rtt = now - sentAt;
+    const accepted = this.handshake!.accept(now, bytes);
+    if (accepted !== null) {
+      const { keys, rtt } = accepted;
       this.installKeys(keys, now);
       this.state = 'connected';
-      this.initiators.length = 0;
-      this.pathsPendingInit.length = 0;
+      this.handshake = null;
       this.lastReceivedAt = now;
       this.emit({ type: 'connected' });
       // The answering path is proven; the others prove themselves with PATH_CHALLENGE, which

@@ -189,7 +189,7 @@ describe('stream lifecycle', () => {
 describe('session lifecycle', () => {
   it('a dialer with the wrong key never connects and the listener never answers', () => {
     const { dialer, listenerNode, net } = tunnelPair({ paths: [symmetric({ delayMs: 20 })], seed: 41 });
-    (dialer as unknown as { psk: Uint8Array }).psk.fill(9);
+    (dialer as unknown as { handshake: { psk: Uint8Array } }).handshake.psk.fill(9);
     const events: SessionEvent[] = [];
     net.onStep(() => collect(dialer, events));
     net.runUntil(20_000);
