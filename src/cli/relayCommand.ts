@@ -1,7 +1,7 @@
 /** `bering relay`: runs an entry or exit relay until SIGTERM/SIGINT, then drains and exits 0. */
 import { formatHostPort } from '../io/address.ts';
 import { probeSocketBuffers } from '../io/socketBuffers.ts';
-import { formatPeer } from '../io/udpDialer.ts';
+import { formatPeer } from '../io/peerDialer.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
 import { relayStatus } from '../relay/status.ts';
 import { loadFec } from '../fec/index.ts';

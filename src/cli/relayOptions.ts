@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { HostPort } from '../io/address.ts';
-import type { PeerAddress } from '../io/udpDialer.ts';
+import type { PeerAddress } from '../io/peerDialer.ts';
 import { DEFAULT_SESSION_CONFIG, type PathOptions, type SessionConfig } from '../session/config.ts';
 import type { ListenerLimits } from '../relay/startRelay.ts';
 import { usageError } from './errors.ts';

@@ -4,7 +4,7 @@
  * the I/O layer against small in-memory doubles.
  */
 import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from '../session/api.ts';
-import type { SessionConfig } from '../session/config.ts';
+import type { EndpointDialFn } from '../session/dialerEndpoint.ts';
 import type { ListenerStats } from '../session/listener.ts';
 import type { PeerAddress } from '../session/pathValidation.ts';
 import type { SessionStats } from '../session/session.ts';
@@ -51,7 +51,7 @@ export interface CoreListener {
 
 /**
  * Starts a dialer-side session over `pathIds`; the caller binds the key, rng and config.
- * `overrides` adjust that config for this one session (the dialer's restart check handshakes
- * more briskly than a dial).
+ * `overrides` adjust that config for this one session (the restart check handshakes more
+ * briskly than a dial).
  */
-export type DialFn = (now: Millis, wallNow: UnixMillis, pathIds: PathId[], overrides?: Partial<SessionConfig>) => CoreSession;
+export type DialFn = EndpointDialFn<CoreSession>;

@@ -1,6 +1,6 @@
 /**
  * How a relay role (entry or exit, src/relay) sees the tunnel, whichever side of the handshake it
- * is on: the dialer ({@link UdpDialer}) and the listener ({@link UdpListener}) both implement
+ * is on: the dialer ({@link PeerDialer}) and the listener ({@link UdpListener}) both implement
  * {@link Transport}, so "who dials" stays independent of "who accepts TCP".
  */
 import type { SessionEvent } from '../session/api.ts';

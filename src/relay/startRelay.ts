@@ -15,7 +15,7 @@ import { Session } from '../session/session.ts';
 import { SessionLoop } from '../io/sessionLoop.ts';
 import type { SessionHandler, Transport } from '../io/transport.ts';
 import type { Backoff } from '../io/backoff.ts';
-import { UdpDialer, type PeerAddress } from '../io/udpDialer.ts';
+import { PeerDialer, type PeerAddress } from '../io/peerDialer.ts';
 import { UdpListener } from '../io/udpListener.ts';
 import { WebRtcEndpoint } from '../io/webrtcEndpoint.ts';
 import { DEFAULT_MAX_STREAMS, StreamAdmission } from './admission.ts';
@@ -129,9 +129,9 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
   const log = spec.log;
   const diagnostics = new Diagnostics(log);
   const dials = 'peers' in spec.udp;
-  const transport: UdpDialer | UdpListener =
+  const transport: PeerDialer | UdpListener =
     'peers' in spec.udp
-      ? new UdpDialer({ peers: spec.udp.peers, webrtc: spec.webrtc, dial: spec.core.dial, loop, log, backoff: spec.backoff, diagnostics })
+      ? new PeerDialer({ peers: spec.udp.peers, webrtc: spec.webrtc, dial: spec.core.dial, loop, log, backoff: spec.backoff, diagnostics })
       : new UdpListener({ listen: spec.udp.listen, listener: spec.core.listener(), loop, log, diagnostics });
   const tcp = spec.tcp;
   const entries = 'listen' in tcp ? (Array.isArray(tcp.listen) ? tcp.listen : [{ service: '', listen: tcp.listen }]) : [];

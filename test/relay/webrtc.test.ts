@@ -8,7 +8,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HostPort } from '../../src/io/address.ts';
 import type { CoreSession } from '../../src/io/core.ts';
-import type { PeerAddress } from '../../src/io/udpDialer.ts';
+import type { PeerAddress } from '../../src/io/peerDialer.ts';
 import { sessionCore, startRelay, type Relay } from '../../src/relay/startRelay.ts';
 import { collect, connect, Service, sha256, until } from './harness.ts';
 

@@ -2,7 +2,7 @@
  * kill -9 of either relay in the middle of a transfer, with real `bin/bering relay` processes:
  * the other side's TCP connection is reset (not left hanging), and once the killed relay is back,
  * new connections flow within 2 s. The entry relay learns of a restarted exit relay through its
- * restart check (src/io/udpDialer.ts), not the 8 s idle timeout.
+ * restart check (src/io/peerDialer.ts and src/session/dialerEndpoint.ts), not the 8 s idle timeout.
  */
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';

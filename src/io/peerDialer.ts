@@ -1,26 +1,17 @@
 /**
- * Dialer side of the tunnel over UDP: one connected socket per `--peer` address (path id = its
- * index), one session at a time, re-dialed with backoff whenever it closes, so a restarted relay
- * pair finds each other again without help. A `webrtc://` peer is a WebRTC data channel instead
- * of a socket (src/io/webrtcPath.ts); the session cannot tell the two apart.
+ * The dialing relay's transport: one path per `--peer` (path id = its index), each a connected UDP
+ * socket or, for a `webrtc://` peer, a WebRTC data channel (src/io/webrtcPath.ts); the session
+ * cannot tell the two apart. One dial at a time, re-dialed with backoff whenever its session
+ * closes, so a restarted relay pair finds each other again without help.
  *
- * A peer that restarted has forgotten the session, and drops its packets without a word, so the
- * session would only end at its idle timeout. To find out sooner, once the session has heard
- * nothing for `restartCheck.silenceMs` (the peers ping each other every second, so this never
- * happens on a live tunnel) the dialer handshakes a second session over the same paths. If the
- * peer answers it, the peer is reachable; if the old session then still hears nothing for
- * `graceMs` plus a few round trips (time for its path probes, sent every 500 ms, to be
- * answered), the peer has lost it: the old session is closed (its streams reset) and the new one
- * takes its place. If the old session hears from the peer first (a path that was only dark),
- * the second session is dropped and nothing changes. When every path's socket was refused by the
- * peer's host (ICMP port unreachable: no process on that port) since the old session last heard
- * anything, the process it knew is gone for sure, and the new session takes over without the wait.
+ * Which session a datagram is for, and whether the peer restarted, is the core's business
+ * (src/session/dialerEndpoint.ts): this module feeds it datagrams, session events and refused
+ * paths, wakes it when it asks, and does what it says (drive a new session, log, tell the relay).
  */
 import type { Logger } from 'pino';
 import type { PathId, SessionEvent, Transmit } from '../session/api.ts';
+import { DialerEndpoint, type EndpointEvent, type RestartCheck } from '../session/dialerEndpoint.ts';
 import type { Millis } from '../base/time.ts';
-import { isHandshakeResponse } from '../wire/handshake.ts';
-import { peekSessionId } from '../wire/packet.ts';
 import { formatHostPort, type HostPort } from './address.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type Backoff } from './backoff.ts';
 import type { CoreSession, DialFn } from './core.ts';
@@ -32,26 +23,6 @@ import { loadNative } from './webrtcNative.ts';
 import { WebRtcPath } from './webrtcPath.ts';
 import { signallingKey } from './webrtcSignal.ts';
 
-/** When the dialer checks whether its peer restarted; see the module comment. */
-export interface RestartCheck {
-  /** Silence (no authenticated packet) after which a second handshake is tried. */
-  silenceMs: number;
-  /** After that handshake succeeds, how long the old session may take to hear from the peer, on top of 3 minimum RTTs. */
-  graceMs: number;
-}
-
-/**
- * 1.5 s: well above the longest gap between packets of a live tunnel (keep-alive pings every
- * second each way). 600 ms: the old session probes its silent paths every 500 ms.
- */
-export const DEFAULT_RESTART_CHECK: RestartCheck = { silenceMs: 1500, graceMs: 600 };
-
-/** Handshake retransmission of the restart check: brisk, since the peer may come back any moment. */
-const CHECK_HANDSHAKE_RETRY_MS = 150;
-/** How often the dialer looks at the session's silence. */
-const WATCH_INTERVAL_MS = 100;
-/** Assumed RTT when the session reports none. */
-const DEFAULT_RTT_MS = 200;
 /**
  * A handshake unanswered, or a path of a live session silent, this long is worth a log line: a
  * path is validated within a few round trips (PATH_CHALLENGE every 500 ms), so 4 s is well past
@@ -79,7 +50,7 @@ export interface WebRtcDialOptions {
   stunServers?: readonly string[];
 }
 
-export interface UdpDialerOptions {
+export interface PeerDialerOptions {
   /** One path per address, in order; several may name the same relay. */
   peers: PeerAddress[];
   /** Required when a peer is `webrtc`. */
@@ -91,23 +62,22 @@ export interface UdpDialerOptions {
   backoff?: Backoff;
   /** Wall clock for the handshake's replay bound; Date.now by default. */
   wallClock?: () => number;
-  /** When to check whether the peer restarted; {@link DEFAULT_RESTART_CHECK} by default. */
+  /** When to check whether the peer restarted; the core's default (src/session/dialerEndpoint.ts) if unset. */
   restartCheck?: RestartCheck;
   /** Where problems a self-hoster should hear about go (no answer, a silent path); one of its own by default. */
   diagnostics?: Diagnostics;
 }
 
-/** Runs one dialed session at a time over real UDP sockets; see {@link Transport}. */
-export class UdpDialer implements Transport, SessionSink {
+/** Runs one dial at a time over UDP sockets and WebRTC channels; see {@link Transport}. */
+export class PeerDialer implements Transport, SessionSink {
   private readonly peers: PeerAddress[];
-  private readonly dial: DialFn;
   private readonly loop: SessionLoop;
   private readonly log: Logger;
   private readonly backoff: Backoff;
   private readonly wallClock: () => number;
   private readonly webrtc: WebRtcDialOptions | undefined;
   private handler: SessionHandler | null = null;
-  private session: CoreSession | null = null;
+  private readonly endpoint: DialerEndpoint<CoreSession>;
   private sockets: UdpSocket[] = [];
   /** The current session's WebRTC paths, by path id. */
   private webrtcPaths: WebRtcPath[] = [];
@@ -116,24 +86,12 @@ export class UdpDialer implements Transport, SessionSink {
   private closing = false;
   private connectedAt = 0;
   private handshakes = 0;
-  private readonly restartCheck: RestartCheck;
   /** Path ids of the current dial: its sockets (and WebRTC paths) serve every session of it. */
   private pathIds: PathId[] = [];
   /** Bumped by every dial; message handlers of an earlier dial drop what they get. */
   private generation = 0;
-  /** When the current session last authenticated a packet. */
-  private lastHeardAt: Millis = 0;
-  /** Per UDP path of the current dial: when the peer's host last refused a datagram (ICMP port unreachable). */
-  private refusedAt: Millis[] = [];
-  /** The restart check's session, while one runs. */
-  private check: CoreSession | null = null;
-  private checkStartedAt: Millis = 0;
-  private checkConnectedAt: Millis = 0;
-  /** Sessions replaced after a peer restart: their events still reach the handler until they close. */
-  private readonly retired = new Set<CoreSession>();
-  /** Restart checks no longer needed, sending their close; the handler never saw them. */
-  private readonly dropped = new Set<CoreSession>();
-  private watch: NodeJS.Timeout | null = null;
+  /** Wakes the endpoint when it asked to be woken. */
+  private endpointTimer: NodeJS.Timeout | null = null;
   private diagnoseTimer: NodeJS.Timeout | null = null;
   /** When the current session was dialed. */
   private dialedAt: Millis = 0;
@@ -141,17 +99,21 @@ export class UdpDialer implements Transport, SessionSink {
   private pathsSeenUp = new Set<PathId>();
   readonly diagnostics: Diagnostics;
 
-  constructor(opts: UdpDialerOptions) {
+  constructor(opts: PeerDialerOptions) {
     this.peers = opts.peers;
-    this.dial = opts.dial;
     this.loop = opts.loop;
     this.log = opts.log;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.wallClock = opts.wallClock ?? Date.now;
     this.webrtc = opts.webrtc;
-    this.restartCheck = opts.restartCheck ?? DEFAULT_RESTART_CHECK;
+    this.endpoint = new DialerEndpoint({ dial: opts.dial, restartCheck: opts.restartCheck });
     this.diagnostics = opts.diagnostics ?? new Diagnostics(opts.log);
     if (opts.peers.some((p) => p.webrtc === true) && opts.webrtc === undefined) throw new Error('webrtc:// peers need the WebRTC options');
+  }
+
+  /** The session the relay uses (the dial's, or the one that replaced it after a peer restart). */
+  private get session(): CoreSession | null {
+    return this.endpoint.session;
   }
 
   get activeSession(): CoreSession | null {
@@ -190,18 +152,15 @@ export class UdpDialer implements Transport, SessionSink {
     this.closing = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.stopWatch();
+    if (this.endpointTimer !== null) clearTimeout(this.endpointTimer);
+    this.endpointTimer = null;
     if (this.diagnoseTimer !== null) clearInterval(this.diagnoseTimer);
     this.diagnoseTimer = null;
-    const sessions = [this.session, this.check, ...this.retired, ...this.dropped].filter((s): s is CoreSession => s !== null);
+    const sessions = this.endpoint.sessions();
     const now = this.loop.clock();
     for (const s of sessions) if (!s.isClosed) s.close(now, reason);
     this.loop.flush();
     for (const s of sessions) this.loop.remove(s);
-    this.session = null;
-    this.check = null;
-    this.retired.clear();
-    this.dropped.clear();
     await this.closeSockets();
   }
 
@@ -223,34 +182,22 @@ export class UdpDialer implements Transport, SessionSink {
   }
 
   event(session: CoreSession, e: SessionEvent): void {
-    if (session === this.check) {
-      this.checkEvent(session, e);
-      return;
-    }
-    if (this.dropped.has(session)) {
-      if (e.type === 'closed') {
-        this.dropped.delete(session);
-        this.loop.remove(session);
-      }
-      return;
-    }
-    if (this.retired.has(session)) {
-      // A replaced session's streams still need their resets delivered.
-      if (e.type === 'closed') {
-        this.retired.delete(session);
-        this.loop.remove(session);
-      }
-      this.handler?.onSessionEvent(session, e);
-      return;
-    }
-    if (session !== this.session) return;
+    const now = this.loop.clock();
+    const current = session === this.session;
+    const visible = this.endpoint.handleEvent(now, session, e);
+    if (e.type === 'closed') this.loop.remove(session);
+    if (current) this.currentEvent(session, e);
+    this.afterEndpoint();
+    if (visible) this.handler?.onSessionEvent(session, e);
+  }
+
+  /** An event of the session the relay uses, for the logs, the diagnosis and the redial. */
+  private currentEvent(session: CoreSession, e: SessionEvent): void {
     switch (e.type) {
       case 'connected':
         this.failures = 0;
         this.handshakes++;
         this.connectedAt = this.loop.clock();
-        this.lastHeardAt = this.connectedAt;
-        this.startWatch();
         this.log.info({ sessionId: session.id, tunnel: session.tunnelId ?? null, paths: this.peers.map(formatPeer) }, 'session up');
         this.diagnostics.clear('peer-unreachable', 'tunnel', 'the other relay answered the handshake');
         break;
@@ -268,7 +215,52 @@ export class UdpDialer implements Transport, SessionSink {
       default:
         break;
     }
-    this.handler?.onSessionEvent(session, e);
+  }
+
+  /** Acts on what the endpoint did (a restart check, a replaced session) and re-arms its wake-up. */
+  private afterEndpoint(): void {
+    // Shutting down, the endpoint may still hand over to a closing check: nothing to act on.
+    for (let e = this.endpoint.pollEvent(); e !== null; e = this.endpoint.pollEvent()) if (!this.closing) this.endpointEvent(e);
+    if (this.endpointTimer !== null) clearTimeout(this.endpointTimer);
+    this.endpointTimer = null;
+    const at = this.endpoint.nextTimeout();
+    if (at === null || this.closing) return;
+    this.endpointTimer = setTimeout(this.onEndpointTimer, Math.max(0, at - this.loop.clock()));
+    this.endpointTimer.unref();
+  }
+
+  private readonly onEndpointTimer = (): void => {
+    this.endpointTimer = null;
+    this.endpoint.handleTimeout(this.loop.clock(), this.wallClock());
+    this.afterEndpoint();
+    this.loop.wake();
+  };
+
+  private endpointEvent(e: EndpointEvent<CoreSession>): void {
+    switch (e.type) {
+      case 'checkStarted':
+        this.log.warn({ sessionId: e.session.id, silentMs: Math.round(e.silentMs), checkSessionId: e.check.id }, 'peer silent; checking whether it restarted');
+        this.loop.add(e.check, this);
+        break;
+      case 'checkEnded':
+        this.log.info({ checkSessionId: e.check.id, reason: e.reason }, 'restart check ended');
+        break;
+      case 'replaced':
+        this.log.warn({ sessionId: e.session.id, oldSessionId: e.old?.id ?? null, silentMs: Math.round(e.silentMs) }, 'peer restarted: session replaced');
+        this.pathsSeenUp = new Set();
+        this.connectedAt = e.connectedAt;
+        this.handshakes++;
+        this.failures = 0;
+        this.log.info({ sessionId: e.session.id, paths: this.peers.map(formatPeer) }, 'session up');
+        this.handler?.onSessionEvent(e.session, { type: 'connected' });
+        this.loop.wake();
+        break;
+      case 'promoted':
+        this.connectedAt = 0;
+        this.dialedAt = e.dialedAt;
+        this.pathsSeenUp = new Set();
+        break;
+    }
   }
 
   private peerName(pathId: number): string {
@@ -278,15 +270,8 @@ export class UdpDialer implements Transport, SessionSink {
 
   /** Feeds a datagram from path `pathId` to the session it belongs to. */
   private deliver(pathId: PathId, bytes: Uint8Array): void {
-    const now = this.loop.clock();
-    const check = this.check;
-    if (check !== null && (isHandshakeResponse(bytes) || peekSessionId(bytes) === check.id)) {
-      check.handleDatagram(now, pathId, bytes);
-    } else if (this.session !== null && this.session.handleDatagram(now, pathId, bytes)) {
-      this.lastHeardAt = now;
-      // The peer still knows the old session: it did not restart, a path was only dark.
-      if (check !== null) this.endCheck(now, 'the peer answered the current session');
-    }
+    this.endpoint.handleDatagram(this.loop.clock(), pathId, bytes);
+    this.afterEndpoint();
     this.loop.wake();
   }
 
@@ -308,7 +293,7 @@ export class UdpDialer implements Transport, SessionSink {
       if (this.pathsSeenUp.has(pathId)) continue;
       const peer = this.peers[pathId];
       const name = this.peerName(pathId);
-      const refused = this.refusedAt[pathId] !== undefined;
+      const refused = this.endpoint.wasRefused(pathId);
       const message =
         peer.webrtc === true
           ? `path ${pathId} (${name}): no answer for ${SILENT_PATH_MS / 1000} s: is UDP ${peer.port} open on the other relay, and can ICE reach it (--stun)?`
@@ -324,128 +309,19 @@ export class UdpDialer implements Transport, SessionSink {
     const udp = this.pathIds.filter((id) => this.sockets[id] !== undefined);
     const names = this.pathIds.map((id) => this.peerName(id)).join(', ');
     const ports = [...new Set(this.pathIds.map((id) => this.peers[id].port))].join(', ');
-    const refused = udp.length > 0 && udp.every((id) => this.refusedAt[id] !== undefined);
+    const refused = udp.length > 0 && udp.every((id) => this.endpoint.wasRefused(id));
     const message = refused
       ? `no relay at ${names}: UDP refused (ICMP port unreachable): is the other relay running and listening there?`
       : `no answer to the handshake from ${names} for ${SILENT_PATH_MS / 1000} s: is the other relay running, UDP ${ports} open in its firewall, and the same key on both relays? (a relay with another key does not answer; its log says so)`;
     this.diagnostics.report('peer-unreachable', 'tunnel', message, { peers: names });
   }
 
-  private startWatch(): void {
-    if (this.watch !== null) return;
-    this.watch = setInterval(this.onWatch, WATCH_INTERVAL_MS);
-    this.watch.unref();
-  }
-
-  private stopWatch(): void {
-    if (this.watch !== null) clearInterval(this.watch);
-    this.watch = null;
-  }
-
-  private readonly onWatch = (): void => {
-    const session = this.session;
-    if (session === null || !session.isConnected || this.closing) return;
-    const now = this.loop.clock();
-    const silentMs = now - this.lastHeardAt;
-    if (this.check === null) {
-      if (silentMs >= this.restartCheck.silenceMs) this.startCheck(session, now, silentMs);
-    } else if (this.checkConnectedAt > 0 && (this.peerProcessGone() || now - this.checkConnectedAt >= this.graceMs(session))) {
-      this.replace(session, this.check, now);
-    }
-  };
-
-  /** Every path is a UDP socket that the peer's host refused since the session last heard from the peer. */
-  private peerProcessGone(): boolean {
-    if (this.webrtcPaths.some((p) => p !== undefined)) return false;
-    const udp = this.pathIds.filter((id) => this.sockets[id] !== undefined);
-    return udp.length > 0 && udp.every((id) => (this.refusedAt[id] ?? -Infinity) > this.lastHeardAt);
-  }
-
-  /**
-   * How long the old session may stay silent once the peer answered the restart check: its next
-   * path probe and the answer's round trip. The minimum RTT, not the smoothed one: a transfer's
-   * queues inflate the latter, and they have drained by now.
-   */
-  private graceMs(session: CoreSession): number {
-    const rtts = (session.stats?.().paths ?? []).map((p) => p.minRttMs).filter((r) => Number.isFinite(r));
-    return this.restartCheck.graceMs + 3 * (rtts.length === 0 ? DEFAULT_RTT_MS : Math.max(...rtts));
-  }
-
-  private startCheck(session: CoreSession, now: Millis, silentMs: number): void {
-    const check = this.dial(now, this.wallClock(), this.pathIds, { handshakeRetryMs: CHECK_HANDSHAKE_RETRY_MS });
-    this.check = check;
-    this.checkStartedAt = now;
-    this.checkConnectedAt = 0;
-    this.log.warn({ sessionId: session.id, silentMs: Math.round(silentMs), checkSessionId: check.id }, 'peer silent; checking whether it restarted');
-    this.loop.add(check, this);
-  }
-
-  /** Events of the restart check's session, which the handler does not see until it takes over. */
-  private checkEvent(check: CoreSession, e: SessionEvent): void {
-    const now = this.loop.clock();
-    if (e.type === 'connected') {
-      this.checkConnectedAt = now;
-      this.log.info({ checkSessionId: check.id, afterMs: Math.round(now - this.checkStartedAt) }, 'peer answered a new handshake');
-      // The current session may have died meanwhile, or its peer is gone: nothing to wait for.
-      if (this.session === null || !this.session.isConnected || this.peerProcessGone()) this.replace(this.session, check, now);
-    } else if (e.type === 'closed') {
-      this.loop.remove(check);
-      this.check = null;
-      this.log.info({ checkSessionId: check.id, reason: e.reason }, 'restart check ended');
-    }
-  }
-
-  /** Drops the restart check's session (the peer is told, if it answered). */
-  private endCheck(now: Millis, reason: string): void {
-    const check = this.check;
-    if (check === null) return;
-    this.check = null;
-    this.log.info({ checkSessionId: check.id, reason }, 'restart check ended');
-    check.close(now, reason);
-    // Its close goes out with the next flush; the loop drops it once it is closed.
-    this.dropped.add(check);
-  }
-
-  /**
-   * The peer restarted: `check` becomes the session. The old one is closed, so its streams are
-   * reset on this side at once (the peer has forgotten them already).
-   */
-  private replace(old: CoreSession | null, check: CoreSession, now: Millis): void {
-    this.log.warn({ sessionId: check.id, oldSessionId: old?.id ?? null, silentMs: Math.round(now - this.lastHeardAt) }, 'peer restarted: session replaced');
-    this.check = null;
-    this.session = check;
-    this.pathsSeenUp = new Set();
-    this.connectedAt = this.checkConnectedAt;
-    this.lastHeardAt = now;
-    this.handshakes++;
-    this.failures = 0;
-    if (old !== null && !old.isClosed) {
-      this.retired.add(old);
-      old.close(now, 'the peer restarted');
-    }
-    this.log.info({ sessionId: check.id, paths: this.peers.map(formatPeer) }, 'session up');
-    this.handler?.onSessionEvent(check, { type: 'connected' });
-    this.loop.wake();
-  }
-
+  /** The session the relay used closed: a restart check under way took its place, or the dial is over. */
   private onClosed(session: CoreSession, reason: string, byPeer: boolean): void {
-    const check = this.check;
-    if (check !== null && !this.closing) {
-      // A restart check is under way: it becomes the session (a redial already in progress).
+    if (this.session !== null && !this.closing) {
       this.log.warn({ sessionId: session.id, reason, byPeer, upForMs: Math.round(this.loop.clock() - this.connectedAt) }, 'session down');
-      this.loop.remove(session);
-      if (this.checkConnectedAt > 0) {
-        this.replace(null, check, this.loop.clock());
-      } else {
-        this.check = null;
-        this.session = check;
-        this.connectedAt = 0;
-        this.dialedAt = this.checkStartedAt;
-        this.pathsSeenUp = new Set();
-      }
       return;
     }
-    this.stopWatch();
     const wasUp = this.connectedAt > 0;
     // Our own shutdown is news, not trouble.
     this.log[this.closing ? 'info' : 'warn'](
@@ -460,8 +336,6 @@ export class UdpDialer implements Transport, SessionSink {
       wasUp || this.closing ? 'session down' : 'handshake failed',
     );
     this.connectedAt = 0;
-    this.loop.remove(session);
-    this.session = null;
     this.diagnostics.clearAll('path-silent');
     void this.closeSockets();
     if (!this.closing) this.scheduleRetry();
@@ -514,20 +388,18 @@ export class UdpDialer implements Transport, SessionSink {
       return;
     }
     const pathIds = [...udpPathIds, ...webrtcPathIds].sort((a, b) => a - b);
-    const session = this.dial(this.loop.clock(), this.wallClock(), pathIds);
-    this.session = session;
+    const session = this.endpoint.dial(this.loop.clock(), this.wallClock(), pathIds, udpPathIds);
     this.dialedAt = this.loop.clock();
     this.pathsSeenUp = new Set();
     this.pathIds = pathIds;
     this.sockets = sockets;
-    this.refusedAt = [];
     sockets.forEach((s, pathId) => {
       s.socket.on('message', (msg: Buffer) => {
         // Late datagrams on the sockets of an earlier dial are not this dial's business.
         if (this.generation === generation && this.session !== null) this.deliver(pathId, msg);
       });
       s.socket.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ECONNREFUSED' && this.generation === generation) this.refusedAt[pathId] = this.loop.clock();
+        if (err.code === 'ECONNREFUSED' && this.generation === generation) this.endpoint.pathRefused(this.loop.clock(), pathId);
       });
     });
     this.log.info({ sessionId: session.id, peers: this.peers.map(formatPeer) }, 'dialing');
