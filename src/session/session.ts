@@ -5,7 +5,7 @@ import { WireError } from '../wire/errors.ts';
 import type { SessionKeys } from '../wire/handshake.ts';
 import { RecvKeys, SendKeys } from '../wire/keyUpdate.ts';
 import { PacketType, packetType, peekSessionId } from '../wire/packet.ts';
-import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from './api.ts';
+import type { PathId, ReadResult, Receipt, SessionEvent, StreamId, Transmit } from './api.ts';
 import { CloseCode } from './closeCode.ts';
 import { DialerHandshake } from './dialerHandshake.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
@@ -94,8 +94,6 @@ export class Session {
   private readonly frames: FrameHandler;
   private readonly restoredQueue: Uint8Array[] = [];
   private processingRestored = false;
-  /** The last datagram refused was authentic but already seen (not an authentication failure). */
-  lastDropWasDuplicate = false;
   /** When output was last polled: what {@link nextTimeout} judges spaced-out repairs against. */
   private lastPollAt: Millis = 0;
   private readonly stats_ = { packetsDropped: 0, duplicatePackets: 0 };
@@ -191,38 +189,39 @@ export class Session {
   // ---------------------------------------------------------------- input
 
   /**
-   * Feeds one received datagram. Returns true when it authenticated as this session's. Never
-   * throws on bad input: garbage is counted and dropped. A driver whose paths have addresses
+   * Feeds one received datagram and says what became of it: 'accepted' when it authenticated as
+   * this session's and was new, 'duplicate' when authentic but seen before (a late original of
+   * a packet FEC restored, or a replay), else 'dropped'. Never throws on bad input: garbage is
+   * counted and dropped. A driver whose paths have addresses
    * (the UDP listener) gives the source, `from` and the index of the `local` socket it came in
    * on, and sends the path's packets to {@link pathAddress}; one with connected sockets leaves
    * them out.
    */
-  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local = 0): boolean {
-    this.lastDropWasDuplicate = false;
-    const accepted = this.receive(now, pathId, bytes, false, from, local);
-    if (accepted && !this.processingRestored) {
+  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local = 0): Receipt {
+    const receipt = this.receive(now, pathId, bytes, false, from, local);
+    if (receipt === 'accepted' && !this.processingRestored) {
       this.processingRestored = true;
       for (let d = this.restoredQueue.shift(); d !== undefined; d = this.restoredQueue.shift()) {
         this.receive(now, d[1], d, true);
       }
       this.processingRestored = false;
     }
-    return accepted;
+    return receipt;
   }
 
   /** One datagram, arrived or restored by FEC (then it skips raw-loss accounting and has no source). */
-  private receive(now: Millis, pathId: PathId, bytes: Uint8Array, restored: boolean, from?: PeerAddress, local = 0): boolean {
-    if (this.state === 'closed') return false;
+  private receive(now: Millis, pathId: PathId, bytes: Uint8Array, restored: boolean, from?: PeerAddress, local = 0): Receipt {
+    if (this.state === 'closed') return 'dropped';
     const type = packetType(bytes);
-    if (type === PacketType.HandshakeResponse) return this.handleHandshakeResponse(now, pathId, bytes);
+    if (type === PacketType.HandshakeResponse) return this.handleHandshakeResponse(now, pathId, bytes) ? 'accepted' : 'dropped';
     if (type !== PacketType.Data || this.opener === null || peekSessionId(bytes) !== this.id) {
       this.stats_.packetsDropped++;
-      return false;
+      return 'dropped';
     }
     const packet = this.opener.open(bytes, now);
     if (packet === null || packet.pathId !== pathId) {
       this.stats_.packetsDropped++;
-      return false;
+      return 'dropped';
     }
     const isNewPath = this.paths.get(pathId) === undefined;
     const path = this.paths.pathFor(pathId);
@@ -240,8 +239,7 @@ export class Session {
       // counted: it would read the loss as lower than it is, and re-arm the loss report.
       if (!restored && path.takeRestored(packet.pn)) this.paths.countArrival(now, path, packet.pn, bytes.length);
       this.stats_.duplicatePackets++;
-      this.lastDropWasDuplicate = true;
-      return false;
+      return 'duplicate';
     }
     this.lastReceivedAt = now;
     path.lastReceivedAt = now;
@@ -261,13 +259,13 @@ export class Session {
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       this.closeWithError(CloseCode.ProtocolViolation, `malformed frame: ${err.message}`);
-      return true;
+      return 'accepted';
     }
     path.received.onPacket(now, packet.pn, rx.eliciting);
     if (rx.fecGroup >= 0 && this.fecDecoder !== null && !restored) {
       this.restoredQueue.push(...this.fecDecoder.onSource(now, rx.fecGroup, rx.fecIndex, bytes));
     }
-    return true;
+    return 'accepted';
   }
 
   /** Call when {@link nextTimeout} passes. Extra calls are harmless. */

@@ -251,7 +251,7 @@ describe('hostile or unlucky orderings', () => {
     encodeStreamHeader(w, 2_000_000, 0, 10, false);
     w.pos += 10;
     const sealer = (dialer as unknown as { sealer: SendKeys }).sealer;
-    expect(server.handleDatagram(net.now, 0, sealer.seal(0, 1_000_000, w.buf.subarray(0, w.pos)))).toBe(true);
+    expect(server.handleDatagram(net.now, 0, sealer.seal(0, 1_000_000, w.buf.subarray(0, w.pos)))).toBe('accepted');
     collect(server, events);
     net.kick();
     net.runUntil(1000);
