@@ -40,14 +40,16 @@ describe('path migration', () => {
     expect(r.finishedAt).toBeLessThan(clean.finishedAt + 2000);
   });
 
-  it('follows a NAT rebinding within 5/8 of a round trip plus the challenge\'s, from the first packet from the new port', () => {
+  it('follows a NAT rebinding within a probe timeout plus the challenge\'s round trip of the first packet from the new port', () => {
     const r = run({ rebindAt: 1500 });
     expect(r.problem).toBeNull();
     expect(r.bytesVerified).toBe(clean.bytesVerified);
     expect(r.firstFromNewAt).not.toBeNull();
     expect(r.movedAt).not.toBeNull();
-    // The short spell (5/8 RTT) plus the challenge's round trip (180 ms) and some queueing.
-    expect(r.movedAt! - r.firstFromNewAt!).toBeLessThan((5 / 8 + 1.25) * 180);
+    // The relay's packets go to the old port until the move, so the peer falls silent but for a
+    // packet or two: the candidate waits a probe timeout (not the short spell it would get after
+    // three new packets), then the challenge's round trip (180 ms). Measured: 330 ms.
+    expect(r.movedAt! - r.firstFromNewAt!).toBeLessThan(2.5 * 180);
     expect(r.movedAt! - r.firstFromNewAt!).toBeGreaterThanOrEqual(180);
   });
 });
