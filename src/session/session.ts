@@ -49,7 +49,6 @@ export interface SessionStats {
   paths: PathStats[];
 }
 
-
 /**
  * One tunnel session: a sans-IO state machine in the manner of quinn-proto. It never reads a
  * clock or touches a socket: feed it with {@link handleDatagram} and {@link handleTimeout}, then
@@ -65,33 +64,33 @@ export class Session {
   /** The other side's session id, once the handshake completed. */
   private peerId: number | null = null;
   private state: State;
+  // The modules, leaves first: each is built from the ones above it.
+  private readonly events = new EventQueue();
+  private readonly streams: Streams;
+  private readonly recovery: Recovery;
+  private readonly paths: PathManager;
+  private readonly scheduler = new Scheduler();
+  private readonly fecEncoder: FecEncoder | null;
+  private readonly fecDecoder: FecDecoder | null;
+  private readonly fecLanes: FecLaneController | null;
+  private readonly frames: FrameHandler;
+  /** Built once the keys are known: no packet of ours goes out before. */
+  private builder: PacketBuilder | null = null;
+  private readonly timers = new TimerTable(TIMER_COUNT);
+
   /** Keys of both directions, each updated in place every few minutes (wire/keyUpdate.ts). */
   private sealer: SendKeys | null = null;
   private opener: RecvKeys | null = null;
-  /** Built once the keys are known: no packet of ours goes out before. */
-  private builder: PacketBuilder | null = null;
-  /** Handshakes in flight, with when each was first sent: the answer's arrival gives the RTT. */
   /** Dialer, until connected. */
   private handshake: DialerHandshake | null = null;
   /** Listener: when the handshake answer left; the dialer's first packet on a path ends that RTT. */
   private acceptedAt: Millis = NaN;
 
-  private readonly paths: PathManager;
-  private readonly scheduler = new Scheduler();
-  private readonly events = new EventQueue();
-  private readonly streams: Streams;
   private closeFrame: { code: number; reason: string } | null = null;
   private closePathsLeft: PathId[] = [];
-
-  private readonly timers = new TimerTable(TIMER_COUNT);
-  private readonly recovery: Recovery;
   private lastReceivedAt: Millis;
   private lastElicitingSentAt: Millis;
-
-  private readonly fecEncoder: FecEncoder | null;
-  private readonly fecDecoder: FecDecoder | null;
-  private readonly fecLanes: FecLaneController | null;
-  private readonly frames: FrameHandler;
+  /** Datagrams FEC restored, waiting to go through the receive path as if they had arrived. */
   private readonly restoredQueue: Uint8Array[] = [];
   private processingRestored = false;
   /** When output was last polled: what {@link nextTimeout} judges spaced-out repairs against. */
