@@ -103,8 +103,36 @@ export class PathManager {
     return best;
   }
 
-  /** An authentic packet that crossed the wire on `path` (not one FEC restored): raw-loss accounting. */
-  countArrival(now: Millis, path: Path, pn: number, length: number): void {
+  /**
+   * An authentic packet `pn` of `length` bytes on `path`, from `from` on socket `local` (none
+   * when FEC `restored` it). False when it is a duplicate: the replay window had it already.
+   */
+  onAuthentic(now: Millis, path: Path, pn: number, length: number, restored: boolean, from: PeerAddress | undefined, local: number): boolean {
+    const newest = pn > path.replay.highest;
+    if (!path.replay.accept(pn)) {
+      // A duplicate from the path's address still shows the peer is there (it drops a candidate).
+      path.migration.onAuthentic(now, from, local, false, length, path.state === 'down');
+      // Authentic but seen before: a late original of a packet FEC restored, or a replay. Never
+      // evidence of where the peer is, so not reported as accepted. A late original did cross
+      // the wire: left out of the raw-loss count, it would be counted lost, and FEC would buy
+      // repairs against loss that never happened (groups spanning a fast and a slow path restore
+      // the slow path's packets before they land). A replay of a packet that did arrive is not
+      // counted: it would read the loss as lower than it is, and re-arm the loss report.
+      if (!restored && path.takeRestored(pn)) this.countArrival(now, path, pn, length);
+      return false;
+    }
+    path.lastReceivedAt = now;
+    // A candidate address proposed itself: the peer, if still at the current one, answers a PING from there.
+    if (path.migration.onAuthentic(now, from, local, newest, length, path.state === 'down')) path.pingPending = true;
+    if (restored) {
+      path.counters.fecRestored++;
+      path.noteRestored(pn);
+    } else this.countArrival(now, path, pn, length);
+    return true;
+  }
+
+  /** A packet that crossed the wire on `path` (not one FEC restored): raw-loss accounting. */
+  private countArrival(now: Millis, path: Path, pn: number, length: number): void {
     path.counters.packetsReceived++;
     path.counters.bytesReceived += length;
     path.lossMeter.onPacket(pn);

@@ -191,10 +191,9 @@ export class Session {
    * Feeds one received datagram and says what became of it: 'accepted' when it authenticated as
    * this session's and was new, 'duplicate' when authentic but seen before (a late original of
    * a packet FEC restored, or a replay), else 'dropped'. Never throws on bad input: garbage is
-   * counted and dropped. A driver whose paths have addresses
-   * (the UDP listener) gives the source, `from` and the index of the `local` socket it came in
-   * on, and sends the path's packets to {@link pathAddress}; one with connected sockets leaves
-   * them out.
+   * counted and dropped. A driver whose paths have addresses (the UDP listener) gives the
+   * source, `from` and the index of the `local` socket it came in on, and sends the path's
+   * packets to {@link pathAddress}; one with connected sockets leaves them out.
    */
   handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local = 0): Receipt {
     const receipt = this.receive(now, pathId, bytes, false, from, local);
@@ -226,29 +225,11 @@ export class Session {
     const path = this.paths.pathFor(pathId);
     // The listener's first sight of a path ends a round trip that began with its handshake answer.
     if (isNewPath && !this.isDialer) path.cc.onRttHint(now - this.acceptedAt);
-    const newest = packet.pn > path.replay.highest;
-    if (!path.replay.accept(packet.pn)) {
-      // A duplicate from the path's address still shows the peer is there (it drops a candidate).
-      path.migration.onAuthentic(now, from, local, false, bytes.length, path.state === 'down');
-      // Authentic but seen before: a late original of a packet FEC restored, or a replay. Never
-      // evidence of where the peer is, so not reported as accepted. A late original did cross
-      // the wire: left out of the raw-loss count, it would be counted lost, and FEC would buy
-      // repairs against loss that never happened (groups spanning a fast and a slow path restore
-      // the slow path's packets before they land). A replay of a packet that did arrive is not
-      // counted: it would read the loss as lower than it is, and re-arm the loss report.
-      if (!restored && path.takeRestored(packet.pn)) this.paths.countArrival(now, path, packet.pn, bytes.length);
+    if (!this.paths.onAuthentic(now, path, packet.pn, bytes.length, restored, from, local)) {
       this.stats_.duplicatePackets++;
       return 'duplicate';
     }
     this.lastReceivedAt = now;
-    path.lastReceivedAt = now;
-    // A candidate address proposed itself: the peer, if still at the current one, answers a PING from there.
-    if (path.migration.onAuthentic(now, from, local, newest, bytes.length, path.state === 'down')) path.pingPending = true;
-    if (restored) {
-      path.counters.fecRestored++;
-      path.noteRestored(packet.pn);
-    }
-    else this.paths.countArrival(now, path, packet.pn, bytes.length);
     // The listener learns paths from the dialer's packets; a path that was down stays down until
     // its challenge is answered (packets arriving prove only one direction).
     if (path.state === 'validating' && !this.isDialer) this.markPathUp(path, now);
@@ -297,8 +278,7 @@ export class Session {
   nextTimeout(): Millis | null {
     if (this.state === 'closed') return null;
     this.armTimers();
-    let t = this.timers.next();
-    return Math.min(t, this.paths.nextTimeout());
+    return Math.min(this.timers.next(), this.paths.nextTimeout());
   }
 
   /** Sets every timer slot, the session's and each path's, from the state they derive from. */

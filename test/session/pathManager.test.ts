@@ -152,4 +152,21 @@ describe('PathManager', () => {
     paths.markUp(fast, 0);
     expect(paths.fastestUp()).toBe(fast);
   });
+
+  it('counts a late original of a packet FEC restored as arrived once, and a replay not at all', () => {
+    const { paths } = setUp();
+    const p = paths.pathFor(0);
+    expect(paths.onAuthentic(10, p, 5, 1000, false, undefined, 0)).toBe(true);
+    expect(p.counters.packetsReceived).toBe(1);
+    expect(p.lossReportDueAt).toBe(210);
+    expect(p.lastReceivedAt).toBe(10);
+    expect(paths.onAuthentic(11, p, 5, 1000, false, undefined, 0)).toBe(false);
+    expect(p.counters.packetsReceived).toBe(1);
+    expect(paths.onAuthentic(12, p, 7, 1000, true, undefined, 0)).toBe(true);
+    expect(p.counters).toMatchObject({ packetsReceived: 1, fecRestored: 1 });
+    expect(paths.onAuthentic(13, p, 7, 1000, false, undefined, 0)).toBe(false);
+    expect(p.counters.packetsReceived).toBe(2);
+    expect(paths.onAuthentic(14, p, 7, 1000, false, undefined, 0)).toBe(false);
+    expect(p.counters.packetsReceived).toBe(2);
+  });
 });
