@@ -466,7 +466,6 @@ export class Session {
   private readonly backlog = (atLeast: number): number =>
     this.streams.backlogBytes((this.fecEncoder?.repairPacketsQueued ?? 0) * this.config.mtu, atLeast);
 
-
   // ---------------------------------------------------------------- internals
 
   private handleHandshakeResponse(now: Millis, pathId: PathId, bytes: Uint8Array): boolean {
