@@ -9,6 +9,12 @@ import { PathTimer } from './timers.ts';
 
 /** How often the receiver reports a path's raw loss. */
 export const LOSS_REPORT_INTERVAL_MS = 200;
+/**
+ * How far a sender woken late by its host may catch up on its pacing (Pacer.onSend): as much as
+ * BBR lets ACK aggregation add to the window (bbr.ts, EXTRA_ACKED_MAX_MS). After a longer stall
+ * the delivery samples are marked app-limited instead: they show what the host let through.
+ */
+const CATCH_UP_MS = 100;
 /** A path dark this long is learned afresh (start-up) when it returns; a blip keeps its model. */
 const PATH_RELEARN_AFTER_MS = 1000;
 
@@ -137,6 +143,16 @@ export class PathManager {
     path.counters.bytesReceived += length;
     path.lossMeter.onPacket(pn);
     if (path.lossReportDueAt === Infinity) path.lossReportDueAt = now + LOSS_REPORT_INTERVAL_MS;
+  }
+
+  /** The host woke the session `lateMs` late: every pacer may catch up on what it owed. */
+  excuseHostLateness(now: Millis, lateMs: Millis): void {
+    for (const path of this.all) {
+      if (path === undefined) continue;
+      path.pacer.excuseLateness(now, Math.min(lateMs, CATCH_UP_MS));
+      // What is delivered until what is in flight now is acknowledged shows what the host let through.
+      if (lateMs > CATCH_UP_MS) path.rate.onAppLimited(path.bytesInFlight);
+    }
   }
 
   /** Keep-alive: every path owes a PING. */

@@ -6,6 +6,7 @@ import type { SessionKeys } from '../wire/handshake.ts';
 import { RecvKeys, SendKeys } from '../wire/keyUpdate.ts';
 import { PacketType, packetType, peekSessionId } from '../wire/packet.ts';
 import type { PathId, ReadResult, Receipt, SessionEvent, StreamId, Transmit } from './api.ts';
+import { PACER_BURST_MS } from './cc/pacer.ts';
 import { CloseCode } from './closeCode.ts';
 import { DialerHandshake } from './dialerHandshake.ts';
 import { resolveSessionConfig, type SessionConfig } from './config.ts';
@@ -15,6 +16,7 @@ import { FecEncoder } from './fec/encoder.ts';
 import { FecLaneController } from './fec/laneController.ts';
 import type { FecLane } from './fec/policy.ts';
 import { FrameHandler, type RxContext } from './frameHandler.ts';
+import { HostLateness } from './hostLateness.ts';
 import { PacketBuilder } from './packetBuilder.ts';
 import type { Path } from './path.ts';
 import { PathManager, type PathStats } from './pathManager.ts';
@@ -96,6 +98,7 @@ export class Session {
   /** When output was last polled: what {@link nextTimeout} judges spaced-out repairs against. */
   private lastPollAt: Millis = 0;
   private readonly stats_ = { packetsDropped: 0, duplicatePackets: 0 };
+  private readonly hostLateness = new HostLateness();
 
   private constructor(
     config: SessionConfig,
@@ -196,6 +199,7 @@ export class Session {
    * packets to {@link pathAddress}; one with connected sockets leaves them out.
    */
   handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local = 0): Receipt {
+    this.noteEntry(now);
     const receipt = this.receive(now, pathId, bytes, false, from, local);
     if (receipt === 'accepted' && !this.processingRestored) {
       this.processingRestored = true;
@@ -251,6 +255,7 @@ export class Session {
   /** Call when {@link nextTimeout} passes. Extra calls are harmless. */
   handleTimeout(now: Millis): void {
     if (this.state === 'closed') return;
+    this.noteEntry(now);
     this.armTimers();
     const timers = this.timers;
     if (this.state === 'handshaking') {
@@ -278,7 +283,15 @@ export class Session {
   nextTimeout(): Millis | null {
     if (this.state === 'closed') return null;
     this.armTimers();
-    return Math.min(this.timers.next(), this.paths.nextTimeout());
+    const t = Math.min(this.timers.next(), this.paths.nextTimeout());
+    this.hostLateness.asked(t);
+    return t;
+  }
+
+  /** The first call after {@link nextTimeout}: a host that woke us late lets the pacers catch up. */
+  private noteEntry(now: Millis): void {
+    const late = this.hostLateness.entry(now);
+    if (late > PACER_BURST_MS) this.paths.excuseHostLateness(now, late);
   }
 
   /** Sets every timer slot, the session's and each path's, from the state they derive from. */
@@ -384,6 +397,7 @@ export class Session {
    * Call until null after every input. The returned bytes belong to the caller.
    */
   pollTransmit(now: Millis): Transmit | null {
+    this.noteEntry(now);
     switch (this.state) {
       case 'closed':
         return null;
