@@ -15,12 +15,20 @@
  * why the attacker's session was closed, the slowest datagram's CPU time, heap and RSS growth,
  * and the honest transfer's state and goodput against running alone.
  *
- * Exits 1 if a byte went to a racing observer, a goodput fell under 90% of its clean run, a
- * transfer was not byte-exact, an attack that should close its session did not, a datagram took
- * 50 ms of CPU or the process grew by 200 MB. The same seeds reproduce the same run.
+ * Handshake flood (test/security/flood.ts), real relays on loopback: a download through a
+ * 40 Mbit/s link while a separate process floods the exit relay with forged inits, replays of an
+ * authentic one and garbage, 6,000 a second. Prints the goodput against downloads before and
+ * after the flood, the exit relay's CPU over it and what the flooder got back.
+ *
+ * Exits 1 if a byte went to a racing observer, a goodput fell under 90% of its clean run (or,
+ * under the flood, of the downloads without it), a transfer was not byte-exact, an attack that
+ * should close its session did not, a datagram took 50 ms of CPU, the process grew by 200 MB,
+ * the flooder sent under 80% of its rate or got more than the one answer, or one larger than
+ * the init. The same seeds reproduce the same simulated runs.
  */
 import { ATTACKS, attackRun, type Attack } from '../test/security/maliciousPeer.ts';
 import { raceRun, type RaceRun } from '../test/security/replayRace.ts';
+import { FLOOD_RATE, floodRun } from '../test/security/flood.ts';
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -97,6 +105,18 @@ for (const [name, attack, closes] of attacks) {
   if (o.rssGrowthMb >= 200) failures.push(`${name}: RSS grew ${o.rssGrowthMb.toFixed(0)} MiB`);
   if (state !== 'byte-exact') failures.push(`${name}: honest transfer ${state}`);
 }
+const f = await floodRun({ baseline: true });
+const withoutFlood = f.baseline.reduce((sum, d) => sum + d.mbps, 0) / f.baseline.length;
+const floodRate = f.report.sent.datagrams / f.report.seconds;
+console.log(
+  `\nhandshake flood: ${f.report.sent.datagrams} datagrams in ${f.report.seconds.toFixed(1)} s (${Math.round(floodRate)}/s: ${f.report.sent.forged} forged inits, ` +
+    `${f.report.sent.replayed} replayed, ${f.report.sent.garbage} garbage); goodput ${f.during.mbps.toFixed(1)} Mbit/s vs ${withoutFlood.toFixed(1)} without; ` +
+    `exit relay CPU ${f.exitCpuSeconds.toFixed(2)} s over the flood; answers ${f.report.received.datagrams} (${f.report.received.bytes} bytes)`,
+);
+for (const d of [...f.baseline, f.during]) if (!d.intact) failures.push(`flood: a download was not byte-exact (${d.detail})`);
+if (floodRate < FLOOD_RATE * 0.8) failures.push(`flood: only ${Math.round(floodRate)} datagrams/s sent`);
+if (f.during.mbps < 0.9 * withoutFlood) failures.push(`flood: goodput ${f.during.mbps.toFixed(1)} Mbit/s, under 90% of ${withoutFlood.toFixed(1)}`);
+if (f.report.received.datagrams !== 1 || f.report.received.largest > f.init.length) failures.push(`flood: answered ${f.report.received.datagrams} times, largest ${f.report.received.largest} bytes`);
 console.log(`\npeak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB${global.gc === undefined ? ' (heap figures without --expose-gc include garbage)' : ''}`);
 for (const f of failures) console.log(`FAIL ${f}`);
 console.log(failures.length === 0 ? 'OK' : 'FAILED');

@@ -5,7 +5,7 @@ import { SentHistory } from './ack/sentHistory.ts';
 import { BbrController } from './cc/bbr.ts';
 import type { CongestionController } from './cc/congestionController.ts';
 import { DeliveryRateEstimator } from './cc/deliveryRate.ts';
-import { Pacer } from './cc/pacer.ts';
+import { Pacer, PACER_BURST_MS } from './cc/pacer.ts';
 import { LossEstimate, LossMeter } from './fec/lossMeter.ts';
 import { PathMigration } from './pathValidation.ts';
 import type { Millis } from '../base/time.ts';
@@ -140,7 +140,7 @@ export class Path {
       initialRtt: config.initialRttMs,
       maxRate: config.maxRate,
     });
-    this.pacer = new Pacer(2, 2 * config.mtu);
+    this.pacer = new Pacer(PACER_BURST_MS, 2 * config.mtu);
     this.received = new ReceivedTracker(config.ackEveryPackets, config.maxAckDelayMs);
   }
 

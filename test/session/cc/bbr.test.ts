@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { BbrController, type BbrConfig } from '../../../src/session/cc/bbr.ts';
+import { Bottleneck, MSS } from './bottleneck.ts';
+
+const CONFIG: BbrConfig = { mss: MSS, initialCwndPackets: 32, initialRate: 12_500, initialRtt: 200, maxRate: Infinity };
+/** 20 Mbit/s, 40 ms, a 30 ms queue. */
+const PATH = { rate: 2500, rttMs: 40, queueMs: 30 };
+
+/** The states a run went through, in order, with when each began. */
+function phases(b: Bottleneck): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  for (const t of b.trace) if (out.length === 0 || out[out.length - 1][0] !== t.state) out.push([t.state, t.t]);
+  return out;
+}
+
+/**
+ * Synthetic ACKs, one a round: each acknowledges a round's worth of bytes at the given rate, with
+ * the path's delivered count carried from one to the next as the real estimator keeps it.
+ */
+class Rounds {
+  private now = 0;
+  private delivered = 0;
+
+  constructor(private readonly cc: BbrController) {}
+
+  run(rounds: number, rate: number, opts: { appLimited?: boolean; rtt?: number } = {}): void {
+    const rtt = opts.rtt ?? 40;
+    for (let i = 0; i < rounds; i++) {
+      const prior = this.delivered;
+      const bytes = rate * rtt;
+      this.delivered += bytes;
+      this.now += rtt;
+      this.cc.onAck({
+        now: this.now,
+        sample: { deliveryRate: rate, isAppLimited: opts.appLimited ?? false, ackedBytes: bytes, priorDelivered: prior },
+        rtt,
+        minRtt: 40,
+        bytesInFlight: bytes,
+        delivered: this.delivered,
+        lostBytes: 0,
+      });
+    }
+  }
+}
+
+describe('BbrController', () => {
+  it('leaves start-up once the bandwidth stops growing, drains, then cruises', () => {
+    const b = new Bottleneck(new BbrController(CONFIG), PATH).run(2000);
+    const seen = phases(b);
+    expect(seen.map(([state]) => state)).toEqual(['startup', 'drain', 'probe_bw']);
+    const [, drainAt] = seen[1];
+    const [, cruiseAt] = seen[2];
+    // From 32 packets to the 100 KB pipe at 2.9x a round takes ~3 rounds, then 3 flat rounds end it.
+    expect(drainAt).toBeLessThan(15 * PATH.rttMs);
+    expect(cruiseAt - drainAt).toBeLessThan(3 * PATH.rttMs);
+    expect(b.cc.steadySince).toBeGreaterThanOrEqual(cruiseAt - 1);
+  });
+
+  it('cycles its pacing gain through 1.25, 0.75 and 1 while cruising, mostly at 1', () => {
+    const b = new Bottleneck(new BbrController(CONFIG), PATH).run(4000);
+    const cruise = b.trace.filter((t) => t.t > 2000).map((t) => Math.round((t.pacingRate / t.bottleneckBandwidth) * 100) / 100);
+    const share = (gain: number) => cruise.filter((g) => g === gain).length / cruise.length;
+    expect(share(1.25)).toBeGreaterThan(0.05);
+    expect(share(0.75)).toBeGreaterThan(0.02);
+    expect(share(1)).toBeGreaterThan(0.6);
+    expect(share(1.25) + share(0.75) + share(1)).toBe(1);
+  });
+
+  it('does not lower its estimate for app-limited samples, while full ones age it out', () => {
+    const cc = new BbrController(CONFIG);
+    const rounds = new Rounds(cc);
+    rounds.run(20, 2500);
+    expect(cc.bottleneckBandwidth).toBe(2500);
+    rounds.run(100, 300, { appLimited: true });
+    expect(cc.bottleneckBandwidth).toBe(2500);
+    // The same low samples from a path that is full are believed within the filter's window
+    // (ten slots of at least a round and 50 ms: 20 rounds of 40 ms).
+    rounds.run(30, 300);
+    expect(cc.bottleneckBandwidth).toBe(300);
+  });
+
+  it('sizes the first round for the initial rate once a long path reports its RTT, and only then', () => {
+    const long = new BbrController(CONFIG);
+    long.onRttHint(180);
+    expect(long.cwnd).toBe(CONFIG.initialRate * 180);
+    expect(long.pacingRate).toBeCloseTo(CONFIG.initialRate, 6);
+    const short = new BbrController(CONFIG);
+    short.onRttHint(20);
+    expect(short.cwnd).toBe(CONFIG.initialCwndPackets * MSS);
+    const capped = new BbrController({ ...CONFIG, maxRate: 1000 });
+    capped.onRttHint(180);
+    expect(capped.pacingRate).toBe(1000);
+  });
+
+  it('learns random loss from cruising rounds and paces above its estimate to make up for it', () => {
+    const b = new Bottleneck(new BbrController(CONFIG), { ...PATH, lossRate: 0.05, seed: 11 }).run(8000);
+    const loss = b.cc.randomLossRate;
+    expect(loss).toBeGreaterThan(0.02);
+    expect(loss).toBeLessThan(0.08);
+    const cruising = b.trace.filter((t) => t.t > 6000 && Math.abs(t.pacingRate * (1 - loss) - t.bottleneckBandwidth) < 1);
+    expect(cruising.length).toBeGreaterThan(0);
+  });
+
+  it('backs off a queue that stands through cruising rounds', () => {
+    // The path turns out slower than the model (2400 bytes/ms, not 2500) and a queue stands,
+    // 20 ms above the minimum RTT: the estimate comes down until the queue drains.
+    const cc = new BbrController(CONFIG);
+    const rounds = new Rounds(cc);
+    rounds.run(30, 2500);
+    expect(cc.state).toBe('probe_bw');
+    rounds.run(6, 2400, { rtt: 60 });
+    // Backed off 2% an epoch below what the path delivers, so the queue drains.
+    expect(cc.bottleneckBandwidth).toBeLessThan(2400);
+    expect(cc.bottleneckBandwidth).toBeGreaterThan(0.85 * 2400);
+  });
+
+  it('after an outage starts over no larger than the pipe it had', () => {
+    const b = new Bottleneck(new BbrController(CONFIG), PATH).run(3000);
+    b.cc.reset();
+    expect(b.cc.state).toBe('startup');
+    expect(b.cc.bottleneckBandwidth).toBe(0);
+    const pipe = PATH.rate * PATH.rttMs;
+    expect(b.cc.cwnd).toBeGreaterThanOrEqual(4 * MSS);
+    expect(b.cc.cwnd).toBeLessThanOrEqual(1.1 * pipe);
+  });
+});
