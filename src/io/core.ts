@@ -3,7 +3,7 @@
  * interfaces so that the real `Session` and `Listener` satisfy them as they are, and tests can run
  * the I/O layer against small in-memory doubles.
  */
-import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from '../session/api.ts';
+import type { PathId, ReadResult, Receipt, SessionEvent, StreamId, Transmit } from '../session/api.ts';
 import type { EndpointDialFn } from '../session/dialerEndpoint.ts';
 import type { ListenerStats } from '../session/listener.ts';
 import type { PeerAddress } from '../session/pathValidation.ts';
@@ -17,7 +17,7 @@ export interface CoreSession {
   readonly tunnelId?: string | null;
   readonly isConnected: boolean;
   readonly isClosed: boolean;
-  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local?: number): boolean;
+  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local?: number): Receipt;
   /** Where a path's packets go, for a driver that gives source addresses to `handleDatagram`. */
   pathAddress(pathId: PathId): PeerAddress | null;
   pathLocal(pathId: PathId): number;

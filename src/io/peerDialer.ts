@@ -90,8 +90,9 @@ export class PeerDialer implements Transport, SessionSink {
   private pathIds: PathId[] = [];
   /** Bumped by every dial; message handlers of an earlier dial drop what they get. */
   private generation = 0;
-  /** Wakes the endpoint when it asked to be woken. */
+  /** Wakes the endpoint when it asked to be woken (at {@link endpointTimerAt}, or earlier). */
   private endpointTimer: NodeJS.Timeout | null = null;
+  private endpointTimerAt: Millis = 0;
   private diagnoseTimer: NodeJS.Timeout | null = null;
   /** When the current session was dialed. */
   private dialedAt: Millis = 0;
@@ -221,10 +222,12 @@ export class PeerDialer implements Transport, SessionSink {
   private afterEndpoint(): void {
     // Shutting down, the endpoint may still hand over to a closing check: nothing to act on.
     for (let e = this.endpoint.pollEvent(); e !== null; e = this.endpoint.pollEvent()) if (!this.closing) this.endpointEvent(e);
-    if (this.endpointTimer !== null) clearTimeout(this.endpointTimer);
-    this.endpointTimer = null;
     const at = this.endpoint.nextTimeout();
-    if (at === null || this.closing) return;
+    // Every datagram moves the wake-up later: a timer set for earlier stays (its call is a
+    // harmless no-op that re-arms), so a busy tunnel sets a timer a second or so, not a packet.
+    if (at === null || this.closing || (this.endpointTimer !== null && this.endpointTimerAt <= at)) return;
+    if (this.endpointTimer !== null) clearTimeout(this.endpointTimer);
+    this.endpointTimerAt = at;
     this.endpointTimer = setTimeout(this.onEndpointTimer, Math.max(0, at - this.loop.clock()));
     this.endpointTimer.unref();
   }

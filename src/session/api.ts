@@ -35,5 +35,8 @@ export type SessionEvent =
   /** The session ended; every open stream was reset. No further events follow. */
   | { type: 'closed'; reason: string; byPeer: boolean };
 
+/** What became of a datagram fed to `Session.handleDatagram`. */
+export type Receipt = 'accepted' | 'duplicate' | 'dropped';
+
 /** Result of a stream read: a view of received bytes, or the end of the stream. */
 export type ReadResult = Uint8Array | 'fin' | null;

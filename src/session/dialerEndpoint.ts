@@ -20,7 +20,7 @@
 import type { Millis, UnixMillis } from '../base/time.ts';
 import { isHandshakeResponse } from '../wire/handshake.ts';
 import { peekSessionId } from '../wire/packet.ts';
-import type { PathId, SessionEvent } from './api.ts';
+import type { PathId, Receipt, SessionEvent } from './api.ts';
 import type { SessionConfig } from './config.ts';
 
 /** When the endpoint checks whether its peer restarted; see the module comment. */
@@ -47,7 +47,7 @@ export interface EndpointSession {
   readonly id: number;
   readonly isConnected: boolean;
   readonly isClosed: boolean;
-  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array): boolean;
+  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array): Receipt;
   close(now: Millis, reason: string): void;
   stats?(): { paths: ReadonlyArray<{ minRttMs: number }> };
 }
@@ -117,7 +117,7 @@ export class DialerEndpoint<S extends EndpointSession> {
     const check = this.check;
     if (check !== null && (isHandshakeResponse(bytes) || peekSessionId(bytes) === check.id)) {
       check.handleDatagram(now, pathId, bytes);
-    } else if (this.current !== null && this.current.handleDatagram(now, pathId, bytes)) {
+    } else if (this.current !== null && this.current.handleDatagram(now, pathId, bytes) === 'accepted') {
       this.lastHeardAt = now;
       // The peer still knows the session: it did not restart, a path was only dark.
       if (check !== null) this.endCheck(now, 'the peer answered the current session');

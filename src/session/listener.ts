@@ -164,8 +164,9 @@ export class Listener {
         this.stats.unknownSessionPackets++;
         return DROP;
       }
-      if (!session.handleDatagram(now, pathId, bytes, from, local)) {
-        if (session.lastDropWasDuplicate) this.stats.duplicates++;
+      const receipt = session.handleDatagram(now, pathId, bytes, from, local);
+      if (receipt !== 'accepted') {
+        if (receipt === 'duplicate') this.stats.duplicates++;
         else this.stats.authFailures++;
         return DROP;
       }

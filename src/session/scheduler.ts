@@ -9,35 +9,36 @@ import type { Millis } from '../base/time.ts';
  * a light stream never waits on the slow one.
  */
 export class Scheduler {
-  /** The last pick was the path of earliest arrival (retransmissions go only there). */
-  pickedFastest = false;
-
   /**
-   * The path for the next packet, or null (wait for the fastest path's pacer). `backlog` tells how many
-   * bytes are waiting, computed only when needed and only up to the amount asked for.
+   * The path where a packet would arrive first, pacing departure plus half the smoothed RTT,
+   * among those up with window left (backup paths only while no regular path is up), or null
+   * when none can take a packet. Retransmissions go only there; when its pacer holds it, see
+   * {@link fallback}.
    */
-  pick(now: Millis, paths: readonly (Path | undefined)[], backlog: (atLeast: number) => number): Path | null {
-    this.pickedFastest = false;
+  earliest(now: Millis, paths: readonly (Path | undefined)[]): Path | null {
     const useBackups = !paths.some((p) => p !== undefined && p.isUp && !p.config.backup);
     let best: Path | null = null;
     let bestArrival = Infinity;
-    let bestDeparture = Infinity;
     for (const p of paths) {
       if (p === undefined || !p.isUp || p.config.backup !== useBackups || !p.hasCwndRoom) continue;
-      const departure = Math.max(now, p.pacer.releaseTime());
-      const arrival = departure + p.rtt.smoothed / 2;
+      const arrival = Math.max(now, p.pacer.releaseTime()) + p.rtt.smoothed / 2;
       if (arrival < bestArrival) {
         best = p;
         bestArrival = arrival;
-        bestDeparture = departure;
       }
     }
-    if (best === null) return null;
-    if (bestDeparture <= now) {
-      this.pickedFastest = true;
-      return best;
-    }
-    // The fastest path is busy: is a free one worth it for the data waiting?
+    return best;
+  }
+
+  /**
+   * While `best` (from {@link earliest}) waits for its pacer: a slower path free now, if the
+   * data waiting would keep `best` busy longer than the slower path takes to deliver; else null
+   * (wait for `best`). `backlog` tells how many bytes are waiting, computed only when needed and
+   * only up to the amount asked for.
+   */
+  fallback(now: Millis, paths: readonly (Path | undefined)[], best: Path, backlog: (atLeast: number) => number): Path | null {
+    const useBackups = best.config.backup;
+    const bestArrival = Math.max(now, best.pacer.releaseTime()) + best.rtt.smoothed / 2;
     let fallback: Path | null = null;
     let fallbackArrival = Infinity;
     for (const p of paths) {
@@ -49,11 +50,9 @@ export class Scheduler {
         fallbackArrival = arrival;
       }
     }
-    if (fallback !== null) {
-      const lag = fallbackArrival - bestArrival;
-      const needed = lag * best.cc.pacingRate;
-      if (needed <= 0 || backlog(needed) >= needed) return fallback;
-    }
-    return null;
+    if (fallback === null) return null;
+    const lag = fallbackArrival - bestArrival;
+    const needed = lag * best.cc.pacingRate;
+    return needed <= 0 || backlog(needed) >= needed ? fallback : null;
   }
 }

@@ -1,49 +1,31 @@
-import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from './api.ts';
-import type { SentFrame, SentPacket } from './ack/sentPacket.ts';
-import { resolveSessionConfig, type SessionConfig } from './config.ts';
-import { ResetCode } from './resetCode.ts';
-import { Path, type PathCounters } from './path.ts';
-import { MIGRATION_PROBE_MAX_BYTES, type PeerAddress } from './pathValidation.ts';
-import { PACER_BURST_MS } from './cc/pacer.ts';
-import { Scheduler } from './scheduler.ts';
-import { PathTimer, Timer, TIMER_COUNT, TimerTable } from './timers.ts';
-import type { Rng } from '../base/rng.ts';
-import { Stream, type StreamPriority } from './stream/stream.ts';
-import { maxRecvRanges, PeerStreamIds, pieceLimit, sessionHeldLimit } from './stream/limits.ts';
 import type { Millis, UnixMillis } from '../base/time.ts';
-import { FecDecoder } from './fec/decoder.ts';
-import { LOSS_PRIOR } from './fec/lossMeter.ts';
-import { FecEncoder, type SendGroup } from './fec/encoder.ts';
-import { chooseFecParams, type FecLane } from './fec/policy.ts';
+import type { Rng } from '../base/rng.ts';
 import type { ReedSolomon } from '../fec/index.ts';
-import { ByteWriter } from '../wire/bytes.ts';
-import { encodeControl, type Control } from '../wire/control.ts';
-import {
-  decodeFrames,
-  encodeAck,
-  encodeClose,
-  encodeControlFrame,
-  encodeFecSource,
-  encodeLossReport,
-  encodeRepair,
-  encodeMaxData,
-  encodeMaxStreamData,
-  encodePathChallenge,
-  encodePathResponse,
-  encodePing,
-  encodeResetStream,
-  encodeStreamHeader,
-  streamDataCapacity,
-  streamHeaderLength,
-  type FrameVisitor,
-} from '../wire/frames.ts';
-import { HandshakeInitiator, type SessionKeys } from '../wire/handshake.ts';
-import { RecvKeys, SendKeys } from '../wire/keyUpdate.ts';
-import { DATA_OVERHEAD, PacketType, packetType, peekSessionId } from '../wire/packet.ts';
 import { WireError } from '../wire/errors.ts';
-
-/** Close codes carried in CLOSE. */
-const CloseCode = { Normal: 0, ProtocolViolation: 1, FlowControl: 2 } as const;
+import type { SessionKeys } from '../wire/handshake.ts';
+import { RecvKeys, SendKeys } from '../wire/keyUpdate.ts';
+import { PacketType, packetType, peekSessionId } from '../wire/packet.ts';
+import type { PathId, ReadResult, Receipt, SessionEvent, StreamId, Transmit } from './api.ts';
+import { PACER_BURST_MS } from './cc/pacer.ts';
+import { CloseCode } from './closeCode.ts';
+import { DialerHandshake } from './dialerHandshake.ts';
+import { resolveSessionConfig, type SessionConfig } from './config.ts';
+import { EventQueue } from './events.ts';
+import { FecDecoder } from './fec/decoder.ts';
+import { FecEncoder } from './fec/encoder.ts';
+import { FecLaneController } from './fec/laneController.ts';
+import type { FecLane } from './fec/policy.ts';
+import { FrameHandler, type RxContext } from './frameHandler.ts';
+import { HostLateness } from './hostLateness.ts';
+import { PacketBuilder } from './packetBuilder.ts';
+import type { Path } from './path.ts';
+import { PathManager, type PathStats } from './pathManager.ts';
+import type { PeerAddress } from './pathValidation.ts';
+import { Recovery } from './recovery/recovery.ts';
+import { Scheduler } from './scheduler.ts';
+import type { StreamPriority } from './stream/stream.ts';
+import { Streams } from './stream/streams.ts';
+import { Timer, TIMER_COUNT, TimerTable } from './timers.ts';
 
 type State = 'handshaking' | 'connected' | 'closing' | 'closed';
 
@@ -66,71 +48,8 @@ export interface SessionStats {
   fec: Record<FecLane, { k: number; m: number; depth: number } | null>;
   /** Key updates done by this side's sender, and followed for the peer's. */
   keyUpdates: { sent: number; received: number };
-  paths: Array<{
-    id: PathId;
-    up: boolean;
-    state: 'validating' | 'up' | 'down';
-    srttMs: number;
-    minRttMs: number;
-    cwnd: number;
-    pacingRateMbps: number;
-    bytesInFlight: number;
-    randomLossRate: number;
-    /** Raw loss of this path as the peer reports it (what FEC is sized by). */
-    reportedLossRate: number;
-    reportedMeanBurst: number;
-    /** Packets the peer's loss reports covered so far; 0: the two figures above are still the prior. */
-    lossMeasuredPackets: number;
-    ccState: string;
-    /** The congestion controller's model: what a collapse in the field is diagnosed from. */
-    model: { bottleneckMbps: number; delayFloorMs: number; appLimited: boolean; lossTimeThresholdMs: number; reorderWindowMs: number; packetThreshold: number };
-    /** Times the peer's address on this path changed (validated: NAT rebinding). */
-    addressMoves: number;
-    counters: PathCounters;
-  }>;
+  paths: PathStats[];
 }
-
-const MAX_ACK_RANGES = 32;
-/**
- * Slack beyond maxStreams in the peer's cumulative stream limit: its own concurrency limit may be
- * larger (we refuse the extras), and it counts a stream closed up to a round trip before we do.
- */
-const PEER_STREAM_SLACK = 1024;
-/** Shortest interval the stream rate is measured over. */
-const STREAM_RATE_SAMPLE_MS = 150;
-const STREAM_RATE_GAIN = 0.25;
-/** Share of the paths' measured bandwidth that stream data and its repairs may fill together. */
-const REPAIR_BUDGET = 0.95;
-/** How long a repair cap set on saturated paths holds once they are no longer saturated. */
-const REPAIR_CAP_HOLD_MS = 5000;
-/** A path dark this long is learned afresh (start-up) when it returns; a blip keeps its model. */
-const PATH_RELEARN_AFTER_MS = 1000;
-
-function mbpsToBytesPerMs(mbps: number): number {
-  return mbps > 0 ? (mbps * 1000) / 8 : Infinity;
-}
-/** Repair packets carry a whole datagram plus the REPAIR header: they may exceed the data MTU by this much. */
-export const REPAIR_HEADROOM = 48;
-/** How often the receiver reports a path's raw loss. */
-const LOSS_REPORT_INTERVAL_MS = 200;
-/** A stream with less than this unsent is keeping up with its source: treat it as live traffic. */
-const LATENCY_BACKLOG_BYTES = 64 * 1024;
-/**
- * How long a backlog must last before an 'auto' stream counts as bulk. A live stream's backlog
- * spikes for a few milliseconds whenever the relay reads several chunks from TCP at once; were
- * those packets put in the bulk lane, they would get its long hold and thin repairs, and a loss
- * among them would wait a round trip for ARQ. A real bulk sender stays backlogged for good.
- */
-const BULK_AFTER_BACKLOGGED_MS = 500;
-/** Extra wait before a protected packet counts as lost, beyond its group's repairs. */
-const FEC_LOSS_SLACK_MS = 5;
-const MAX_PENDING_INITIATORS = 4;
-/**
- * How far a sender woken late by its host may catch up on its pacing (Pacer.onSend): as much as
- * BBR lets ACK aggregation add to the window (bbr.ts, EXTRA_ACKED_MAX_MS). After a longer stall
- * the delivery samples are marked app-limited instead: they show what the host let through.
- */
-const CATCH_UP_MS = 100;
 
 /**
  * One tunnel session: a sans-IO state machine in the manner of quinn-proto. It never reads a
@@ -141,100 +60,45 @@ const CATCH_UP_MS = 100;
  * per-stream and session flow control (RFC 9000 §4), ARQ with SACK and packet/time-threshold
  * loss detection (RFC 9002 §6), and per-path paced congestion control.
  */
-export class Session implements FrameVisitor {
+export class Session {
   readonly config: SessionConfig;
   readonly id: number;
   /** The other side's session id, once the handshake completed. */
   private peerId: number | null = null;
   private state: State;
+  // The modules, leaves first: each is built from the ones above it.
+  private readonly events = new EventQueue();
+  private readonly streams: Streams;
+  private readonly recovery: Recovery;
+  private readonly paths: PathManager;
+  private readonly scheduler = new Scheduler();
+  private readonly fecEncoder: FecEncoder | null;
+  private readonly fecDecoder: FecDecoder | null;
+  private readonly fecLanes: FecLaneController | null;
+  private readonly frames: FrameHandler;
+  /** Built once the keys are known: no packet of ours goes out before. */
+  private builder: PacketBuilder | null = null;
+  private readonly timers = new TimerTable(TIMER_COUNT);
+
   /** Keys of both directions, each updated in place every few minutes (wire/keyUpdate.ts). */
   private sealer: SendKeys | null = null;
   private opener: RecvKeys | null = null;
-  /** Handshakes in flight, with when each was first sent: the answer's arrival gives the RTT. */
-  private readonly initiators: Array<{ initiator: HandshakeInitiator; sentAt: Millis }> = [];
+  /** Dialer, until connected. */
+  private handshake: DialerHandshake | null = null;
   /** Listener: when the handshake answer left; the dialer's first packet on a path ends that RTT. */
   private acceptedAt: Millis = NaN;
-  private handshakeNextAt: Millis = 0;
-  private handshakeAttempts = 0;
-  private handshakeStartedAt: Millis;
-  private readonly wallOffset: number;
-  private pathsPendingInit: PathId[] = [];
-  /** Listener: the handshake's source, trusted as a path's first address. */
-  private handshakeFrom: { from: PeerAddress; local: number } | null = null;
 
-  private readonly paths: Path[] = [];
-  private readonly scheduler = new Scheduler();
-  private readonly streams = new Map<StreamId, Stream>();
-  private nextLocalStreamId: number;
-  private readonly peerStreamIds: PeerStreamIds;
-  private peerStreamsOpen = 0;
-  /** What all receive buffers hold (charged, see stream/recvBuffer.ts) and their piece count. */
-  private recvHeld = 0;
-  private recvPieces = 0;
-
-  private readonly events: SessionEvent[] = [];
-  private eventHead = 0;
-
-  /** Streams with lost data to resend, in arrival order. */
-  private readonly retransmitQueue = new Set<Stream>();
-  /** Streams with new data to send, round-robin. */
-  private readonly sendQueue = new Set<Stream>();
-  private readonly pendingOpens = new Set<Stream>();
-  private readonly pendingResets = new Set<Stream>();
-  private readonly pendingMaxStreamData = new Set<Stream>();
-  private readonly blockedWriters = new Set<Stream>();
-  private pendingMaxData = false;
   private closeFrame: { code: number; reason: string } | null = null;
   private closePathsLeft: PathId[] = [];
-
-  /** Session flow control, RFC 9000 §4.1. */
-  private peerMaxData: number;
-  private sentData = 0;
-  /** Stream bytes sent per ms (EWMA), sampled at loss reports; what repairs ride on. */
-  private streamRate = 0;
-  private streamRateMarkAt: Millis = -Infinity;
-  private streamRateMarkBytes = 0;
-  private repairCap = Infinity;
-  private repairCapUntil: Millis = -Infinity;
-  private localMaxData: number;
-  private receivedData = 0;
-  private consumedData = 0;
-  private bufferedSend = 0;
-
-  private readonly timers = new TimerTable(TIMER_COUNT);
   private lastReceivedAt: Millis;
   private lastElicitingSentAt: Millis;
-
-  private readonly plain: Uint8Array;
-  private readonly writer: ByteWriter;
-  private readonly repairWriter: ByteWriter;
-  private readonly fecEncoder: FecEncoder | null;
-  private readonly fecDecoder: FecDecoder | null;
-  private rxFecGroup = -1;
-  private rxFecIndex = -1;
+  /** Datagrams FEC restored, waiting to go through the receive path as if they had arrived. */
   private readonly restoredQueue: Uint8Array[] = [];
   private processingRestored = false;
-  /** The last datagram refused was authentic but already seen (not an authentication failure). */
-  lastDropWasDuplicate = false;
   /** When output was last polled: what {@link nextTimeout} judges spaced-out repairs against. */
   private lastPollAt: Millis = 0;
-  /** When the driver was last asked to wake us (Infinity once an input or timer came), and how late the host was then. */
-  private wakeAt: Millis = Infinity;
-  private hostLateMs = 0;
-  private lastEntryAt: Millis = -Infinity;
-  private readonly ackRanges: Array<[number, number]> = [];
-  private rxNow: Millis = 0;
-  private rxPath: Path | null = null;
-  private rxEliciting = false;
-  private readonly stats_ = {
-    streamsOpened: 0,
-    streamsReset: 0,
-    bytesWritten: 0,
-    bytesRead: 0,
-    packetsDropped: 0,
-    duplicatePackets: 0,
-    retransmittedBytes: 0,
-  };
+  private readonly stats_ = { packetsDropped: 0, duplicatePackets: 0 };
+  private readonly hostLateness = new HostLateness();
 
   private constructor(
     config: SessionConfig,
@@ -243,26 +107,23 @@ export class Session implements FrameVisitor {
     private readonly isDialer: boolean,
     private readonly rng: Rng,
     now: Millis,
-    wallNow: UnixMillis,
-    private readonly psk: Uint8Array | null,
     fec: ReedSolomon | null,
   ) {
     this.config = config;
     this.id = id;
     this.state = state;
-    this.nextLocalStreamId = isDialer ? 0 : 1;
-    this.peerStreamIds = new PeerStreamIds(isDialer ? 1 : 0, config.maxStreams + PEER_STREAM_SLACK);
-    this.peerMaxData = config.sessionWindowBytes;
-    this.localMaxData = config.sessionWindowBytes;
     this.lastReceivedAt = now;
     this.lastElicitingSentAt = now;
-    this.handshakeStartedAt = now;
-    this.wallOffset = wallNow - now;
-    this.plain = new Uint8Array(config.mtu + REPAIR_HEADROOM - DATA_OVERHEAD);
-    this.writer = new ByteWriter(this.plain.subarray(0, config.mtu - DATA_OVERHEAD));
-    this.repairWriter = new ByteWriter(this.plain);
     this.fecEncoder = fec === null || !config.fec ? null : new FecEncoder(fec);
     this.fecDecoder = fec === null ? null : new FecDecoder(fec);
+    this.streams = new Streams(config, isDialer, this.events, (code, reason) => this.closeWithError(code, reason));
+    this.recovery = new Recovery(this.streams, config.maxAckDelayMs);
+    this.paths = new PathManager(config, this.recovery, this.events);
+    this.fecLanes = this.fecEncoder === null ? null : new FecLaneController(this.fecEncoder, this.paths, this.streams);
+    this.frames = new FrameHandler(this.streams, this.recovery, this.paths, this.fecDecoder, this.fecLanes, this.restoredQueue, {
+      violation: (code, reason) => this.closeWithError(code, reason),
+      peerClosed: (reason) => this.finishClose(reason, true),
+    });
   }
 
   /**
@@ -280,9 +141,9 @@ export class Session implements FrameVisitor {
     fec?: ReedSolomon;
   }): Session {
     const config = resolveSessionConfig(opts.config);
-    const session = new Session(config, opts.rng.nextU32(), 'handshaking', true, opts.rng, opts.now, opts.wallNow, opts.psk, opts.fec ?? null);
-    for (const pathId of opts.pathIds) session.pathFor(pathId);
-    session.handshakeNextAt = opts.now;
+    const session = new Session(config, opts.rng.nextU32(), 'handshaking', true, opts.rng, opts.now, opts.fec ?? null);
+    for (const pathId of opts.pathIds) session.paths.pathFor(pathId);
+    session.handshake = new DialerHandshake(opts.psk, session.id, opts.rng, config, session.paths.ids(), opts.now, opts.wallNow);
     return session;
   }
 
@@ -301,8 +162,8 @@ export class Session implements FrameVisitor {
     from?: PeerAddress;
     local?: number;
   }): Session {
-    const session = new Session(opts.config, opts.keys.localSessionId, 'connected', false, opts.rng, opts.now, opts.wallNow, null, opts.fec ?? null);
-    if (opts.from !== undefined) session.handshakeFrom = { from: opts.from, local: opts.local ?? 0 };
+    const session = new Session(opts.config, opts.keys.localSessionId, 'connected', false, opts.rng, opts.now, opts.fec ?? null);
+    if (opts.from !== undefined) session.paths.trustFirstAddress(opts.from, opts.local ?? 0);
     session.installKeys(opts.keys, opts.now);
     session.acceptedAt = opts.now;
     session.emit({ type: 'connected' });
@@ -330,95 +191,65 @@ export class Session implements FrameVisitor {
   // ---------------------------------------------------------------- input
 
   /**
-   * Feeds one received datagram. Returns true when it authenticated as this session's. Never
-   * throws on bad input: garbage is counted and dropped. A driver whose paths have addresses
-   * (the UDP listener) gives the source, `from` and the index of the `local` socket it came in
-   * on, and sends the path's packets to {@link pathAddress}; one with connected sockets leaves
-   * them out.
+   * Feeds one received datagram and says what became of it: 'accepted' when it authenticated as
+   * this session's and was new, 'duplicate' when authentic but seen before (a late original of
+   * a packet FEC restored, or a replay), else 'dropped'. Never throws on bad input: garbage is
+   * counted and dropped. A driver whose paths have addresses (the UDP listener) gives the
+   * source, `from` and the index of the `local` socket it came in on, and sends the path's
+   * packets to {@link pathAddress}; one with connected sockets leaves them out.
    */
-  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local = 0): boolean {
+  handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local = 0): Receipt {
     this.noteEntry(now);
-    this.lastDropWasDuplicate = false;
-    const accepted = this.receive(now, pathId, bytes, false, from, local);
-    if (accepted && !this.processingRestored) {
+    const receipt = this.receive(now, pathId, bytes, false, from, local);
+    if (receipt === 'accepted' && !this.processingRestored) {
       this.processingRestored = true;
       for (let d = this.restoredQueue.shift(); d !== undefined; d = this.restoredQueue.shift()) {
         this.receive(now, d[1], d, true);
       }
       this.processingRestored = false;
     }
-    return accepted;
+    return receipt;
   }
 
   /** One datagram, arrived or restored by FEC (then it skips raw-loss accounting and has no source). */
-  private receive(now: Millis, pathId: PathId, bytes: Uint8Array, restored: boolean, from?: PeerAddress, local = 0): boolean {
-    if (this.state === 'closed') return false;
+  private receive(now: Millis, pathId: PathId, bytes: Uint8Array, restored: boolean, from?: PeerAddress, local = 0): Receipt {
+    if (this.state === 'closed') return 'dropped';
     const type = packetType(bytes);
-    if (type === PacketType.HandshakeResponse) return this.handleHandshakeResponse(now, pathId, bytes);
+    if (type === PacketType.HandshakeResponse) return this.handleHandshakeResponse(now, pathId, bytes) ? 'accepted' : 'dropped';
     if (type !== PacketType.Data || this.opener === null || peekSessionId(bytes) !== this.id) {
       this.stats_.packetsDropped++;
-      return false;
+      return 'dropped';
     }
     const packet = this.opener.open(bytes, now);
     if (packet === null || packet.pathId !== pathId) {
       this.stats_.packetsDropped++;
-      return false;
+      return 'dropped';
     }
-    const isNewPath = this.paths[pathId] === undefined;
-    const path = this.pathFor(pathId);
+    const isNewPath = this.paths.get(pathId) === undefined;
+    const path = this.paths.pathFor(pathId);
     // The listener's first sight of a path ends a round trip that began with its handshake answer.
     if (isNewPath && !this.isDialer) path.cc.onRttHint(now - this.acceptedAt);
-    const newest = packet.pn > path.replay.highest;
-    if (!path.replay.accept(packet.pn)) {
-      // A duplicate from the path's address still shows the peer is there (it drops a candidate).
-      path.migration.onAuthentic(now, from, local, false, bytes.length, path.state === 'down');
-      // Authentic but seen before: a late original of a packet FEC restored, or a replay. Never
-      // evidence of where the peer is, so not reported as accepted. A late original did cross
-      // the wire: left out of the raw-loss count, it would be counted lost, and FEC would buy
-      // repairs against loss that never happened (groups spanning a fast and a slow path restore
-      // the slow path's packets before they land). A replay of a packet that did arrive is not
-      // counted: it would read the loss as lower than it is, and re-arm the loss report.
-      if (!restored && path.takeRestored(packet.pn)) this.countArrival(now, path, packet.pn, bytes.length);
+    if (!this.paths.onAuthentic(now, path, packet.pn, bytes.length, restored, from, local)) {
       this.stats_.duplicatePackets++;
-      this.lastDropWasDuplicate = true;
-      return false;
+      return 'duplicate';
     }
     this.lastReceivedAt = now;
-    path.lastReceivedAt = now;
-    // A candidate address proposed itself: the peer, if still at the current one, answers a PING from there.
-    if (path.migration.onAuthentic(now, from, local, newest, bytes.length, path.state === 'down')) path.pingPending = true;
-    if (restored) {
-      path.counters.fecRestored++;
-      path.noteRestored(packet.pn);
-    }
-    else this.countArrival(now, path, packet.pn, bytes.length);
     // The listener learns paths from the dialer's packets; a path that was down stays down until
     // its challenge is answered (packets arriving prove only one direction).
     if (path.state === 'validating' && !this.isDialer) this.markPathUp(path, now);
-    this.rxNow = now;
-    this.rxPath = path;
-    this.rxEliciting = false;
-    this.rxFecGroup = -1;
+    let rx: RxContext;
     try {
-      decodeFrames(packet.payload, this);
+      rx = this.frames.handle(now, path, packet.payload);
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       this.closeWithError(CloseCode.ProtocolViolation, `malformed frame: ${err.message}`);
-      return true;
+      return 'accepted';
     }
-    path.received.onPacket(now, packet.pn, this.rxEliciting);
-    if (this.rxFecGroup >= 0 && this.fecDecoder !== null && !restored) {
-      this.restoredQueue.push(...this.fecDecoder.onSource(now, this.rxFecGroup, this.rxFecIndex, bytes));
+    path.received.onPacket(now, packet.pn, rx.eliciting);
+    if (rx.fecGroup >= 0 && this.fecDecoder !== null && !restored) {
+      this.restoredQueue.push(...this.fecDecoder.onSource(now, rx.fecGroup, rx.fecIndex, bytes));
     }
-    return true;
-  }
-
-  /** An authentic packet that crossed the wire on `path` (not one FEC restored). */
-  private countArrival(now: Millis, path: Path, pn: number, length: number): void {
-    path.counters.packetsReceived++;
-    path.counters.bytesReceived += length;
-    path.lossMeter.onPacket(pn);
-    if (path.lossReportDueAt === Infinity) path.lossReportDueAt = now + LOSS_REPORT_INTERVAL_MS;
+    return 'accepted';
   }
 
   /** Call when {@link nextTimeout} passes. Extra calls are harmless. */
@@ -435,18 +266,7 @@ export class Session implements FrameVisitor {
       this.finishClose(`idle timeout: nothing heard for ${Math.round(now - this.lastReceivedAt)} ms`, false);
       return;
     }
-    for (const path of this.paths) {
-      if (path === undefined) continue;
-      // Each slot is re-armed just before it is judged: what fired before it (another path going
-      // down, losses declared) moves its deadline.
-      if (this.pathTimerDue(path, PathTimer.Silence, now)) {
-        this.markPathDown(path, now, 'silent: nothing received or acknowledged after a probe timeout');
-        continue;
-      }
-      if (this.pathTimerDue(path, PathTimer.Loss, now)) this.detectLosses(path, now);
-      if (this.pathTimerDue(path, PathTimer.Pto, now)) this.onProbeTimeout(path, now);
-      if (this.pathTimerDue(path, PathTimer.Migration, now)) path.migration.handleTimeout(now);
-    }
+    this.paths.handleTimeout(now);
     // These check their own deadlines (the sending key its packet count too) and cost little when
     // nothing is due; the decoder's expiry has no deadline of its own.
     this.fecEncoder?.handleTimeout(now);
@@ -454,7 +274,7 @@ export class Session implements FrameVisitor {
     this.sealer?.handleTimeout(now);
     this.opener?.handleTimeout(now);
     if (this.state === 'connected' && timers.expired(Timer.KeepAlive, now)) {
-      for (const path of this.paths) if (path !== undefined) path.pingPending = true;
+      this.paths.pingAll();
       this.lastElicitingSentAt = now;
     }
   }
@@ -463,29 +283,15 @@ export class Session implements FrameVisitor {
   nextTimeout(): Millis | null {
     if (this.state === 'closed') return null;
     this.armTimers();
-    let t = this.timers.next();
-    for (const path of this.paths) if (path !== undefined) t = Math.min(t, path.timers.next());
-    // A deadline already past when asked for is due at once: lateness counts from the last call.
-    this.wakeAt = Math.max(t, this.lastEntryAt);
+    const t = Math.min(this.timers.next(), this.paths.nextTimeout());
+    this.hostLateness.asked(t);
     return t;
   }
 
-  /**
-   * The first call after {@link nextTimeout} tells how late the host woke us: a timer due at
-   * `wakeAt` that fires later, or an input handled later, was held up by the host, not the path.
-   */
+  /** The first call after {@link nextTimeout}: a host that woke us late lets the pacers catch up. */
   private noteEntry(now: Millis): void {
-    this.lastEntryAt = now;
-    if (this.wakeAt === Infinity) return;
-    this.hostLateMs = Math.max(0, now - this.wakeAt);
-    this.wakeAt = Infinity;
-    if (this.hostLateMs <= PACER_BURST_MS) return;
-    for (const path of this.paths) {
-      if (path === undefined) continue;
-      path.pacer.excuseLateness(now, Math.min(this.hostLateMs, CATCH_UP_MS));
-      // What is delivered until what is in flight now is acknowledged shows what the host let through.
-      if (this.hostLateMs > CATCH_UP_MS) path.rate.onAppLimited(path.bytesInFlight);
-    }
+    const late = this.hostLateness.entry(now);
+    if (late > PACER_BURST_MS) this.paths.excuseHostLateness(now, late);
   }
 
   /** Sets every timer slot, the session's and each path's, from the state they derive from. */
@@ -493,9 +299,9 @@ export class Session implements FrameVisitor {
     const timers = this.timers;
     timers.stopAll();
     if (this.state === 'handshaking') {
-      timers.set(Timer.HandshakeRetry, this.handshakeNextAt);
-      timers.set(Timer.HandshakeTimeout, this.handshakeStartedAt + this.config.handshakeTimeoutMs);
-      for (const path of this.paths) path?.timers.stopAll();
+      timers.set(Timer.HandshakeRetry, this.handshake!.retryAt);
+      timers.set(Timer.HandshakeTimeout, this.handshake!.timeoutAt);
+      this.paths.stopTimers();
       return;
     }
     timers.set(Timer.Idle, this.lastReceivedAt + this.config.idleTimeoutMs);
@@ -505,76 +311,22 @@ export class Session implements FrameVisitor {
       timers.set(Timer.KeyUpdate, this.sealer.nextUpdateAt);
       timers.set(Timer.KeyDiscard, this.opener.nextTimeout);
     }
-    const wantsToSend = this.hasElicitingWork() || this.fecEncoder?.hasRepair(this.lastPollAt) === true;
-    let canSend = false;
-    for (const path of this.paths) {
-      if (path === undefined) continue;
-      if (path.isUp && path.hasCwndRoom) canSend = true;
-      for (let slot = 0; slot < PathTimer.Pacing; slot++) path.timers.set(slot, this.pathDeadline(path, slot as PathTimer));
-      const paced = path.responsePending !== null || (path.isUp && (path.pingPending || (wantsToSend && path.hasCwndRoom)));
-      path.timers.set(PathTimer.Pacing, paced ? path.pacer.releaseTime() : Infinity);
-    }
+    const wantsToSend = this.streams.hasElicitingWork || this.fecEncoder?.hasRepair(this.lastPollAt) === true;
+    const canSend = this.paths.armTimers(wantsToSend);
     // Repairs wait for a path: with none that can send, an ACK or a path coming back wakes us.
     if (canSend && this.fecEncoder !== null) timers.set(Timer.Repair, this.fecEncoder.nextRepairTime());
   }
 
-  /** Re-arms one of `path`'s timers from its state and says whether it is due. */
-  private pathTimerDue(path: Path, slot: PathTimer, now: Millis): boolean {
-    path.timers.set(slot, this.pathDeadline(path, slot));
-    return path.timers.expired(slot, now);
-  }
-
-  private pathDeadline(path: Path, slot: PathTimer): Millis {
-    switch (slot) {
-      case PathTimer.Silence:
-        return this.silenceDeadline(path);
-      case PathTimer.Loss:
-        return path.lossTime;
-      case PathTimer.Pto:
-        return path.ptoDeadline();
-      case PathTimer.Migration:
-        return path.migration.nextTimeout();
-      case PathTimer.Ack:
-        return path.received.ackDeadline;
-      case PathTimer.LossReport:
-        return path.lossReportDueAt;
-      case PathTimer.Challenge:
-        return path.challengeDueAt;
-      default:
-        return Infinity;
-    }
-  }
-
   /** The next application event, or null. Drain after every input. */
   pollEvent(): SessionEvent | null {
-    if (this.eventHead === this.events.length) {
-      if (this.eventHead > 0) {
-        this.events.length = 0;
-        this.eventHead = 0;
-      }
-      return null;
-    }
-    const ev = this.events[this.eventHead];
-    this.events[this.eventHead++] = undefined as unknown as SessionEvent;
-    return ev;
+    return this.events.poll();
   }
 
   // ---------------------------------------------------------------- streams
 
   /** Opens a stream to the peer, optionally naming the service it wants. Null when not connected or at the limit. */
   openStream(service = ''): StreamId | null {
-    if (this.state !== 'connected') return null;
-    let localOpen = 0;
-    for (const s of this.streams.values()) if (s.isLocal && !s.isReset) localOpen++;
-    if (localOpen >= this.config.maxStreams) return null;
-    const id = this.nextLocalStreamId;
-    this.nextLocalStreamId += 2;
-    const stream = new Stream(id, true, this.config.streamWindowBytes, this.config.streamWindowBytes);
-    stream.service = service;
-    this.streams.set(id, stream);
-    this.pendingOpens.add(stream);
-    this.stats_.streamsOpened++;
-    return id;
+    return this.state === 'connected' ? this.streams.open(service) : null;
   }
 
   /**
@@ -582,76 +334,27 @@ export class Session implements FrameVisitor {
    * 'streamWritable'). The session keeps a reference to `data`: do not modify it afterwards.
    */
   streamWrite(id: StreamId, data: Uint8Array): number {
-    const stream = this.streams.get(id);
-    if (stream === undefined || stream.isReset || stream.send.finRequested || this.state !== 'connected') return 0;
-    const room = Math.min(
-      this.config.streamSendBufferBytes - stream.send.buffered,
-      this.config.sessionSendBufferBytes - this.bufferedSend,
-    );
-    const n = Math.max(0, Math.min(room, data.length));
-    if (n < data.length) {
-      stream.writeBlocked = true;
-      this.blockedWriters.add(stream);
-    }
-    if (n === 0) return 0;
-    stream.send.write(n === data.length ? data : data.subarray(0, n));
-    this.bufferedSend += n;
-    this.stats_.bytesWritten += n;
-    if (stream.sendCredit > 0) this.sendQueue.add(stream);
-    return n;
+    return this.state === 'connected' ? this.streams.write(id, data) : 0;
   }
 
   /** Next received bytes in order, 'fin' once when the peer finished and all was read, or null. */
   streamRead(id: StreamId, maxBytes = Infinity): ReadResult {
-    const stream = this.streams.get(id);
-    if (stream === undefined || stream.isReset || !stream.announced) return null;
-    const heldBefore = stream.recv.held;
-    const piecesBefore = stream.recv.pieceCount;
-    const out = stream.recv.read(maxBytes);
-    this.recvHeld += stream.recv.held - heldBefore;
-    this.recvPieces += stream.recv.pieceCount - piecesBefore;
-    if (out === null) {
-      stream.readableSignalled = false;
-      return null;
-    }
-    if (out === 'fin') {
-      this.maybeFreeStream(stream);
-      return 'fin';
-    }
-    this.stats_.bytesRead += out.length;
-    this.consumedData += out.length;
-    const streamTarget = stream.recv.readOffset + this.config.streamWindowBytes;
-    if (streamTarget - stream.localMaxData >= this.config.streamWindowBytes / 4 && stream.recv.finalSize < 0) {
-      stream.localMaxData = streamTarget;
-      this.pendingMaxStreamData.add(stream);
-    }
-    const sessionTarget = this.consumedData + this.config.sessionWindowBytes;
-    if (sessionTarget - this.localMaxData >= this.config.sessionWindowBytes / 4) {
-      this.localMaxData = sessionTarget;
-      this.pendingMaxData = true;
-    }
-    return out;
+    return this.streams.read(id, maxBytes);
   }
 
   /** Sets what a stream's data prefers; 'auto' (the default) detects live traffic by its backlog. */
   setStreamPriority(id: StreamId, priority: StreamPriority): void {
-    const stream = this.streams.get(id);
-    if (stream !== undefined) stream.priority = priority;
+    this.streams.setPriority(id, priority);
   }
 
   /** Half-closes our direction: the peer reads 'fin' after the last byte written. */
   streamFinish(id: StreamId): void {
-    const stream = this.streams.get(id);
-    if (stream === undefined || stream.isReset || stream.send.finRequested) return;
-    stream.send.finRequested = true;
-    this.sendQueue.add(stream);
+    this.streams.finish(id);
   }
 
   /** Aborts both directions; the peer gets 'streamReset'. Buffered data is discarded. */
   streamReset(id: StreamId, code: number): void {
-    const stream = this.streams.get(id);
-    if (stream === undefined || stream.isReset) return;
-    this.resetStream(stream, code, false);
+    this.streams.reset(id, code);
   }
 
   /** Closes the session: the peer gets 'closed'; every stream is reset. */
@@ -663,54 +366,28 @@ export class Session implements FrameVisitor {
     }
     this.closeFrame = { code: CloseCode.Normal, reason };
     this.state = 'closing';
-    this.closePathsLeft = this.paths.filter((p) => p !== undefined && p.isUp).map((p) => p.id);
+    this.closePathsLeft = this.paths.upIds();
     if (this.closePathsLeft.length === 0) this.finishClose(reason, false);
     this.lastElicitingSentAt = now;
   }
 
   stats(): SessionStats {
-    let active = 0;
-    for (const s of this.streams.values()) if (!s.isReset) active++;
+    const c = this.streams.counters;
     return {
-      ...this.stats_,
-      activeStreams: active,
+      streamsOpened: c.streamsOpened,
+      streamsReset: c.streamsReset,
+      bytesWritten: c.bytesWritten,
+      bytesRead: c.bytesRead,
+      packetsDropped: this.stats_.packetsDropped,
+      duplicatePackets: this.stats_.duplicatePackets,
+      retransmittedBytes: c.retransmittedBytes,
+      activeStreams: this.streams.activeCount,
       fecRestoredPackets: this.fecDecoder?.restoredPackets ?? 0,
       fecFailedGroups: this.fecDecoder?.failedGroups ?? 0,
-      fec: { bulk: this.fecShape('bulk'), latency: this.fecShape('latency') },
+      fec: { bulk: this.fecLanes?.shape('bulk') ?? null, latency: this.fecLanes?.shape('latency') ?? null },
       keyUpdates: { sent: this.sealer?.updates ?? 0, received: this.opener?.updates ?? 0 },
-      paths: this.paths
-        .filter((p) => p !== undefined)
-        .map((p) => ({
-          id: p.id,
-          up: p.isUp,
-          state: p.state,
-          srttMs: p.rtt.smoothed,
-          minRttMs: p.rtt.min,
-          cwnd: p.cc.cwnd,
-          pacingRateMbps: (p.cc.pacingRate * 8) / 1000,
-          bytesInFlight: p.bytesInFlight,
-          randomLossRate: p.cc.randomLossRate,
-          reportedLossRate: p.lossEstimate.lossRate,
-          reportedMeanBurst: p.lossEstimate.meanBurst,
-          lossMeasuredPackets: p.lossEstimate.packets,
-          ccState: p.cc.state,
-          model: {
-            bottleneckMbps: (p.cc.bottleneckBandwidth * 8) / 1000,
-            delayFloorMs: p.cc.delayFloorMs,
-            appLimited: p.rate.isAppLimited,
-            lossTimeThresholdMs: p.lossDelay(),
-            reorderWindowMs: p.reorderWindow.extraMs,
-            packetThreshold: p.packetThreshold,
-          },
-          addressMoves: p.migration.moves,
-          counters: { ...p.counters },
-        })),
+      paths: this.paths.stats(),
     };
-  }
-
-  private fecShape(lane: FecLane): { k: number; m: number; depth: number } | null {
-    const p = this.fecEncoder?.params(lane) ?? null;
-    return p === null ? null : { k: p.k, m: p.m, depth: p.depth };
   }
 
   // ---------------------------------------------------------------- output
@@ -725,7 +402,7 @@ export class Session implements FrameVisitor {
       case 'closed':
         return null;
       case 'handshaking':
-        return this.pollHandshake(now);
+        return this.handshake!.poll(now);
       case 'closing':
         return this.pollClose(now);
       case 'connected':
@@ -733,101 +410,55 @@ export class Session implements FrameVisitor {
     }
   }
 
-  private pollHandshake(now: Millis): Transmit | null {
-    if (this.pathsPendingInit.length === 0 && now >= this.handshakeNextAt && this.psk !== null) {
-      const initiator = new HandshakeInitiator(this.psk, this.id, this.rng, now + this.wallOffset);
-      this.initiators.push({ initiator, sentAt: now });
-      if (this.initiators.length > MAX_PENDING_INITIATORS) this.initiators.shift();
-      this.pathsPendingInit = this.paths.filter((p) => p !== undefined).map((p) => p.id);
-      const backoff = Math.min(4, 2 ** this.handshakeAttempts);
-      this.handshakeAttempts++;
-      this.handshakeNextAt = now + this.config.handshakeRetryMs * backoff;
-    }
-    const pathId = this.pathsPendingInit.shift();
-    if (pathId === undefined) return null;
-    return { pathId, bytes: this.initiators[this.initiators.length - 1].initiator.packet };
-  }
-
   private pollClose(now: Millis): Transmit | null {
     const pathId = this.closePathsLeft.shift();
     if (pathId === undefined || this.closeFrame === null) return null;
-    const w = this.beginPacket();
-    encodeClose(w, this.closeFrame.code, this.closeFrame.reason);
-    const t = this.finishPacket(now, this.paths[pathId], w, null, null);
+    const t = this.builder!.close(now, this.paths.get(pathId)!, this.closeFrame.code, this.closeFrame.reason);
     if (this.closePathsLeft.length === 0) this.finishClose(this.closeFrame.reason, false);
     return t;
   }
 
   private pollData(now: Millis): Transmit | null {
+    const builder = this.builder!;
     this.lastPollAt = now;
     // ACKs first: they are owed on a deadline and are never held back by pacing. A path's ACKs
     // travel on that path (its RTT samples stay its own) unless it is down.
-    for (const path of this.paths) {
+    for (const path of this.paths.all) {
       if (path !== undefined && (path.received.ackDeadline <= now || path.lossReportDueAt <= now)) {
-        const carrier = path.acksElsewhere ? this.fastestUpPath() : path;
-        if (carrier !== null) return this.buildPacket(now, carrier, false);
+        const carrier = path.acksElsewhere ? this.paths.fastestUp() : path;
+        if (carrier !== null) return builder.ack(now, carrier);
         path.received.onAckSent();
         path.lossReportDueAt = Infinity;
       }
     }
-    for (const path of this.paths) {
+    for (const path of this.paths.all) {
       if (path === undefined) continue;
       if (path.migration.probing) {
-        if (path.migration.canChallenge(now)) return this.buildMigrationProbe(now, path);
+        if (path.migration.canChallenge(now)) return builder.migrationProbe(now, path);
         continue;
       }
-      if (path.responsePending !== null || path.challengeDueAt <= now) return this.buildPathProbe(now, path);
-      if (path.pingPending && path.isUp && path.pacer.canSend(now)) return this.buildPacket(now, path, true);
+      if (path.responsePending !== null || path.challengeDueAt <= now) return builder.pathProbe(now, path);
+      if (path.pingPending && path.isUp && path.pacer.canSend(now)) return this.elicited(now, builder.data(now, path, true));
     }
-    if (this.fecEncoder?.hasRepair(now)) {
-      const path = this.pickPath(now);
-      return path === null ? null : this.buildRepairPacket(now, path, this.fecEncoder);
+    const repairs = this.fecEncoder?.hasRepair(now) === true;
+    if (!repairs && !this.streams.hasElicitingWork) return null;
+    const fastest = this.scheduler.earliest(now, this.paths.all);
+    if (fastest === null) return null;
+    // Retransmissions go on the path where they arrive first; a slower path that is free now
+    // carries new data and repairs, when the backlog makes it worth it.
+    const free = fastest.pacer.canSend(now);
+    if (repairs) {
+      const path = free ? fastest : this.scheduler.fallback(now, this.paths.all, fastest, this.backlog);
+      return path === null ? null : this.elicited(now, builder.repair(now, path, this.fecEncoder!));
     }
-    if (!this.hasElicitingWork()) return null;
-    const path = this.pickPath(now);
-    if (path === null) return null;
-    // Retransmissions go on the path where they arrive first; a slower path carries new data.
-    if (!this.scheduler.pickedFastest && !this.hasNewWork()) return null;
-    return this.buildPacket(now, path, true, this.scheduler.pickedFastest);
+    if (free) return this.elicited(now, builder.data(now, fastest, true));
+    const slower = this.streams.hasNewWork ? this.scheduler.fallback(now, this.paths.all, fastest, this.backlog) : null;
+    return slower === null ? null : this.elicited(now, builder.data(now, slower, false));
   }
 
-  private hasNewWork(): boolean {
-    return this.sendQueue.size > 0 && this.sentData < this.peerMaxData;
-  }
-
-  /** PATH_RESPONSE owed on this path and/or a PATH_CHALLENGE to (re)validate it. Never held by cwnd. */
-  private buildPathProbe(now: Millis, path: Path): Transmit {
-    const w = this.beginPacket();
-    this.writeAcks(now, w, path);
-    if (path.responsePending !== null) {
-      encodePathResponse(w, path.responsePending);
-      path.responsePending = null;
-    }
-    if (path.challengeDueAt <= now) {
-      const challenge = new Uint8Array(8);
-      this.rng.fill(challenge);
-      path.challenge = challenge;
-      encodePathChallenge(w, challenge);
-      path.challengeDueAt = now + this.config.pathProbeIntervalMs;
-    }
-    return this.finishPacket(now, path, w, null, null);
-  }
-
-  /**
-   * A PATH_CHALLENGE to the address proposed for `path` (and an owed PATH_RESPONSE): the only
-   * packet that goes there before it answers, within the amplification limit.
-   */
-  private buildMigrationProbe(now: Millis, path: Path): Transmit {
-    const w = this.beginPacket();
-    if (path.responsePending !== null) {
-      encodePathResponse(w, path.responsePending);
-      path.responsePending = null;
-    }
-    const challenge = new Uint8Array(8);
-    this.rng.fill(challenge);
-    encodePathChallenge(w, challenge);
-    const t = this.finishPacket(now, path, w, null, null);
-    path.migration.onChallengeSent(now, challenge, t.bytes.length, path.rtt.pto(this.config.maxAckDelayMs));
+  /** `t` is ack-eliciting: the keep-alive starts over. */
+  private elicited(now: Millis, t: Transmit): Transmit {
+    this.lastElicitingSentAt = now;
     return t;
   }
 
@@ -837,464 +468,37 @@ export class Session implements FrameVisitor {
    * each transmit: it changes only when the path moves or probes a new address.
    */
   pathAddress(pathId: PathId): PeerAddress | null {
-    return this.paths[pathId]?.migration.target ?? null;
+    return this.paths.get(pathId)?.migration.target ?? null;
   }
 
   /** The driver's socket index for {@link pathAddress}. */
   pathLocal(pathId: PathId): number {
-    return this.paths[pathId]?.migration.targetLocal ?? 0;
+    return this.paths.get(pathId)?.migration.targetLocal ?? 0;
   }
 
-  private fastestUpPath(): Path | null {
-    let best: Path | null = null;
-    for (const p of this.paths) if (p !== undefined && p.isUp && (best === null || p.rtt.smoothed < best.rtt.smoothed)) best = p;
-    return best;
-  }
-
-  /** A packet carrying the next queued repair symbol (and any ACKs owed). */
-  private buildRepairPacket(now: Millis, path: Path, encoder: FecEncoder): Transmit {
-    const w = this.beginPacket(this.repairWriter);
-    const { group, index } = encoder.peekRepair(now)!;
-    encodeRepair(w, group.id, index, group.finalK, group.repairs.length, group.repairs[index]);
-    this.writeAcks(now, w, path);
-    path.counters.fecRepairsSent++;
-    const t = this.finishPacket(now, path, w, [], null);
-    const spacing = (group.params.depth * this.config.mtu) / path.cc.pacingRate;
-    encoder.onRepairSent(group, now, spacing, () => this.paths.map((p) => (p === undefined ? 0 : p.nextPn)));
-    return t;
-  }
-
-  /** The path for the next packet (see {@link Scheduler}), or null to wait. */
-  private pickPath(now: Millis): Path | null {
-    return this.scheduler.pick(now, this.paths, (atLeast) => this.backlogBytes(atLeast));
-  }
-
-  /** Bytes waiting to be sent (new and lost), counted only up to `atLeast`. */
-  private backlogBytes(atLeast: number): number {
-    let total = this.fecEncoder?.repairPacketsQueued ?? 0;
-    total *= this.config.mtu;
-    for (const s of this.retransmitQueue) {
-      total += s.send.lost.size();
-      if (total >= atLeast) return total;
-    }
-    for (const s of this.sendQueue) {
-      total += Math.min(s.send.written - s.send.nextOffset, s.sendCredit);
-      if (total >= atLeast) return total;
-    }
-    return total;
-  }
-
-  private hasElicitingWork(): boolean {
-    return (
-      this.pendingOpens.size > 0 ||
-      this.pendingResets.size > 0 ||
-      this.pendingMaxStreamData.size > 0 ||
-      this.pendingMaxData ||
-      this.retransmitQueue.size > 0 ||
-      (this.sendQueue.size > 0 && this.sentData < this.peerMaxData)
-    );
-  }
-
-  private beginPacket(w: ByteWriter = this.writer): ByteWriter {
-    w.pos = 0;
-    return w;
-  }
-
-  /** ACKs owed for `carrier` (and for paths that are down), and raw-loss reports that are due. */
-  private writeAcks(now: Millis, w: ByteWriter, carrier: Path): void {
-    for (const p of this.paths) {
-      if (p === undefined || (p !== carrier && !p.acksElsewhere)) continue;
-      if (p.received.hasNewInfo && w.remaining >= 64) {
-        const ranges = p.received.ranges(this.ackRanges, MAX_ACK_RANGES);
-        encodeAck(w, p.id, p.received.ackDelayMicros(now), ranges, MAX_ACK_RANGES);
-        p.received.onAckSent();
-      }
-      if (p.lossReportDueAt <= now && w.remaining >= 32) {
-        const m = p.lossMeter;
-        encodeLossReport(w, p.id, m.received, m.lost, m.bursts, m.reorder);
-        p.received.setLossy(m.lost > 0);
-        m.reset();
-        p.lossReportDueAt = Infinity;
-      }
-    }
-  }
-
-  /**
-   * Fills one packet for `path`: ACKs for every path with news, then (when `eliciting`) a PING
-   * if one is owed, control frames, retransmissions, and new stream data round-robin.
-   */
-  private buildPacket(now: Millis, path: Path, eliciting: boolean, retransmit = true): Transmit {
-    const w = this.beginPacket();
-    this.writeAcks(now, w, path);
-    if (!eliciting) return this.finishPacket(now, path, w, null, null);
-    const frames: SentFrame[] = [];
-    // Only stream data is worth repairs: a lone PING or window update is cheaper to resend.
-    const carriesData = this.retransmitQueue.size > 0 || this.hasNewWork();
-    const fec = carriesData ? (this.fecEncoder?.assign(now, this.nextLane(now)) ?? null) : null;
-    if (fec !== null) encodeFecSource(w, fec.group.id, fec.index);
-    if (path.pingPending) {
-      encodePing(w);
-      path.pingPending = false;
-    }
-    this.writeControlFrames(w, frames);
-    if (retransmit) this.writeRetransmissions(w, frames);
-    this.writeNewData(w, frames);
-    if (frames.length === 0 && w.pos === 0) encodePing(w);
-    const t = this.finishPacket(now, path, w, frames, fec?.group ?? null);
-    if (fec !== null) this.fecEncoder!.addSource(fec.group, fec.index, t.bytes);
-    return t;
-  }
-
-  /**
-   * The FEC lane of the packet about to be built, from the first stream it will carry: streams
-   * that keep up with their source (live video) get the latency lane, backlogged ones bulk.
-   */
-  private nextLane(now: Millis): FecLane {
-    const first = this.retransmitQueue.values().next().value ?? this.sendQueue.values().next().value;
-    if (first === undefined) return 'latency';
-    if (first.priority !== 'auto') return first.priority === 'latency' ? 'latency' : 'bulk';
-    if (first.send.written - first.send.nextOffset < LATENCY_BACKLOG_BYTES) {
-      first.backloggedSince = Infinity;
-      return 'latency';
-    }
-    if (first.backloggedSince === Infinity) first.backloggedSince = now;
-    return now - first.backloggedSince >= BULK_AFTER_BACKLOGGED_MS ? 'bulk' : 'latency';
-  }
-
-  private writeControlFrames(w: ByteWriter, frames: SentFrame[]): void {
-    for (const stream of this.pendingOpens) {
-      const control = encodeControl({ streamOpen: { streamId: stream.id, service: stream.service } });
-      if (w.remaining < control.length + 8) return;
-      encodeControlFrame(w, control);
-      frames.push({ kind: 'streamOpen', streamId: stream.id });
-      this.pendingOpens.delete(stream);
-    }
-    for (const stream of this.pendingResets) {
-      if (w.remaining < 32) return;
-      encodeResetStream(w, stream.id, stream.resetCode, stream.send.nextOffset);
-      frames.push({ kind: 'resetStream', streamId: stream.id });
-      this.pendingResets.delete(stream);
-    }
-    if (this.pendingMaxData && w.remaining >= 16) {
-      encodeMaxData(w, this.localMaxData);
-      frames.push({ kind: 'maxData' });
-      this.pendingMaxData = false;
-    }
-    for (const stream of this.pendingMaxStreamData) {
-      if (w.remaining < 24) return;
-      this.pendingMaxStreamData.delete(stream);
-      if (stream.isReset) continue;
-      encodeMaxStreamData(w, stream.id, stream.localMaxData);
-      frames.push({ kind: 'maxStreamData', streamId: stream.id });
-    }
-  }
-
-  private writeRetransmissions(w: ByteWriter, frames: SentFrame[]): void {
-    for (const stream of this.retransmitQueue) {
-      const send = stream.send;
-      while (!send.lost.isEmpty) {
-        const room = streamDataCapacity(w.remaining, stream.id, send.lost.min!);
-        if (room <= 0) return;
-        const [start, end] = send.lost.shiftRange(room)!;
-        const fin = send.finLost && end === send.written && send.lost.isEmpty;
-        this.writeStreamFrame(w, stream, start, end - start, fin, frames);
-        if (fin) send.finLost = false;
-        this.stats_.retransmittedBytes += end - start;
-      }
-      if (send.finLost) {
-        if (w.remaining < streamHeaderLength(stream.id, send.written, 0)) return;
-        this.writeStreamFrame(w, stream, send.written, 0, true, frames);
-        send.finLost = false;
-      }
-      this.retransmitQueue.delete(stream);
-    }
-  }
-
-  private writeNewData(w: ByteWriter, frames: SentFrame[]): void {
-    for (const stream of this.sendQueue) {
-      if (stream.isReset) {
-        this.sendQueue.delete(stream);
-        continue;
-      }
-      const send = stream.send;
-      const sessionCredit = this.peerMaxData - this.sentData;
-      const available = Math.min(send.written - send.nextOffset, stream.sendCredit, sessionCredit);
-      const finReady = send.finRequested && !send.finSent;
-      if (available <= 0 && !(finReady && send.nextOffset === send.written)) {
-        this.sendQueue.delete(stream);
-        if (sessionCredit <= 0) return;
-        continue;
-      }
-      const length = Math.max(0, Math.min(available, streamDataCapacity(w.remaining, stream.id, send.nextOffset)));
-      if (length === 0 && (available > 0 || w.remaining < streamHeaderLength(stream.id, send.nextOffset, 0))) return;
-      const fin = finReady && send.nextOffset + length === send.written;
-      this.writeStreamFrame(w, stream, send.nextOffset, length, fin, frames);
-      send.nextOffset += length;
-      this.sentData += length;
-      if (fin) send.finSent = true;
-      // Round-robin: the stream goes to the back of the queue, or leaves it when drained.
-      this.sendQueue.delete(stream);
-      if (send.hasNewData && stream.sendCredit > 0) this.sendQueue.add(stream);
-      if (w.remaining < 32) return;
-    }
-  }
-
-  private writeStreamFrame(w: ByteWriter, stream: Stream, offset: number, length: number, fin: boolean, frames: SentFrame[]): void {
-    encodeStreamHeader(w, stream.id, offset, length, fin);
-    stream.send.copyOut(offset, length, this.plain, w.pos);
-    w.pos += length;
-    frames.push({ kind: 'stream', streamId: stream.id, offset, length, fin });
-  }
-
-  /** Seals the packet in the scratch buffer; `frames` null means not ack-eliciting, not tracked. */
-  private finishPacket(now: Millis, path: Path, w: ByteWriter, frames: SentFrame[] | null, fecGroup: SendGroup | null): Transmit {
-    const pn = path.nextPn++;
-    const bytes = this.sealer!.seal(path.id, pn, this.plain.subarray(0, w.pos));
-    this.fecEncoder?.onPacketSent();
-    path.counters.packetsSent++;
-    path.counters.bytesSent += bytes.length;
-    path.lastSentAt = now;
-    if (frames !== null) {
-      const packet: SentPacket = {
-        pn,
-        timeSent: now,
-        size: bytes.length,
-        ackEliciting: true,
-        frames,
-        delivered: 0,
-        deliveredTime: 0,
-        firstSentTime: 0,
-        isAppLimited: false,
-        fecGroup,
-      };
-      path.rate.onPacketSent(packet, now, path.bytesInFlight);
-      path.history.add(packet);
-      path.bytesInFlight += bytes.length;
-      path.elicitingInFlight++;
-      path.lastElicitingSentAt = now;
-      this.lastElicitingSentAt = now;
-      path.pacer.onSend(now, bytes.length, path.cc.pacingRate);
-      path.cc.onPacketSent(now, path.rate.delivered);
-      if (!this.hasElicitingWork() && path.hasCwndRoom) path.rate.onAppLimited(path.bytesInFlight);
-    }
-    return { pathId: path.id, bytes };
-  }
-
-  // ---------------------------------------------------------------- frames in (FrameVisitor)
-
-  onPing(): void {
-    this.rxEliciting = true;
-  }
-
-  onAck(pathId: number, ackDelayMicros: number, ranges: ReadonlyArray<readonly [number, number]>): void {
-    const path = this.paths[pathId];
-    if (path === undefined || ranges.length === 0) return;
-    const now = this.rxNow;
-    const largest = ranges[0][1];
-    if (largest >= path.nextPn) {
-      this.closeWithError(CloseCode.ProtocolViolation, `ACK of unsent packet ${largest} on path ${pathId}`);
-      return;
-    }
-    path.reorderWindow.onAck(ranges, path.rtt.smoothed);
-    let newlyAckedLargest: SentPacket | undefined;
-    let anyEliciting = false;
-    let rangeIndex = ranges.length - 1;
-    path.history.forEachBelow(largest + 1, (packet) => {
-      while (rangeIndex >= 0 && ranges[rangeIndex][1] < packet.pn) rangeIndex--;
-      if (rangeIndex < 0) return false;
-      if (packet.pn < ranges[rangeIndex][0]) return true;
-      path.history.take(packet.pn);
-      this.onPacketAcked(path, packet, now);
-      if (packet.pn === largest) newlyAckedLargest = packet;
-      anyEliciting = true;
-      return true;
-    });
-    if (!anyEliciting) return;
-    path.lastAckProgressAt = now;
-    if (largest > path.largestAcked) path.largestAcked = largest;
-    let rttSample = NaN;
-    // An ACK that came back on another path measures two paths: no RTT sample from it.
-    if (newlyAckedLargest !== undefined && this.rxPath === path) {
-      rttSample = now - newlyAckedLargest.timeSent;
-      path.rtt.update(rttSample, Math.min(ackDelayMicros / 1000, this.config.maxAckDelayMs));
-    }
-    path.ptoBackoff = 0;
-    const lostBytes = this.detectLosses(path, now);
-    const sample = path.rate.takeSample(path.rtt.min);
-    path.cc.onAck({
-      now,
-      sample,
-      rtt: rttSample,
-      minRtt: path.rtt.min,
-      bytesInFlight: path.bytesInFlight,
-      delivered: path.rate.delivered,
-      lostBytes,
-    });
-    this.wakeBlockedWriters();
-  }
-
-  onStream(streamId: number, offset: number, fin: boolean, data: Uint8Array): void {
-    this.rxEliciting = true;
-    const stream = this.streamForFrame(streamId);
-    if (stream === null || stream.isReset) return;
-    if (offset + data.length > stream.localMaxData) {
-      this.closeWithError(CloseCode.FlowControl, `stream ${streamId} exceeded its flow-control window`);
-      return;
-    }
-    const recv = stream.recv;
-    const heldBefore = recv.held;
-    const piecesBefore = recv.pieceCount;
-    const growth = recv.insert(offset, data, fin);
-    if (growth < 0) {
-      this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} changed its final size`);
-      return;
-    }
-    this.recvHeld += recv.held - heldBefore;
-    this.recvPieces += recv.pieceCount - piecesBefore;
-    if (recv.rangeCount > maxRecvRanges(this.config.streamWindowBytes) || recv.pieceCount > pieceLimit(this.config.streamWindowBytes)) {
-      this.closeWithError(CloseCode.FlowControl, `stream ${streamId} holds too many pieces (${recv.pieceCount} in ${recv.rangeCount} ranges)`);
-      return;
-    }
-    if (this.recvHeld > sessionHeldLimit(this.config.sessionWindowBytes) || this.recvPieces > pieceLimit(this.config.sessionWindowBytes)) {
-      this.closeWithError(CloseCode.FlowControl, `received data held in too many small pieces (${this.recvPieces} pieces, ${this.recvHeld} bytes charged)`);
-      return;
-    }
-    this.receivedData += growth;
-    if (this.receivedData > this.localMaxData) {
-      this.closeWithError(CloseCode.FlowControl, 'session exceeded its flow-control window');
-      return;
-    }
-    if (fin) {
-      this.pendingMaxStreamData.delete(stream);
-      stream.peerFinalKnown = true;
-    }
-    this.signalReadable(stream);
-  }
-
-  onResetStream(streamId: number, errorCode: number, finalSize: number): void {
-    this.rxEliciting = true;
-    const stream = this.streamForFrame(streamId);
-    if (stream === null) return;
-    // RFC 9000 §4.5: the final size can be neither below what arrived, nor other than a FIN
-    // said, nor beyond what flow control allowed.
-    const recv = stream.recv;
-    if (finalSize < recv.highestOffset || (recv.finalSize >= 0 && finalSize !== recv.finalSize)) {
-      this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} reset with final size ${finalSize}, below or off what arrived`);
-      return;
-    }
-    if (finalSize > stream.localMaxData || (!stream.peerFinalKnown && this.receivedData + finalSize - recv.highestOffset > this.localMaxData)) {
-      this.closeWithError(CloseCode.FlowControl, `stream ${streamId} reset with final size ${finalSize}, beyond its flow-control window`);
-      return;
-    }
-    if (!stream.isReset) this.resetStream(stream, errorCode, true);
-    this.settlePeerFinalSize(stream, finalSize);
-  }
-
-  onStopSending(streamId: number, errorCode: number): void {
-    this.rxEliciting = true;
-    const stream = this.streamForFrame(streamId);
-    if (stream !== null && !stream.isReset) this.resetStream(stream, errorCode, true);
-  }
-
-  onMaxData(max: number): void {
-    this.rxEliciting = true;
-    if (max > this.peerMaxData) {
-      this.peerMaxData = max;
-      for (const stream of this.streams.values()) {
-        if (!stream.isReset && stream.send.hasNewData && stream.sendCredit > 0) this.sendQueue.add(stream);
-      }
-    }
-  }
-
-  onMaxStreamData(streamId: number, max: number): void {
-    this.rxEliciting = true;
-    const stream = this.streams.get(streamId);
-    if (stream === undefined || stream.isReset || max <= stream.peerMaxData) return;
-    stream.peerMaxData = max;
-    if (stream.send.hasNewData) this.sendQueue.add(stream);
-  }
-
-  onPathChallenge(data: Uint8Array): void {
-    this.rxEliciting = true;
-    this.rxPath!.responsePending = Uint8Array.from(data);
-  }
-
-  onPathResponse(data: Uint8Array): void {
-    this.rxEliciting = true;
-    const path = this.rxPath!;
-    if (path.migration.onResponse(data)) {
-      this.emit({ type: 'pathMoved', pathId: path.id });
-      // The echo proves the new address reaches the peer both ways.
-      if (path.state !== 'up') this.markPathUp(path, this.rxNow);
-      return;
-    }
-    const expected = path.challenge;
-    if (expected === null || expected.some((b, i) => b !== data[i])) return;
-    path.challenge = null;
-    path.challengeDueAt = Infinity;
-    if (path.state !== 'up') this.markPathUp(path, this.rxNow);
-  }
-
-  onControl(msg: Control): void {
-    this.rxEliciting = true;
-    if (msg.streamOpen !== undefined) {
-      const stream = this.streamForFrame(Number(msg.streamOpen.streamId));
-      if (stream === null || stream.announced || stream.isLocal) return;
-      stream.announced = true;
-      stream.service = msg.streamOpen.service;
-      if (stream.isReset) return;
-      this.emit({ type: 'streamOpened', streamId: stream.id, service: stream.service });
-      this.signalReadable(stream);
-    }
-  }
-
-  onRepair(groupId: number, index: number, k: number, m: number, data: Uint8Array): void {
-    this.rxEliciting = true;
-    if (this.fecDecoder !== null) this.restoredQueue.push(...this.fecDecoder.onRepair(this.rxNow, groupId, index, k, m, data));
-  }
-
-  onFecSource(groupId: number, index: number): void {
-    this.rxFecGroup = groupId;
-    this.rxFecIndex = index;
-  }
-
-  onLossReport(pathId: number, received: number, lost: number, bursts: number, reorder: number): void {
-    const path = this.paths[pathId];
-    // Reordering is a property of the path at any time, start-up included.
-    if (path !== undefined) path.onReorderReport(reorder);
-    // Start-up overflows the bottleneck queue on purpose; those drops say nothing about the channel.
-    if (path === undefined || this.rxNow - path.cc.steadySince < path.rtt.smoothed + LOSS_REPORT_INTERVAL_MS) return;
-    path.counters.reportedReceived += received;
-    path.counters.reportedLost += lost;
-    path.lossEstimate.onReport(received, lost, bursts);
-    this.updateFecParams(this.rxNow);
-  }
-
-  onClose(_code: number, reason: string): void {
-    this.finishClose(reason || 'closed by peer', true);
-  }
+  /** Bytes waiting to be sent (repairs, lost and new data), counted only up to `atLeast`. */
+  private readonly backlog = (atLeast: number): number =>
+    this.streams.backlogBytes((this.fecEncoder?.repairPacketsQueued ?? 0) * this.config.mtu, atLeast);
 
   // ---------------------------------------------------------------- internals
 
   private handleHandshakeResponse(now: Millis, pathId: PathId, bytes: Uint8Array): boolean {
     if (this.state !== 'handshaking') return false;
-    for (const { initiator, sentAt } of this.initiators) {
-      const keys = initiator.accept(bytes);
-      if (keys === null) continue;
-      const rtt = now - sentAt;
+    const accepted = this.handshake!.accept(now, bytes);
+    if (accepted !== null) {
+      const { keys, rtt } = accepted;
       this.installKeys(keys, now);
       this.state = 'connected';
-      this.initiators.length = 0;
-      this.pathsPendingInit.length = 0;
+      this.handshake = null;
       this.lastReceivedAt = now;
       this.emit({ type: 'connected' });
       // The answering path is proven; the others prove themselves with PATH_CHALLENGE, which
       // also tells the listener every path's address at once.
-      const answered = this.pathFor(pathId);
+      const answered = this.paths.pathFor(pathId);
       answered.cc.onRttHint(rtt);
       this.markPathUp(answered, now);
       answered.pingPending = true;
-      for (const path of this.paths) if (path !== undefined && path !== answered) path.challengeDueAt = now;
+      for (const path of this.paths.all) if (path !== undefined && path !== answered) path.challengeDueAt = now;
       return true;
     }
     this.stats_.packetsDropped++;
@@ -1305,362 +509,24 @@ export class Session implements FrameVisitor {
     this.peerId = keys.remoteSessionId;
     this.sealer = new SendKeys(keys.sendKey, keys.remoteSessionId, now, this.config.keyUpdateIntervalMs);
     this.opener = new RecvKeys(keys.recvKey);
-  }
-
-  private pathFor(pathId: PathId): Path {
-    let path = this.paths[pathId];
-    if (path === undefined) {
-      path = new Path(pathId, {
-        mtu: this.config.mtu,
-        initialRttMs: this.config.initialRttMs,
-        maxAckDelayMs: this.config.maxAckDelayMs,
-        ackEveryPackets: this.config.ackEveryPackets,
-        initialCwndPackets: this.config.initialCwndPackets,
-        initialRate: this.config.initialRateMbps > 0 ? mbpsToBytesPerMs(this.config.initialRateMbps) : 0,
-        maxRate: mbpsToBytesPerMs(this.config.paths[pathId]?.maxRateMbps ?? this.config.maxRateMbps),
-        backup: this.config.paths[pathId]?.backup ?? false,
-      });
-      if (this.handshakeFrom !== null) path.migration.trust(this.handshakeFrom.from, this.handshakeFrom.local);
-      this.paths[pathId] = path;
-    }
-    return path;
+    this.builder = new PacketBuilder(this.config, this.sealer, this.paths, this.streams, this.recovery, this.fecEncoder, this.fecLanes, this.rng);
   }
 
   private markPathUp(path: Path, now: Millis): void {
-    if (path.state === 'up') return;
-    const darkFor = now - path.downSince;
-    path.state = 'up';
-    path.downSince = Infinity;
-    path.lastAckProgressAt = now;
-    path.challengeDueAt = Infinity;
-    if (darkFor >= PATH_RELEARN_AFTER_MS) {
-      // Conditions may have changed while it was dark: learn the path afresh.
-      path.cc.reset();
-      path.pacer.reset();
-      path.ptoBackoff = 0;
-    }
-    this.emit({ type: 'pathUp', pathId: path.id });
-    this.updateFecParams(now);
-  }
-
-  /**
-   * Fails a silent path over: everything in flight on it is sent again on the others at once,
-   * and it is only probed (PATH_CHALLENGE) until it answers.
-   */
-  /**
-   * When `path` fails over for silence: only while another path is up to take its traffic. The
-   * last path up is never declared down: that would only stop sending, and it would then be
-   * probed every 500 ms; the probe timeout's backoff keeps re-sending instead. On a 19 ms path
-   * with bursty loss, a run that took seven ACKs in a row failed the only path over, and a 7 Mbit/s
-   * stream stopped for 550 ms.
-   */
-  private silenceDeadline(path: Path): Millis {
-    for (const p of this.paths) if (p !== undefined && p !== path && p.isUp) return path.silenceDeadline();
-    return Infinity;
-  }
-
-  private markPathDown(path: Path, now: Millis, reason: string): void {
-    if (path.state === 'down') return;
-    path.state = 'down';
-    path.downSince = now;
-    path.history.forEachBelow(path.nextPn, (packet) => {
-      path.history.take(packet.pn);
-      this.onPacketLost(path, packet);
-      return true;
-    });
-    path.lossTime = Infinity;
-    path.pingPending = false;
-    path.challengeDueAt = now;
-    this.emit({ type: 'pathDown', pathId: path.id, reason });
-  }
-
-  private onPacketAcked(path: Path, packet: SentPacket, now: Millis): void {
-    path.bytesInFlight -= packet.size;
-    path.elicitingInFlight--;
-    path.counters.packetsAcked++;
-    path.rate.onPacketAcked(packet, now);
-    for (const frame of packet.frames) {
-      switch (frame.kind) {
-        case 'stream': {
-          const stream = this.streams.get(frame.streamId);
-          if (stream === undefined || stream.isReset) break;
-          const before = stream.send.buffered;
-          stream.send.onAcked(frame.offset, frame.length, frame.fin);
-          this.bufferedSend -= before - stream.send.buffered;
-          this.maybeFreeStream(stream);
-          break;
-        }
-        case 'resetStream': {
-          const stream = this.streams.get(frame.streamId);
-          if (stream !== undefined) {
-            stream.resetAcked = true;
-            this.maybeFreeStream(stream);
-          }
-          break;
-        }
-        case 'streamOpen': {
-          const stream = this.streams.get(frame.streamId);
-          if (stream !== undefined) {
-            stream.openAcked = true;
-            this.maybeFreeStream(stream);
-          }
-          break;
-        }
-        default:
-          break;
-      }
-    }
-  }
-
-  /** RFC 9002 §6.1: packet and time thresholds. Returns bytes declared lost. */
-  private detectLosses(path: Path, now: Millis): number {
-    path.lossTime = Infinity;
-    if (path.largestAcked < 0) return 0;
-    const lossDelay = path.lossDelay();
-    let lostBytes = 0;
-    path.history.forEachBelow(path.largestAcked, (packet) => {
-      const group = packet.fecGroup;
-      if (group !== null && (group.releasePn === null || path.largestAcked < group.releasePn[path.id])) {
-        // FEC may still restore it: wait for the group's repairs, then a little more.
-        const held = packet.timeSent + lossDelay + group.holdMs + FEC_LOSS_SLACK_MS;
-        if (held > now) {
-          path.lossTime = held;
-          return false;
-        }
-      }
-      if (packet.pn <= path.largestAcked - path.packetThreshold || packet.timeSent <= now - lossDelay) {
-        path.history.take(packet.pn);
-        lostBytes += packet.size;
-        this.onPacketLost(path, packet);
-        return true;
-      }
-      path.lossTime = packet.timeSent + lossDelay;
-      return false;
-    });
-    return lostBytes;
-  }
-
-  private onPacketLost(path: Path, packet: SentPacket): void {
-    path.bytesInFlight -= packet.size;
-    path.elicitingInFlight--;
-    path.counters.packetsLost++;
-    path.reorderWindow.onLost(packet.pn);
-    this.requeueFrames(path, packet);
-  }
-
-  /** Puts a packet's frames back in line to be sent again (on whichever path is best then). */
-  private requeueFrames(path: Path, packet: SentPacket): void {
-    for (const frame of packet.frames) {
-      path.counters.retransmittedFrames++;
-      switch (frame.kind) {
-        case 'stream': {
-          const stream = this.streams.get(frame.streamId);
-          if (stream === undefined || stream.isReset) break;
-          stream.send.onLost(frame.offset, frame.length, frame.fin);
-          if (stream.send.hasLostData) this.retransmitQueue.add(stream);
-          break;
-        }
-        case 'maxData':
-          this.pendingMaxData = true;
-          break;
-        case 'maxStreamData': {
-          const stream = this.streams.get(frame.streamId);
-          if (stream !== undefined && !stream.isReset && stream.recv.finalSize < 0) this.pendingMaxStreamData.add(stream);
-          break;
-        }
-        case 'resetStream': {
-          const stream = this.streams.get(frame.streamId);
-          if (stream !== undefined && !stream.resetAcked) this.pendingResets.add(stream);
-          break;
-        }
-        case 'streamOpen': {
-          const stream = this.streams.get(frame.streamId);
-          if (stream !== undefined && !stream.openAcked) this.pendingOpens.add(stream);
-          break;
-        }
-        default:
-          break;
-      }
-    }
-  }
-
-  /**
-   * RFC 9002 §6.2: nothing acknowledged for a PTO. Send a probe now (ignoring cwnd and pacing)
-   * carrying the oldest in-flight data again, so a lost tail costs one PTO, not two.
-   */
-  private onProbeTimeout(path: Path, now: Millis): void {
-    path.ptoBackoff++;
-    path.counters.ptoCount++;
-    path.pingPending = true;
-    path.pacer.reset();
-    const oldest = path.history.oldest();
-    if (oldest !== undefined) this.requeueFrames(path, oldest);
-    path.lastElicitingSentAt = now;
-  }
-
-  /** The stream a peer's frame names: a live one, a new one it opens, or null (old, ours, or over its limit). */
-  private streamForFrame(streamId: number): Stream | null {
-    const existing = this.streams.get(streamId);
-    if (existing !== undefined) return existing;
-    const admitted = this.peerStreamIds.admit(streamId);
-    if (admitted === 'old') return null;
-    if (admitted === 'over') {
-      this.closeWithError(CloseCode.ProtocolViolation, `stream ${streamId} is beyond the peer's stream limit`);
-      return null;
-    }
-    const stream = new Stream(streamId, false, this.config.streamWindowBytes, this.config.streamWindowBytes);
-    this.streams.set(streamId, stream);
-    this.peerStreamsOpen++;
-    if (this.peerStreamsOpen > this.config.maxStreams) this.resetStream(stream, ResetCode.Refused, false);
-    return stream;
-  }
-
-  /**
-   * Aborts a stream. Both sides always send RESET_STREAM with their final size, the first as the
-   * abort and the other in reply, so each learns how much of the session window the other used
-   * (RFC 9000 §4.5) and the state is freed only when both final sizes are settled.
-   */
-  private resetStream(stream: Stream, code: number, byPeer: boolean): void {
-    stream.resetCode = code;
-    stream.resetByPeer = byPeer;
-    this.bufferedSend -= stream.send.buffered;
-    // Unread bytes will never be read: give their window back.
-    this.consumedData += stream.recv.highestOffset - stream.recv.readOffset;
-    stream.send.discard();
-    this.recvHeld -= stream.recv.held;
-    this.recvPieces -= stream.recv.pieceCount;
-    stream.recv.discard();
-    this.sendQueue.delete(stream);
-    this.retransmitQueue.delete(stream);
-    this.pendingOpens.delete(stream);
-    this.pendingMaxStreamData.delete(stream);
-    this.blockedWriters.delete(stream);
-    this.stats_.streamsReset++;
-    this.pendingResets.add(stream);
-    if (byPeer && stream.announced) this.emit({ type: 'streamReset', streamId: stream.id, code });
-    this.maybeFreeStream(stream);
-  }
-
-  /** The peer's final size for a stream: account the bytes it sent that we never received. */
-  private settlePeerFinalSize(stream: Stream, finalSize: number): void {
-    if (stream.peerFinalKnown) return;
-    stream.peerFinalKnown = true;
-    const unseen = Math.max(0, finalSize - stream.recv.highestOffset);
-    this.receivedData += unseen;
-    this.consumedData += unseen;
-    stream.recv.highestOffset = Math.max(stream.recv.highestOffset, finalSize);
-    this.maybeFreeStream(stream);
-  }
-
-  private maybeFreeStream(stream: Stream): void {
-    if (!stream.isFinished || !this.streams.has(stream.id)) return;
-    this.streams.delete(stream.id);
-    this.pendingResets.delete(stream);
-    this.blockedWriters.delete(stream);
-    if (!stream.isLocal) {
-      this.peerStreamsOpen--;
-      this.peerStreamIds.onClosed();
-    }
-    if (stream.announced) this.emit({ type: 'streamClosed', streamId: stream.id });
-  }
-
-  private signalReadable(stream: Stream): void {
-    if (!stream.announced || stream.readableSignalled || !stream.recv.isReadable) return;
-    stream.readableSignalled = true;
-    this.emit({ type: 'streamReadable', streamId: stream.id });
-  }
-
-  private wakeBlockedWriters(): void {
-    if (this.blockedWriters.size === 0) return;
-    const sessionRoom = this.config.sessionSendBufferBytes - this.bufferedSend;
-    for (const stream of this.blockedWriters) {
-      const room = Math.min(this.config.streamSendBufferBytes - stream.send.buffered, sessionRoom);
-      // Wake only with a worthwhile amount of room, or writers spin on tiny writes.
-      if (room < Math.min(256 * 1024, this.config.streamSendBufferBytes / 4)) continue;
-      stream.writeBlocked = false;
-      this.blockedWriters.delete(stream);
-      this.emit({ type: 'streamWritable', streamId: stream.id });
-    }
-  }
-
-  /** Re-sizes FEC from the raw loss of the paths in use, weighted by how much each carries. */
-  private updateFecParams(now: Millis): void {
-    if (this.fecEncoder === null) return;
-    const maxOverhead = this.repairHeadroom(now);
-    let weight = 0;
-    let loss = 0;
-    let burst = 0;
-    let settled = true;
-    for (const p of this.paths) {
-      if (p === undefined || !p.isUp) continue;
-      if (!p.lossEstimate.settled) settled = false;
-      const w = Number.isFinite(p.cc.pacingRate) ? p.cc.pacingRate : 1;
-      weight += w;
-      loss += w * p.lossEstimate.lossRate;
-      burst += w * p.lossEstimate.meanBurst;
-    }
-    if (weight === 0) return;
-    const model = { lossRate: loss / weight, meanBurst: burst / weight };
-    this.fecEncoder.setParams('bulk', chooseFecParams(model, 'bulk'));
-    // Until the loss is measured over a memory's worth of packets a live stream is protected at
-    // least as if the path were lossy: its first seconds are when a viewer notices a stall most,
-    // a few early reports can miss a burst entirely, and the guess costs only those seconds.
-    const live = settled
-      ? model
-      : { lossRate: Math.max(model.lossRate, LOSS_PRIOR.lossRate), meanBurst: Math.max(model.meanBurst, LOSS_PRIOR.meanBurst) };
-    this.fecEncoder.setParams('latency', chooseFecParams(live, 'latency', maxOverhead));
-  }
-
-  /**
-   * Repairs per source packet the paths have room for, or Infinity when they are not known to be
-   * short of it. A live stream's repairs ride on top of its own rate: at 57 Mbit/s over an 84 Mbit/s
-   * path losing 6.5%, the latency lane's 50% put 85 Mbit/s on a 78 Mbit/s path, and the queue
-   * it built delayed every chunk by 400 ms more than any loss would have. The cap applies once the
-   * paths are saturated (no app-limited sample: their bandwidth estimates measure the paths, not
-   * the stream) and holds for a few seconds, so that relieving the queue does not lift it at once.
-   */
-  private repairHeadroom(now: Millis): number {
-    if (this.streamRateMarkAt > -Infinity && now - this.streamRateMarkAt >= STREAM_RATE_SAMPLE_MS) {
-      const rate = (this.sentData - this.streamRateMarkBytes) / (now - this.streamRateMarkAt);
-      this.streamRate = this.streamRate === 0 ? rate : this.streamRate + STREAM_RATE_GAIN * (rate - this.streamRate);
-    }
-    if (this.streamRateMarkAt === -Infinity || now - this.streamRateMarkAt >= STREAM_RATE_SAMPLE_MS) {
-      this.streamRateMarkAt = now;
-      this.streamRateMarkBytes = this.sentData;
-    }
-    let capacity = 0;
-    let saturated = true;
-    for (const p of this.paths) {
-      if (p === undefined || !p.isUp) continue;
-      capacity += p.cc.bottleneckBandwidth;
-      if (p.rate.isAppLimited || p.cc.state !== 'probe_bw') saturated = false;
-    }
-    if (saturated && capacity > 0 && this.streamRate > 0) {
-      this.repairCap = Math.max(0, (REPAIR_BUDGET * capacity) / this.streamRate - 1);
-      this.repairCapUntil = now + REPAIR_CAP_HOLD_MS;
-    } else if (now >= this.repairCapUntil) {
-      this.repairCap = Infinity;
-    }
-    return this.repairCap;
+    if (this.paths.markUp(path, now)) this.fecLanes?.update(now);
   }
 
   private closeWithError(code: number, reason: string): void {
     if (this.state !== 'connected') return;
     this.closeFrame = { code, reason };
     this.state = 'closing';
-    this.closePathsLeft = this.paths.filter((p) => p !== undefined && p.isUp).map((p) => p.id);
+    this.closePathsLeft = this.paths.upIds();
   }
 
   private finishClose(reason: string, byPeer: boolean): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.streams.clear();
-    this.sendQueue.clear();
-    this.retransmitQueue.clear();
-    this.pendingOpens.clear();
-    this.pendingResets.clear();
-    this.pendingMaxStreamData.clear();
-    this.blockedWriters.clear();
     this.emit({ type: 'closed', reason, byPeer });
   }
 

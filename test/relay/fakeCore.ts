@@ -6,7 +6,7 @@
  *
  * Datagram: kind u8 | path id u8 | session id u32 | stream id u32 | payload.
  */
-import type { PathId, ReadResult, SessionEvent, StreamId, Transmit } from '../../src/session/api.ts';
+import type { PathId, ReadResult, Receipt, SessionEvent, StreamId, Transmit } from '../../src/session/api.ts';
 import type { CoreListener, CoreListenerResult, CoreSession } from '../../src/io/core.ts';
 import type { PeerAddress } from '../../src/session/pathValidation.ts';
 
@@ -122,11 +122,11 @@ export class FakeSession implements CoreSession {
     return this.addresses[pathId]?.local ?? 0;
   }
 
-  handleDatagram(now: number, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local = 0): boolean {
-    if (this.isClosed || bytes.length < HEADER) return false;
+  handleDatagram(now: number, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local = 0): Receipt {
+    if (this.isClosed || bytes.length < HEADER) return 'dropped';
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const kind = v.getUint8(0);
-    if (v.getUint32(2) !== this.id || v.getUint8(1) !== pathId) return false;
+    if (v.getUint32(2) !== this.id || v.getUint8(1) !== pathId) return 'dropped';
     const streamId = v.getUint32(6);
     const payload = bytes.subarray(HEADER);
     this.lastRecv = now;
@@ -181,7 +181,7 @@ export class FakeSession implements CoreSession {
       default:
         break;
     }
-    return true;
+    return 'accepted';
   }
 
   pollTransmit(now: number): Transmit | null {
@@ -364,7 +364,7 @@ export class FakeListener implements CoreListener {
       this.sessions.set(id, session);
       return { kind: 'accepted', session, reply: withPath(frame(WELCOME, id, 0), pathId) };
     }
-    if (existing === undefined || !existing.handleDatagram(now, pathId, bytes, from, local)) return { kind: 'drop' };
+    if (existing === undefined || existing.handleDatagram(now, pathId, bytes, from, local) !== 'accepted') return { kind: 'drop' };
     return { kind: 'routed', session: existing, pathId };
   }
 

@@ -15,8 +15,8 @@ it('holds state and heap flat through stream churn, loss and dark paths', () => 
   expect(last.streamsCompleted).toBeGreaterThan(100);
   expect(last.listenerSessions).toBe(1);
   // Quiet means quiet: nothing of a finished stream is left anywhere.
-  expect(last.census['session.streams']).toBe(0);
-  expect(last.census['session.sendQueue'] + last.census['session.retransmitQueue']).toBe(0);
+  expect(last.census['session.streams.map']).toBe(0);
+  expect(last.census['session.streams.sendQueue'] + last.census['session.streams.retransmitQueue']).toBe(0);
   expect(last.census['session.fecEncoder.openGroups'] + last.census['session.fecEncoder.repairQueue']).toBe(0);
   expect(growth(r.quiet, { entries: 16, bytes: 64 * 1024 })).toEqual([]);
   expect([overCaps(r.peakLive), ...r.quiet.map((q) => overCaps(q.census))].flat()).toEqual([]);

@@ -225,7 +225,7 @@ function stateCensus(sessions: Session[], listener: Listener): Census {
  */
 const CAPPED: Array<{ key: RegExp; cap: (c: Census) => number }> = [
   { key: /\.rs\.(en|de)codeCache\.map$/, cap: () => 512 },
-  { key: /\.received\.received\.(starts|ends)$/, cap: (c) => 256 * (c['session.paths'] ?? 0) },
+  { key: /\.received\.received\.(starts|ends)$/, cap: (c) => 256 * (c['session.paths.all'] ?? 0) },
 ];
 
 /**

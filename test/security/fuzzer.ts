@@ -286,7 +286,7 @@ export function fuzzDatagrams(opts: { seed: number; count: number; onProgress?: 
     try {
       if (input.target === 'listener') {
         if (listener.handleDatagram(now, WALL_EPOCH + now, input.bytes).kind !== 'drop') report.answered++;
-      } else if (dialer.handleDatagram(now, input.pathId, input.bytes)) {
+      } else if (dialer.handleDatagram(now, input.pathId, input.bytes) === 'accepted') {
         report.answered++;
       }
     } catch (err) {

@@ -81,7 +81,7 @@ function run(attack?: (ctx: { pair: ReturnType<typeof simPair>; captured: Captur
       const before = { listener: refusedByListener(listener), server: server === undefined ? 0 : refusedBy(server), dialer: refusedBy(dialer) };
       const ok = c.toListener
         ? listener.handleDatagram(now, WALL_EPOCH + now, c.bytes).kind !== 'drop'
-        : dialer.handleDatagram(now, c.pathId, c.bytes);
+        : dialer.handleDatagram(now, c.pathId, c.bytes) === 'accepted';
       if (ok) {
         result.accepted++;
         return;

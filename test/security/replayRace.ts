@@ -6,7 +6,7 @@
  * transfer, the rate and the copies raced per packet.
  */
 import type { PeerAddress } from '../../src/session/pathValidation.ts';
-import { SeededRng } from '../../src/session/rng.ts';
+import { SeededRng } from '../../src/base/rng.ts';
 import { transPacific } from '../../src/sim/network.ts';
 import { PacketType } from '../../src/wire/packet.ts';
 import { simPair, Transfers } from './simPair.ts';

@@ -1,0 +1,136 @@
+import type { Millis } from '../../base/time.ts';
+import type { PathManager } from '../pathManager.ts';
+import type { Streams } from '../stream/streams.ts';
+import type { FecEncoder, SendGroup } from './encoder.ts';
+import { LOSS_PRIOR } from './lossMeter.ts';
+import { chooseFecParams, type FecLane } from './policy.ts';
+
+/** Shortest interval the stream rate is measured over. */
+const STREAM_RATE_SAMPLE_MS = 150;
+const STREAM_RATE_GAIN = 0.25;
+/** Share of the paths' measured bandwidth that stream data and its repairs may fill together. */
+const REPAIR_BUDGET = 0.95;
+/** How long a repair cap set on saturated paths holds once they are no longer saturated. */
+const REPAIR_CAP_HOLD_MS = 5000;
+/** A stream with less than this unsent is keeping up with its source: treat it as live traffic. */
+const LATENCY_BACKLOG_BYTES = 64 * 1024;
+/**
+ * How long a backlog must last before an 'auto' stream counts as bulk. A live stream's backlog
+ * spikes for a few milliseconds whenever the relay reads several chunks from TCP at once; were
+ * those packets put in the bulk lane, they would get its long hold and thin repairs, and a loss
+ * among them would wait a round trip for ARQ. A real bulk sender stays backlogged for good.
+ */
+const BULK_AFTER_BACKLOGGED_MS = 500;
+
+/**
+ * FEC lane policy (DESIGN.md, forward error correction): which lane a packet's stream data goes
+ * in, and each lane's shape, re-sized from the raw loss the peer reports on the paths in use and,
+ * for the latency lane, capped to the room the paths have above the stream's own rate.
+ */
+export class FecLaneController {
+  /** Stream bytes sent per ms (EWMA), sampled at loss reports; what repairs ride on. */
+  private streamRate = 0;
+  private streamRateMarkAt: Millis = -Infinity;
+  private streamRateMarkBytes = 0;
+  private repairCap = Infinity;
+  private repairCapUntil: Millis = -Infinity;
+
+  constructor(
+    private readonly encoder: Pick<FecEncoder, 'assign' | 'setParams' | 'params'>,
+    private readonly paths: Pick<PathManager, 'all'>,
+    private readonly streams: Pick<Streams, 'sentData' | 'nextToSend'>,
+  ) {}
+
+  /**
+   * The group and index of the packet about to be built, in its stream's lane, or null when that
+   * lane has no FEC (see `FecEncoder.assign`).
+   */
+  assign(now: Millis): { group: SendGroup; index: number } | null {
+    return this.encoder.assign(now, this.nextLane(now));
+  }
+
+  /**
+   * The lane of the packet about to be built, from the first stream it will carry: streams that
+   * keep up with their source (live video) get the latency lane, backlogged ones bulk.
+   */
+  nextLane(now: Millis): FecLane {
+    const first = this.streams.nextToSend();
+    if (first === undefined) return 'latency';
+    if (first.priority !== 'auto') return first.priority === 'latency' ? 'latency' : 'bulk';
+    if (first.send.written - first.send.nextOffset < LATENCY_BACKLOG_BYTES) {
+      first.backloggedSince = Infinity;
+      return 'latency';
+    }
+    if (first.backloggedSince === Infinity) first.backloggedSince = now;
+    return now - first.backloggedSince >= BULK_AFTER_BACKLOGGED_MS ? 'bulk' : 'latency';
+  }
+
+  /**
+   * Re-sizes both lanes from the raw loss of the paths in use, weighted by how much each carries.
+   * Call when a loss report was taken in or a path came up.
+   */
+  update(now: Millis): void {
+    const maxOverhead = this.repairHeadroom(now);
+    let weight = 0;
+    let loss = 0;
+    let burst = 0;
+    let settled = true;
+    for (const p of this.paths.all) {
+      if (p === undefined || !p.isUp) continue;
+      if (!p.lossEstimate.settled) settled = false;
+      const w = Number.isFinite(p.cc.pacingRate) ? p.cc.pacingRate : 1;
+      weight += w;
+      loss += w * p.lossEstimate.lossRate;
+      burst += w * p.lossEstimate.meanBurst;
+    }
+    if (weight === 0) return;
+    const model = { lossRate: loss / weight, meanBurst: burst / weight };
+    this.encoder.setParams('bulk', chooseFecParams(model, 'bulk'));
+    // Until the loss is measured over a memory's worth of packets a live stream is protected at
+    // least as if the path were lossy: its first seconds are when a viewer notices a stall most,
+    // a few early reports can miss a burst entirely, and the guess costs only those seconds.
+    const live = settled
+      ? model
+      : { lossRate: Math.max(model.lossRate, LOSS_PRIOR.lossRate), meanBurst: Math.max(model.meanBurst, LOSS_PRIOR.meanBurst) };
+    this.encoder.setParams('latency', chooseFecParams(live, 'latency', maxOverhead));
+  }
+
+  /** A lane's current shape for stats (null: off). */
+  shape(lane: FecLane): { k: number; m: number; depth: number } | null {
+    const p = this.encoder.params(lane);
+    return p === null ? null : { k: p.k, m: p.m, depth: p.depth };
+  }
+
+  /**
+   * Repairs per source packet the paths have room for, or Infinity when they are not known to be
+   * short of it. A live stream's repairs ride on top of its own rate: at 57 Mbit/s over an 84 Mbit/s
+   * path losing 6.5%, the latency lane's 50% put 85 Mbit/s on a 78 Mbit/s path, and the queue
+   * it built delayed every chunk by 400 ms more than any loss would have. The cap applies once the
+   * paths are saturated (no app-limited sample: their bandwidth estimates measure the paths, not
+   * the stream) and holds for a few seconds, so that relieving the queue does not lift it at once.
+   */
+  private repairHeadroom(now: Millis): number {
+    if (this.streamRateMarkAt > -Infinity && now - this.streamRateMarkAt >= STREAM_RATE_SAMPLE_MS) {
+      const rate = (this.streams.sentData - this.streamRateMarkBytes) / (now - this.streamRateMarkAt);
+      this.streamRate = this.streamRate === 0 ? rate : this.streamRate + STREAM_RATE_GAIN * (rate - this.streamRate);
+    }
+    if (this.streamRateMarkAt === -Infinity || now - this.streamRateMarkAt >= STREAM_RATE_SAMPLE_MS) {
+      this.streamRateMarkAt = now;
+      this.streamRateMarkBytes = this.streams.sentData;
+    }
+    let capacity = 0;
+    let saturated = true;
+    for (const p of this.paths.all) {
+      if (p === undefined || !p.isUp) continue;
+      capacity += p.cc.bottleneckBandwidth;
+      if (p.rate.isAppLimited || p.cc.state !== 'probe_bw') saturated = false;
+    }
+    if (saturated && capacity > 0 && this.streamRate > 0) {
+      this.repairCap = Math.max(0, (REPAIR_BUDGET * capacity) / this.streamRate - 1);
+      this.repairCapUntil = now + REPAIR_CAP_HOLD_MS;
+    } else if (now >= this.repairCapUntil) {
+      this.repairCap = Infinity;
+    }
+    return this.repairCap;
+  }
+}
