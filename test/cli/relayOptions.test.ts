@@ -58,6 +58,36 @@ describe('parseRelayArgs', () => {
     expect(s).toMatchObject({ tcpListen: { port: 1 }, peers: [{ host: 'b.example', port: 2 }], drainTimeoutMs: 1000 });
   });
 
+  it.each([
+    [[], 'give --tcp-listen (entry relay) or --udp-listen (exit relay)'],
+    [['--udp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9'], 'not both'],
+    [['--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', join(dir, 'missing.key')], 'no such file'],
+    [['--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', dir], 'is a directory'],
+    [['--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', writeTemp(dir, 'junk.key', 'not base64 at all!')], 'not base64 (make a new one with: bering keygen --out FILE)'],
+    [['--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:99999'], 'port must be a number from 1 to 65535'],
+    [['--tcp-listen', '127.0.0.1:0', '--peer', '[::1:7000'], "missing ']'"],
+    [['--udp-listen', '127.0.0.1:0', '--forward', '::1:80'], 'brackets'],
+    [
+      ['--tcp-listen', '127.0.0.1:0'],
+      "--tcp-listen makes an entry relay: give --peer H:P[,H:P...] (the exit relay's UDP addresses), or --udp-listen H:P to wait for an exit relay that dials",
+    ],
+  ])('rejects %j as a usage mistake (exit status 2)', (args, why) => {
+    const withKey = args.includes('--key-file') ? args : [...args, '--key-file', keyFile];
+    let thrown: unknown;
+    try {
+      parseRelayArgs(withKey);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(CliError);
+    expect((thrown as CliError).message).toContain(why);
+    expect((thrown as CliError).exitCode).toBe(2);
+  });
+
+  it('requires --key-file', () => {
+    expect(() => parseRelayArgs(['--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9'])).toThrow('--key-file is required');
+  });
+
   it('rejects an unknown config key, naming it and the file', () => {
     const file = config('typo.json', { tcpListen: '0.0.0.0:1', peers: ['a.example:1'], keyFile });
     expect(() => parseRelayArgs(['--config', file])).toThrow(CliError);

@@ -15,7 +15,6 @@ import { UdpListener } from '../../src/io/udpListener.ts';
 import { sessionCore } from '../../src/relay/startRelay.ts';
 import { cryptoRng } from '../../src/io/cryptoRng.ts';
 import { Session } from '../../src/session/session.ts';
-import { FakeListener, FakeSession } from '../relay/fakeCore.ts';
 
 const log = pino({ level: 'silent' });
 const cleanups: Array<() => unknown> = [];
@@ -39,44 +38,6 @@ async function listen(listener: CoreListener, handler: SessionHandler) {
 }
 
 describe('UdpListener', () => {
-  it('follows a path to its new source port (NAT rebinding)', async () => {
-    let transport: UdpListener | null = null;
-    transport = await listen(new FakeListener(), {
-      onSessionEvent(s, e) {
-        if (e.type === 'streamOpened') {
-          s.streamWrite(e.streamId, new TextEncoder().encode('hi'));
-          transport!.wake();
-        }
-      },
-    });
-    const { port } = transport.addresses[0];
-    const [before, after] = await Promise.all([socket(), socket()]);
-    const client = FakeSession.dial(performance.now(), [0]);
-    const drainTo = (s: dgram.Socket) => {
-      for (let t = client.pollTransmit(performance.now()); t !== null; t = client.pollTransmit(performance.now())) s.send(t.bytes, port, '127.0.0.1');
-    };
-
-    drainTo(before);
-    const [welcome] = (await once(before, 'message')) as [Buffer];
-    client.handleDatagram(performance.now(), 0, welcome);
-    expect(client.isConnected).toBe(true);
-    // From here on the client's packets come from another port, as after a NAT re-mapping.
-    const streamId = client.openStream()!;
-    drainTo(after);
-    let stray = 0;
-    before.on('message', () => stray++);
-    for (;;) {
-      const [msg] = (await once(after, 'message')) as [Buffer];
-      client.handleDatagram(performance.now(), 0, msg);
-      const r = client.streamRead(streamId);
-      if (r !== null && r !== 'fin') {
-        expect(new TextDecoder().decode(r)).toBe('hi');
-        break;
-      }
-    }
-    expect(stray).toBe(0);
-  });
-
   it('with the real core: a racer copying packets gets nothing, and a rebound port gets the path once it answered', async () => {
     const psk = randomBytes(32);
     let transport: UdpListener | null = null;
