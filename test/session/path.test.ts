@@ -1,28 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { SentPacket } from '../../src/session/ack/sentPacket.ts';
-import { Path, type PathConfig } from '../../src/session/path.ts';
-
-const CONFIG: PathConfig = {
-  mtu: 1350,
-  initialRttMs: 200,
-  maxAckDelayMs: 5,
-  ackEveryPackets: 10,
-  initialCwndPackets: 256,
-  initialRate: 12_500,
-  maxRate: Infinity,
-  backup: false,
-};
-
-function sent(pn: number, timeSent: number): SentPacket {
-  return { pn, timeSent, size: 1350, ackEliciting: true, frames: [], delivered: 0, deliveredTime: 0, firstSentTime: 0, isAppLimited: false, fecGroup: null };
-}
+import { Path } from '../../src/session/path.ts';
+import { PATH_CONFIG as CONFIG, sentPacket } from '../support/pathParts.ts';
 
 /** An up path with a steady 100 ms RTT (variance decayed to its floor) and packets in flight sent at `sentAt`. */
 function busyPath(sentAt: number[]): Path {
   const p = new Path(0, CONFIG);
   p.state = 'up';
   for (let i = 0; i < 100; i++) p.rtt.update(100, 0);
-  sentAt.forEach((t, pn) => p.history.add(sent(pn, t)));
+  sentAt.forEach((t, pn) => p.history.add(sentPacket(pn, t)));
   p.elicitingInFlight = sentAt.length;
   p.lastElicitingSentAt = sentAt[sentAt.length - 1] ?? -Infinity;
   return p;

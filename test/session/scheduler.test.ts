@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Path, type PathConfig } from '../../src/session/path.ts';
+import { Path } from '../../src/session/path.ts';
 import { Scheduler } from '../../src/session/scheduler.ts';
+import { PATH_CONFIG as CONFIG } from '../support/pathParts.ts';
 
-const CONFIG: PathConfig = {
-  mtu: 1200,
-  initialRttMs: 200,
-  maxAckDelayMs: 5,
-  ackEveryPackets: 10,
-  initialCwndPackets: 256,
-  initialRate: 12_500,
-  maxRate: Infinity,
-  backup: false,
-};
 const NOW = 1000;
 
 /** An up path with this smoothed RTT, free to send now. */

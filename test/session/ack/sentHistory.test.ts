@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SentHistory } from '../../../src/session/ack/sentHistory.ts';
-import type { SentPacket } from '../../../src/session/ack/sentPacket.ts';
+import { sentPacket } from '../../support/pathParts.ts';
 
-const packet = (pn: number): SentPacket => ({
-  pn,
-  timeSent: pn,
-  size: 1200,
-  ackEliciting: true,
-  frames: [],
-  delivered: 0,
-  deliveredTime: 0,
-  firstSentTime: 0,
-  isAppLimited: false,
-  fecGroup: null,
-});
+const packet = (pn: number) => sentPacket(pn, pn);
 
 describe('SentHistory', () => {
   it('finds, takes and walks packets in number order, skipping the ones taken', () => {

@@ -2,6 +2,7 @@ import type { SentPacket } from '../../../src/session/ack/sentPacket.ts';
 import type { CongestionController } from '../../../src/session/cc/congestionController.ts';
 import { DeliveryRateEstimator } from '../../../src/session/cc/deliveryRate.ts';
 import { SeededRng } from '../../../src/base/rng.ts';
+import { sentPacket } from '../../support/pathParts.ts';
 
 export const MSS = 1200;
 
@@ -96,18 +97,7 @@ export class Bottleneck {
     this.budget = Math.min(this.budget, 2 * MSS) + offered;
     while (this.budget >= MSS && this.bytesInFlight + MSS <= this.cc.cwnd) {
       this.budget -= MSS;
-      const packet: SentPacket = {
-        pn: this.pn++,
-        timeSent: this.now,
-        size: MSS,
-        ackEliciting: true,
-        frames: [],
-        delivered: 0,
-        deliveredTime: 0,
-        firstSentTime: 0,
-        isAppLimited: false,
-        fecGroup: null,
-      };
+      const packet = sentPacket(this.pn++, this.now, MSS);
       this.rate.onPacketSent(packet, this.now, this.bytesInFlight);
       this.cc.onPacketSent(this.now, this.rate.delivered);
       this.bytesInFlight += MSS;

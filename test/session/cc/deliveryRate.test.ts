@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { SentPacket } from '../../../src/session/ack/sentPacket.ts';
 import { DeliveryRateEstimator } from '../../../src/session/cc/deliveryRate.ts';
+import { sentPacket } from '../../support/pathParts.ts';
 
 const SIZE = 1000;
 
-function packet(pn: number, timeSent: number): SentPacket {
-  return { pn, timeSent, size: SIZE, ackEliciting: true, frames: [], delivered: 0, deliveredTime: 0, firstSentTime: 0, isAppLimited: false, fecGroup: null };
-}
+const packet = (pn: number, timeSent: number) => sentPacket(pn, timeSent, SIZE);
 
 /** Sends `count` packets `gapMs` apart from `start`, stamping each with the bytes in flight before it. */
 function send(d: DeliveryRateEstimator, start: number, count: number, gapMs: number, firstPn = 0, inFlight = 0): SentPacket[] {
