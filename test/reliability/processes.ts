@@ -58,16 +58,23 @@ export class RelayPair {
     const tcp = { host: '127.0.0.1', port: await freePort('tcp') };
     const extra = { exit: opts.exitArgs ?? [], entry: opts.entryArgs ?? [] };
     const pair = new RelayPair(key, udp, tcp, opts.forward, extra, null as unknown as BeringProcess, null as unknown as BeringProcess);
-    pair.exit = pair.startExit(opts.env);
-    await pair.exit.waitFor('listening for peers');
-    if (opts.via !== undefined) {
-      for (const [i, a] of udp.entries()) {
-        const via = await opts.via({ host: '127.0.0.1', port: Number(a.split(':')[1]) });
-        pair.peers[i] = `${via.host}:${via.port}`;
+    try {
+      pair.exit = pair.startExit(opts.env);
+      await pair.exit.waitFor('listening for peers');
+      if (opts.via !== undefined) {
+        for (const [i, a] of udp.entries()) {
+          const via = await opts.via({ host: '127.0.0.1', port: Number(a.split(':')[1]) });
+          pair.peers[i] = `${via.host}:${via.port}`;
+        }
       }
+      pair.entry = pair.startEntry(opts.env);
+      await pair.entry.waitFor('session up');
+    } catch (err) {
+      // The caller gets no pair to stop: relays that did not come up in time would outlive the
+      // test run (on a loaded machine four pairs were left running after faults.test.ts).
+      await pair.stop();
+      throw err;
     }
-    pair.entry = pair.startEntry(opts.env);
-    await pair.entry.waitFor('session up');
     return pair;
   }
 
