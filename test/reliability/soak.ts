@@ -172,7 +172,7 @@ export function soak(opts: SoakOptions): SoakReport {
       d = { toListener, pathId: b[1], bytes: b };
     }
     injected++;
-    const ok = d.toListener ? listener.handleDatagram(now, WALL_EPOCH + now, d.bytes).kind !== 'drop' : dialer.handleDatagram(now, d.pathId, d.bytes);
+    const ok = d.toListener ? listener.handleDatagram(now, WALL_EPOCH + now, d.bytes).kind !== 'drop' : dialer.handleDatagram(now, d.pathId, d.bytes) === 'accepted';
     if (ok) injectedAccepted++;
   });
 
