@@ -7,7 +7,7 @@ import type { PathId, ReadResult, Receipt, SessionEvent, StreamId, Transmit } fr
 import type { EndpointDialFn } from '../session/dialerEndpoint.ts';
 import type { ListenerStats } from '../session/listener.ts';
 import type { PeerAddress } from '../session/pathValidation.ts';
-import type { SessionStats } from '../session/session.ts';
+import type { SessionStats } from '../session/stats.ts';
 import type { Millis, UnixMillis } from '../base/time.ts';
 
 /** What `io/` and `relay/` use of a `Session`; see src/session/session.ts for when to call each. */

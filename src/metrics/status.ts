@@ -8,7 +8,7 @@
 import type { Problem } from '../io/diagnosis.ts';
 import type { SessionView } from '../io/transport.ts';
 import type { ListenerStats } from '../session/listener.ts';
-import type { SessionStats } from '../session/session.ts';
+import type { SessionStats } from '../session/stats.ts';
 
 /**
  * A path's state for operators: `suspect` is a path not proven yet (the core's `validating`: a

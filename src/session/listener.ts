@@ -212,7 +212,7 @@ export class Listener {
       return DROP;
     }
     this.stats.handshakes++;
-    const session = Session.accept({ now, wallNow, keys: accepted.keys, rng: this.opts.rng, config: this.config, fec: this.opts.fec, from, local });
+    const session = Session.accept({ now, keys: accepted.keys, rng: this.opts.rng, config: this.config, fec: this.opts.fec, from, local });
     this.sessions.set(localId, session);
     this.byInitiator.set(accepted.initiatorSessionId, session);
     return { kind: 'accepted', session, reply: accepted.response };

@@ -10,6 +10,17 @@ import type { Millis } from '../base/time.ts';
  */
 export class Scheduler {
   /**
+   * The path for a packet that may go on any path (repairs): the {@link earliest} one if its
+   * pacer lets it go now, else the {@link fallback}; null to wait. `backlog` tells how many bytes
+   * are waiting, computed only when needed and only up to the amount asked for.
+   */
+  pick(now: Millis, paths: readonly (Path | undefined)[], backlog: (atLeast: number) => number): Path | null {
+    const best = this.earliest(now, paths);
+    if (best === null || best.pacer.canSend(now)) return best;
+    return this.fallback(now, paths, best, backlog);
+  }
+
+  /**
    * The path where a packet would arrive first, pacing departure plus half the smoothed RTT,
    * among those up with window left (backup paths only while no regular path is up), or null
    * when none can take a packet. Retransmissions go only there; when its pacer holds it, see
@@ -33,8 +44,7 @@ export class Scheduler {
   /**
    * While `best` (from {@link earliest}) waits for its pacer: a slower path free now, if the
    * data waiting would keep `best` busy longer than the slower path takes to deliver; else null
-   * (wait for `best`). `backlog` tells how many bytes are waiting, computed only when needed and
-   * only up to the amount asked for.
+   * (wait for `best`).
    */
   fallback(now: Millis, paths: readonly (Path | undefined)[], best: Path, backlog: (atLeast: number) => number): Path | null {
     const useBackups = best.config.backup;

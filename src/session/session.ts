@@ -14,42 +14,20 @@ import { EventQueue } from './events.ts';
 import { FecDecoder } from './fec/decoder.ts';
 import { FecEncoder } from './fec/encoder.ts';
 import { FecLaneController } from './fec/laneController.ts';
-import type { FecLane } from './fec/policy.ts';
 import { FrameHandler, type RxContext } from './frameHandler.ts';
 import { HostLateness } from './hostLateness.ts';
 import { PacketBuilder } from './packetBuilder.ts';
 import type { Path } from './path.ts';
-import { PathManager, type PathStats } from './pathManager.ts';
+import { PathManager } from './pathManager.ts';
 import type { PeerAddress } from './pathValidation.ts';
 import { Recovery } from './recovery/recovery.ts';
 import { Scheduler } from './scheduler.ts';
+import type { SessionStats } from './stats.ts';
 import type { StreamPriority } from './stream/stream.ts';
 import { Streams } from './stream/streams.ts';
 import { Timer, TIMER_COUNT, TimerTable } from './timers.ts';
 
 type State = 'handshaking' | 'connected' | 'closing' | 'closed';
-
-/** Session-wide counters for metrics and tests. */
-export interface SessionStats {
-  streamsOpened: number;
-  streamsReset: number;
-  activeStreams: number;
-  bytesWritten: number;
-  bytesRead: number;
-  packetsDropped: number;
-  /** Authentic packets received twice (late originals of FEC-restored packets, or replays). */
-  duplicatePackets: number;
-  retransmittedBytes: number;
-  /** Packets the peer lost that our FEC decoder restored. */
-  fecRestoredPackets: number;
-  /** FEC groups that lost more than their repairs could restore (left to ARQ). */
-  fecFailedGroups: number;
-  /** Current FEC shape per lane (null: off). */
-  fec: Record<FecLane, { k: number; m: number; depth: number } | null>;
-  /** Key updates done by this side's sender, and followed for the peer's. */
-  keyUpdates: { sent: number; received: number };
-  paths: PathStats[];
-}
 
 /**
  * One tunnel session: a sans-IO state machine in the manner of quinn-proto. It never reads a
@@ -153,7 +131,6 @@ export class Session {
    */
   static accept(opts: {
     now: Millis;
-    wallNow: UnixMillis;
     keys: SessionKeys;
     rng: Rng;
     config: SessionConfig;
@@ -440,18 +417,16 @@ export class Session {
       if (path.responsePending !== null || path.challengeDueAt <= now) return builder.pathProbe(now, path);
       if (path.pingPending && path.isUp && path.pacer.canSend(now)) return this.elicited(now, builder.data(now, path, true));
     }
-    const repairs = this.fecEncoder?.hasRepair(now) === true;
-    if (!repairs && !this.streams.hasElicitingWork) return null;
+    if (this.fecEncoder?.hasRepair(now)) {
+      const path = this.scheduler.pick(now, this.paths.all, this.backlog);
+      return path === null ? null : this.elicited(now, builder.repair(now, path, this.fecEncoder));
+    }
+    if (!this.streams.hasElicitingWork) return null;
     const fastest = this.scheduler.earliest(now, this.paths.all);
     if (fastest === null) return null;
     // Retransmissions go on the path where they arrive first; a slower path that is free now
-    // carries new data and repairs, when the backlog makes it worth it.
-    const free = fastest.pacer.canSend(now);
-    if (repairs) {
-      const path = free ? fastest : this.scheduler.fallback(now, this.paths.all, fastest, this.backlog);
-      return path === null ? null : this.elicited(now, builder.repair(now, path, this.fecEncoder!));
-    }
-    if (free) return this.elicited(now, builder.data(now, fastest, true));
+    // carries new data, when the backlog makes it worth it.
+    if (fastest.pacer.canSend(now)) return this.elicited(now, builder.data(now, fastest, true));
     const slower = this.streams.hasNewWork ? this.scheduler.fallback(now, this.paths.all, fastest, this.backlog) : null;
     return slower === null ? null : this.elicited(now, builder.data(now, slower, false));
   }

@@ -365,7 +365,7 @@ export function fuzzFrames(opts: { seed: number; count: number }): FrameFuzzRepo
   const keys = { sendKey: new Uint8Array(32).fill(1), recvKey: new Uint8Array(32).fill(2), localSessionId: 0x0b0b0b0b, remoteSessionId: 0x0c0c0c0c };
   const sealer = new PacketSealer(keys.recvKey, keys.localSessionId);
   let now = 0;
-  let session = Session.accept({ now, wallNow: WALL_EPOCH, keys, rng: new SeededRng(opts.seed ^ 7), config, fec });
+  let session = Session.accept({ now, keys, rng: new SeededRng(opts.seed ^ 7), config, fec });
   let pns = [0, 0, 0];
   const scratch = new Uint8Array(1400);
   const frames = new FrameGenerator(rng);
@@ -397,7 +397,7 @@ export function fuzzFrames(opts: { seed: number; count: number }): FrameFuzzRepo
     }
     if (session.isClosed || rng.next() < 0.001) {
       if (session.isClosed) report.sessionsClosed++;
-      session = Session.accept({ now, wallNow: WALL_EPOCH, keys, rng: new SeededRng(rng.nextU32()), config, fec });
+      session = Session.accept({ now, keys, rng: new SeededRng(rng.nextU32()), config, fec });
       pns = [0, 0, 0];
     }
   }
