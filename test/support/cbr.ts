@@ -4,6 +4,9 @@ import type { HostConfig } from '../../src/sim/host.ts';
 import type { PathSpec } from '../../src/sim/network.ts';
 import { checkPattern, patternChunk, tunnelPair } from './tunnelPair.ts';
 
+/** What the download writes at a time: its buffers then stay full. */
+const DOWNLOAD_WRITE_BYTES = 32 * 1024;
+
 export interface CbrResult {
   chunksSent: number;
   chunksReceived: number;
@@ -12,6 +15,8 @@ export interface CbrResult {
   delays: number[];
   senderStats: ReturnType<Session['stats']>;
   receiverStats: ReturnType<Session['stats']>;
+  /** Bytes of the download (see `download`) that arrived intact while the stream ran. */
+  downloadBytes: number;
 }
 
 /**
@@ -35,6 +40,11 @@ export function runCbr(opts: {
   setup?: (net: ReturnType<typeof tunnelPair>['net']) => void;
   /** Run both ends on modelled hosts (CPU per packet, timers). */
   host?: HostConfig;
+  /**
+   * A download shares the session from this many ms into the stream: a second stream the listener
+   * keeps as full as its buffers allow.
+   */
+  downloadFromMs?: number;
 }): CbrResult {
   const chunkBytes = opts.chunkBytes ?? 16 * 1024;
   const intervalMs = (chunkBytes * 8) / (opts.rateMbps * 1000);
@@ -49,6 +59,11 @@ export function runCbr(opts: {
   let corrupt = false;
   let started = -1;
   let written = 0;
+  let downloadId = -1;
+  let serverDownload = -1;
+  let downloadWritten = 0;
+  let downloadReceived = 0;
+  let downloadAtEnd = -1;
   net.onStep((now) => {
     const server = listenerNode.sessions[0];
     if (streamId < 0 && dialer.isConnected) {
@@ -56,12 +71,28 @@ export function runCbr(opts: {
       dialer.streamWrite(streamId, new Uint8Array([0]));
       wake(now);
     }
+    if (opts.downloadFromMs !== undefined && downloadId < 0 && started >= 0 && now - started >= opts.downloadFromMs) {
+      downloadId = dialer.openStream('files')!;
+      dialer.streamWrite(downloadId, new Uint8Array([0]));
+      wake(now);
+    }
     for (let ev = dialer.pollEvent(); ev !== null; ev = dialer.pollEvent());
     if (server !== undefined) {
       for (let ev = server.pollEvent(); ev !== null; ev = server.pollEvent()) {
-        if (ev.type === 'streamOpened') serverStream = ev.streamId;
+        if (ev.type === 'streamOpened') {
+          if (serverStream < 0) serverStream = ev.streamId;
+          else serverDownload = ev.streamId;
+        }
       }
       if (serverStream >= 0) server.streamRead(serverStream);
+      if (serverDownload >= 0) {
+        server.streamRead(serverDownload);
+        let took = 0;
+        do {
+          took = server.streamWrite(serverDownload, patternChunk(downloadWritten, DOWNLOAD_WRITE_BYTES));
+          downloadWritten += took;
+        } while (took === DOWNLOAD_WRITE_BYTES);
+      }
     }
     if (serverStream >= 0 && started < 0) {
       started = now;
@@ -85,6 +116,14 @@ export function runCbr(opts: {
         for (let c = before; c < Math.floor(received / chunkBytes); c++) delays.push(now - writeTimes[c]);
       }
     }
+    if (downloadId >= 0) {
+      for (let r = dialer.streamRead(downloadId); r !== null && r !== 'fin'; r = dialer.streamRead(downloadId)) {
+        wake(now);
+        if (checkPattern(downloadReceived, r) >= 0) corrupt = true;
+        downloadReceived += r.length;
+      }
+      if (started >= 0 && downloadAtEnd < 0 && now - started >= opts.durationMs) downloadAtEnd = downloadReceived;
+    }
   });
   net.runUntil(opts.durationMs + 5000, () => started >= 0 && writeTimes.length > 0 && delays.length === Math.ceil(opts.durationMs / intervalMs));
   return {
@@ -94,6 +133,7 @@ export function runCbr(opts: {
     delays,
     senderStats: listenerNode.sessions[0].stats(),
     receiverStats: dialer.stats(),
+    downloadBytes: downloadAtEnd < 0 ? downloadReceived : downloadAtEnd,
   };
 }
 

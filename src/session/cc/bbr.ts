@@ -34,6 +34,14 @@ const LONG_PATH_RTT_MS = 80;
 const MIN_RTT_WINDOW_MS = 10_000;
 const FULL_BW_GROWTH = 1.25;
 const FULL_BW_ROUNDS = 3;
+/**
+ * Rounds in a row that start-up may run app-limited without the estimate growing 25% before it
+ * settles into probe_bw. An application that never fills the pipe (a live stream) otherwise keeps
+ * start-up's 2.9x gain and window for good, and the first download to join it blasts that into the
+ * bottleneck: 2,231 packets lost at once on a 100 Mbit/s, 60 ms-queue path, and a 60 Mbit/s stream
+ * sharing the session saw 551 ms. From probe_bw a download probes up 25% a cycle instead.
+ */
+const STARTUP_APP_LIMITED_ROUNDS = 6;
 /** Consecutive RTT samples above the startup queue threshold that end startup. */
 const STARTUP_HIGH_RTT_SAMPLES = 8;
 /** Bandwidth estimate kept after a cruising round with a standing queue. */
@@ -98,6 +106,7 @@ export class BbrController implements CongestionController {
   private roundAcked = 0;
   private fullBw = 0;
   private fullBwRounds = 0;
+  private appLimitedRounds = 0;
   private cycleIndex = 0;
   private cycleStamp: Millis = 0;
   private lossRate = 0;
@@ -218,6 +227,7 @@ export class BbrController implements CongestionController {
     this.ackEpochAcked = 0;
     this.fullBw = 0;
     this.fullBwRounds = 0;
+    this.appLimitedRounds = 0;
     this.steadySince = Infinity;
     this.highRttSamples = 0;
     this.carefulRound = -1;
@@ -278,14 +288,17 @@ export class BbrController implements CongestionController {
         this.mode = 'drain';
       }
     }
-    if (this.mode === 'startup' && this.roundHadFullSample) {
-      if (this.btlBw >= this.fullBw * FULL_BW_GROWTH) {
-        this.fullBw = this.btlBw;
-        this.fullBwRounds = 0;
+    if (this.mode === 'startup') {
+      const grew = this.btlBw >= this.fullBw * FULL_BW_GROWTH;
+      if (grew) this.fullBw = this.btlBw;
+      if (this.roundHadFullSample) {
+        this.fullBwRounds = grew ? 0 : this.fullBwRounds + 1;
+        this.appLimitedRounds = 0;
       } else {
-        this.fullBwRounds++;
+        this.appLimitedRounds = grew ? 0 : this.appLimitedRounds + 1;
       }
       if (this.fullBwRounds >= FULL_BW_ROUNDS) this.mode = 'drain';
+      else if (this.appLimitedRounds >= STARTUP_APP_LIMITED_ROUNDS) this.enterProbeBw(now);
     }
     this.lastRoundMinRtt = this.roundMinRtt;
     this.roundMinRtt = Infinity;
@@ -382,11 +395,7 @@ export class BbrController implements CongestionController {
   }
 
   private updateMode(now: Millis, bytesInFlight: number): void {
-    if (this.mode === 'drain' && bytesInFlight <= this.bdp()) {
-      this.mode = 'probe_bw';
-      this.cycleIndex = 2;
-      this.cycleStamp = now;
-    }
+    if (this.mode === 'drain' && bytesInFlight <= this.bdp()) this.enterProbeBw(now);
     if (this.mode === 'probe_bw') {
       const phaseLength = Number.isFinite(this.minRtt) ? this.minRtt : this.config.initialRtt;
       let advance = now - this.cycleStamp > phaseLength;
@@ -403,6 +412,13 @@ export class BbrController implements CongestionController {
         this.cycleStamp = now;
       }
     }
+  }
+
+  /** Cruising from here: the next probe for more bandwidth comes after a few phases. */
+  private enterProbeBw(now: Millis): void {
+    this.mode = 'probe_bw';
+    this.cycleIndex = 2;
+    this.cycleStamp = now;
   }
 
   /** Estimated bandwidth-delay product at the bottleneck, before loss, in bytes. */

@@ -12,16 +12,6 @@ const STREAM_RATE_GAIN = 0.25;
 const REPAIR_BUDGET = 0.95;
 /** How long a repair cap set on saturated paths holds once they are no longer saturated. */
 const REPAIR_CAP_HOLD_MS = 5000;
-/** A stream with less than this unsent is keeping up with its source: treat it as live traffic. */
-const LATENCY_BACKLOG_BYTES = 64 * 1024;
-/**
- * How long a backlog must last before an 'auto' stream counts as bulk. A live stream's backlog
- * spikes for a few milliseconds whenever the relay reads several chunks from TCP at once; were
- * those packets put in the bulk lane, they would get its long hold and thin repairs, and a loss
- * among them would wait a round trip for ARQ. A real bulk sender stays backlogged for good.
- */
-const BULK_AFTER_BACKLOGGED_MS = 500;
-
 /**
  * FEC lane policy (DESIGN.md, forward error correction): which lane a packet's stream data goes
  * in, and each lane's shape, re-sized from the raw loss the peer reports on the paths in use and,
@@ -55,14 +45,7 @@ export class FecLaneController {
    */
   nextLane(now: Millis): FecLane {
     const first = this.streams.nextToSend();
-    if (first === undefined) return 'latency';
-    if (first.priority !== 'auto') return first.priority === 'latency' ? 'latency' : 'bulk';
-    if (first.send.written - first.send.nextOffset < LATENCY_BACKLOG_BYTES) {
-      first.backloggedSince = Infinity;
-      return 'latency';
-    }
-    if (first.backloggedSince === Infinity) first.backloggedSince = now;
-    return now - first.backloggedSince >= BULK_AFTER_BACKLOGGED_MS ? 'bulk' : 'latency';
+    return first === undefined || first.isLive(now) ? 'latency' : 'bulk';
   }
 
   /**

@@ -15,8 +15,13 @@ import type { Streams } from './streams.ts';
 
 /**
  * Fills a packet with what the streams owe, in this order: control frames (StreamOpen,
- * RESET_STREAM, MAX_DATA, MAX_STREAM_DATA), data to resend (`retransmit`), then new data
- * round-robin. Each frame written is recorded in `frames`, for recovery to settle.
+ * RESET_STREAM, MAX_DATA, MAX_STREAM_DATA), data to resend (`retransmit`), then new data: of
+ * the streams their source paces first (`Stream.isSourcePaced`), then of the downloads. Each
+ * frame written is recorded in `frames`, for recovery to settle.
+ *
+ * Paced streams first because a fair share is not enough for video: round-robin against a
+ * download gave a 60 Mbit/s stream half of a 100 Mbit/s path, and its delay grew without bound.
+ * A download still gets everything the paced streams leave, all of it once they are caught up.
  */
 export function writeStreamFrames(w: ByteWriter, streams: Streams, frames: SentFrame[], retransmit: boolean): void {
   writeControlFrames(w, streams, frames);
@@ -73,33 +78,48 @@ function writeRetransmissions(w: ByteWriter, streams: Streams, frames: SentFrame
   }
 }
 
+/** New data: the source-paced streams' first, then the downloads', round-robin within each. */
 function writeNewData(w: ByteWriter, streams: Streams, frames: SentFrame[]): void {
+  if (writeRoundRobin(w, streams, frames, true)) writeRoundRobin(w, streams, frames, false);
+}
+
+/** False once the packet or the session's credit is full. */
+function writeRoundRobin(w: ByteWriter, streams: Streams, frames: SentFrame[], pacedOnly: boolean): boolean {
   for (const stream of streams.sendQueue) {
-    if (stream.isReset) {
-      streams.sendQueue.delete(stream);
-      continue;
-    }
-    const send = stream.send;
-    const sessionCredit = streams.sendCredit;
-    const available = Math.min(send.written - send.nextOffset, stream.sendCredit, sessionCredit);
-    const finReady = send.finRequested && !send.finSent;
-    if (available <= 0 && !(finReady && send.nextOffset === send.written)) {
-      streams.sendQueue.delete(stream);
-      if (sessionCredit <= 0) return;
-      continue;
-    }
-    const length = Math.max(0, Math.min(available, streamDataCapacity(w.remaining, stream.id, send.nextOffset)));
-    if (length === 0 && (available > 0 || w.remaining < streamHeaderLength(stream.id, send.nextOffset, 0))) return;
-    const fin = finReady && send.nextOffset + length === send.written;
-    writeStreamFrame(w, stream, send.nextOffset, length, fin, frames);
-    send.nextOffset += length;
-    streams.sentData += length;
-    if (fin) send.finSent = true;
-    // Round-robin: the stream goes to the back of the queue, or leaves it when drained.
-    streams.sendQueue.delete(stream);
-    if (send.hasNewData && stream.sendCredit > 0) streams.sendQueue.add(stream);
-    if (w.remaining < 32) return;
+    if (pacedOnly && !stream.isSourcePaced) continue;
+    if (!writeNewStreamData(w, streams, stream, frames)) return false;
   }
+  return true;
+}
+
+/**
+ * Writes what `stream` may send now into the packet, and takes it out of the send queue if that
+ * is all it had (or moves it to the back). False once the packet or the session's credit is full.
+ */
+function writeNewStreamData(w: ByteWriter, streams: Streams, stream: Stream, frames: SentFrame[]): boolean {
+  if (stream.isReset) {
+    streams.sendQueue.delete(stream);
+    return true;
+  }
+  const send = stream.send;
+  const sessionCredit = streams.sendCredit;
+  const available = Math.min(send.written - send.nextOffset, stream.sendCredit, sessionCredit);
+  const finReady = send.finRequested && !send.finSent;
+  if (available <= 0 && !(finReady && send.nextOffset === send.written)) {
+    streams.sendQueue.delete(stream);
+    return sessionCredit > 0;
+  }
+  const length = Math.max(0, Math.min(available, streamDataCapacity(w.remaining, stream.id, send.nextOffset)));
+  if (length === 0 && (available > 0 || w.remaining < streamHeaderLength(stream.id, send.nextOffset, 0))) return false;
+  const fin = finReady && send.nextOffset + length === send.written;
+  writeStreamFrame(w, stream, send.nextOffset, length, fin, frames);
+  send.nextOffset += length;
+  streams.sentData += length;
+  if (fin) send.finSent = true;
+  // Round-robin: the stream goes to the back of the queue, or leaves it when drained.
+  streams.sendQueue.delete(stream);
+  if (send.hasNewData && stream.sendCredit > 0) streams.sendQueue.add(stream);
+  return w.remaining >= 32;
 }
 
 function writeStreamFrame(w: ByteWriter, stream: Stream, offset: number, length: number, fin: boolean, frames: SentFrame[]): void {

@@ -1,5 +1,11 @@
+import type { Millis } from '../../base/time.ts';
 import { RecvBuffer } from './recvBuffer.ts';
 import { SendBuffer } from './sendBuffer.ts';
+
+/** A stream with less than this unsent is keeping up with its source: live traffic. */
+const LIVE_BACKLOG_BYTES = 64 * 1024;
+/** How long a backlog must last before an 'auto' stream counts as bulk (see {@link Stream.isLive}). */
+const BULK_AFTER_BACKLOGGED_MS = 500;
 
 /** What a stream's data prefers: more FEC and no waiting ('latency'), or fewer repair bytes ('throughput'). */
 export type StreamPriority = 'auto' | 'latency' | 'throughput';
@@ -31,7 +37,7 @@ export class Stream {
   /** A 'streamReadable' event is outstanding; no need to raise another. */
   readableSignalled = false;
   openAcked = false;
-  /** FEC lane choice: 'auto' picks latency while the stream keeps up with its source. */
+  /** 'auto': live while the stream keeps up with its source ({@link isLive}). */
   priority: StreamPriority = 'auto';
   /** Since when an 'auto' stream's unsent backlog has stayed large (Infinity: it keeps up). */
   backloggedSince = Infinity;
@@ -46,6 +52,32 @@ export class Stream {
     this.localMaxData = localWindow;
     this.announced = isLocal;
   }
+  /**
+   * Whether the stream keeps up with its source (live video) rather than staying backlogged (a
+   * download): their packets get the FEC latency lane. A live stream's backlog spikes for a few milliseconds whenever the relay reads several
+   * chunks from TCP at once, so only a backlog that lasts {@link BULK_AFTER_BACKLOGGED_MS} makes
+   * an 'auto' stream bulk; a real bulk sender stays backlogged for good.
+   */
+  /**
+   * Whether the stream's source paces it (live video, a shell) rather than the tunnel (a
+   * download, whose writer was refused room in a full send buffer and waits for more): such
+   * streams are sent before the others. An 'auto' live stream that falls behind keeps this as
+   * long as its buffer has room, so it catches up at the path's full rate.
+   */
+  get isSourcePaced(): boolean {
+    return this.priority === 'latency' || (this.priority === 'auto' && !this.writeBlocked);
+  }
+
+  isLive(now: Millis): boolean {
+    if (this.priority !== 'auto') return this.priority === 'latency';
+    if (this.send.written - this.send.nextOffset < LIVE_BACKLOG_BYTES) {
+      this.backloggedSince = Infinity;
+      return true;
+    }
+    if (this.backloggedSince === Infinity) this.backloggedSince = now;
+    return now - this.backloggedSince < BULK_AFTER_BACKLOGGED_MS;
+  }
+
 
   get isReset(): boolean {
     return this.resetCode >= 0;

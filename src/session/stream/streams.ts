@@ -393,7 +393,10 @@ export class Streams implements FrameFate {
 
   /** The stream whose data the next packet starts with, if any: lost data first. */
   nextToSend(): Stream | undefined {
-    return this.retransmitQueue.values().next().value ?? this.sendQueue.values().next().value;
+    const resend = this.retransmitQueue.values().next().value;
+    if (resend !== undefined) return resend;
+    for (const stream of this.sendQueue) if (stream.isSourcePaced) return stream;
+    return this.sendQueue.values().next().value;
   }
 
   /** Whether `stream` is still live (not freed). */

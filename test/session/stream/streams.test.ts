@@ -84,6 +84,29 @@ describe('Streams', () => {
     expect(packet(60_000).seen.filter((f) => f.startsWith('stream 4'))).toEqual([`stream 4 @${64 * KiB}+${16 * KiB}`]);
   });
 
+  it('sends the streams their source paces before a download waiting on a full buffer, round-robin within each', () => {
+    const { streams, packet } = setUp(true, { streamWindowBytes: 1024 * KiB, sessionWindowBytes: 4096 * KiB, streamSendBufferBytes: 256 * KiB });
+    const download = streams.open('')!;
+    const live = streams.open('')!;
+    const behind = streams.open('')!;
+    packet();
+    const streamsOf = (frames: string[]) => frames.map((f) => f.split(' ')[1]);
+    // The download's writer is refused room: it outpaces the tunnel.
+    expect(streams.write(download, new Uint8Array(300 * KiB))).toBe(256 * KiB);
+    streams.write(behind, new Uint8Array(4000));
+    streams.write(live, new Uint8Array(2000));
+    // The paced streams take turns, the download gets what they leave.
+    expect(streamsOf(packet(1300).seen)).toEqual(['4']);
+    expect(streamsOf(packet(1300).seen)).toEqual(['2']);
+    expect(streamsOf(packet(1300).seen)).toEqual(['4']);
+    expect(streamsOf(packet(1300).seen)).toEqual(['2', '4']);
+    expect(streamsOf(packet(1300).seen)).toEqual(['4', '0']);
+    expect(streamsOf(packet(1300).seen)).toEqual(['0']);
+    // A new chunk of the live stream jumps the download's backlog at once.
+    streams.write(live, new Uint8Array(500));
+    expect(streamsOf(packet(1300).seen)).toEqual(['2', '0']);
+  });
+
   it('resends lost data before new data, and settles acknowledged data out of the send buffer', () => {
     const { streams, packet } = setUp();
     const id = streams.open('')!;
