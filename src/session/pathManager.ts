@@ -233,18 +233,23 @@ export class PathManager {
 
   /**
    * Arms every path's timers; `wantsToSend`: the session has data or repairs waiting, so a path
-   * with window left wakes at its pacer's release. Returns whether some path can send now.
+   * with window left wakes at its pacer's release, unless it was already released when output was
+   * last polled at `polledAt` and the scheduler passed it over (a slower path kept for later):
+   * the next ACK or another path's release reconsiders it, where a timer already due would wake
+   * the host at once, again and again. Returns the earliest time a path with window left may
+   * send (Infinity: none has window).
    */
-  armTimers(wantsToSend: boolean): boolean {
-    let canSend = false;
+  armTimers(wantsToSend: boolean, polledAt: Millis): Millis {
+    let sendableAt = Infinity;
     for (const path of this.all) {
       if (path === undefined) continue;
-      if (path.isUp && path.hasCwndRoom) canSend = true;
+      const release = path.pacer.releaseTime();
+      if (path.isUp && path.hasCwndRoom) sendableAt = Math.min(sendableAt, release);
       for (let slot = 0; slot < PathTimer.Pacing; slot++) path.timers.set(slot, this.deadline(path, slot as PathTimer));
-      const paced = path.responsePending !== null || (path.isUp && (path.pingPending || (wantsToSend && path.hasCwndRoom)));
-      path.timers.set(PathTimer.Pacing, paced ? path.pacer.releaseTime() : Infinity);
+      const paced = path.responsePending !== null || (path.isUp && (path.pingPending || (wantsToSend && path.hasCwndRoom && release > polledAt)));
+      path.timers.set(PathTimer.Pacing, paced ? release : Infinity);
     }
-    return canSend;
+    return sendableAt;
   }
 
   /** While handshaking no path has anything to time. */

@@ -289,9 +289,10 @@ export class Session {
       timers.set(Timer.KeyDiscard, this.opener.nextTimeout);
     }
     const wantsToSend = this.streams.hasElicitingWork || this.fecEncoder?.hasRepair(this.lastPollAt) === true;
-    const canSend = this.paths.armTimers(wantsToSend);
-    // Repairs wait for a path: with none that can send, an ACK or a path coming back wakes us.
-    if (canSend && this.fecEncoder !== null) timers.set(Timer.Repair, this.fecEncoder.nextRepairTime());
+    const sendableAt = this.paths.armTimers(wantsToSend, this.lastPollAt);
+    // Repairs wait for a path: with none that has window, an ACK or a path coming back wakes us;
+    // with one still paced, its release does (a repair due before it would wake us for nothing).
+    if (sendableAt < Infinity && this.fecEncoder !== null) timers.set(Timer.Repair, Math.max(this.fecEncoder.nextRepairTime(), sendableAt));
   }
 
   /** The next application event, or null. Drain after every input. */

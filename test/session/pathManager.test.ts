@@ -80,7 +80,7 @@ describe('PathManager', () => {
     drain();
     send(a, 0);
     send(a, 1);
-    paths.armTimers(false);
+    paths.armTimers(false, 0);
     const silentAt = a.silenceDeadline();
     expect(silentAt).toBeLessThan(Infinity);
     paths.handleTimeout(silentAt - 0.001);
@@ -127,13 +127,13 @@ describe('PathManager', () => {
     const a = paths.pathFor(0);
     paths.markUp(a, 0);
     a.lossReportDueAt = 700;
-    expect(paths.armTimers(false)).toBe(true);
+    expect(paths.armTimers(false, 0)).toBeLessThan(Infinity);
     expect(paths.nextTimeout()).toBe(700);
     send(a, 0);
-    paths.armTimers(false);
+    paths.armTimers(false, 0);
     expect(paths.nextTimeout()).toBe(Math.min(a.ptoDeadline(), 700));
     a.pingPending = true;
-    paths.armTimers(false);
+    paths.armTimers(false, 0);
     expect(paths.nextTimeout()).toBe(a.pacer.releaseTime());
     paths.stopTimers();
     expect(paths.nextTimeout()).toBe(Infinity);

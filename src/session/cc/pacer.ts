@@ -1,13 +1,14 @@
 import type { Millis } from '../../base/time.ts';
 
-/**
- * Spreads packets at the controller's pacing rate. A sender woken late (timers fire with ~1 ms
- * granularity) may catch up, but only by `maxBurstMs` worth of rate, so a late wake-up never
- * dumps a queue-overflowing burst into a rate-limited link.
- */
 /** Catch-up allowed after an ordinary late timer (timers fire with ~1 ms granularity). */
 export const PACER_BURST_MS = 2;
 
+/**
+ * Spreads packets at the controller's pacing rate. A sender woken late by an ordinary timer may
+ * catch up, but only by `maxBurstMs` worth of rate, so a late wake-up never dumps a
+ * queue-overflowing burst into a rate-limited link; one its host held up is excused for longer
+ * ({@link excuseLateness}).
+ */
 export class Pacer {
   private nextSendTime: Millis = -Infinity;
   /** While owed packets from a late wake-up are caught up on: the schedule may lag back to here. */
