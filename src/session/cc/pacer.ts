@@ -36,8 +36,7 @@ export class Pacer {
    * (issue 17's collapse on a loaded machine).
    */
   excuseLateness(now: Millis, lateMs: Millis): void {
-    const from = now - lateMs;
-    this.excusedFrom = this.excusedFrom === -Infinity ? from : Math.max(now - lateMs, Math.min(this.excusedFrom, from));
+    this.excusedFrom = now - lateMs;
   }
 
   /** Records a packet of `bytes` leaving at `now` with the path paced at `rate` bytes/ms. */
