@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -6,5 +7,11 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Vitest's default leaves a core idle; the suite is mostly waiting on simulated and real
+    // sockets, and every test holds on a machine busier than this.
+    maxWorkers: availableParallelism(),
+    // Relays started by tests skip their second of start-up warm-up (test/relay/warmUp.test.ts
+    // covers it): dozens of them would otherwise compete for the CPU with every other test.
+    env: { BERING_WARM_UP: '0' },
   },
 });

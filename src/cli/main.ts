@@ -3,12 +3,9 @@
  * `bering: error: ...` line on stderr with a non-zero exit status.
  */
 import { ListenError } from '../io/udpSocket.ts';
-import { demoCommand } from './demo.ts';
 import { CliError, usageError } from './errors.ts';
 import { generateKey, writeKeyFile } from './key.ts';
 import { parseStrict } from './relayOptions.ts';
-import { relayCommand } from './relayCommand.ts';
-import { statusCommand } from './status.ts';
 import { version } from './version.ts';
 
 const USAGE = `bering: carries TCP services across long, lossy paths over an encrypted multi-path UDP tunnel
@@ -57,14 +54,15 @@ async function main(argv: string[]): Promise<number> {
       else writeKeyFile(values.out);
       return 0;
     }
+    // Each command loads its own modules: help, keygen and a mistyped flag answer at once, and a
+    // running relay holds no demo or bench code.
     case 'relay':
-      return relayCommand(rest);
+      return (await import('./relayCommand.ts')).relayCommand(rest);
     case 'status':
-      return statusCommand(rest);
+      return (await import('./status.ts')).statusCommand(rest);
     case 'demo':
-      return demoCommand(rest);
+      return (await import('./demo.ts')).demoCommand(rest);
     case 'bench':
-      // Loaded on demand: the bench harness is no part of a running relay.
       return (await import('./bench.ts')).benchCommand(rest);
     default:
       throw usageError(`unknown command '${command}' (try bering --help)`);

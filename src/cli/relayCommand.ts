@@ -97,10 +97,14 @@ export async function relayCommand(args: string[]): Promise<number> {
   );
   // After the start line, so that a capped buffer's advice is the next thing the operator reads.
   await probeSocketBuffers(relay.diagnostics);
-  const warmStart = performance.now();
-  void warmUpInBackground(fec, () => relay.openStreams > 0).then((bytes) =>
-    log.debug({ bytes, ms: Math.round(performance.now() - warmStart) }, 'data path warmed up'),
-  );
+  // A second of CPU per start: worth it before the first viewer, not where a script or a test
+  // suite starts relays by the dozen.
+  if (process.env.BERING_WARM_UP !== '0') {
+    const warmStart = performance.now();
+    void warmUpInBackground(fec, () => relay.openStreams > 0).then((bytes) =>
+      log.debug({ bytes, ms: Math.round(performance.now() - warmStart) }, 'data path warmed up'),
+    );
+  }
   const modelLog = log.isLevelEnabled('debug') ? setInterval(() => logPathModels(relay, log), MODEL_LOG_INTERVAL_MS) : null;
   modelLog?.unref();
 

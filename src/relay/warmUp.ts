@@ -19,7 +19,7 @@ import { Session } from '../session/session.ts';
 import type { Millis } from '../base/time.ts';
 
 /** Stream bytes sent each way: about what the optimizing compiler needs to take over. */
-const WARM_UP_BYTES = 6 << 20;
+export const WARM_UP_BYTES = 6 << 20;
 /** Virtual time the exchange may take at most. */
 const WARM_UP_LIMIT_MS = 20_000;
 /** Virtual one-way delay of the in-memory link. */

@@ -2,7 +2,9 @@
  * The entry relay's restart check must never mistake a dark path for a restarted peer: relays in
  * this process, their only path crossing an impairment proxy that goes dark for seconds in the
  * middle of a download. The check runs (the peer is silent), the path comes back, the old session
- * hears from the peer again, and the transfer finishes intact on the same session.
+ * hears from the peer again, and the transfer finishes intact on the same session. When the check
+ * starts (not for a dark second, after 1.5 s of silence) is a timing claim, specified on the
+ * simulator in test/session/dialerEndpoint.test.ts, where a busy host cannot blur it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import pino from 'pino';
@@ -71,13 +73,6 @@ describe('restart check on a dark path', () => {
     expect(t.count('peer silent; checking whether it restarted')).toBeGreaterThanOrEqual(1);
     expect(t.count('restart check ended')).toBeGreaterThanOrEqual(1);
     expect(t.count('peer restarted: session replaced')).toBe(0);
-    expect(t.finalSessionId).toBe(t.sessionId);
-  });
-
-  it('does not even check for a dark second', async () => {
-    const t = await darkSpell(1000);
-    expect(t.r).toMatchObject({ bytes: t.body.length, ended: true, error: null });
-    expect(t.count('peer silent; checking whether it restarted')).toBe(0);
     expect(t.finalSessionId).toBe(t.sessionId);
   });
 });
