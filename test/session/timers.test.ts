@@ -27,7 +27,8 @@ describe('TimerTable', () => {
     t.set(PathTimer.Ack, Infinity);
     expect(t.next()).toBe(300);
     t.set(PathTimer.Pto, 900);
-    expect(t.get(PathTimer.Pto)).toBe(900);
+    expect(t.expired(PathTimer.Pto, 899.5)).toBe(false);
+    expect(t.expired(PathTimer.Pto, 900)).toBe(true);
     expect(t.next()).toBe(900);
     t.stopAll();
     expect(t.next()).toBe(Infinity);
@@ -39,8 +40,30 @@ describe('TimerTable', () => {
       expect(slots).toEqual([...Array(count).keys()]);
       const t = new TimerTable(count);
       for (const slot of slots) t.set(slot, 100 + slot);
-      for (const slot of slots) expect(t.get(slot)).toBe(100 + slot);
+      for (const slot of slots) expect([t.expired(slot, 99.5 + slot), t.expired(slot, 100 + slot)]).toEqual([false, true]);
       expect(t.next()).toBe(100);
+    }
+  });
+
+  it('wakes at the minimum of its slots through any sequence of arming, re-arming and stopping', () => {
+    let state = 7;
+    const random = (n: number): number => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state % n;
+    };
+    const t = new TimerTable(PATH_TIMER_COUNT);
+    const reference = new Array<number>(PATH_TIMER_COUNT).fill(Infinity);
+    for (let step = 0; step < 20_000; step++) {
+      const slot = random(PATH_TIMER_COUNT);
+      const at = random(5) === 0 ? Infinity : random(1000);
+      if (random(500) === 0) {
+        t.stopAll();
+        reference.fill(Infinity);
+      } else {
+        t.set(slot, at);
+        reference[slot] = at;
+      }
+      expect(t.next()).toBe(Math.min(...reference));
     }
   });
 });
