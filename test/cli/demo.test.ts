@@ -35,7 +35,7 @@ function flat(stdout: string): string {
 describe('bering demo', () => {
   it.skipIf(noKernelTcp !== null)(`races bering against ${kernelTcp}, checks both, and leaves no namespace behind`, async () => {
     const r = await run(QUICK);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stderr).toBe('');
 
     const bering = /bering tunnel: 2\.00 MiB in ([\d.]+) s = ([\d.]+) Mbit\/s goodput, SHA-256 match/.exec(r.stdout);

@@ -13,14 +13,27 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `bering args...` to completion. */
-export function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+/**
+ * Runs `bering args...` to completion. One that is still running after `timeoutMs` is killed,
+ * and what it printed until then comes back with the reason in `stderr`, so that a hang fails
+ * with its own output instead of a bare test timeout.
+ */
+export function run(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 45_000): Promise<RunResult> {
   const child = spawn(process.execPath, [BERING, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  return new Promise((ok) => child.on('close', (code) => ok({ code, stdout, stderr })));
+  const timer = setTimeout(() => {
+    stderr += `\n[test] bering ${args.join(' ')} still running after ${timeoutMs} ms: killed\n`;
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  return new Promise((ok) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      ok({ code, stdout, stderr });
+    }),
+  );
 }
 
 /** A long-running `bering` (a relay) whose stderr log lines are collected as parsed JSON. */
