@@ -63,6 +63,8 @@ export interface StreamJudgement {
   minWindowShare: number;
   minWindowAtMs: number;
   collapse: boolean;
+  /** Per second of the stream (by due time), its latest chunk's delay over one-way, ms (Infinity: one never came). */
+  worstPerSecondMs: number[];
 }
 
 /**
@@ -88,6 +90,12 @@ export function judgeStream(delays: ReadonlyArray<number | null>, intervalMs: nu
     }
   }
   over.sort((a, b) => a - b);
+  const worstPerSecondMs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const sec = Math.floor((i * intervalMs) / 1000);
+    const d = delays[i];
+    worstPerSecondMs[sec] = Math.max(worstPerSecondMs[sec] ?? -Infinity, d === null ? Infinity : d - oneWayMs);
+  }
   const arrivals = delays.flatMap((d, i) => (d === null ? [] : [i * intervalMs + d])).sort((a, b) => a - b);
   const durationMs = n * intervalMs;
   const windowMs = Math.min(COLLAPSE_WINDOW_MS, Math.max(intervalMs, durationMs - FIRST_SECOND_MS));
@@ -115,6 +123,7 @@ export function judgeStream(delays: ReadonlyArray<number | null>, intervalMs: nu
     minWindowShare,
     minWindowAtMs,
     collapse: minWindowShare < COLLAPSE_SHARE,
+    worstPerSecondMs,
   };
 }
 
@@ -138,6 +147,7 @@ interface Measured {
   link: LinkCounts[];
   /** Datagrams the host dropped outside the link model: the proxies' sockets (emulator) and the relays' (system). */
   hostDrops: { emulator: number; system: number };
+  relayCpuSeconds: { entry: number | null; exit: number | null };
 }
 
 /** Everything one run recorded (the --out JSON holds a list of these). */
@@ -149,8 +159,12 @@ export interface RunRecord {
   oneWayMs: number;
   capacityMbps: number | null;
   streamMbps: number;
-  stream: (Omit<StreamJudgement, 'overOneWayMs' | 'firstLate'> & {
+  stream: (Omit<StreamJudgement, 'overOneWayMs' | 'firstLate' | 'worstPerSecondMs'> & {
     overOneWayMs: { p50: number | null; p99: number | null; max: number | null };
+    /** Rounded to the ms; null: a chunk of that second never came. */
+    worstPerSecondMs: Array<number | null>;
+    /** CPU seconds each relay used during the stream. */
+    relayCpuSeconds: { entry: number | null; exit: number | null };
     firstLate: { index: number; overMs: number | null } | null;
     error: string | null;
     /** Per path, the share of the stream's data-direction packets it delivered. */
@@ -198,6 +212,8 @@ async function measure(h: Harness, id: string, spec: WorkloadSpec, capMs: number
   const drops = (): { emulator: number; system: number } => ({ emulator: udpSocketDrops([process.pid]), system: udpSocketDrops(relayPids) });
   const linkBefore = h.paths.map((p) => p.stats()[dataDir]);
   const drops0 = drops();
+  const cpu = (pid: number | undefined): number | null => (pid === undefined ? null : cpuSeconds(pid));
+  const cpu0 = { entry: cpu(h.relays?.entry.pid), exit: cpu(h.relays?.exit.pid) };
   h.viewer.send({ op: 'connect', id, target: h.target, spec });
   const startedAt = await h.viewer.started(id, 10_000);
   let stoppedAt: number | null = null;
@@ -209,6 +225,8 @@ async function measure(h: Harness, id: string, spec: WorkloadSpec, capMs: number
     result = await receiver.done(id, 5000);
   }
   const drops1 = drops();
+  const cpu1 = { entry: cpu(h.relays?.entry.pid), exit: cpu(h.relays?.exit.pid) };
+  const used = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : Number((b - a).toFixed(2)));
   const samples = receiver.samples.get(id) ?? [];
   receiver.samples.delete(id);
   const link = h.paths.map((p, i) => {
@@ -216,7 +234,9 @@ async function measure(h: Harness, id: string, spec: WorkloadSpec, capMs: number
     const b = linkBefore[i];
     return { sent: a.sent - b.sent, delivered: a.delivered - b.delivered, droppedLoss: a.droppedLoss - b.droppedLoss, droppedQueue: a.droppedQueue - b.droppedQueue };
   });
-  return { result, startedAt, stoppedAt, samples, link, hostDrops: { emulator: drops1.emulator - drops0.emulator, system: drops1.system - drops0.system } };
+  return { result, startedAt, stoppedAt, samples, link, hostDrops: { emulator: drops1.emulator - drops0.emulator, system: drops1.system - drops0.system },
+    relayCpuSeconds: { entry: used(cpu0.entry, cpu1.entry), exit: used(cpu0.exit, cpu1.exit) },
+  };
 }
 
 function sumLinks(links: LinkCounts[]): LinkCounts {
@@ -303,6 +323,8 @@ export async function soakRun(seed: number, opts: { seconds: number; keyFile: st
       ...j,
       overOneWayMs: { p50: finiteOrNull(j.overOneWayMs.p50), p99: finiteOrNull(j.overOneWayMs.p99), max: finiteOrNull(j.overOneWayMs.max) },
       firstLate: j.firstLate === null ? null : { index: j.firstLate.index, overMs: finiteOrNull(j.firstLate.overMs) },
+      worstPerSecondMs: j.worstPerSecondMs.map((v) => finiteOrNull(Math.round(v))),
+      relayCpuSeconds: s.relayCpuSeconds,
       error: s.result.error,
       pathShares: s.link.map((l) => (delivered === 0 ? 0 : l.delivered / delivered)),
       link: sumLinks(s.link),
