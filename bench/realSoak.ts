@@ -7,10 +7,11 @@
  * even seeds viewer -> service, to halve the time): a live stream of stamped 16 KiB chunks at the
  * drawn share of the capacity left after loss (60 Mbit/s uncapped), then a bulk transfer.
  *
- *   npx tsx bench/realSoak.ts [--runs 100] [--seed 1] [--seconds 12] [--out FILE.json]
+ *   npx tsx bench/realSoak.ts [--runs 100] [--seed 1] [--seconds 12] [--bulk-seconds N] [--out FILE.json]
  *
  * `--seconds` is a run's workload time: the stream lasts half of it, and the bulk transfer carries
- * the other half's worth of the path's capacity (8-128 MiB). A run passes when the stream arrives
+ * the other half's worth of the path's capacity (8-128 MiB; `--bulk-seconds` sets that part alone:
+ * 10 is simSoak's default, whose start-up weighs less). A run passes when the stream arrives
  * intact (every chunk's sequence stamp in place) and complete, no 3-second window after the first
  * second delivers under 70% of its send rate (that would be a collapse), every chunk after the
  * first second is within the path's one-way delay + 150 ms, and the bulk transfer arrives whole
@@ -18,7 +19,7 @@
  * line per run, then every run worst first and a summary; exits 1 if any run failed.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,6 +47,8 @@ export const JUDGED_UP_TO_MBPS = 200;
 const STREAM_GRACE_MS = 5000;
 /** Pause between workloads, so the path's queues drain. */
 const SETTLE_MS = 300;
+/** Below this idle share of the machine's CPU a failure is flagged as possibly the host's, not the relays'. */
+const HOST_SATURATED_IDLE = 0.05;
 /** The tunnel's first transfer, before anything is measured (as `bench/run.ts` does). */
 const WARMUP_BYTES = 64 * 1024;
 
@@ -148,6 +151,8 @@ interface Measured {
   /** Datagrams the host dropped outside the link model: the proxies' sockets (emulator) and the relays' (system). */
   hostDrops: { emulator: number; system: number };
   relayCpuSeconds: { entry: number | null; exit: number | null };
+  /** The machine's idle share of CPU time over the workload (every core; null without /proc/stat). */
+  hostIdle: number | null;
 }
 
 /** Everything one run recorded (the --out JSON holds a list of these). */
@@ -165,6 +170,8 @@ export interface RunRecord {
     worstPerSecondMs: Array<number | null>;
     /** CPU seconds each relay used during the stream. */
     relayCpuSeconds: { entry: number | null; exit: number | null };
+    /** The machine's idle CPU share while the stream ran. */
+    hostIdle: number | null;
     firstLate: { index: number; overMs: number | null } | null;
     error: string | null;
     /** Per path, the share of the stream's data-direction packets it delivered. */
@@ -182,6 +189,8 @@ export interface RunRecord {
     secondHalfMbps: number;
     /** mbps / C(1-p); null when not judged (uncapped or above 200 Mbit/s). */
     share: number | null;
+    /** The machine's idle CPU share while it ran. */
+    hostIdle: number | null;
     link: LinkCounts;
     hostDrops: Measured['hostDrops'];
   } | null;
@@ -214,6 +223,7 @@ async function measure(h: Harness, id: string, spec: WorkloadSpec, capMs: number
   const drops0 = drops();
   const cpu = (pid: number | undefined): number | null => (pid === undefined ? null : cpuSeconds(pid));
   const cpu0 = { entry: cpu(h.relays?.entry.pid), exit: cpu(h.relays?.exit.pid) };
+  const host0 = hostCpuTicks();
   h.viewer.send({ op: 'connect', id, target: h.target, spec });
   const startedAt = await h.viewer.started(id, 10_000);
   let stoppedAt: number | null = null;
@@ -226,6 +236,7 @@ async function measure(h: Harness, id: string, spec: WorkloadSpec, capMs: number
   }
   const drops1 = drops();
   const cpu1 = { entry: cpu(h.relays?.entry.pid), exit: cpu(h.relays?.exit.pid) };
+  const host1 = hostCpuTicks();
   const used = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : Number((b - a).toFixed(2)));
   const samples = receiver.samples.get(id) ?? [];
   receiver.samples.delete(id);
@@ -236,7 +247,18 @@ async function measure(h: Harness, id: string, spec: WorkloadSpec, capMs: number
   });
   return { result, startedAt, stoppedAt, samples, link, hostDrops: { emulator: drops1.emulator - drops0.emulator, system: drops1.system - drops0.system },
     relayCpuSeconds: { entry: used(cpu0.entry, cpu1.entry), exit: used(cpu0.exit, cpu1.exit) },
+    hostIdle: host0 === null || host1 === null || host1.total === host0.total ? null : (host1.idle - host0.idle) / (host1.total - host0.total),
   };
+}
+
+/** Idle and total CPU ticks of the whole machine so far (the `cpu` line of /proc/stat), or null. */
+function hostCpuTicks(): { idle: number; total: number } | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    return { idle: fields[3] + fields[4], total: fields.reduce((a, b) => a + b, 0) };
+  } catch {
+    return null;
+  }
 }
 
 function sumLinks(links: LinkCounts[]): LinkCounts {
@@ -267,6 +289,13 @@ async function relaysIdle(h: Harness, maxMs: number): Promise<void> {
   }
 }
 
+/** Notes that the host had next to no idle CPU while a workload that failed ran (reasons from index `since` on are that workload's). */
+function saturated(record: RunRecord, what: string, idle: number | null, since: number): void {
+  if (record.reasons.length > since && idle !== null && idle < HOST_SATURATED_IDLE) {
+    record.reasons.push(`(host saturated during the ${what}: ${(idle * 100).toFixed(0)}% idle)`);
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -281,7 +310,7 @@ const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : nul
 let current: Harness | null = null;
 
 /** One random path: set up, warm up, the stream, the bulk transfer, judged; everything closed after. */
-export async function soakRun(seed: number, opts: { seconds: number; keyFile: string }): Promise<RunRecord> {
+export async function soakRun(seed: number, opts: { streamSeconds: number; bulkSeconds: number; keyFile: string }): Promise<RunRecord> {
   const t0 = performance.now();
   const path = randomPath(seed);
   const direction = seed % 2 === 1 ? 'down' : 'up';
@@ -302,7 +331,7 @@ export async function soakRun(seed: number, opts: { seconds: number; keyFile: st
     wallSeconds: 0,
     loadAverage: os.loadavg()[0],
   };
-  const streamMs = (opts.seconds * 1000) / 2;
+  const streamMs = opts.streamSeconds * 1000;
   let harness: Harness | null = null;
   try {
     harness = await startBering({ paths: path.paths, seed, keyFile: opts.keyFile, extraFlags: [] });
@@ -325,6 +354,7 @@ export async function soakRun(seed: number, opts: { seconds: number; keyFile: st
       firstLate: j.firstLate === null ? null : { index: j.firstLate.index, overMs: finiteOrNull(j.firstLate.overMs) },
       worstPerSecondMs: j.worstPerSecondMs.map((v) => finiteOrNull(Math.round(v))),
       relayCpuSeconds: s.relayCpuSeconds,
+      hostIdle: s.hostIdle,
       error: s.result.error,
       pathShares: s.link.map((l) => (delivered === 0 ? 0 : l.delivered / delivered)),
       link: sumLinks(s.link),
@@ -337,11 +367,14 @@ export async function soakRun(seed: number, opts: { seconds: number; keyFile: st
     if (j.firstLate !== null) {
       const f = j.firstLate;
       const when = `chunk ${f.index} (due at ${((f.index * intervalMs) / 1000).toFixed(2)} s)`;
-      record.reasons.push(`${j.late} chunks late, first ${when} ${Number.isFinite(f.overMs) ? `+${f.overMs.toFixed(0)} ms over one-way` : 'never'}`);
+      const perSecond = j.worstPerSecondMs.map((v) => (Number.isFinite(v) ? v.toFixed(0) : 'never')).join(',');
+      record.reasons.push(`${j.late} chunks late, first ${when} ${Number.isFinite(f.overMs) ? `+${f.overMs.toFixed(0)} ms over one-way` : 'never'} (worst per second: ${perSecond} ms)`);
     }
+    saturated(record, 'stream', s.hostIdle, 0);
     await sleep(SETTLE_MS);
 
-    const bytes = bulkBytes(path, opts.seconds / 2);
+    const reasonsBeforeBulk = record.reasons.length;
+    const bytes = bulkBytes(path, opts.bulkSeconds);
     const paceMbps = Math.min(capped ? path.capacityMbps : Infinity, JUDGED_UP_TO_MBPS);
     const capMs = Math.max(10_000, (3 * bytes * 8) / (paceMbps * 1000));
     const b = await measure(harness, `${seed}/bulk`, { kind: 'bulk', direction, bytes }, capMs);
@@ -360,12 +393,14 @@ export async function soakRun(seed: number, opts: { seconds: number; keyFile: st
       mbps,
       secondHalfMbps: secondHalfMbps(b.samples, b.startedAt, end, b.result.bytes),
       share,
+      hostIdle: b.hostIdle,
       link: sumLinks(b.link),
       hostDrops: b.hostDrops,
     };
     if (b.result.error !== null) record.reasons.push(`bulk broke after ${(b.result.bytes / MiB).toFixed(1)} MiB: ${b.result.error}`);
     else if (!b.result.complete || b.result.bytes !== bytes) record.reasons.push(`bulk: ${(b.result.bytes / MiB).toFixed(1)} of ${(bytes / MiB).toFixed(1)} MiB by the ${(capMs / 1000).toFixed(0)} s cap`);
     if (share !== null && share < BULK_SHARE) record.reasons.push(`bulk ${(share * 100).toFixed(0)}% of C(1-p) < ${BULK_SHARE * 100}%`);
+    saturated(record, 'bulk', b.hostIdle, reasonsBeforeBulk);
 
     const deaths = harness.deaths();
     if (deaths !== null) record.reasons.push(`relay died: ${deaths}`);
@@ -395,7 +430,9 @@ export function describeRun(r: RunRecord): string {
   const b = r.bulk;
   const bulk = b === null ? 'bulk not run' : `bulk ${b.mbps.toFixed(1)} Mbit/s${b.share === null ? ' (not judged)' : ` = ${(b.share * 100).toFixed(0)}% of C(1-p)`}`;
   const verdict = r.passed ? 'PASS' : `FAIL: ${r.reasons.join('; ')}`;
-  return `seed ${r.seed} ${r.direction.padEnd(4)} [${r.path}]: ${stream}; ${bulk}; ${verdict} (${r.wallSeconds.toFixed(1)} s, load ${r.loadAverage.toFixed(1)})`;
+  const idle = (v: number | null | undefined): string => (v === null || v === undefined ? '?' : `${(v * 100).toFixed(0)}%`);
+  const host = `${r.wallSeconds.toFixed(1)} s, load ${r.loadAverage.toFixed(1)}, host idle ${idle(s?.hostIdle)} in the stream, ${idle(b?.hostIdle)} in bulk`;
+  return `seed ${r.seed} ${r.direction.padEnd(4)} [${r.path}]: ${stream}; ${bulk}; ${verdict} (${host})`;
 }
 
 /** Worst first: failures (collapses first), then by the stream's worst chunk over one-way, then by bulk share. */
@@ -416,6 +453,7 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '100' },
       seed: { type: 'string', default: '1' },
       seconds: { type: 'string', default: '12' },
+      'bulk-seconds': { type: 'string' },
       out: { type: 'string' },
     },
   });
@@ -425,6 +463,9 @@ async function main(): Promise<void> {
   for (const [name, v, min] of [['--runs', runs, 1], ['--seed', first, 0], ['--seconds', seconds, 2]] as const) {
     if (!(Number.isInteger(v) && v >= min)) throw new Error(`${name}: expected a whole number >= ${min}, got ${v}`);
   }
+  const streamSeconds = seconds / 2;
+  const bulkSeconds = values['bulk-seconds'] === undefined ? seconds / 2 : Number(values['bulk-seconds']);
+  if (!(bulkSeconds > 0)) throw new Error(`--bulk-seconds: expected a positive number, got ${values['bulk-seconds']}`);
 
   const keyDir = mkdtempSync(join(os.tmpdir(), 'bering-real-soak-'));
   const keyFile = join(keyDir, 'bering.key');
@@ -441,14 +482,14 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
 
   console.log(
-    `real-process soak: seeds ${first}-${first + runs - 1} (the paths of bench/simSoak.ts), ${seconds / 2} s stream then ${seconds / 2} s of capacity in bulk per run; ` +
+    `real-process soak: seeds ${first}-${first + runs - 1} (the paths of bench/simSoak.ts), ${streamSeconds} s stream then ${bulkSeconds} s of capacity in bulk per run; ` +
       `directions alternate (odd seeds service -> viewer, even seeds viewer -> service); ${os.availableParallelism()} CPUs, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
   );
   const startedAt = new Date();
   const records: RunRecord[] = [];
   try {
     for (let seed = first; seed < first + runs; seed++) {
-      const r = await soakRun(seed, { seconds, keyFile });
+      const r = await soakRun(seed, { streamSeconds, bulkSeconds, keyFile });
       records.push(r);
       console.log(describeRun(r));
     }
@@ -482,7 +523,8 @@ async function main(): Promise<void> {
       startedAt: startedAt.toISOString(),
       wallSeconds: wall,
       seeds: { first, runs },
-      seconds,
+      streamSeconds,
+      bulkSeconds,
       machine: { cpus: os.availableParallelism(), node: process.version, loadAverageAtEnd: os.loadavg() },
       criteria: { firstSecondMs: FIRST_SECOND_MS, streamExcessMs: STREAM_EXCESS_MS, collapseWindowMs: COLLAPSE_WINDOW_MS, collapseShare: COLLAPSE_SHARE, bulkShare: BULK_SHARE, judgedUpToMbps: JUDGED_UP_TO_MBPS },
       summary: { runs: records.length, failed: failed.length, collapses },
