@@ -5,8 +5,16 @@ import { KEY_UPDATE_INTERVAL_MS } from '../wire/keyUpdate.ts';
 export interface SessionConfig {
   /** Concurrent streams the peer may open; more are refused with a reset. */
   maxStreams: number;
-  /** Per-stream receive window: must exceed one stream's bandwidth-delay product. */
+  /**
+   * The largest a stream's receive window grows to: must exceed one stream's bandwidth-delay
+   * product. A stream starts at `initialStreamWindowBytes` and doubles while its reader keeps up.
+   */
   streamWindowBytes: number;
+  /**
+   * A new stream's receive window (capped by `streamWindowBytes`), the same on both relays: it is
+   * what each side may send before the other's first MAX_STREAM_DATA.
+   */
+  initialStreamWindowBytes: number;
   /** Receive window across all streams: bounds what a slow reader makes us hold. */
   sessionWindowBytes: number;
   /** Bytes one stream may hold written but unacknowledged before writes are refused. */
@@ -61,6 +69,7 @@ export interface PathOptions {
 export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
   maxStreams: 1024,
   streamWindowBytes: 24 * 1024 * 1024,
+  initialStreamWindowBytes: 4 * 1024 * 1024,
   sessionWindowBytes: 64 * 1024 * 1024,
   streamSendBufferBytes: 16 * 1024 * 1024,
   sessionSendBufferBytes: 64 * 1024 * 1024,

@@ -102,6 +102,13 @@ export class PathManager {
     return this.all.filter((p): p is Path => p !== undefined && p.isUp).map((p) => p.id);
   }
 
+  /** The highest smoothed RTT among the paths up (the initial RTT when none is): a stream's data may cross any of them. */
+  slowestSmoothedRtt(): Millis {
+    let rtt = 0;
+    for (const p of this.all) if (p !== undefined && p.isUp && p.rtt.smoothed > rtt) rtt = p.rtt.smoothed;
+    return rtt > 0 ? rtt : this.config.initialRttMs;
+  }
+
   /** The path of lowest smoothed RTT among those up, or null. */
   fastestUp(): Path | null {
     let best: Path | null = null;
@@ -232,19 +239,29 @@ export class PathManager {
   // ---------------------------------------------------------------- timers
 
   /**
+   * The earliest release, among paths with window left, that comes after the last poll: when the
+   * scheduler declined every path free at that poll, nothing can go before it.
+   */
+  releasedAfterPollAt: Millis = Infinity;
+
+  /**
    * Arms every path's timers; `wantsToSend`: the session has data or repairs waiting, so a path
    * with window left wakes at its pacer's release, unless it was already released when output was
    * last polled at `polledAt` and the scheduler passed it over (a slower path kept for later):
    * the next ACK or another path's release reconsiders it, where a timer already due would wake
    * the host at once, again and again. Returns the earliest time a path with window left may
-   * send (Infinity: none has window).
+   * send (Infinity: none has window), and sets {@link releasedAfterPollAt}.
    */
   armTimers(wantsToSend: boolean, polledAt: Millis): Millis {
     let sendableAt = Infinity;
+    this.releasedAfterPollAt = Infinity;
     for (const path of this.all) {
       if (path === undefined) continue;
       const release = path.pacer.releaseTime();
-      if (path.isUp && path.hasCwndRoom) sendableAt = Math.min(sendableAt, release);
+      if (path.isUp && path.hasCwndRoom) {
+        sendableAt = Math.min(sendableAt, release);
+        if (release > polledAt) this.releasedAfterPollAt = Math.min(this.releasedAfterPollAt, release);
+      }
       for (let slot = 0; slot < PathTimer.Pacing; slot++) path.timers.set(slot, this.deadline(path, slot as PathTimer));
       const paced = path.responsePending !== null || (path.isUp && (path.pingPending || (wantsToSend && path.hasCwndRoom && release > polledAt)));
       path.timers.set(PathTimer.Pacing, paced ? release : Infinity);

@@ -292,7 +292,12 @@ export class Session {
     const sendableAt = this.paths.armTimers(wantsToSend, this.lastPollAt);
     // Repairs wait for a path: with none that has window, an ACK or a path coming back wakes us;
     // with one still paced, its release does (a repair due before it would wake us for nothing).
-    if (sendableAt < Infinity && this.fecEncoder !== null) timers.set(Timer.Repair, Math.max(this.fecEncoder.nextRepairTime(), sendableAt));
+    // A repair already due at the last poll found every free path declined by the scheduler (a
+    // slower path kept for a larger backlog): only a later release can take it.
+    if (sendableAt < Infinity && this.fecEncoder !== null) {
+      const from = this.fecEncoder.hasRepair(this.lastPollAt) ? this.paths.releasedAfterPollAt : sendableAt;
+      if (from < Infinity) timers.set(Timer.Repair, Math.max(this.fecEncoder.nextRepairTime(), from));
+    }
   }
 
   /** The next application event, or null. Drain after every input. */
@@ -317,7 +322,7 @@ export class Session {
 
   /** Next received bytes in order, 'fin' once when the peer finished and all was read, or null. */
   streamRead(id: StreamId, maxBytes = Infinity): ReadResult {
-    return this.streams.read(id, maxBytes);
+    return this.streams.read(id, maxBytes, Math.max(this.lastPollAt, this.lastReceivedAt), this.paths.slowestSmoothedRtt());
   }
 
   /** Sets what a stream's data prefers; 'auto' (the default) detects live traffic by its backlog. */

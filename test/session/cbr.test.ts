@@ -55,4 +55,19 @@ describe('constant-bit-rate stream over bursty loss', () => {
     // 100 Mbit/s less the stream and its repairs leaves ~35; the download gets most of it.
     expect(downloadMbps, context).toBeGreaterThanOrEqual(25);
   });
+
+  it('four downloads whose viewers pause cannot freeze a live stream beside them: every chunk on time once they hold still', () => {
+    const durationMs = 10_000;
+    const rateMbps = 20;
+    const r = runCbr({ paths: [transPacific({})], seed: 3, rateMbps, durationMs, fec: true, downloadFromMs: 1_000, downloads: 4, downloadsPauseAtMs: 4_000 });
+    const intervalMs = (16 * 1024 * 8) / (rateMbps * 1000);
+    const settled = r.delays.filter((_, i) => i * intervalMs >= 5_000);
+    const context = `${r.chunksReceived}/${r.chunksSent} chunks, after 5 s worst ${Math.max(...settled).toFixed(0)} ms, downloads ${(r.downloadBytes / 2 ** 20).toFixed(1)} MiB`;
+    expect(r.corrupt, context).toBe(false);
+    // With every stream's window at 24 MiB, three paused downloads held the whole 64 MiB session
+    // window; and four downloads filled the 64 MiB send buffer, refusing the stream's writes.
+    expect(r.chunksReceived, context).toBe(r.chunksSent);
+    expect(Math.max(...settled), context).toBeLessThanOrEqual(90 + 60);
+  });
 });
+

@@ -45,6 +45,10 @@ export function runCbr(opts: {
    * keeps as full as its buffers allow.
    */
   downloadFromMs?: number;
+  /** How many downloads join at `downloadFromMs` (default 1). */
+  downloads?: number;
+  /** From this many ms into the stream the viewer stops reading the downloads (a paused player). */
+  downloadsPauseAtMs?: number;
 }): CbrResult {
   const chunkBytes = opts.chunkBytes ?? 16 * 1024;
   const intervalMs = (chunkBytes * 8) / (opts.rateMbps * 1000);
@@ -59,11 +63,13 @@ export function runCbr(opts: {
   let corrupt = false;
   let started = -1;
   let written = 0;
-  let downloadId = -1;
-  let serverDownload = -1;
-  let downloadWritten = 0;
-  let downloadReceived = 0;
+  const downloadCount = opts.downloads ?? 1;
+  const downloadIds: number[] = [];
+  const serverDownloads: number[] = [];
+  const downloadWritten: number[] = [];
+  const downloadReceived: number[] = [];
   let downloadAtEnd = -1;
+  const downloadTotal = (): number => downloadReceived.reduce((a, b) => a + b, 0);
   net.onStep((now) => {
     const server = listenerNode.sessions[0];
     if (streamId < 0 && dialer.isConnected) {
@@ -71,9 +77,13 @@ export function runCbr(opts: {
       dialer.streamWrite(streamId, new Uint8Array([0]));
       wake(now);
     }
-    if (opts.downloadFromMs !== undefined && downloadId < 0 && started >= 0 && now - started >= opts.downloadFromMs) {
-      downloadId = dialer.openStream('files')!;
-      dialer.streamWrite(downloadId, new Uint8Array([0]));
+    if (opts.downloadFromMs !== undefined && downloadIds.length === 0 && started >= 0 && now - started >= opts.downloadFromMs) {
+      for (let i = 0; i < downloadCount; i++) {
+        const id = dialer.openStream('files')!;
+        dialer.streamWrite(id, new Uint8Array([0]));
+        downloadIds.push(id);
+        downloadReceived.push(0);
+      }
       wake(now);
     }
     for (let ev = dialer.pollEvent(); ev !== null; ev = dialer.pollEvent());
@@ -81,16 +91,19 @@ export function runCbr(opts: {
       for (let ev = server.pollEvent(); ev !== null; ev = server.pollEvent()) {
         if (ev.type === 'streamOpened') {
           if (serverStream < 0) serverStream = ev.streamId;
-          else serverDownload = ev.streamId;
+          else {
+            serverDownloads.push(ev.streamId);
+            downloadWritten.push(0);
+          }
         }
       }
       if (serverStream >= 0) server.streamRead(serverStream);
-      if (serverDownload >= 0) {
-        server.streamRead(serverDownload);
+      for (const [i, id] of serverDownloads.entries()) {
+        server.streamRead(id);
         let took = 0;
         do {
-          took = server.streamWrite(serverDownload, patternChunk(downloadWritten, DOWNLOAD_WRITE_BYTES));
-          downloadWritten += took;
+          took = server.streamWrite(id, patternChunk(downloadWritten[i], DOWNLOAD_WRITE_BYTES));
+          downloadWritten[i] += took;
         } while (took === DOWNLOAD_WRITE_BYTES);
       }
     }
@@ -116,14 +129,16 @@ export function runCbr(opts: {
         for (let c = before; c < Math.floor(received / chunkBytes); c++) delays.push(now - writeTimes[c]);
       }
     }
-    if (downloadId >= 0) {
-      for (let r = dialer.streamRead(downloadId); r !== null && r !== 'fin'; r = dialer.streamRead(downloadId)) {
+    const paused = opts.downloadsPauseAtMs !== undefined && started >= 0 && now - started >= opts.downloadsPauseAtMs;
+    for (const [i, id] of downloadIds.entries()) {
+      if (paused) break;
+      for (let r = dialer.streamRead(id); r !== null && r !== 'fin'; r = dialer.streamRead(id)) {
         wake(now);
-        if (checkPattern(downloadReceived, r) >= 0) corrupt = true;
-        downloadReceived += r.length;
+        if (checkPattern(downloadReceived[i], r) >= 0) corrupt = true;
+        downloadReceived[i] += r.length;
       }
-      if (started >= 0 && downloadAtEnd < 0 && now - started >= opts.durationMs) downloadAtEnd = downloadReceived;
     }
+    if (downloadIds.length > 0 && started >= 0 && downloadAtEnd < 0 && now - started >= opts.durationMs) downloadAtEnd = downloadTotal();
   });
   net.runUntil(opts.durationMs + 5000, () => started >= 0 && writeTimes.length > 0 && delays.length === Math.ceil(opts.durationMs / intervalMs));
   return {
@@ -133,7 +148,7 @@ export function runCbr(opts: {
     delays,
     senderStats: listenerNode.sessions[0].stats(),
     receiverStats: dialer.stats(),
-    downloadBytes: downloadAtEnd < 0 ? downloadReceived : downloadAtEnd,
+    downloadBytes: downloadAtEnd < 0 ? downloadTotal() : downloadAtEnd,
   };
 }
 

@@ -41,6 +41,11 @@ export class Stream {
   priority: StreamPriority = 'auto';
   /** Since when an 'auto' stream's unsent backlog has stayed large (Infinity: it keeps up). */
   backloggedSince = Infinity;
+  /** The receive window we keep ahead of the reader: grows while it keeps up (see `Streams.read`). */
+  recvWindow: number;
+  /** When the current window-tuning epoch began (NaN: at the first read), and the read offset then. */
+  recvEpochAt: Millis = NaN;
+  recvEpochOffset = 0;
 
   constructor(
     readonly id: number,
@@ -50,6 +55,7 @@ export class Stream {
   ) {
     this.peerMaxData = peerWindow;
     this.localMaxData = localWindow;
+    this.recvWindow = localWindow;
     this.announced = isLocal;
   }
   /**

@@ -1,3 +1,4 @@
+import type { Millis } from '../../base/time.ts';
 import type { ReadResult, StreamId } from '../api.ts';
 import type { SentFrame, SentPacket } from '../ack/sentPacket.ts';
 import { CloseCode } from '../closeCode.ts';
@@ -7,6 +8,13 @@ import type { FrameFate } from '../recovery/recovery.ts';
 import { ResetCode } from '../resetCode.ts';
 import { maxRecvRanges, PeerStreamIds, pieceLimit, sessionHeldLimit } from './limits.ts';
 import { Stream, type StreamPriority } from './stream.ts';
+
+/**
+ * A stream's receive window grows until it holds about this many round trips of what its reader
+ * takes (quic-go uses 4): a reader behind a loss waits for the repair or the retransmission, a
+ * few round trips at 10% loss, and the window must cover that wait at full rate.
+ */
+const WINDOW_ROUND_TRIPS = 8;
 
 /**
  * Slack beyond maxStreams in the peer's cumulative stream limit: its own concurrency limit may be
@@ -36,6 +44,8 @@ export interface StreamCounters {
  */
 export class Streams implements FrameFate {
   private readonly map = new Map<StreamId, Stream>();
+  /** What a new stream's receive window, ours and the peer's, starts at. */
+  private readonly initialStreamWindow: number;
   private nextLocalId: number;
   private readonly peerIds: PeerStreamIds;
   private peerOpen = 0;
@@ -75,6 +85,7 @@ export class Streams implements FrameFate {
     this.peerIds = new PeerStreamIds(isDialer ? 1 : 0, config.maxStreams + PEER_STREAM_SLACK);
     this.peerMaxData = config.sessionWindowBytes;
     this.localMaxData = config.sessionWindowBytes;
+    this.initialStreamWindow = Math.min(config.initialStreamWindowBytes, config.streamWindowBytes);
   }
 
   /** Streams not reset. */
@@ -93,7 +104,7 @@ export class Streams implements FrameFate {
     if (localOpen >= this.config.maxStreams) return null;
     const id = this.nextLocalId;
     this.nextLocalId += 2;
-    const stream = new Stream(id, true, this.config.streamWindowBytes, this.config.streamWindowBytes);
+    const stream = new Stream(id, true, this.initialStreamWindow, this.initialStreamWindow);
     stream.service = service;
     this.map.set(id, stream);
     this.pendingOpens.add(stream);
@@ -105,7 +116,7 @@ export class Streams implements FrameFate {
   write(id: StreamId, data: Uint8Array): number {
     const stream = this.map.get(id);
     if (stream === undefined || stream.isReset || stream.send.finRequested) return 0;
-    const room = Math.min(this.config.streamSendBufferBytes - stream.send.buffered, this.config.sessionSendBufferBytes - this.bufferedSend);
+    const room = Math.min(this.config.streamSendBufferBytes - stream.send.buffered, this.sessionSendRoom(stream));
     const n = Math.max(0, Math.min(room, data.length));
     if (n < data.length) {
       stream.writeBlocked = true;
@@ -119,12 +130,31 @@ export class Streams implements FrameFate {
     return n;
   }
 
-  /** See `Session.streamRead`: reading opens the windows again (a quarter at a time). */
-  read(id: StreamId, maxBytes: number): ReadResult {
+  /**
+   * Room in the session's send buffer for `stream`. Its last quarter is kept for streams that hold
+   * little (a live stream holds about a round trip of its rate): downloads keep their buffers
+   * full, and four of them filled all 64 MiB, refusing a live stream beside them until they had
+   * drained.
+   */
+  private sessionSendRoom(stream: Stream): number {
+    const total = this.config.sessionSendBufferBytes;
+    const reserved = stream.send.buffered >= this.config.streamSendBufferBytes / 4 ? total / 4 : 0;
+    return total - reserved - this.bufferedSend;
+  }
+
+  /**
+   * See `Session.streamRead`: reading opens the windows again (a quarter at a time). `now` and the
+   * round trip (`rttMs`) tune the stream's window.
+   */
+  read(id: StreamId, maxBytes: number, now: Millis, rttMs: Millis): ReadResult {
     const stream = this.map.get(id);
     if (stream === undefined || stream.isReset || !stream.announced) return null;
     const heldBefore = stream.recv.held;
     const piecesBefore = stream.recv.pieceCount;
+    if (Number.isNaN(stream.recvEpochAt)) {
+      stream.recvEpochAt = now;
+      stream.recvEpochOffset = stream.recv.readOffset;
+    }
     const out = stream.recv.read(maxBytes);
     this.recvHeld += stream.recv.held - heldBefore;
     this.recvPieces += stream.recv.pieceCount - piecesBefore;
@@ -138,9 +168,9 @@ export class Streams implements FrameFate {
     }
     this.counters.bytesRead += out.length;
     this.consumedData += out.length;
-    const streamTarget = stream.recv.readOffset + this.config.streamWindowBytes;
-    if (streamTarget - stream.localMaxData >= this.config.streamWindowBytes / 4 && stream.recv.finalSize < 0) {
-      stream.localMaxData = streamTarget;
+    if (stream.recv.readOffset + stream.recvWindow - stream.localMaxData >= stream.recvWindow / 4 && stream.recv.finalSize < 0) {
+      this.tuneWindow(stream, now, rttMs);
+      stream.localMaxData = stream.recv.readOffset + stream.recvWindow;
       this.pendingMaxStreamData.add(stream);
     }
     const sessionTarget = this.consumedData + this.config.sessionWindowBytes;
@@ -149,6 +179,23 @@ export class Streams implements FrameFate {
       this.pendingMaxData = true;
     }
     return out;
+  }
+
+  /**
+   * Receive-window auto-tuning, as quic-go's: a stream starts with a small window and doubles it
+   * (up to `streamWindowBytes`) whenever its reader consumed more than half of it in under two
+   * round trips' worth of time, so the window tracks what the stream really carries. Why: every
+   * byte a stream's window admits may sit unread in the session window, and a paused player
+   * reads nothing. With every stream at the full 24 MiB, three paused downloads held the whole
+   * 64 MiB session window and a live stream beside them froze for good.
+   */
+  private tuneWindow(stream: Stream, now: Millis, rttMs: Millis): void {
+    const readInEpoch = stream.recv.readOffset - stream.recvEpochOffset;
+    if (readInEpoch <= stream.recvWindow / 2) return;
+    const fraction = readInEpoch / stream.recvWindow;
+    if (now - stream.recvEpochAt < WINDOW_ROUND_TRIPS * fraction * rttMs) stream.recvWindow = Math.min(2 * stream.recvWindow, this.config.streamWindowBytes);
+    stream.recvEpochAt = now;
+    stream.recvEpochOffset = stream.recv.readOffset;
   }
 
   setPriority(id: StreamId, priority: StreamPriority): void {
@@ -416,7 +463,7 @@ export class Streams implements FrameFate {
       this.violation(CloseCode.ProtocolViolation, `stream ${streamId} is beyond the peer's stream limit`);
       return null;
     }
-    const stream = new Stream(streamId, false, this.config.streamWindowBytes, this.config.streamWindowBytes);
+    const stream = new Stream(streamId, false, this.initialStreamWindow, this.initialStreamWindow);
     this.map.set(streamId, stream);
     this.peerOpen++;
     if (this.peerOpen > this.config.maxStreams) this.resetStream(stream, ResetCode.Refused, false);

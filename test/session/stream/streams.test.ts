@@ -11,6 +11,7 @@ import { ByteWriter } from '../../../src/wire/bytes.ts';
 import { decodeFrames } from '../../../src/wire/frames.ts';
 
 const KiB = 1024;
+const RTT = 100;
 
 function setUp(isDialer = true, config: Parameters<typeof resolveSessionConfig>[0] = {}) {
   const events = new EventQueue();
@@ -132,11 +133,45 @@ describe('Streams', () => {
       { type: 'streamOpened', streamId: 0, service: 'svc' },
       { type: 'streamReadable', streamId: 0 },
     ]);
-    expect((streams.read(0, Infinity) as Uint8Array).length).toBe(20 * KiB);
+    expect((streams.read(0, Infinity, 0, RTT) as Uint8Array).length).toBe(20 * KiB);
     expect(packet().seen).toEqual([`maxStreamData 0 ${84 * KiB}`]);
     streams.onStream(0, 20 * KiB, false, new Uint8Array(20 * KiB));
-    streams.read(0, Infinity);
+    streams.read(0, Infinity, 0, RTT);
     expect(packet().seen).toEqual([`maxData ${168 * KiB}`, `maxStreamData 0 ${104 * KiB}`]);
+  });
+
+  it('starts a stream small and doubles its window while the reader keeps up, up to the largest; a slow reader keeps it', () => {
+    const { streams, packet } = setUp(false, { initialStreamWindowBytes: 64 * KiB, streamWindowBytes: 256 * KiB, sessionWindowBytes: 4096 * KiB });
+    streams.onStreamOpen(0, 'fast');
+    streams.onStreamOpen(4, 'paused');
+    // The fast reader takes 32 KiB every 10 ms (well within the 100 ms round trip).
+    const advertised = (id: number): number => {
+      const update = packet(4000).seen.find((f) => f.startsWith(`maxStreamData ${id} `));
+      return update === undefined ? NaN : Number(update.split(' ')[2]);
+    };
+    let offset = 0;
+    let window = 64 * KiB;
+    const windows: number[] = [];
+    for (let now = 0; now < 500; now += 10) {
+      if (offset + 32 * KiB > window) break;
+      streams.onStream(0, offset, false, new Uint8Array(32 * KiB));
+      offset += 32 * KiB;
+      streams.read(0, Infinity, now, RTT);
+      const max = advertised(0);
+      if (!Number.isNaN(max)) {
+        window = max;
+        windows.push(max - offset);
+      }
+    }
+    expect(windows[0]).toBe(64 * KiB);
+    expect(Math.max(...windows)).toBe(256 * KiB);
+    expect(offset).toBeGreaterThan(512 * KiB);
+    // The paused reader read its first 48 KiB over 5 s: its window never grows past where it began.
+    for (let now = 0, at = 0; at < 48 * KiB; now += 1000, at += 16 * KiB) {
+      streams.onStream(4, at, false, new Uint8Array(16 * KiB));
+      streams.read(4, Infinity, now, RTT);
+    }
+    expect(advertised(4)).toBe(48 * KiB + 64 * KiB);
   });
 
   it('closes on data beyond the stream window, and on a stream id beyond the peer limit', () => {
