@@ -5,10 +5,10 @@ import type { FecEncoder, SendGroup } from './encoder.ts';
 import { LOSS_PRIOR } from './lossMeter.ts';
 import { chooseFecParams, type FecLane } from './policy.ts';
 
-/** Shortest interval the stream rate is measured over. */
-const STREAM_RATE_SAMPLE_MS = 150;
-const STREAM_RATE_GAIN = 0.25;
-/** Share of the paths' measured bandwidth that stream data and its repairs may fill together. */
+/** Shortest interval the live rate is measured over. */
+const LIVE_RATE_SAMPLE_MS = 150;
+const LIVE_RATE_GAIN = 0.25;
+/** Share of the paths' measured bandwidth that live data and its repairs may fill together. */
 const REPAIR_BUDGET = 0.95;
 /** How long a repair cap set on saturated paths holds once they are no longer saturated. */
 const REPAIR_CAP_HOLD_MS = 5000;
@@ -18,17 +18,21 @@ const REPAIR_CAP_HOLD_MS = 5000;
  * for the latency lane, capped to the room the paths have above the stream's own rate.
  */
 export class FecLaneController {
-  /** Stream bytes sent per ms (EWMA), sampled at loss reports; what repairs ride on. */
-  private streamRate = 0;
-  private streamRateMarkAt: Millis = -Infinity;
-  private streamRateMarkBytes = 0;
+  /** Bytes of latency-lane packets sent per ms (EWMA), sampled at loss reports; what repairs ride on. */
+  private liveRate = 0;
+  private liveRateMarkAt: Millis = -Infinity;
+  private liveRateMarkBytes = 0;
+  /** Bytes of latency-lane data packets sent so far. */
+  private liveBytesSent = 0;
+  /** The lane of the data packet being built. */
+  private building: FecLane = 'bulk';
   private repairCap = Infinity;
   private repairCapUntil: Millis = -Infinity;
 
   constructor(
     private readonly encoder: Pick<FecEncoder, 'assign' | 'setParams' | 'params'>,
     private readonly paths: Pick<PathManager, 'all'>,
-    private readonly streams: Pick<Streams, 'sentData' | 'nextToSend'>,
+    private readonly streams: Pick<Streams, 'nextToSend'>,
   ) {}
 
   /**
@@ -36,7 +40,13 @@ export class FecLaneController {
    * lane has no FEC (see `FecEncoder.assign`).
    */
   assign(now: Millis): { group: SendGroup; index: number } | null {
-    return this.encoder.assign(now, this.nextLane(now));
+    this.building = this.nextLane(now);
+    return this.encoder.assign(now, this.building);
+  }
+
+  /** The data packet {@link assign} was asked about went out, `bytes` long. */
+  onDataSent(bytes: number): void {
+    if (this.building === 'latency') this.liveBytesSent += bytes;
   }
 
   /**
@@ -91,15 +101,18 @@ export class FecLaneController {
    * it built delayed every chunk by 400 ms more than any loss would have. The cap applies once the
    * paths are saturated (no app-limited sample: their bandwidth estimates measure the paths, not
    * the stream) and holds for a few seconds, so that relieving the queue does not lift it at once.
+   * Only the latency lane's own rate counts: a download beside the stream fills whatever is left
+   * and yields to repairs, which go first; counting it left a 60 Mbit/s stream no repairs at all
+   * over bursty loss, and every burst a retransmission late (worst chunk 390 ms against 115).
    */
   private repairHeadroom(now: Millis): number {
-    if (this.streamRateMarkAt > -Infinity && now - this.streamRateMarkAt >= STREAM_RATE_SAMPLE_MS) {
-      const rate = (this.streams.sentData - this.streamRateMarkBytes) / (now - this.streamRateMarkAt);
-      this.streamRate = this.streamRate === 0 ? rate : this.streamRate + STREAM_RATE_GAIN * (rate - this.streamRate);
+    if (this.liveRateMarkAt > -Infinity && now - this.liveRateMarkAt >= LIVE_RATE_SAMPLE_MS) {
+      const rate = (this.liveBytesSent - this.liveRateMarkBytes) / (now - this.liveRateMarkAt);
+      this.liveRate = this.liveRate === 0 ? rate : this.liveRate + LIVE_RATE_GAIN * (rate - this.liveRate);
     }
-    if (this.streamRateMarkAt === -Infinity || now - this.streamRateMarkAt >= STREAM_RATE_SAMPLE_MS) {
-      this.streamRateMarkAt = now;
-      this.streamRateMarkBytes = this.streams.sentData;
+    if (this.liveRateMarkAt === -Infinity || now - this.liveRateMarkAt >= LIVE_RATE_SAMPLE_MS) {
+      this.liveRateMarkAt = now;
+      this.liveRateMarkBytes = this.liveBytesSent;
     }
     let capacity = 0;
     let saturated = true;
@@ -108,8 +121,8 @@ export class FecLaneController {
       capacity += p.cc.bottleneckBandwidth;
       if (p.rate.isAppLimited || p.cc.state !== 'probe_bw') saturated = false;
     }
-    if (saturated && capacity > 0 && this.streamRate > 0) {
-      this.repairCap = Math.max(0, (REPAIR_BUDGET * capacity) / this.streamRate - 1);
+    if (saturated && capacity > 0 && this.liveRate > 0) {
+      this.repairCap = Math.max(0, (REPAIR_BUDGET * capacity) / this.liveRate - 1);
       this.repairCapUntil = now + REPAIR_CAP_HOLD_MS;
     } else if (now >= this.repairCapUntil) {
       this.repairCap = Infinity;
