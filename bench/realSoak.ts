@@ -49,6 +49,8 @@ const STREAM_GRACE_MS = 5000;
 const SETTLE_MS = 300;
 /** Below this idle share of the machine's CPU a failure is flagged as possibly the host's, not the relays'. */
 const HOST_SATURATED_IDLE = 0.05;
+/** The longest the soak waits for the relays to finish their warm-up. */
+const IDLE_WAIT_MS = 10_000;
 /** The tunnel's first transfer, before anything is measured (as `bench/run.ts` does). */
 const WARMUP_BYTES = 64 * 1024;
 
@@ -153,6 +155,8 @@ interface Measured {
   relayCpuSeconds: { entry: number | null; exit: number | null };
   /** The machine's idle share of CPU time over the workload (every core; null without /proc/stat). */
   hostIdle: number | null;
+  /** The same, per second from the start of the workload. */
+  hostIdlePerSecond: number[];
 }
 
 /** Everything one run recorded (the --out JSON holds a list of these). */
@@ -170,8 +174,9 @@ export interface RunRecord {
     worstPerSecondMs: Array<number | null>;
     /** CPU seconds each relay used during the stream. */
     relayCpuSeconds: { entry: number | null; exit: number | null };
-    /** The machine's idle CPU share while the stream ran. */
+    /** The machine's idle CPU share while the stream ran, overall and per second. */
     hostIdle: number | null;
+    hostIdlePerSecond: number[];
     firstLate: { index: number; overMs: number | null } | null;
     error: string | null;
     /** Per path, the share of the stream's data-direction packets it delivered. */
@@ -196,8 +201,14 @@ export interface RunRecord {
   } | null;
   passed: boolean;
   collapse: boolean;
+  /** A workload that failed ran with the machine's CPU under 5% idle: the host may be to blame. */
+  hostSaturated: boolean;
   reasons: string[];
   wallSeconds: number;
+  /** From the start of the run to the tunnel up (processes started, session up). */
+  setupSeconds: number | null;
+  /** How long the relays took to go idle (their warm-up) after that; {@link IDLE_WAIT_MS} at most. */
+  idleWaitSeconds: number | null;
   loadAverage: number;
 }
 
@@ -224,15 +235,28 @@ async function measure(h: Harness, id: string, spec: WorkloadSpec, capMs: number
   const cpu = (pid: number | undefined): number | null => (pid === undefined ? null : cpuSeconds(pid));
   const cpu0 = { entry: cpu(h.relays?.entry.pid), exit: cpu(h.relays?.exit.pid) };
   const host0 = hostCpuTicks();
-  h.viewer.send({ op: 'connect', id, target: h.target, spec });
-  const startedAt = await h.viewer.started(id, 10_000);
+  const hostIdlePerSecond: number[] = [];
+  let lastTicks = host0;
+  const sampler = setInterval(() => {
+    const t = hostCpuTicks();
+    if (t !== null && lastTicks !== null && t.total > lastTicks.total) hostIdlePerSecond.push(Number(((t.idle - lastTicks.idle) / (t.total - lastTicks.total)).toFixed(2)));
+    lastTicks = t;
+  }, 1000);
+  let startedAt: number;
   let stoppedAt: number | null = null;
-  let result = await receiver.done(id, Math.max(0, startedAt + capMs - monotonicMs()));
-  if (result === null) {
-    stoppedAt = monotonicMs();
-    h.viewer.send({ op: 'stop', id });
-    h.service.send({ op: 'stop', id });
-    result = await receiver.done(id, 5000);
+  let result: ReceiveResult | null;
+  try {
+    h.viewer.send({ op: 'connect', id, target: h.target, spec });
+    startedAt = await h.viewer.started(id, 10_000);
+    result = await receiver.done(id, Math.max(0, startedAt + capMs - monotonicMs()));
+    if (result === null) {
+      stoppedAt = monotonicMs();
+      h.viewer.send({ op: 'stop', id });
+      h.service.send({ op: 'stop', id });
+      result = await receiver.done(id, 5000);
+    }
+  } finally {
+    clearInterval(sampler);
   }
   const drops1 = drops();
   const cpu1 = { entry: cpu(h.relays?.entry.pid), exit: cpu(h.relays?.exit.pid) };
@@ -248,6 +272,7 @@ async function measure(h: Harness, id: string, spec: WorkloadSpec, capMs: number
   return { result, startedAt, stoppedAt, samples, link, hostDrops: { emulator: drops1.emulator - drops0.emulator, system: drops1.system - drops0.system },
     relayCpuSeconds: { entry: used(cpu0.entry, cpu1.entry), exit: used(cpu0.exit, cpu1.exit) },
     hostIdle: host0 === null || host1 === null || host1.total === host0.total ? null : (host1.idle - host0.idle) / (host1.total - host0.total),
+    hostIdlePerSecond,
   };
 }
 
@@ -275,8 +300,9 @@ function sumLinks(links: LinkCounts[]): LinkCounts {
  * relay spends about a second of CPU warming its data path up after it starts, and the bench
  * measures what a viewer sees once it is warm.
  */
-async function relaysIdle(h: Harness, maxMs: number): Promise<void> {
-  if (h.relays === null) return;
+async function relaysIdle(h: Harness, maxMs: number): Promise<number> {
+  const start = performance.now();
+  if (h.relays === null) return 0;
   const pids = [h.relays.entry.pid!, h.relays.exit.pid!];
   const cpu = (): number => pids.reduce((s, pid) => s + (cpuSeconds(pid) ?? 0), 0);
   const until = performance.now() + maxMs;
@@ -284,14 +310,16 @@ async function relaysIdle(h: Harness, maxMs: number): Promise<void> {
   while (performance.now() < until) {
     await sleep(250);
     const now = cpu();
-    if (now - last < 0.03) return;
+    if (now - last < 0.03) break;
     last = now;
   }
+  return (performance.now() - start) / 1000;
 }
 
 /** Notes that the host had next to no idle CPU while a workload that failed ran (reasons from index `since` on are that workload's). */
 function saturated(record: RunRecord, what: string, idle: number | null, since: number): void {
   if (record.reasons.length > since && idle !== null && idle < HOST_SATURATED_IDLE) {
+    record.hostSaturated = true;
     record.reasons.push(`(host saturated during the ${what}: ${(idle * 100).toFixed(0)}% idle)`);
   }
 }
@@ -327,8 +355,11 @@ export async function soakRun(seed: number, opts: { streamSeconds: number; bulkS
     bulk: null,
     passed: false,
     collapse: false,
+    hostSaturated: false,
     reasons: [],
     wallSeconds: 0,
+    setupSeconds: null,
+    idleWaitSeconds: null,
     loadAverage: os.loadavg()[0],
   };
   const streamMs = opts.streamSeconds * 1000;
@@ -336,7 +367,8 @@ export async function soakRun(seed: number, opts: { streamSeconds: number; bulkS
   try {
     harness = await startBering({ paths: path.paths, seed, keyFile: opts.keyFile, extraFlags: [] });
     current = harness;
-    await relaysIdle(harness, 5000);
+    record.setupSeconds = (performance.now() - t0) / 1000;
+    record.idleWaitSeconds = await relaysIdle(harness, IDLE_WAIT_MS);
     const warm = await measure(harness, `${seed}/warm-up`, { kind: 'bulk', direction, bytes: WARMUP_BYTES }, 20_000);
     if (warm.result?.complete !== true) throw new Error(`warm-up transfer failed: ${warm.result?.error ?? 'no data within 20 s'}`);
     await sleep(SETTLE_MS);
@@ -355,6 +387,7 @@ export async function soakRun(seed: number, opts: { streamSeconds: number; bulkS
       worstPerSecondMs: j.worstPerSecondMs.map((v) => finiteOrNull(Math.round(v))),
       relayCpuSeconds: s.relayCpuSeconds,
       hostIdle: s.hostIdle,
+      hostIdlePerSecond: s.hostIdlePerSecond,
       error: s.result.error,
       pathShares: s.link.map((l) => (delivered === 0 ? 0 : l.delivered / delivered)),
       link: sumLinks(s.link),
@@ -368,7 +401,7 @@ export async function soakRun(seed: number, opts: { streamSeconds: number; bulkS
       const f = j.firstLate;
       const when = `chunk ${f.index} (due at ${((f.index * intervalMs) / 1000).toFixed(2)} s)`;
       const perSecond = j.worstPerSecondMs.map((v) => (Number.isFinite(v) ? v.toFixed(0) : 'never')).join(',');
-      record.reasons.push(`${j.late} chunks late, first ${when} ${Number.isFinite(f.overMs) ? `+${f.overMs.toFixed(0)} ms over one-way` : 'never'} (worst per second: ${perSecond} ms)`);
+      record.reasons.push(`${j.late} chunks late, first ${when} ${Number.isFinite(f.overMs) ? `+${f.overMs.toFixed(0)} ms over one-way` : 'never'} (worst per second: ${perSecond} ms; host idle per second: ${s.hostIdlePerSecond.map((v) => `${(v * 100).toFixed(0)}%`).join(',')})`);
     }
     saturated(record, 'stream', s.hostIdle, 0);
     await sleep(SETTLE_MS);
@@ -399,7 +432,7 @@ export async function soakRun(seed: number, opts: { streamSeconds: number; bulkS
     };
     if (b.result.error !== null) record.reasons.push(`bulk broke after ${(b.result.bytes / MiB).toFixed(1)} MiB: ${b.result.error}`);
     else if (!b.result.complete || b.result.bytes !== bytes) record.reasons.push(`bulk: ${(b.result.bytes / MiB).toFixed(1)} of ${(bytes / MiB).toFixed(1)} MiB by the ${(capMs / 1000).toFixed(0)} s cap`);
-    if (share !== null && share < BULK_SHARE) record.reasons.push(`bulk ${(share * 100).toFixed(0)}% of C(1-p) < ${BULK_SHARE * 100}%`);
+    if (share !== null && share < BULK_SHARE) record.reasons.push(`bulk ${(share * 100).toFixed(1)}% of C(1-p) < ${BULK_SHARE * 100}%`);
     saturated(record, 'bulk', b.hostIdle, reasonsBeforeBulk);
 
     const deaths = harness.deaths();
@@ -431,7 +464,7 @@ export function describeRun(r: RunRecord): string {
   const bulk = b === null ? 'bulk not run' : `bulk ${b.mbps.toFixed(1)} Mbit/s${b.share === null ? ' (not judged)' : ` = ${(b.share * 100).toFixed(0)}% of C(1-p)`}`;
   const verdict = r.passed ? 'PASS' : `FAIL: ${r.reasons.join('; ')}`;
   const idle = (v: number | null | undefined): string => (v === null || v === undefined ? '?' : `${(v * 100).toFixed(0)}%`);
-  const host = `${r.wallSeconds.toFixed(1)} s, load ${r.loadAverage.toFixed(1)}, host idle ${idle(s?.hostIdle)} in the stream, ${idle(b?.hostIdle)} in bulk`;
+  const host = `${r.wallSeconds.toFixed(1)} s (setup ${r.setupSeconds?.toFixed(1) ?? '?'} s, relays idle after ${r.idleWaitSeconds?.toFixed(1) ?? '?'} s), load ${r.loadAverage.toFixed(1)}, host idle ${idle(s?.hostIdle)} in the stream, ${idle(b?.hostIdle)} in bulk`;
   return `seed ${r.seed} ${r.direction.padEnd(4)} [${r.path}]: ${stream}; ${bulk}; ${verdict} (${host})`;
 }
 
@@ -516,7 +549,8 @@ async function main(): Promise<void> {
     console.log(`bulk on paths up to ${JUDGED_UP_TO_MBPS} Mbit/s, share of C(1-p): min ${pct(shares[0])}, p10 ${pct(quantileSorted(shares, 0.1))}, p50 ${pct(quantileSorted(shares, 0.5))} (limit ${pct(BULK_SHARE)}, ${shares.length} runs judged)`);
   }
   const wall = (Date.now() - startedAt.getTime()) / 1000;
-  console.log(`${records.length} runs, ${failed.length} failed, ${collapses} collapses (${(wall / 60).toFixed(1)} min)`);
+  const saturatedFailures = failed.filter((r) => r.hostSaturated).length;
+  console.log(`${records.length} runs, ${failed.length} failed, ${collapses} collapses (${saturatedFailures} of the failures with the host saturated; ${(wall / 60).toFixed(1)} min)`);
 
   if (values.out !== undefined) {
     const out = {
@@ -527,7 +561,7 @@ async function main(): Promise<void> {
       bulkSeconds,
       machine: { cpus: os.availableParallelism(), node: process.version, loadAverageAtEnd: os.loadavg() },
       criteria: { firstSecondMs: FIRST_SECOND_MS, streamExcessMs: STREAM_EXCESS_MS, collapseWindowMs: COLLAPSE_WINDOW_MS, collapseShare: COLLAPSE_SHARE, bulkShare: BULK_SHARE, judgedUpToMbps: JUDGED_UP_TO_MBPS },
-      summary: { runs: records.length, failed: failed.length, collapses },
+      summary: { runs: records.length, failed: failed.length, collapses, failedWithHostSaturated: saturatedFailures },
       worstFirst: sorted.map((r) => r.seed),
       results: records,
     };
