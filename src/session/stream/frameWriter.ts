@@ -15,18 +15,22 @@ import type { Streams } from './streams.ts';
 
 /**
  * Fills a packet with what the streams owe, in this order: control frames (StreamOpen,
- * RESET_STREAM, MAX_DATA, MAX_STREAM_DATA), data to resend (`retransmit`), then new data: of
- * the streams their source paces first (`Stream.isSourcePaced`), then of the downloads. Each
- * frame written is recorded in `frames`, for recovery to settle.
+ * RESET_STREAM, MAX_DATA, MAX_STREAM_DATA); then the streams their source paces
+ * (`Stream.isSourcePaced`): data to resend (`retransmit`), then new data; then the downloads the
+ * same way. Each frame written is recorded in `frames`, for recovery to settle.
  *
  * Paced streams first because a fair share is not enough for video: round-robin against a
  * download gave a 60 Mbit/s stream half of a 100 Mbit/s path, and its delay grew without bound.
+ * And a download's resends after it, because a loss burst of a download is megabytes: sent
+ * first, it held the stream's new chunks back by as long as they took at the path's rate.
  * A download still gets everything the paced streams leave, all of it once they are caught up.
  */
 export function writeStreamFrames(w: ByteWriter, streams: Streams, frames: SentFrame[], retransmit: boolean): void {
   writeControlFrames(w, streams, frames);
-  if (retransmit) writeRetransmissions(w, streams, frames);
-  writeNewData(w, streams, frames);
+  if (retransmit && !writeRetransmissions(w, streams, frames, true)) return;
+  if (!writeRoundRobin(w, streams, frames, true)) return;
+  if (retransmit && !writeRetransmissions(w, streams, frames, false)) return;
+  writeRoundRobin(w, streams, frames, false);
 }
 
 function writeControlFrames(w: ByteWriter, streams: Streams, frames: SentFrame[]): void {
@@ -57,12 +61,14 @@ function writeControlFrames(w: ByteWriter, streams: Streams, frames: SentFrame[]
   }
 }
 
-function writeRetransmissions(w: ByteWriter, streams: Streams, frames: SentFrame[]): void {
+/** Resends of the source-paced streams (`pacedOnly`) or of the others; false once the packet is full. */
+function writeRetransmissions(w: ByteWriter, streams: Streams, frames: SentFrame[], pacedOnly: boolean): boolean {
   for (const stream of streams.retransmitQueue) {
+    if (stream.isSourcePaced !== pacedOnly) continue;
     const send = stream.send;
     while (!send.lost.isEmpty) {
       const room = streamDataCapacity(w.remaining, stream.id, send.lost.min!);
-      if (room <= 0) return;
+      if (room <= 0) return false;
       const [start, end] = send.lost.shiftRange(room)!;
       const fin = send.finLost && end === send.written && send.lost.isEmpty;
       writeStreamFrame(w, stream, start, end - start, fin, frames);
@@ -70,23 +76,22 @@ function writeRetransmissions(w: ByteWriter, streams: Streams, frames: SentFrame
       streams.counters.retransmittedBytes += end - start;
     }
     if (send.finLost) {
-      if (w.remaining < streamHeaderLength(stream.id, send.written, 0)) return;
+      if (w.remaining < streamHeaderLength(stream.id, send.written, 0)) return false;
       writeStreamFrame(w, stream, send.written, 0, true, frames);
       send.finLost = false;
     }
     streams.retransmitQueue.delete(stream);
   }
+  return w.remaining >= 32;
 }
 
-/** New data: the source-paced streams' first, then the downloads', round-robin within each. */
-function writeNewData(w: ByteWriter, streams: Streams, frames: SentFrame[]): void {
-  if (writeRoundRobin(w, streams, frames, true)) writeRoundRobin(w, streams, frames, false);
-}
-
-/** False once the packet or the session's credit is full. */
+/**
+ * New data of the source-paced streams (`pacedOnly`) or of the others, round-robin; false once
+ * the packet or the session's credit is full.
+ */
 function writeRoundRobin(w: ByteWriter, streams: Streams, frames: SentFrame[], pacedOnly: boolean): boolean {
   for (const stream of streams.sendQueue) {
-    if (pacedOnly && !stream.isSourcePaced) continue;
+    if (stream.isSourcePaced !== pacedOnly) continue;
     if (!writeNewStreamData(w, streams, stream, frames)) return false;
   }
   return true;

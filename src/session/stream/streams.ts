@@ -438,12 +438,14 @@ export class Streams implements FrameFate {
     return total;
   }
 
-  /** The stream whose data the next packet starts with, if any: lost data first. */
+  /**
+   * The stream whose data the next packet starts with, if any, in `writeStreamFrames`' order:
+   * source-paced streams' resends, their new data, then the others' resends and new data.
+   */
   nextToSend(): Stream | undefined {
-    const resend = this.retransmitQueue.values().next().value;
-    if (resend !== undefined) return resend;
+    for (const stream of this.retransmitQueue) if (stream.isSourcePaced) return stream;
     for (const stream of this.sendQueue) if (stream.isSourcePaced) return stream;
-    return this.sendQueue.values().next().value;
+    return this.retransmitQueue.values().next().value ?? this.sendQueue.values().next().value;
   }
 
   /** Whether `stream` is still live (not freed). */
