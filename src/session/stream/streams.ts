@@ -6,15 +6,9 @@ import type { SessionConfig } from '../config.ts';
 import type { EventQueue } from '../events.ts';
 import type { FrameFate } from '../recovery/recovery.ts';
 import { ResetCode } from '../resetCode.ts';
+import { sessionSendRoom, tuneRecvWindow } from './flowControl.ts';
 import { maxRecvRanges, PeerStreamIds, pieceLimit, sessionHeldLimit } from './limits.ts';
 import { Stream, type StreamPriority } from './stream.ts';
-
-/**
- * A stream's receive window grows until it holds about this many round trips of what its reader
- * takes (quic-go uses 4): a reader behind a loss waits for the repair or the retransmission, a
- * few round trips at 10% loss, and the window must cover that wait at full rate.
- */
-const WINDOW_ROUND_TRIPS = 8;
 
 /**
  * Slack beyond maxStreams in the peer's cumulative stream limit: its own concurrency limit may be
@@ -116,7 +110,7 @@ export class Streams implements FrameFate {
   write(id: StreamId, data: Uint8Array): number {
     const stream = this.map.get(id);
     if (stream === undefined || stream.isReset || stream.send.finRequested) return 0;
-    const room = Math.min(this.config.streamSendBufferBytes - stream.send.buffered, this.sessionSendRoom(stream));
+    const room = Math.min(this.config.streamSendBufferBytes - stream.send.buffered, sessionSendRoom(stream, this.config, this.bufferedSend));
     const n = Math.max(0, Math.min(room, data.length));
     if (n < data.length) {
       stream.writeBlocked = true;
@@ -128,18 +122,6 @@ export class Streams implements FrameFate {
     this.counters.bytesWritten += n;
     if (stream.sendCredit > 0) this.sendQueue.add(stream);
     return n;
-  }
-
-  /**
-   * Room in the session's send buffer for `stream`. Its last quarter is kept for streams that hold
-   * little (a live stream holds about a round trip of its rate): downloads keep their buffers
-   * full, and four of them filled all 64 MiB, refusing a live stream beside them until they had
-   * drained.
-   */
-  private sessionSendRoom(stream: Stream): number {
-    const total = this.config.sessionSendBufferBytes;
-    const reserved = stream.send.buffered >= this.config.streamSendBufferBytes / 4 ? total / 4 : 0;
-    return total - reserved - this.bufferedSend;
   }
 
   /**
@@ -169,7 +151,7 @@ export class Streams implements FrameFate {
     this.counters.bytesRead += out.length;
     this.consumedData += out.length;
     if (stream.recv.readOffset + stream.recvWindow - stream.localMaxData >= stream.recvWindow / 4 && stream.recv.finalSize < 0) {
-      this.tuneWindow(stream, now, rttMs);
+      tuneRecvWindow(stream, now, rttMs, this.config.streamWindowBytes);
       stream.localMaxData = stream.recv.readOffset + stream.recvWindow;
       this.pendingMaxStreamData.add(stream);
     }
@@ -179,23 +161,6 @@ export class Streams implements FrameFate {
       this.pendingMaxData = true;
     }
     return out;
-  }
-
-  /**
-   * Receive-window auto-tuning, as quic-go's: a stream starts with a small window and doubles it
-   * (up to `streamWindowBytes`) whenever its reader consumed more than half of it in under two
-   * round trips' worth of time, so the window tracks what the stream really carries. Why: every
-   * byte a stream's window admits may sit unread in the session window, and a paused player
-   * reads nothing. With every stream at the full 24 MiB, three paused downloads held the whole
-   * 64 MiB session window and a live stream beside them froze for good.
-   */
-  private tuneWindow(stream: Stream, now: Millis, rttMs: Millis): void {
-    const readInEpoch = stream.recv.readOffset - stream.recvEpochOffset;
-    if (readInEpoch <= stream.recvWindow / 2) return;
-    const fraction = readInEpoch / stream.recvWindow;
-    if (now - stream.recvEpochAt < WINDOW_ROUND_TRIPS * fraction * rttMs) stream.recvWindow = Math.min(2 * stream.recvWindow, this.config.streamWindowBytes);
-    stream.recvEpochAt = now;
-    stream.recvEpochOffset = stream.recv.readOffset;
   }
 
   setPriority(id: StreamId, priority: StreamPriority): void {
