@@ -3,6 +3,8 @@
  * endpoint behind the exit relay, and one impairment proxy per path between them, all on loopback.
  */
 import type { ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ImpairmentProxy } from '../src/lab/impairmentProxy.ts';
 import { spawnChild } from '../src/lab/children.ts';
@@ -30,13 +32,20 @@ export function pathSeed(seed: number, index: number): number {
 /** Starts a bering relay pair over `opts.paths`; resolves once the tunnel is up. */
 export function startBering(opts: BeringOptions): Promise<Harness> {
   return startUdpSystem(async ({ servicePort, helpers, started }) => {
-    const relay = (name: string, args: string[]): ChildProcess =>
-      helpers.add(
-        name,
-        spawnChild(process.execPath, [BERING, 'relay', ...args, '--key-file', opts.keyFile, ...opts.extraFlags], {
-          env: { ...process.env, LOG_LEVEL: 'info' },
-        }),
-      );
+    const relay = (name: string, args: string[]): ChildProcess => {
+      // RELAY_LOG_LEVEL=debug logs each path's model every second; RELAY_LOG_DIR keeps every
+      // relay's whole log (one file per relay and run), for diagnosing a bad run afterwards.
+      const child = spawnChild(process.execPath, [BERING, 'relay', ...args, '--key-file', opts.keyFile, ...opts.extraFlags], {
+        env: { ...process.env, LOG_LEVEL: process.env.RELAY_LOG_LEVEL ?? 'info' },
+      });
+      const dir = process.env.RELAY_LOG_DIR;
+      if (dir !== undefined) {
+        const log = createWriteStream(join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${name.replace(/ /g, '-')}.log`));
+        child.stderr?.on('data', (b: Buffer) => log.write(b));
+        child.on('exit', () => log.end());
+      }
+      return helpers.add(name, child);
+    };
 
     const exit = relay('exit relay', ['--udp-listen', opts.paths.map(() => '127.0.0.1:0').join(','), '--forward', `127.0.0.1:${servicePort}`]);
     const exitReady = waitForLine(exit, 'exit relay', (line) => logField<string[]>(line, 'relay running', 'udp'));
