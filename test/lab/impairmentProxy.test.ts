@@ -90,11 +90,14 @@ describe('ImpairmentProxy over loopback', () => {
     target.on('message', () => received++);
     const n = 4_000;
     await sendAt(client, proxy.address.port, 10_000, n);
-    await sleep(50);
+    for (let waited = 0; received < proxy.stats().aToB.delivered && waited < 2000; waited += 20) await sleep(20);
     const { aToB } = proxy.stats();
     expect(aToB.sent).toBe(n);
-    expect(received, `seed ${seed}`).toBe(aToB.delivered);
-    expect(Math.abs(1 - received / n - 0.1), `seed ${seed}`).toBeLessThan(5 * Math.sqrt((0.1 * 0.9) / n));
+    expect(Math.abs(1 - aToB.delivered / n - 0.1), `seed ${seed}`).toBeLessThan(5 * Math.sqrt((0.1 * 0.9) / n));
+    // What the proxy delivered reached the target, less what the kernel dropped from the target's
+    // socket buffer while a busy host left it unread (240 of 3,616 with one core busy elsewhere).
+    expect(received, `seed ${seed}`).toBeLessThanOrEqual(aToB.delivered);
+    expect(received, `seed ${seed}`).toBeGreaterThan(0.9 * aToB.delivered);
   });
 
   it('caps the rate within 5% and bounds the queue under 2x overload', async () => {
