@@ -83,7 +83,6 @@ export class PacketBuilder {
     writeStreamFrames(w, this.streams, frames, retransmit);
     if (frames.length === 0 && w.pos === 0) encodePing(w);
     const t = this.finish(now, path, w, frames, fec?.group ?? null);
-    if (carriesData) this.fecLanes?.onDataSent(t.bytes.length);
     if (fec !== null) this.fecEncoder!.addSource(fec.group, fec.index, t.bytes);
     return t;
   }

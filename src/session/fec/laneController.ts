@@ -18,21 +18,17 @@ const REPAIR_CAP_HOLD_MS = 5000;
  * for the latency lane, capped to the room the paths have above the stream's own rate.
  */
 export class FecLaneController {
-  /** Bytes of latency-lane packets sent per ms (EWMA), sampled at loss reports; what repairs ride on. */
+  /** Bytes per ms (EWMA) of live streams' data sent, sampled at loss reports; what repairs ride on. */
   private liveRate = 0;
   private liveRateMarkAt: Millis = -Infinity;
   private liveRateMarkBytes = 0;
-  /** Bytes of latency-lane data packets sent so far. */
-  private liveBytesSent = 0;
-  /** The lane of the data packet being built. */
-  private building: FecLane = 'bulk';
   private repairCap = Infinity;
   private repairCapUntil: Millis = -Infinity;
 
   constructor(
     private readonly encoder: Pick<FecEncoder, 'assign' | 'setParams' | 'params'>,
     private readonly paths: Pick<PathManager, 'all'>,
-    private readonly streams: Pick<Streams, 'nextToSend'>,
+    private readonly streams: Pick<Streams, 'nextToSend' | 'sourcePacedSent'>,
   ) {}
 
   /**
@@ -40,13 +36,7 @@ export class FecLaneController {
    * lane has no FEC (see `FecEncoder.assign`).
    */
   assign(now: Millis): { group: SendGroup; index: number } | null {
-    this.building = this.nextLane(now);
-    return this.encoder.assign(now, this.building);
-  }
-
-  /** The data packet {@link assign} was asked about went out, `bytes` long. */
-  onDataSent(bytes: number): void {
-    if (this.building === 'latency') this.liveBytesSent += bytes;
+    return this.encoder.assign(now, this.nextLane(now));
   }
 
   /**
@@ -101,18 +91,21 @@ export class FecLaneController {
    * it built delayed every chunk by 400 ms more than any loss would have. The cap applies once the
    * paths are saturated (no app-limited sample: their bandwidth estimates measure the paths, not
    * the stream) and holds for a few seconds, so that relieving the queue does not lift it at once.
-   * Only the latency lane's own rate counts: a download beside the stream fills whatever is left
-   * and yields to repairs, which go first; counting it left a 60 Mbit/s stream no repairs at all
-   * over bursty loss, and every burst a retransmission late (worst chunk 390 ms against 115).
+   * Only the data of streams their source paces counts: a download beside the stream fills
+   * whatever is left and yields to repairs, which go first; counting it left a 60 Mbit/s stream no
+   * repairs at all over bursty loss, and every burst a retransmission late (worst chunk 390 ms
+   * against 115). Paced, not in the latency lane: a live stream its repairs held back (57 Mbit/s
+   * with 50% repairs on an 84 Mbit/s path losing 6.5%) left the latency lane as a backlogged
+   * stream, its rate read as 33-59 Mbit/s, and the cap never held.
    */
   private repairHeadroom(now: Millis): number {
     if (this.liveRateMarkAt > -Infinity && now - this.liveRateMarkAt >= LIVE_RATE_SAMPLE_MS) {
-      const rate = (this.liveBytesSent - this.liveRateMarkBytes) / (now - this.liveRateMarkAt);
+      const rate = (this.streams.sourcePacedSent - this.liveRateMarkBytes) / (now - this.liveRateMarkAt);
       this.liveRate = this.liveRate === 0 ? rate : this.liveRate + LIVE_RATE_GAIN * (rate - this.liveRate);
     }
     if (this.liveRateMarkAt === -Infinity || now - this.liveRateMarkAt >= LIVE_RATE_SAMPLE_MS) {
       this.liveRateMarkAt = now;
-      this.liveRateMarkBytes = this.liveBytesSent;
+      this.liveRateMarkBytes = this.streams.sourcePacedSent;
     }
     let capacity = 0;
     let saturated = true;

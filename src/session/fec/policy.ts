@@ -65,8 +65,34 @@ export function chooseFecParams(loss: LossModel, lane: FecLane, maxOverhead = In
   if (shape.k * maxOverhead < 1) return null;
   // Interleave deeper than the mean run: runs are geometric, many are longer.
   const depth = Math.max(1, Math.min(shape.maxDepth, Math.ceil(2 * loss.meanBurst)));
-  const m = Math.min(repairCount(shape.k, loss, depth, lane), Math.floor(shape.k * maxOverhead));
+  const wanted = repairCount(shape.k, loss, depth, lane);
+  const m = Math.min(wanted, Math.floor(shape.k * maxOverhead));
+  if (m < wanted) return widerGroup(shape, loss, depth, lane, maxOverhead, m);
   return { k: shape.k, m, depth, holdMs: shape.holdMs, lane, loss, maxOverhead };
+}
+
+/** Group sizes tried when the path's room caps the repairs (the lane's own size first). */
+const WIDER_GROUP_FACTORS = [1, 2, 4];
+
+/**
+ * When the room on the path caps a group's repairs below what the loss needs, a wider group
+ * restores more for the same overhead (more symbols even out the loss): at 6.5% random loss and
+ * room for 25% repairs, 4 of 16 leave 2.6% of the losses to ARQ, 16 of 64 leave 0.1%. The group
+ * still closes after the lane's hold, smaller and keeping to the same overhead, so a slow stream
+ * waits no longer for its repairs. Returns the size that leaves the fewest losses unrestored.
+ */
+function widerGroup(shape: LaneShape, loss: LossModel, depth: number, lane: FecLane, maxOverhead: number, cappedM: number): FecParams {
+  const p = Math.min(0.5, loss.lossRate);
+  const b = Math.max(1, loss.meanBurst);
+  const perEvent = Math.max(1, (2 * b) / depth, 1 / (1 - (1 - 1 / b) ** depth));
+  let best = { k: shape.k, m: cappedM, residual: unrecoveredFraction(shape.k, cappedM, p, perEvent) };
+  for (const factor of WIDER_GROUP_FACTORS) {
+    const k = shape.k * factor;
+    const m = Math.min(repairCount(k, loss, depth, lane), Math.floor(k * maxOverhead));
+    const residual = m > 0 ? unrecoveredFraction(k, m, p, perEvent) : 1;
+    if (residual < best.residual) best = { k, m, residual };
+  }
+  return { k: best.k, m: best.m, depth, holdMs: shape.holdMs, lane, loss, maxOverhead };
 }
 
 /** Repair packets for a group of `k` sources interleaved `depth` deep. */

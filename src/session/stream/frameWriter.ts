@@ -71,13 +71,13 @@ function writeRetransmissions(w: ByteWriter, streams: Streams, frames: SentFrame
       if (room <= 0) return false;
       const [start, end] = send.lost.shiftRange(room)!;
       const fin = send.finLost && end === send.written && send.lost.isEmpty;
-      writeStreamFrame(w, stream, start, end - start, fin, frames);
+      writeStreamFrame(w, streams, stream, start, end - start, fin, frames);
       if (fin) send.finLost = false;
       streams.counters.retransmittedBytes += end - start;
     }
     if (send.finLost) {
       if (w.remaining < streamHeaderLength(stream.id, send.written, 0)) return false;
-      writeStreamFrame(w, stream, send.written, 0, true, frames);
+      writeStreamFrame(w, streams, stream, send.written, 0, true, frames);
       send.finLost = false;
     }
     streams.retransmitQueue.delete(stream);
@@ -117,7 +117,7 @@ function writeNewStreamData(w: ByteWriter, streams: Streams, stream: Stream, fra
   const length = Math.max(0, Math.min(available, streamDataCapacity(w.remaining, stream.id, send.nextOffset)));
   if (length === 0 && (available > 0 || w.remaining < streamHeaderLength(stream.id, send.nextOffset, 0))) return false;
   const fin = finReady && send.nextOffset + length === send.written;
-  writeStreamFrame(w, stream, send.nextOffset, length, fin, frames);
+  writeStreamFrame(w, streams, stream, send.nextOffset, length, fin, frames);
   send.nextOffset += length;
   streams.sentData += length;
   if (fin) send.finSent = true;
@@ -127,7 +127,8 @@ function writeNewStreamData(w: ByteWriter, streams: Streams, stream: Stream, fra
   return w.remaining >= 32;
 }
 
-function writeStreamFrame(w: ByteWriter, stream: Stream, offset: number, length: number, fin: boolean, frames: SentFrame[]): void {
+function writeStreamFrame(w: ByteWriter, streams: Streams, stream: Stream, offset: number, length: number, fin: boolean, frames: SentFrame[]): void {
+  if (stream.isSourcePaced) streams.sourcePacedSent += length;
   encodeStreamHeader(w, stream.id, offset, length, fin);
   stream.send.copyOut(offset, length, w.buf, w.pos);
   w.pos += length;

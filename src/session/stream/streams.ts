@@ -60,6 +60,8 @@ export class Streams implements FrameFate {
   /** Session flow control, RFC 9000 §4.1: what the peer allows and what we sent of it. */
   private peerMaxData: number;
   sentData = 0;
+  /** Stream bytes sent (resends too) of streams their source paces (live video): what repairs ride on. */
+  sourcePacedSent = 0;
   /** What we allow the peer, what it sent of it and what the application read. */
   localMaxData: number;
   private receivedData = 0;

@@ -23,14 +23,9 @@ function setUp(paths: Path[]) {
     assign: () => null,
   };
   const queue: Stream[] = [];
-  const streams = { nextToSend: () => queue[0] };
+  const streams = { sourcePacedSent: 0, nextToSend: () => queue[0] };
   const lanes = new FecLaneController(encoder, { all: paths }, streams);
-  /** A data packet of `bytes` built and sent in whatever lane its first stream has at `now`. */
-  const send = (now: number, bytes: number): void => {
-    lanes.assign(now);
-    lanes.onDataSent(bytes);
-  };
-  return { lanes, set, queue, send };
+  return { lanes, set, queue, streams };
 }
 
 /** A stream with `backlog` bytes written and not yet sent. */
@@ -101,11 +96,11 @@ describe('FecLaneController', () => {
 
   it('caps the latency lane to the room above the stream on saturated paths, and holds the cap 5 s', () => {
     const path = fakePath({ loss: 0.05, burst: 3, pacing: 3000, bottleneck: 3000, saturated: true });
-    const { lanes, set, send } = setUp([path]);
+    const { lanes, set, streams } = setUp([path]);
     const latency = () => set.filter(([lane]) => lane === 'latency').at(-1)![1];
     lanes.update(0);
-    // 2000 bytes/ms of stream on 3000 bytes/ms of path: 0.95 * 3000 / 2000 - 1 repairs per packet.
-    send(100, 400_000);
+    // 2000 bytes/ms of live stream on 3000 bytes/ms of path: 0.95 * 3000 / 2000 - 1 repairs per packet.
+    streams.sourcePacedSent = 400_000;
     lanes.update(200);
     const cap = (0.95 * 3000) / 2000 - 1;
     expect(latency()).toEqual(chooseFecParams({ lossRate: 0.05, meanBurst: 3 }, 'latency', cap));
@@ -115,26 +110,5 @@ describe('FecLaneController', () => {
     expect(latency()).toEqual(chooseFecParams({ lossRate: 0.05, meanBurst: 3 }, 'latency', cap));
     lanes.update(5200);
     expect(latency()).toEqual(chooseFecParams({ lossRate: 0.05, meanBurst: 3 }, 'latency'));
-  });
-
-  it('counts only the live stream against the room: a download beside it yields to its repairs', () => {
-    const path = fakePath({ loss: 0.05, burst: 3, pacing: 3000, bottleneck: 3000, saturated: true });
-    const { lanes, set, queue, send } = setUp([path]);
-    const latency = () => set.filter(([lane]) => lane === 'latency').at(-1)![1];
-    const live = streamWith(1000);
-    const download = streamWith(64 << 20);
-    queue.push(download);
-    lanes.nextLane(0);
-    lanes.update(600);
-    queue.unshift(live);
-    send(650, 300_000);
-    queue.shift();
-    // Backlogged since 0: the download's packets go in the bulk lane and fill the rest of the path.
-    expect(lanes.nextLane(700)).toBe('bulk');
-    send(700, 5_000_000);
-    lanes.update(900);
-    // The live stream's 1000 bytes/ms sets the cap (1.85 repairs per packet), not the 17,000 of both.
-    const cap = (0.95 * 3000) / 1000 - 1;
-    expect(latency()).toEqual(chooseFecParams({ lossRate: 0.05, meanBurst: 3 }, 'latency', cap));
   });
 });

@@ -174,6 +174,19 @@ describe('Streams', () => {
     expect(advertised(4)).toBe(48 * KiB + 64 * KiB);
   });
 
+  it('counts the data it sends of source-paced streams, not of a download refused room', () => {
+    const { streams, packet } = setUp(true, { streamSendBufferBytes: 64 * KiB, sessionSendBufferBytes: 1024 * KiB });
+    const live = streams.open('live')!;
+    const download = streams.open('files')!;
+    expect(streams.write(download, new Uint8Array(80 * KiB))).toBe(64 * KiB);
+    expect(streams.write(live, new Uint8Array(2 * KiB))).toBe(2 * KiB);
+    let sent = 0;
+    for (let i = 0; i < 10; i++) sent += packet(1300).seen.filter((f) => f.startsWith('stream')).length;
+    expect(sent).toBeGreaterThan(2);
+    // The live stream's 2 KiB went first and counted; the download's packets after it did not.
+    expect(streams.sourcePacedSent).toBe(2 * KiB);
+  });
+
   it('closes on data beyond the stream window, and on a stream id beyond the peer limit', () => {
     const over = setUp(false);
     over.streams.onStream(0, 64 * KiB - 10, false, new Uint8Array(11));
