@@ -36,6 +36,11 @@ export interface ListenerStats {
   /** Of those, authentic handshakes whose timestamp was too far from this relay's clock. */
   staleHandshakes: number;
   /**
+   * Authentic handshakes sent in the seconds before this relay started: a peer's redial in flight
+   * across our restart. Refused (its next attempt is answered) but neither a replay nor skew.
+   */
+  handshakesBeforeStart: number;
+  /**
    * Copies of an accepted handshake arriving on the dialer's other paths (it sends one init on
    * every path): not replays, and not counted in `replays`.
    */
@@ -112,6 +117,7 @@ export class Listener {
     handshakes: 0,
     replays: 0,
     staleHandshakes: 0,
+    handshakesBeforeStart: 0,
     handshakeCopies: 0,
     sessionsRefused: 0,
     handshakesRateLimited: 0,
@@ -185,7 +191,7 @@ export class Listener {
 
   private handleInit(now: Millis, wallNow: UnixMillis, bytes: Uint8Array, from: PeerAddress | undefined, local: number): ListenerResult {
     const rs = this.responder.stats;
-    const before = { replayed: rs.replayed, stale: rs.stale, badMac: rs.badMac };
+    const before = { replayed: rs.replayed, stale: rs.stale, predatesStart: rs.predatesStart, badMac: rs.badMac };
     let localId = this.opts.rng.nextU32();
     while (this.sessions.has(localId)) localId = this.opts.rng.nextU32();
     // Limits are checked only once the init proved authentic and fresh, so forgeries and replays
@@ -205,6 +211,9 @@ export class Listener {
       else if (rs.stale > before.stale) {
         this.stats.replays++;
         this.stats.staleHandshakes++;
+      } else if (rs.predatesStart > before.predatesStart) {
+        // The dialer's next attempt carries a later timestamp and is answered.
+        this.stats.handshakesBeforeStart++;
       } else {
         this.stats.authFailures++;
         if (rs.badMac > before.badMac) this.stats.handshakeAuthFailures++;

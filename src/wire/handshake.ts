@@ -203,6 +203,12 @@ export class HandshakeInitiator {
   }
 }
 
+/**
+ * How long before a responder's start an init may have been sent and still be a redial in
+ * flight across that start (a path's delay plus a retry), rather than a recording replayed.
+ */
+const IN_FLIGHT_ACROSS_START_MS = 3000;
+
 /** Counters of {@link HandshakeResponder.respond} outcomes, for metrics. */
 export interface HandshakeStats {
   /** Inits answered. */
@@ -211,6 +217,11 @@ export interface HandshakeStats {
   badMac: number;
   /** Authentic inits whose timestamp is outside ±maxSkewMs (clock skew, or an old replay). */
   stale: number;
+  /**
+   * Authentic inits sent in the few seconds before this responder came to be (`notBefore`):
+   * a peer's redial in flight across our restart, refused like any older init but no attack.
+   */
+  predatesStart: number;
   /** Authentic inits already answered. */
   replayed: number;
   /** Wrong length or type, or an authentic init carrying an unusable X25519 key. */
@@ -253,6 +264,7 @@ export class HandshakeResponder {
     accepted: 0,
     badMac: 0,
     stale: 0,
+    predatesStart: 0,
     replayed: 0,
     malformed: 0,
     overloaded: 0,
@@ -312,7 +324,8 @@ export class HandshakeResponder {
     r.pos = INIT_TIMESTAMP_AT;
     const sentAt = r.u48();
     if (Math.abs(sentAt - wallNow) > this.maxSkewMs || sentAt < this.notBefore) {
-      stats.stale++;
+      if (Math.abs(sentAt - wallNow) <= this.maxSkewMs && this.notBefore - sentAt <= IN_FLIGHT_ACROSS_START_MS) stats.predatesStart++;
+      else stats.stale++;
       return null;
     }
     this.prune(wallNow);

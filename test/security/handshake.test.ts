@@ -42,6 +42,7 @@ describe('listener handshake defences', () => {
       handshakes: 1,
       replays: 5,
       staleHandshakes: 5,
+      handshakesBeforeStart: 0,
       handshakeCopies: 10,
       sessionsRefused: 0,
       handshakesRateLimited: 0,
@@ -58,6 +59,11 @@ describe('listener handshake defences', () => {
     const restarted = new Listener({ psk: PSK, rng: new SeededRng(2), startedAt: WALL + 20_000 });
     expect(restarted.handleDatagram(0, WALL + 25_000, recorded).kind).toBe('drop');
     expect(restarted.stats.replays).toBe(1);
+    // One the dialer sent a second before the restart, still in flight, is refused but no replay:
+    // its next attempt is stamped after the start.
+    const [inFlight] = inits(1, 12, PSK, WALL + 19_000);
+    expect(restarted.handleDatagram(0, WALL + 20_050, inFlight).kind).toBe('drop');
+    expect(restarted.stats).toMatchObject({ replays: 1, staleHandshakes: 1, handshakesBeforeStart: 1, authFailures: 0 });
     expect(restarted.sessionCount).toBe(0);
     // Inits made after the start are answered as usual.
     const [fresh] = inits(1, 12, PSK, WALL + 20_000);

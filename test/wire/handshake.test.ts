@@ -135,8 +135,12 @@ describe('handshake', () => {
     seeded((rng) => {
       const psk = bytes(rng, 32);
       const responder = new HandshakeResponder(psk, { notBefore: NOW });
+      // Sent just before the start: a redial in flight across a restart, counted apart.
       expect(responder.respond(NOW + 10, new HandshakeInitiator(psk, 1, rng, NOW - 1).packet, 2, rng)).toBeNull();
-      expect(responder.stats.stale).toBe(1);
+      expect(responder.stats).toMatchObject({ stale: 0, predatesStart: 1 });
+      // Sent 30 s before it: a recording replayed, as stale as any.
+      expect(responder.respond(NOW + 10, new HandshakeInitiator(psk, 1, rng, NOW - 30_000).packet, 2, rng)).toBeNull();
+      expect(responder.stats).toMatchObject({ stale: 1, predatesStart: 1 });
       expect(responder.respond(NOW + 10, new HandshakeInitiator(psk, 1, rng, NOW).packet, 2, rng)).not.toBeNull();
     }),
   );
