@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllChildren } from '../src/lab/children.ts';
 import type { LinkStats } from '../src/sim/link.ts';
-import { BULK_SHARE, randomPath, STREAM_EXCESS_MS, type RandomPath } from '../test/support/randomPaths.ts';
+import { BULK_SHARE, bulkBytesAt, randomPath, STREAM_EXCESS_MS, type RandomPath } from '../test/support/randomPaths.ts';
 import { startBering } from './beringHarness.ts';
 import type { Harness } from './harness.ts';
 import { cpuSeconds, udpSocketDrops } from './procStats.ts';
@@ -134,8 +134,7 @@ export function judgeStream(delays: ReadonlyArray<number | null>, intervalMs: nu
 
 /** Payload bytes of a random path's bulk transfer: `seconds` of its capacity (at most 200 Mbit/s of it), 8-128 MiB. */
 export function bulkBytes(path: RandomPath, seconds: number): number {
-  const mbps = Math.min(path.capacityMbps, JUDGED_UP_TO_MBPS);
-  return Math.min(128 * MiB, Math.max(8 * MiB, Math.round((mbps * 1e6 * seconds) / 8)));
+  return bulkBytesAt(Math.min(path.capacityMbps, JUDGED_UP_TO_MBPS), seconds);
 }
 
 /** Data-direction link counters of one workload, summed over the paths. */

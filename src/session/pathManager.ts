@@ -239,34 +239,34 @@ export class PathManager {
   // ---------------------------------------------------------------- timers
 
   /**
-   * The earliest release, among paths with window left, that comes after the last poll: when the
-   * scheduler declined every path free at that poll, nothing can go before it.
-   */
-  releasedAfterPollAt: Millis = Infinity;
-
-  /**
    * Arms every path's timers; `wantsToSend`: the session has data or repairs waiting, so a path
    * with window left wakes at its pacer's release, unless it was already released when output was
    * last polled at `polledAt` and the scheduler passed it over (a slower path kept for later):
    * the next ACK or another path's release reconsiders it, where a timer already due would wake
-   * the host at once, again and again. Returns the earliest time a path with window left may
-   * send (Infinity: none has window), and sets {@link releasedAfterPollAt}.
+   * the host at once, again and again.
    */
-  armTimers(wantsToSend: boolean, polledAt: Millis): Millis {
-    let sendableAt = Infinity;
-    this.releasedAfterPollAt = Infinity;
+  armTimers(wantsToSend: boolean, polledAt: Millis): void {
     for (const path of this.all) {
       if (path === undefined) continue;
       const release = path.pacer.releaseTime();
-      if (path.isUp && path.hasCwndRoom) {
-        sendableAt = Math.min(sendableAt, release);
-        if (release > polledAt) this.releasedAfterPollAt = Math.min(this.releasedAfterPollAt, release);
-      }
       for (let slot = 0; slot < PathTimer.Pacing; slot++) path.timers.set(slot, this.deadline(path, slot as PathTimer));
       const paced = path.responsePending !== null || (path.isUp && (path.pingPending || (wantsToSend && path.hasCwndRoom && release > polledAt)));
       path.timers.set(PathTimer.Pacing, paced ? release : Infinity);
     }
-    return sendableAt;
+  }
+
+  /**
+   * The earliest pacer release among the paths up with window left (Infinity: none); with
+   * `polledAt`, only releases after it (a path free at that poll was passed over by the scheduler).
+   */
+  sendableAt(polledAt: Millis | null = null): Millis {
+    let at = Infinity;
+    for (const path of this.all) {
+      if (path === undefined || !path.isUp || !path.hasCwndRoom) continue;
+      const release = path.pacer.releaseTime();
+      if ((polledAt === null || release > polledAt) && release < at) at = release;
+    }
+    return at;
   }
 
   /** While handshaking no path has anything to time. */

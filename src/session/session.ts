@@ -289,13 +289,13 @@ export class Session {
       timers.set(Timer.KeyDiscard, this.opener.nextTimeout);
     }
     const wantsToSend = this.streams.hasElicitingWork || this.fecEncoder?.hasRepair(this.lastPollAt) === true;
-    const sendableAt = this.paths.armTimers(wantsToSend, this.lastPollAt);
+    this.paths.armTimers(wantsToSend, this.lastPollAt);
     // Repairs wait for a path: with none that has window, an ACK or a path coming back wakes us;
     // with one still paced, its release does (a repair due before it would wake us for nothing).
     // A repair already due at the last poll found every free path declined by the scheduler (a
     // slower path kept for a larger backlog): only a later release can take it.
-    if (sendableAt < Infinity && this.fecEncoder !== null) {
-      const from = this.fecEncoder.hasRepair(this.lastPollAt) ? this.paths.releasedAfterPollAt : sendableAt;
+    if (this.fecEncoder !== null) {
+      const from = this.paths.sendableAt(this.fecEncoder.hasRepair(this.lastPollAt) ? this.lastPollAt : null);
       if (from < Infinity) timers.set(Timer.Repair, Math.max(this.fecEncoder.nextRepairTime(), from));
     }
   }

@@ -54,14 +54,10 @@ export const PATH_TIMER_COUNT = 8;
 /**
  * Deadlines indexed by a timer enum, as quinn-proto's `TimerTable`: the next wake-up is their
  * minimum, and a slot is either armed (a time) or stopped (Infinity). No allocation after
- * construction. The minimum is kept rather than searched for: the driver asks for it after every
- * datagram and every poll, far more often than it moves.
+ * construction.
  */
 export class TimerTable {
   private readonly at: Float64Array;
-  private earliest = Infinity;
-  /** A slot that held the minimum moved later: `earliest` may be too early. */
-  private stale = false;
 
   constructor(slots: number) {
     this.at = new Float64Array(slots).fill(Infinity);
@@ -69,11 +65,7 @@ export class TimerTable {
 
   /** Arms `slot` for `at` (Infinity stops it). */
   set(slot: number, at: Millis): void {
-    const was = this.at[slot];
-    if (was === at) return;
     this.at[slot] = at;
-    if (at <= this.earliest) this.earliest = at;
-    else if (was === this.earliest) this.stale = true;
   }
 
   /** Whether `slot` is armed and due at `now`. */
@@ -83,18 +75,12 @@ export class TimerTable {
 
   stopAll(): void {
     this.at.fill(Infinity);
-    this.earliest = Infinity;
-    this.stale = false;
   }
 
   /** The earliest armed deadline, or Infinity when every slot is stopped. */
   next(): Millis {
-    if (this.stale) {
-      let t = Infinity;
-      for (let i = 0; i < this.at.length; i++) if (this.at[i] < t) t = this.at[i];
-      this.earliest = t;
-      this.stale = false;
-    }
-    return this.earliest;
+    let t = Infinity;
+    for (let i = 0; i < this.at.length; i++) if (this.at[i] < t) t = this.at[i];
+    return t;
   }
 }

@@ -323,8 +323,9 @@ export class HandshakeResponder {
     const initiatorSessionId = r.u32();
     r.pos = INIT_TIMESTAMP_AT;
     const sentAt = r.u48();
-    if (Math.abs(sentAt - wallNow) > this.maxSkewMs || sentAt < this.notBefore) {
-      if (Math.abs(sentAt - wallNow) <= this.maxSkewMs && this.notBefore - sentAt <= IN_FLIGHT_ACROSS_START_MS) stats.predatesStart++;
+    const skewed = Math.abs(sentAt - wallNow) > this.maxSkewMs;
+    if (skewed || sentAt < this.notBefore) {
+      if (!skewed && this.notBefore - sentAt <= IN_FLIGHT_ACROSS_START_MS) stats.predatesStart++;
       else stats.stale++;
       return null;
     }

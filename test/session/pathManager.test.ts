@@ -127,7 +127,10 @@ describe('PathManager', () => {
     const a = paths.pathFor(0);
     paths.markUp(a, 0);
     a.lossReportDueAt = 700;
-    expect(paths.armTimers(false, 0)).toBeLessThan(Infinity);
+    paths.armTimers(false, 0);
+    expect(paths.sendableAt()).toBeLessThan(Infinity);
+    // Released no later than a poll at that time: the scheduler had its chance.
+    expect(paths.sendableAt(a.pacer.releaseTime())).toBe(Infinity);
     expect(paths.nextTimeout()).toBe(700);
     send(a, 0);
     paths.armTimers(false, 0);

@@ -95,6 +95,11 @@ export const STREAM_EXCESS_MS = 150;
 /** Bulk must reach this share of capacity after loss, on paths up to 200 Mbit/s. */
 export const BULK_SHARE = 0.85;
 
+/** A soak's bulk transfer: `seconds` at `mbps`, kept within 8-128 MiB. */
+export function bulkBytesAt(mbps: number, seconds: number): number {
+  return Math.min(128 * MiB, Math.max(8 * MiB, Math.round((mbps * 1e6 * seconds) / 8)));
+}
+
 /**
  * Runs the stream and the bulk transfer of one random path. `streamMs` sizes the stream; the
  * bulk transfer carries `bulkSeconds` of the path's capacity (8-128 MiB; 64 MiB uncapped), so
@@ -102,9 +107,7 @@ export const BULK_SHARE = 0.85;
  */
 export function soakOne(seed: number, opts: { streamMs: number; bulkSeconds: number; reverse?: boolean }): SoakOutcome {
   const path = randomPath(seed);
-  const bulkBytes = Number.isFinite(path.capacityMbps)
-    ? Math.min(128 * MiB, Math.max(8 * MiB, Math.round((path.capacityMbps * 1e6 * opts.bulkSeconds) / 8)))
-    : 64 * MiB;
+  const bulkBytes = Number.isFinite(path.capacityMbps) ? bulkBytesAt(path.capacityMbps, opts.bulkSeconds) : 64 * MiB;
   const cbr = runCbr({ paths: path.paths, seed, rateMbps: path.streamMbps, durationMs: opts.streamMs, fec: true, host: SOAK_HOST });
   const intervalMs = (16 * 1024 * 8) / (path.streamMbps * 1000);
   const afterFirstSecond = cbr.delays.filter((_, i) => i * intervalMs >= 1000);

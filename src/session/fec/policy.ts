@@ -67,7 +67,7 @@ export function chooseFecParams(loss: LossModel, lane: FecLane, maxOverhead = In
   const depth = Math.max(1, Math.min(shape.maxDepth, Math.ceil(2 * loss.meanBurst)));
   const wanted = repairCount(shape.k, loss, depth, lane);
   const m = Math.min(wanted, Math.floor(shape.k * maxOverhead));
-  if (m < wanted) return widerGroup(shape, loss, depth, lane, maxOverhead, m);
+  if (m < wanted) return widerGroup(shape, loss, depth, lane, maxOverhead);
   return { k: shape.k, m, depth, holdMs: shape.holdMs, lane, loss, maxOverhead };
 }
 
@@ -81,29 +81,35 @@ const WIDER_GROUP_FACTORS = [1, 2, 4];
  * still closes after the lane's hold, smaller and keeping to the same overhead, so a slow stream
  * waits no longer for its repairs. Returns the size that leaves the fewest losses unrestored.
  */
-function widerGroup(shape: LaneShape, loss: LossModel, depth: number, lane: FecLane, maxOverhead: number, cappedM: number): FecParams {
+function widerGroup(shape: LaneShape, loss: LossModel, depth: number, lane: FecLane, maxOverhead: number): FecParams {
   const p = Math.min(0.5, loss.lossRate);
-  const b = Math.max(1, loss.meanBurst);
-  const perEvent = Math.max(1, (2 * b) / depth, 1 / (1 - (1 - 1 / b) ** depth));
-  let best = { k: shape.k, m: cappedM, residual: unrecoveredFraction(shape.k, cappedM, p, perEvent) };
+  const perEvent = symbolsPerLossEvent(loss, depth);
+  let best = { k: shape.k, m: 0, residual: Infinity };
   for (const factor of WIDER_GROUP_FACTORS) {
     const k = shape.k * factor;
-    const m = Math.min(repairCount(k, loss, depth, lane), Math.floor(k * maxOverhead));
-    const residual = m > 0 ? unrecoveredFraction(k, m, p, perEvent) : 1;
+    const m = repairCount(k, loss, depth, lane, maxOverhead);
+    const residual = unrecoveredFraction(k, m, p, perEvent);
     if (residual < best.residual) best = { k, m, residual };
   }
   return { k: best.k, m: best.m, depth, holdMs: shape.holdMs, lane, loss, maxOverhead };
+}
+
+/**
+ * Symbols a loss run costs a group interleaved `depth` deep. Runs are geometric: one of mean
+ * length b costs a group sum over j of P(length > j * depth) = 1 / (1 - (1 - 1/b)^depth) symbols
+ * on average (1.11 for runs of 4 over depth 8), and the long tail is what fails groups.
+ */
+function symbolsPerLossEvent(loss: LossModel, depth: number): number {
+  const b = Math.max(1, loss.meanBurst);
+  return Math.max(1, (2 * b) / depth, 1 / (1 - (1 - 1 / b) ** depth));
 }
 
 /** Repair packets for a group of `k` sources interleaved `depth` deep. */
 export function repairCount(k: number, loss: LossModel, depth: number, lane: FecLane, maxOverhead = Infinity): number {
   const shape = LANES[lane];
   const p = Math.min(0.5, loss.lossRate);
-  // A run longer than the depth costs a group more than one symbol. Runs are geometric: one of
-  // mean length b costs a group sum over j of P(length > j * depth) = 1 / (1 - (1 - 1/b)^depth)
-  // symbols on average (1.11 for runs of 4 over depth 8), and the long tail is what fails groups.
-  const b = Math.max(1, loss.meanBurst);
-  const perEvent = Math.max(1, (2 * b) / depth, 1 / (1 - (1 - 1 / b) ** depth));
+  // A run longer than the depth costs a group more than one symbol.
+  const perEvent = symbolsPerLossEvent(loss, depth);
   const ceiling = Math.max(1, Math.min(Math.floor(k * maxOverhead), Math.ceil(k * Math.min(shape.maxOverhead, shape.overheadSlope * p + shape.overheadConstant))));
   let m = 1;
   while (m < ceiling && unrecoveredFraction(k, m, p, perEvent) > shape.residualTarget) m++;
