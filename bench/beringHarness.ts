@@ -5,13 +5,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ImpairmentProxy } from '../src/lab/impairmentProxy.ts';
+import { beringNodeArgs } from '../src/lab/beringBin.ts';
 import { spawnChild } from '../src/lab/children.ts';
 import { startUdpSystem, waitForLine, type Harness } from './harness.ts';
 import type { PathSpec } from './scenarios.ts';
 
-export const BERING = fileURLToPath(new URL('../bin/bering', import.meta.url));
 
 /** The flag that turns FEC off; a relay build that rejects it has no FEC to turn off. */
 export const FEC_OFF_FLAGS = ['--fec', 'off'];
@@ -35,7 +34,7 @@ export function startBering(opts: BeringOptions): Promise<Harness> {
     const relay = (name: string, args: string[]): ChildProcess => {
       // RELAY_LOG_LEVEL=debug logs each path's model every second; RELAY_LOG_DIR keeps every
       // relay's whole log (one file per relay and run), for diagnosing a bad run afterwards.
-      const child = spawnChild(process.execPath, [BERING, 'relay', ...args, '--key-file', opts.keyFile, ...opts.extraFlags], {
+      const child = spawnChild(process.execPath, beringNodeArgs(['relay', ...args, '--key-file', opts.keyFile, ...opts.extraFlags]), {
         env: { ...process.env, LOG_LEVEL: process.env.RELAY_LOG_LEVEL ?? 'info' },
       });
       const dir = process.env.RELAY_LOG_DIR;
@@ -83,7 +82,7 @@ export function startBering(opts: BeringOptions): Promise<Harness> {
  * flag and prints the usage without starting anything).
  */
 export async function relayAccepts(flags: string[]): Promise<boolean> {
-  const child = spawnChild(process.execPath, [BERING, 'relay', ...flags, '--help'], { stdio: 'ignore' });
+  const child = spawnChild(process.execPath, beringNodeArgs(['relay', ...flags, '--help']), { stdio: 'ignore' });
   const code = await new Promise<number | null>((ok) => {
     child.on('exit', (c) => ok(c));
     child.on('error', () => ok(null));

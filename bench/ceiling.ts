@@ -16,9 +16,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { beringNodeArgs } from '../src/lab/beringBin.ts';
 import { spawnChild, stopChild } from '../src/lab/children.ts';
 import { freePort } from '../src/lab/freePort.ts';
-import { BERING } from './beringHarness.ts';
 import { waitForLine } from './harness.ts';
 import { KCPTUN_CLIENT, KCPTUN_FLAGS, KCPTUN_SERVER } from './kcptunHarness.ts';
 import { cpuSeconds, peakRssBytes } from './procStats.ts';
@@ -52,7 +52,7 @@ function pinned(cpus: string | undefined, command: string, args: string[]): [str
 export async function startBeringPair(sinkPort: number, cpus: string | undefined, extra: string[], exitExtra: string[] = [], entryExtra: string[] = []): Promise<RelayPair> {
   const dir = mkdtempSync(join(tmpdir(), 'bering-ceiling-'));
   const keyFile = join(dir, 'key');
-  const key = spawnChild(process.execPath, [BERING, 'keygen'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const key = spawnChild(process.execPath, beringNodeArgs(['keygen']), { stdio: ['ignore', 'pipe', 'pipe'] });
   let keyText = '';
   key.stdout!.on('data', (b: Buffer) => (keyText += b.toString()));
   await new Promise((ok) => key.on('exit', ok));
@@ -61,10 +61,10 @@ export async function startBeringPair(sinkPort: number, cpus: string | undefined
   const env = { ...process.env, LOG_LEVEL: process.env.RELAY_LOG_LEVEL ?? 'info' };
   const nodeArgs = (process.env.RELAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const udpPort = await freePort('udp');
-  const exit = spawnChild(...pinned(cpus, process.execPath, [...nodeArgs, BERING, 'relay', '--udp-listen', `127.0.0.1:${udpPort}`, '--forward', `127.0.0.1:${sinkPort}`, '--key-file', keyFile, ...extra, ...exitExtra]), { env });
+  const exit = spawnChild(...pinned(cpus, process.execPath, beringNodeArgs(['relay', '--udp-listen', `127.0.0.1:${udpPort}`, '--forward', `127.0.0.1:${sinkPort}`, '--key-file', keyFile, ...extra, ...exitExtra], nodeArgs)), { env });
   await waitForLine(exit, 'exit relay', (l) => (l.includes('relay running') ? true : undefined));
   const entryPort = await freePort('tcp');
-  const entry = spawnChild(...pinned(cpus, process.execPath, [...nodeArgs, BERING, 'relay', '--tcp-listen', `127.0.0.1:${entryPort}`, '--peer', `127.0.0.1:${udpPort}`, '--key-file', keyFile, ...extra, ...entryExtra]), { env });
+  const entry = spawnChild(...pinned(cpus, process.execPath, beringNodeArgs(['relay', '--tcp-listen', `127.0.0.1:${entryPort}`, '--peer', `127.0.0.1:${udpPort}`, '--key-file', keyFile, ...extra, ...entryExtra], nodeArgs)), { env });
   await waitForLine(entry, 'entry relay', (l) => (l.includes('session up') ? true : undefined), 20_000);
   return { entryPort, entry, exit };
 }

@@ -87,4 +87,8 @@ const fatal = (err: unknown): void => {
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
-process.exitCode = await main(process.argv.slice(2)).catch(report);
+// Exits explicitly rather than letting the event loop drain: Node 20's teardown after a drained
+// loop spins forever once in a few dozen demo runs (nodejs/node#47748; seen here as a finished
+// demo at 100% CPU in Environment::CleanupHandles). Every command has closed what it opened by
+// the time it resolves, and stdout/stderr writes to files, pipes and terminals are synchronous.
+process.exit(await main(process.argv.slice(2)).catch(report));

@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { kernelTcpUnavailable } from '../../src/lab/namespaceLink.ts';
-import { BERING, run, tempDir } from './run.ts';
+import { beringNodeArgs, run, tempDir } from './run.ts';
 
 /** A short, quick path: the numbers still come from a real transfer. */
 const QUICK = ['demo', '--size', '2', '--delay-ms', '20'];
@@ -79,7 +79,7 @@ describe('bering demo', () => {
   });
 
   it('on SIGINT mid-transfer stops everything, deletes its namespaces and exits 130 with one line', async () => {
-    const child = spawn(process.execPath, [BERING, 'demo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, beringNodeArgs(['demo']), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));

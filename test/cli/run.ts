@@ -3,9 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { beringNodeArgs } from '../../src/lab/beringBin.ts';
 
-export const BERING = fileURLToPath(new URL('../../bin/bering', import.meta.url));
+export { beringNodeArgs } from '../../src/lab/beringBin.ts';
 
 export interface RunResult {
   code: number | null;
@@ -19,7 +19,7 @@ export interface RunResult {
  * with its own output instead of a bare test timeout.
  */
 export function run(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 45_000): Promise<RunResult> {
-  const child = spawn(process.execPath, [BERING, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, beringNodeArgs(args), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -60,7 +60,7 @@ export class BeringProcess {
   }
 
   static start(args: string[], env: NodeJS.ProcessEnv = {}): BeringProcess {
-    return new BeringProcess(spawn(process.execPath, [BERING, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] }));
+    return new BeringProcess(spawn(process.execPath, beringNodeArgs(args), { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] }));
   }
 
   /** Resolves with the first log line whose `msg` is `msg`. */

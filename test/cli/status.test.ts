@@ -13,7 +13,7 @@ import { startMetricsServer, type MetricsServer } from '../../src/metrics/server
 import type { RelayStatus } from '../../src/metrics/status.ts';
 import { renderStatus } from '../../src/cli/status.ts';
 import { freePort } from '../relay/harness.ts';
-import { BERING, run } from './run.ts';
+import { beringNodeArgs, run } from './run.ts';
 
 const SNAPSHOT: RelayStatus = {
   role: 'entry',
@@ -168,7 +168,7 @@ describe('bering status', () => {
   });
 
   it('--watch redraws every second and exits 0 on Ctrl-C', async () => {
-    const child = spawn(process.execPath, [BERING, 'status', '--watch', '--metrics', address], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, beringNodeArgs(['status', '--watch', '--metrics', address]), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
