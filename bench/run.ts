@@ -42,6 +42,12 @@ export interface RunRecord {
   peakRssMiB: { entry: number; exit: number } | null;
   /** Kernel TCP: the congestion control `ss` showed on the sending socket. */
   congestionControl: string | null;
+  /**
+   * Workloads with a second connection alongside (a download next to the stream): what it moved
+   * from its start until it was stopped when the first one ended. Its bytes count in
+   * `cpuSecondsPerGB`; `bytes`, `seconds` and `goodputMbps` above are the first connection's.
+   */
+  alongside: { bytes: number; seconds: number; goodputMbps: number } | null;
   /** Constant-bit-rate runs: delays in ms (null = a chunk never arrived) and their CDF. */
   cbr: (Omit<DelaySummary, 'p50' | 'p99' | 'max' | 'stalledMs'> & {
     p50: number | null;
@@ -150,7 +156,8 @@ async function runPair(scenario: Scenario, system: SystemDef, workloads: Workloa
     for (const [i, workload] of workloads.entries()) {
       await new Promise((r) => setTimeout(r, SETTLE_MS));
       const runId = `${scenario.name}/${system.id}/${workload.name}`;
-      progress.begin(scenario.name, system.id, workload.name, () => harness.viewer.progress.get(runId) ?? harness.service.progress.get(runId) ?? 0);
+      const received = (id: string): number => harness.viewer.progress.get(id) ?? harness.service.progress.get(id) ?? 0;
+      progress.begin(scenario.name, system.id, workload.name, () => received(runId) + (workload.alongside === undefined ? 0 : received(alongsideId(runId))));
       const record = toRecord(scenario, system, workload, await measure(harness, scenario, workload, runId, true));
       const deaths = harness.deaths();
       if (deaths !== null) Object.assign(record, { status: 'failed', note: [record.note, deaths].filter((n) => n !== null).join('; ') });
@@ -182,9 +189,16 @@ async function runPair(scenario: Scenario, system: SystemDef, workloads: Workloa
   return records;
 }
 
+/** The run id of the connection alongside run `id`. */
+function alongsideId(id: string): string {
+  return `${id}/alongside`;
+}
+
 /** What one workload produced, before it is turned into figures. */
 interface Measurement {
   result: ReceiveResult | null;
+  /** The connection alongside, if the workload has one: its result, start and when it was stopped. */
+  alongside: { result: ReceiveResult | null; startedAt: number; stoppedAt: number | null } | null;
   /** The receiver's progress samples, [ms, bytes]. */
   samples: Array<[number, number]>;
   startedAt: number;
@@ -244,7 +258,11 @@ async function measure(harness: Harness, scenario: Scenario, workload: Workload,
   const emu0 = process.cpuUsage();
   try {
     viewer.send({ op: 'connect', id, target: harness.target, spec: workload.spec });
+    const second = workload.alongside;
+    const secondId = alongsideId(id);
+    if (second !== undefined) viewer.send({ op: 'connect', id: secondId, target: harness.target, spec: second });
     const startedAt = await viewer.started(id, 10_000);
+    const secondStartedAt = second === undefined ? null : await viewer.started(secondId, 10_000);
     let stoppedAt: number | null = null;
     let result = await receiver.done(id, Math.max(0, startedAt + workload.capMs - monotonicMs()));
     if (result === null) {
@@ -252,6 +270,22 @@ async function measure(harness: Harness, scenario: Scenario, workload: Workload,
       viewer.send({ op: 'stop', id });
       service.send({ op: 'stop', id });
       result = await receiver.done(id, 5000);
+    }
+    let alongside: Measurement['alongside'] = null;
+    if (second !== undefined) {
+      // The first connection is over: stop the one alongside (unless it already ended) and take
+      // what it moved until now.
+      const secondReceiver = second.direction === 'down' ? viewer : service;
+      let secondResult = await secondReceiver.done(secondId, 0);
+      let secondStoppedAt: number | null = null;
+      if (secondResult === null) {
+        secondStoppedAt = monotonicMs();
+        viewer.send({ op: 'stop', id: secondId });
+        service.send({ op: 'stop', id: secondId });
+        secondResult = await secondReceiver.done(secondId, 5000);
+      }
+      secondReceiver.samples.delete(secondId);
+      alongside = { result: secondResult, startedAt: secondStartedAt!, stoppedAt: secondStoppedAt };
     }
     const cpu1 = cpuOf();
     const emu = process.cpuUsage(emu0);
@@ -261,6 +295,7 @@ async function measure(harness: Harness, scenario: Scenario, workload: Workload,
     receiver.samples.delete(id);
     return {
       result,
+      alongside,
       samples,
       startedAt,
       stoppedAt,
@@ -294,9 +329,17 @@ function toRecord(scenario: Scenario, system: SystemDef, workload: Workload, m: 
   record.goodputMbps = goodput;
   record.ratio = workload.spec.kind === 'bulk' && Number.isFinite(record.limitMbps) ? goodput / record.limitMbps : null;
   if (workload.spec.kind === 'bulk') record.secondHalfMbps = secondHalfMbps(m.samples, m.startedAt, end, r.bytes);
+  const second = m.alongside?.result ?? null;
+  if (m.alongside !== null && second !== null) {
+    const secondEnd = second.complete ? second.lastByteAt! : (m.alongside.stoppedAt ?? second.lastByteAt ?? m.alongside.startedAt);
+    const secondSeconds = (secondEnd - m.alongside.startedAt) / 1000;
+    record.alongside = { bytes: second.bytes, seconds: secondSeconds, goodputMbps: goodputMbps(second.bytes, secondSeconds) };
+  }
+  // The relays carried both connections: charge their CPU to both connections' bytes.
+  const carried = r.bytes + (second?.bytes ?? 0);
   record.relayCpuSeconds = m.relayCpu;
   // Below 10 MB the 10 ms tick of /proc CPU times makes a per-GB figure mostly noise.
-  record.cpuSecondsPerGB = m.relayCpu !== null && r.bytes >= 10e6 ? m.relayCpu / (r.bytes / 1e9) : null;
+  record.cpuSecondsPerGB = m.relayCpu !== null && carried >= 10e6 ? m.relayCpu / (carried / 1e9) : null;
   record.congestionControl = m.congestionControl;
   record.link = m.link;
   record.pathSeries = scenario.paths.length > 1 ? m.pathSeries : null;
@@ -310,6 +353,12 @@ function toRecord(scenario: Scenario, system: SystemDef, workload: Workload, m: 
   if (r.error !== null) {
     record.status = 'failed';
     record.note = `transfer broke after ${(r.bytes / 2 ** 20).toFixed(1)} MiB: ${r.error}`;
+  } else if (m.alongside !== null && second === null) {
+    record.status = 'failed';
+    record.note = 'the receiving endpoint of the connection alongside never reported';
+  } else if (second !== null && second.error !== null) {
+    record.status = 'failed';
+    record.note = `the connection alongside broke after ${(second.bytes / 2 ** 20).toFixed(1)} MiB: ${second.error}`;
   } else if (!r.complete && workload.spec.kind === 'bulk') {
     record.note = `time cap: ${(r.bytes / 2 ** 20).toFixed(1)} of ${(workload.spec.bytes / 2 ** 20).toFixed(0)} MiB in ${seconds.toFixed(0)} s`;
   }
@@ -339,6 +388,7 @@ function blank(scenario: Scenario, system: SystemDef, workload: Workload, status
     cpuSecondsPerGB: null,
     peakRssMiB: null,
     congestionControl: null,
+    alongside: null,
     cbr: null,
     link: [],
     pathSeries: null,

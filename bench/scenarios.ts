@@ -28,10 +28,16 @@ export interface Scenario {
 }
 
 export interface Workload {
-  name: 'bulk-down' | 'bulk-up' | 'cbr-down';
+  name: 'bulk-down' | 'bulk-up' | 'cbr-down' | 'cbr-up' | 'cbr+download';
   spec: WorkloadSpec;
   /** Time cap: a bulk transfer still running then is stopped and its goodput taken so far. */
   capMs: number;
+  /**
+   * A second connection through the same tunnel (or path), started right after the first: it
+   * runs until `spec`'s transfer ends (or its cap), then is stopped and its goodput over that time
+   * recorded. Sized so that it never finishes first.
+   */
+  alongside?: Extract<WorkloadSpec, { kind: 'bulk' }>;
 }
 
 /** The trans-Pacific path of the problem statement: 180 ms RTT, 100 Mbit/s, a 60 ms queue. */
@@ -82,7 +88,9 @@ export const SCENARIOS: Scenario[] = [
 export const PLAYOUT_BUFFER_MS = 1000;
 
 const MiB = 1024 * 1024;
-const CBR = { kind: 'cbr', direction: 'down', rateMbps: 60, chunkBytes: 16 * 1024 } as const;
+const CBR = { kind: 'cbr', rateMbps: 60, chunkBytes: 16 * 1024 } as const;
+/** More than any scenario's links carry within a cap: the download alongside a stream is always stopped. */
+const ENDLESS_DOWNLOAD = { kind: 'bulk', direction: 'down', bytes: 2 ** 40 } as const;
 
 export interface Plan {
   mode: 'quick' | 'full';
@@ -92,21 +100,28 @@ export interface Plan {
   workloads: Workload[];
 }
 
-/** The full set: every scenario, 100 MiB each way, a 20 s 4K-like stream. */
+/**
+ * The full set: every scenario, 100 MiB each way, a 20 s 4K-like stream each way, and the same
+ * stream down with a download alongside it on a second connection (the stream should keep its
+ * delays, the download take the rest of the link).
+ */
 export const FULL_PLAN: Plan = {
   mode: 'full',
   scenarios: SCENARIOS.map((s) => s.name),
   workloads: [
     { name: 'bulk-down', spec: { kind: 'bulk', direction: 'down', bytes: 100 * MiB }, capMs: 60_000 },
     { name: 'bulk-up', spec: { kind: 'bulk', direction: 'up', bytes: 100 * MiB }, capMs: 60_000 },
-    { name: 'cbr-down', spec: { ...CBR, durationMs: 20_000 }, capMs: 25_000 },
+    { name: 'cbr-down', spec: { ...CBR, direction: 'down', durationMs: 20_000 }, capMs: 25_000 },
+    { name: 'cbr-up', spec: { ...CBR, direction: 'up', durationMs: 20_000 }, capMs: 25_000 },
+    { name: 'cbr+download', spec: { ...CBR, direction: 'down', durationMs: 20_000 }, capMs: 25_000, alongside: ENDLESS_DOWNLOAD },
   ],
 };
 
 /**
  * The quick subset, under 3 minutes: bering against each baseline on clean, 3% and bursty loss,
  * 16 MiB down (at most 8 s) and a 4 s stream. bering's variants (FEC off) wait for the full run
- * or an explicit `--only`.
+ * or an explicit `--only`. The upstream stream and the stream with a download alongside are the
+ * full plan's: at 4 s each they would add about 2 minutes (12 more runs of 5-6 s each).
  */
 export const QUICK_PLAN: Plan = {
   mode: 'quick',
@@ -114,6 +129,6 @@ export const QUICK_PLAN: Plan = {
   systems: ['bering', 'tcp-cubic', 'tcp-bbr', 'kcptun'],
   workloads: [
     { name: 'bulk-down', spec: { kind: 'bulk', direction: 'down', bytes: 16 * MiB }, capMs: 8_000 },
-    { name: 'cbr-down', spec: { ...CBR, durationMs: 4_000 }, capMs: 6_000 },
+    { name: 'cbr-down', spec: { ...CBR, direction: 'down', durationMs: 4_000 }, capMs: 6_000 },
   ],
 };

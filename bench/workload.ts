@@ -3,10 +3,13 @@
  * workloads, the JSON-line commands and events, the CBR chunk framing and the shared clock.
  */
 
-/** What one connection carries. `down` is service -> viewer (the heavy way for Plex). */
+/**
+ * What one connection carries. `down` is service -> viewer (the heavy way for Plex), `up` viewer
+ * -> service; the endpoint on the sending side writes, the other one receives and reports.
+ */
 export type WorkloadSpec =
   | { kind: 'bulk'; direction: 'down' | 'up'; bytes: number }
-  | { kind: 'cbr'; direction: 'down'; rateMbps: number; chunkBytes: number; durationMs: number };
+  | { kind: 'cbr'; direction: 'down' | 'up'; rateMbps: number; chunkBytes: number; durationMs: number };
 
 export type Command =
   | { op: 'connect'; id: string; target: { host: string; port: number }; spec: WorkloadSpec }

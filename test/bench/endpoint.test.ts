@@ -1,6 +1,7 @@
 /**
  * The workload endpoints as the bench runs them (separate processes), connected directly over
- * loopback: bulk both ways, the constant-bit-rate stream's framing and timing, and the time cap.
+ * loopback: bulk both ways, the constant-bit-rate stream's framing and timing both ways, a stream
+ * and a download at once, and the time cap.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EndpointProcess } from '../../bench/endpointProcess.ts';
@@ -49,6 +50,42 @@ describe('workload endpoints', () => {
     }
     // Paced at the rate, not sent in one burst: the last chunk lands about 600 ms in.
     expect(r!.lastByteAt! - startedAt).toBeGreaterThan(550);
+  });
+
+  it('streams viewer to service too, the service timing each chunk against its send stamp', async () => {
+    const spec = { kind: 'cbr', direction: 'up', rateMbps: 20, chunkBytes: 16384, durationMs: 600 } as const;
+    viewer.send({ op: 'connect', id: 'cbr-up', target, spec });
+    const startedAt = await viewer.started('cbr-up', 5000);
+    const r = await service.done('cbr-up', 10_000);
+    const n = cbrChunks(spec);
+    expect(r).toMatchObject({ bytes: n * 16384, complete: true, error: null });
+    expect(r!.delays).toHaveLength(n);
+    for (const d of r!.delays!) {
+      expect(d).not.toBeNull();
+      expect(d!).toBeGreaterThanOrEqual(0);
+      expect(d!).toBeLessThan(100); // loopback, no emulated link: only scheduling noise
+    }
+    expect(r!.lastByteAt! - startedAt).toBeGreaterThan(550);
+    // The viewer sent it: it has nothing to report.
+    expect(await viewer.done('cbr-up', 200)).toBeNull();
+  });
+
+  it('carries a stream and a download at once, each on its own connection', async () => {
+    const spec = { kind: 'cbr', direction: 'down', rateMbps: 20, chunkBytes: 16384, durationMs: 400 } as const;
+    viewer.send({ op: 'connect', id: 'live', target, spec });
+    viewer.send({ op: 'connect', id: 'live/alongside', target, spec: { kind: 'bulk', direction: 'down', bytes: 2 ** 40 } });
+    await viewer.started('live', 5000);
+    await viewer.started('live/alongside', 5000);
+    const live = await viewer.done('live', 10_000);
+    expect(live).toMatchObject({ bytes: cbrChunks(spec) * 16384, complete: true, error: null });
+    expect(live!.delays!.every((d) => d !== null && d >= 0)).toBe(true);
+    // The download is still going: stopped, it reports what it moved, with no error.
+    expect(await viewer.done('live/alongside', 0)).toBeNull();
+    viewer.send({ op: 'stop', id: 'live/alongside' });
+    service.send({ op: 'stop', id: 'live/alongside' });
+    const bulk = await viewer.done('live/alongside', 5000);
+    expect(bulk).toMatchObject({ complete: false, error: null });
+    expect(bulk!.bytes).toBeGreaterThan(1_000_000);
   });
 
   it('stops a transfer at the time cap and reports what arrived', async () => {

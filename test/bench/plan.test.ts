@@ -24,8 +24,30 @@ describe('bench plan', () => {
   it('the quick plan covers clean, 3% and bursty loss; the full plan every scenario, both bulk directions', () => {
     expect(QUICK_PLAN.scenarios).toEqual(['clean', 'loss3', 'bursty']);
     expect(FULL_PLAN.scenarios).toEqual(SCENARIOS.map((s) => s.name));
-    expect(FULL_PLAN.workloads.map((w) => w.name)).toEqual(['bulk-down', 'bulk-up', 'cbr-down']);
+    expect(FULL_PLAN.workloads.map((w) => w.name)).toEqual(['bulk-down', 'bulk-up', 'cbr-down', 'cbr-up', 'cbr+download']);
     expect(FULL_PLAN.workloads[0].spec).toMatchObject({ kind: 'bulk', bytes: 100 * 2 ** 20 });
+  });
+
+  it('the full plan streams 20 s each way and with a download alongside, failover included', () => {
+    const byName = new Map(FULL_PLAN.workloads.map((w) => [w.name, w]));
+    const stream = { kind: 'cbr', rateMbps: 60, chunkBytes: 16384, durationMs: 20_000 };
+    expect(byName.get('cbr-down')).toMatchObject({ spec: { ...stream, direction: 'down' } });
+    expect(byName.get('cbr-up')).toMatchObject({ spec: { ...stream, direction: 'up' } });
+    expect(byName.get('cbr+download')).toMatchObject({ spec: { ...stream, direction: 'down' }, alongside: { kind: 'bulk', direction: 'down' } });
+    // The download alongside never finishes first: more than the fastest scenario carries in the cap.
+    const w = byName.get('cbr+download')!;
+    const fastest = Math.max(...SCENARIOS.map((s) => s.paths.reduce((n, p) => n + p.bToA.rateMbps!, 0)));
+    expect(w.alongside!.bytes).toBeGreaterThan(((fastest * 1e6) / 8) * (w.capMs / 1000));
+    // Every workload runs in every scenario of the plan, so the failover scenario has all three streams.
+    expect(FULL_PLAN.scenarios).toContain('failover');
+    expect(scenario('failover').blackout).toBeDefined();
+  });
+
+  it('the quick plan stays under 3 minutes even if every run hits its time cap', () => {
+    const runs = QUICK_PLAN.scenarios.reduce((n, name) => n + systemsFor(scenario(name), SYSTEMS.filter((s) => QUICK_PLAN.systems!.includes(s.id))).length, 0);
+    const capSeconds = QUICK_PLAN.workloads.reduce((n, w) => n + w.capMs / 1000, 0);
+    expect(runs).toBe(12);
+    expect(runs * capSeconds).toBeLessThanOrEqual(180);
   });
 
   it('measures how much of a transfer crossed the second path', () => {
