@@ -70,8 +70,9 @@ export function buildSections(results: BenchResults): Section[] {
 
 function headlines(results: BenchResults): Section {
   const bulk = results.workloads.find((w) => w.spec.kind === 'bulk');
-  const cbr = results.workloads.find((w) => w.spec.kind === 'cbr');
-  const cbrRate = cbr?.spec.kind === 'cbr' ? cbr.spec.rateMbps : 0;
+  const streams = results.workloads.filter((w) => w.spec.kind === 'cbr' && w.alongside === undefined);
+  const withDownload = results.workloads.find((w) => w.spec.kind === 'cbr' && w.alongside !== undefined);
+  const cbrRate = streams[0]?.spec.kind === 'cbr' ? streams[0].spec.rateMbps : 0;
   const items: string[] = [];
   for (const sc of results.scenarios) {
     const runs = results.runs.filter((r) => r.scenario === sc.name && r.workload === bulk?.name && r.status === 'ok' && r.goodputMbps !== null);
@@ -83,9 +84,17 @@ function headlines(results: BenchResults): Section {
     let text = `**${sc.name}** (${sc.title}): ${label(results, hero.system)} ${mbps(hero.goodputMbps!)} Mbit/s`;
     if (Number.isFinite(hero.limitMbps)) text += ` (${pct(hero.ratio!)} of the link's limit)`;
     if (others.length > 0) text += `, ${others.join(', ')}`;
-    const stream = results.runs.find((r) => r.scenario === sc.name && r.system === hero.system && r.workload === cbr?.name)?.cbr;
-    if (stream != null) {
-      text += `; its ${cbrRate} Mbit/s stream: p99 delay ${ms(stream.p99)}, ${stream.stalls} stall${stream.stalls === 1 ? '' : 's'}`;
+    const heroRun = (w: Workload | undefined): RunRecord | undefined => (w === undefined ? undefined : find(results, sc.name, hero.system, w.name));
+    const delays = streams.flatMap((w) => {
+      const c = heroRun(w)?.cbr;
+      if (c == null) return [];
+      const way = streams.length > 1 ? ` ${w.spec.direction}` : '';
+      return [`${way}: p99 delay ${ms(c.p99)}, ${c.stalls} stall${c.stalls === 1 ? '' : 's'}`];
+    });
+    if (delays.length > 0) text += `; its ${cbrRate} Mbit/s stream${delays.join(';')}`;
+    const loaded = heroRun(withDownload);
+    if (loaded?.cbr != null && loaded.alongside !== null && loaded.status === 'ok') {
+      text += `; with a download alongside, the stream's p99 ${ms(loaded.cbr.p99)} and max ${ms(loaded.cbr.max)}, the download ${mbps(loaded.alongside.goodputMbps)} Mbit/s`;
     }
     items.push(`${text}.`);
   }
@@ -164,6 +173,8 @@ function bulkSection(results: BenchResults, w: Workload): Section {
 function cbrSection(results: BenchResults, w: Workload): Section {
   const spec = w.spec;
   const rate = spec.kind === 'cbr' ? spec.rateMbps : 0;
+  const down = spec.direction === 'down';
+  const download = w.alongside;
   const rows: string[][] = [];
   const charts: Chart[] = [];
   for (const sc of results.scenarios) {
@@ -171,7 +182,7 @@ function cbrSection(results: BenchResults, w: Workload): Section {
     for (const r of runs) {
       const c = r.cbr;
       if (r.status === 'unavailable') continue;
-      rows.push([
+      const row = [
         sc.name,
         label(results, r.system),
         c === null ? statusText(r) : `${c.delivered}/${c.chunks}`,
@@ -180,13 +191,15 @@ function cbrSection(results: BenchResults, w: Workload): Section {
         c === null ? '' : ms(c.max),
         c === null ? '' : String(c.stalls),
         c === null ? '' : c.stalledMs === null ? 'never resumed' : `${(c.stalledMs / 1000).toFixed(1)} s`,
-      ]);
+      ];
+      if (download !== undefined) row.push(alongsideCell(r, rate));
+      rows.push(row);
     }
     const withCdf = runs.filter((r) => r.cbr !== null && r.cbr.cdf.length > 0);
     if (withCdf.length > 0) {
       charts.push({
         svg: lineChart({
-          title: `Delivery delay CDF, ${rate} Mbit/s stream, ${sc.name}`,
+          title: `Delivery delay CDF, ${rate} Mbit/s stream ${spec.direction}${download === undefined ? '' : ' with a download'}, ${sc.name}`,
           xLabel: 'chunk delivery delay (ms, log scale)',
           yLabel: 'share of chunks delivered',
           xLog: true,
@@ -197,17 +210,35 @@ function cbrSection(results: BenchResults, w: Workload): Section {
       });
     }
   }
+  const paragraphs = [
+    `A constant ${rate} Mbit/s in ${spec.kind === 'cbr' ? spec.chunkBytes / 1024 : ''} KiB chunks for ${spec.kind === 'cbr' ? spec.durationMs / 1000 : ''} s, ` +
+      `each stamped with its send time; the delay is from then to its last byte at the ${down ? 'viewer' : 'service'}. A chunk still missing ${(w.capMs - (spec.kind === 'cbr' ? spec.durationMs : 0)) / 1000} s after the stream ends counts as never delivered (infinitely late). ` +
+      `Stalls: times a player starting ${results.playoutBufferMs} ms behind the sender would have run dry; each time it waits until it holds ` +
+      `${results.playoutBufferMs} ms of stream again, as players do, so one outage counts once. "stalled" is the total time spent waiting.`,
+  ];
+  if (download !== undefined) {
+    paragraphs.push(
+      `At the same moment a second connection through the same tunnel (kernel TCP: over the same path) downloads as fast as it can, ${download.direction === 'down' ? 'service → viewer' : 'viewer → service'}, ` +
+        'until the stream ends; then it is stopped. The last column is its goodput over that time and, in brackets, its share of what the stream leaves of the link limit, C(1-p) minus the stream\'s rate. ' +
+        'The aim: the stream\'s delays stay as without the download (p99 at most 150 ms, max at most 400 ms) while the download takes the rest.',
+    );
+  }
+  const headers = ['scenario', 'system', 'chunks delivered', 'p50', 'p99', 'max', 'stalls', 'stalled'];
+  if (download !== undefined) headers.push('download (Mbit/s)');
   return {
-    heading: `4K-like stream, ${rate} Mbit/s service → viewer: ${w.name}`,
-    paragraphs: [
-      `A constant ${rate} Mbit/s in ${spec.kind === 'cbr' ? spec.chunkBytes / 1024 : ''} KiB chunks for ${spec.kind === 'cbr' ? spec.durationMs / 1000 : ''} s, ` +
-        `each stamped with its send time; the delay is from then to its last byte at the viewer. A chunk still missing ${(w.capMs - (spec.kind === 'cbr' ? spec.durationMs : 0)) / 1000} s after the stream ends counts as never delivered (infinitely late). ` +
-        `Stalls: times a player starting ${results.playoutBufferMs} ms behind the sender would have run dry; each time it waits until it holds ` +
-        `${results.playoutBufferMs} ms of stream again, as players do, so one outage counts once. "stalled" is the total time spent waiting.`,
-    ],
-    tables: [{ headers: ['scenario', 'system', 'chunks delivered', 'p50', 'p99', 'max', 'stalls', 'stalled'], rows }],
+    heading: `4K-like stream, ${rate} Mbit/s ${down ? 'service → viewer' : 'viewer → service'}${download === undefined ? '' : ', with a download alongside'}: ${w.name}`,
+    paragraphs,
+    tables: [{ headers, rows }],
     charts,
   };
+}
+
+/** The connection alongside a stream: its Mbit/s and its share of what the stream leaves of the limit. */
+function alongsideCell(r: RunRecord, streamMbps: number): string {
+  if (r.alongside === null) return r.status === 'ok' ? '' : 'failed';
+  const rest = r.limitMbps - streamMbps;
+  const share = Number.isFinite(rest) && rest > 0 ? ` (${pct(r.alongside.goodputMbps / rest)})` : '';
+  return `${mbps(r.alongside.goodputMbps)}${share}`;
 }
 
 function failoverSection(results: BenchResults): Section | null {

@@ -11,6 +11,13 @@ import { linkLimitMbps } from '../../bench/stats.ts';
 const workloads: Workload[] = [
   { name: 'bulk-down', spec: { kind: 'bulk', direction: 'down', bytes: 16 << 20 }, capMs: 10_000 },
   { name: 'cbr-down', spec: { kind: 'cbr', direction: 'down', rateMbps: 60, chunkBytes: 16384, durationMs: 6000 }, capMs: 9000 },
+  { name: 'cbr-up', spec: { kind: 'cbr', direction: 'up', rateMbps: 60, chunkBytes: 16384, durationMs: 6000 }, capMs: 9000 },
+  {
+    name: 'cbr+download',
+    spec: { kind: 'cbr', direction: 'down', rateMbps: 60, chunkBytes: 16384, durationMs: 6000 },
+    capMs: 9000,
+    alongside: { kind: 'bulk', direction: 'down', bytes: 2 ** 40 },
+  },
 ];
 
 function run(scenario: string, system: string, workload: Workload['name'], over: Partial<RunRecord>): RunRecord {
@@ -32,6 +39,7 @@ function run(scenario: string, system: string, workload: Workload['name'], over:
     cpuSecondsPerGB: null,
     peakRssMiB: null,
     congestionControl: null,
+    alongside: null,
     cbr: null,
     link: [],
     pathSeries: null,
@@ -63,6 +71,10 @@ const results: BenchResults = {
     run('clean', 'bering', 'cbr-down', { cbr: cbr(150), goodputMbps: 60 }),
     run('clean', 'tcp-cubic', 'bulk-down', { goodputMbps: 80, ratio: 0.8, congestionControl: 'cubic' }),
     run('clean', 'tcp-cubic', 'cbr-down', { cbr: cbr(200), goodputMbps: 60 }),
+    run('clean', 'bering', 'cbr-up', { cbr: cbr(130), goodputMbps: 60 }),
+    run('clean', 'tcp-cubic', 'cbr-up', { cbr: cbr(210), goodputMbps: 60 }),
+    run('clean', 'bering', 'cbr+download', { cbr: cbr(140), goodputMbps: 60, alongside: { bytes: 26_400_000, seconds: 6, goodputMbps: 35.2 } }),
+    run('clean', 'tcp-cubic', 'cbr+download', { cbr: cbr(null), goodputMbps: 50, alongside: { bytes: 33_000_000, seconds: 6, goodputMbps: 44 } }),
     run('loss3', 'bering', 'bulk-down', { goodputMbps: 48.5, ratio: 0.5, cpuSecondsPerGB: 60, peakRssMiB: { entry: 110, exit: 130 } }),
     run('loss3', 'bering', 'cbr-down', { cbr: cbr(300), goodputMbps: 60 }),
     run('loss3', 'tcp-cubic', 'bulk-down', { goodputMbps: 0.5, ratio: 0.005, complete: false, note: 'time cap: 0.6 of 16 MiB in 10 s', congestionControl: 'cubic' }),
@@ -88,13 +100,37 @@ describe('bench report', () => {
   });
 
   it('headlines compare bering with each baseline from the same run', () => {
-    expect(md).toContain('**loss3** (180 ms RTT, 3% random loss): bering 48.5 Mbit/s (50% of the link\'s limit), 97× TCP cubic; its 60 Mbit/s stream: p99 delay 300 ms, 0 stalls.');
+    expect(md).toContain('**loss3** (180 ms RTT, 3% random loss): bering 48.5 Mbit/s (50% of the link\'s limit), 97× TCP cubic; its 60 Mbit/s stream down: p99 delay 300 ms, 0 stalls.');
+    expect(md).toContain(
+      '**clean** (180 ms RTT, no loss): bering 90.0 Mbit/s (90% of the link\'s limit), 1.1× TCP cubic; its 60 Mbit/s stream down: p99 delay 150 ms, 0 stalls; up: p99 delay 130 ms, 0 stalls; ' +
+        'with a download alongside, the stream\'s p99 140 ms and max 140 ms, the download 35.2 Mbit/s.',
+    );
     expect(md).toContain('Not run on this machine: kcptun: kcptun-client not found.');
   });
 
   it('reports stream delays, with undelivered chunks as never', () => {
     expect(md).toContain('| loss3 | bering | 100/100 | 120 ms | 300 ms | 300 ms | 0 | 0.0 s |');
     expect(md).toContain('| loss3 | TCP cubic | 90/100 | 120 ms | never | never | 3 | never resumed |');
+  });
+
+  it('reports the stream each way under its own heading, delays timed at the receiving side', () => {
+    expect(md).toContain('## 4K-like stream, 60 Mbit/s service → viewer: cbr-down');
+    expect(md).toContain('## 4K-like stream, 60 Mbit/s viewer → service: cbr-up');
+    expect(md).toContain('to its last byte at the service.');
+    const up = md.slice(md.indexOf(': cbr-up'), md.indexOf(': cbr+download'));
+    expect(up).toContain('| clean | bering | 100/100 | 120 ms | 130 ms | 130 ms | 0 | 0.0 s |');
+    expect(up).toContain('| clean | TCP cubic | 100/100 | 120 ms | 210 ms | 210 ms | 0 | 0.0 s |');
+    expect(up).not.toContain('loss3');
+  });
+
+  it('puts the download alongside the stream next to its delays, with its share of what the stream leaves', () => {
+    const section = md.slice(md.indexOf('## 4K-like stream, 60 Mbit/s service → viewer, with a download alongside: cbr+download'), md.indexOf('## Failover'));
+    expect(section).toContain('| scenario | system | chunks delivered | p50 | p99 | max | stalls | stalled | download (Mbit/s) |');
+    // The link limit is 100 Mbit/s, the stream takes 60: 35.2 of the 40 left is 88%.
+    expect(section).toContain('| clean | bering | 100/100 | 120 ms | 140 ms | 140 ms | 0 | 0.0 s | 35.2 (88%) |');
+    expect(section).toContain('| clean | TCP cubic | 90/100 | 120 ms | never | never | 3 | never resumed | 44.0 (110%) |');
+    expect(html).toContain('<th>download (Mbit/s)</th>');
+    expect(html).toContain('<td>35.2 (88%)</td>');
   });
 
   it('names the skipped failover plot and why', () => {
@@ -104,13 +140,15 @@ describe('bench report', () => {
 
   it('embeds valid SVG charts: goodput vs loss per system with the limit, and a delay CDF per scenario', () => {
     const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
-    expect(svgs).toHaveLength(3);
+    expect(svgs).toHaveLength(5);
     for (const svg of svgs) expect(XMLValidator.validate(svg)).toBe(true);
     expect(svgs[0]).toContain('data-series="bering"');
     expect(svgs[0]).toContain('data-series="TCP cubic"');
     expect(svgs[0]).toContain('data-series="limit C(1-p)"');
     expect(svgs[0]).not.toContain('data-series="kcptun"');
-    expect(svgs[1]).toContain('Delivery delay CDF, 60 Mbit/s stream, clean');
+    expect(svgs[1]).toContain('Delivery delay CDF, 60 Mbit/s stream down, clean');
+    expect(svgs[3]).toContain('Delivery delay CDF, 60 Mbit/s stream up, clean');
+    expect(svgs[4]).toContain('Delivery delay CDF, 60 Mbit/s stream down with a download, clean');
     expect(html).not.toMatch(/<script|<link |src="http/);
   });
 
