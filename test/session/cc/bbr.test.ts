@@ -92,6 +92,18 @@ describe('BbrController', () => {
     expect(capped.pacingRate).toBe(1000);
   });
 
+  it('turned careful by a rising RTT, still paces at least at the first round\'s rate', () => {
+    const cc = new BbrController(CONFIG);
+    cc.onRttHint(180);
+    const rounds = new Rounds(cc);
+    // A stream ramping up by 30% a round (start-up goes on) while host delay lifts every RTT.
+    let rate = 1000;
+    for (let i = 0; i < 9; i++, rate = Math.round(rate * 1.3)) rounds.run(1, rate, { appLimited: true, rtt: i === 0 ? 180 : 230 });
+    expect(cc.state).toBe('startup');
+    expect(cc.bottleneckBandwidth * 1.25).toBeLessThan(CONFIG.initialRate);
+    expect(cc.pacingRate).toBeGreaterThanOrEqual(CONFIG.initialRate);
+  });
+
   it('learns random loss from cruising rounds and paces above its estimate to make up for it', () => {
     const b = new Bottleneck(new BbrController(CONFIG), { ...PATH, lossRate: 0.05, seed: 11 }).run(8000);
     const loss = b.cc.randomLossRate;
