@@ -44,6 +44,13 @@ const FULL_BW_ROUNDS = 3;
  * after six (2,600 packets lost, chunks 560 ms late); after three it meets probe_bw (none lost).
  */
 const STARTUP_APP_LIMITED_ROUNDS = 3;
+/**
+ * An app-limited round counts towards that only if it carried at least this many packets: a
+ * session idle but for its keep-alives ends a round a second, and three of them ended start-up on
+ * a 0.06 Mbit/s estimate, from which the first viewer's 64 KiB took 18 s on real relays. A live
+ * stream's rounds carry far more (60 Mbit/s over 180 ms: ~1,000 packets).
+ */
+const APP_LIMITED_ROUND_MIN_PACKETS = 64;
 /** Consecutive RTT samples above the startup queue threshold that end startup. */
 const STARTUP_HIGH_RTT_SAMPLES = 8;
 /** Bandwidth estimate kept after a cruising round with a standing queue. */
@@ -301,8 +308,10 @@ export class BbrController implements CongestionController {
       if (this.roundHadFullSample) {
         this.fullBwRounds = grew ? 0 : this.fullBwRounds + 1;
         this.appLimitedRounds = 0;
-      } else {
-        this.appLimitedRounds = grew ? 0 : this.appLimitedRounds + 1;
+      } else if (grew) {
+        this.appLimitedRounds = 0;
+      } else if (this.roundAcked >= APP_LIMITED_ROUND_MIN_PACKETS * this.config.mss) {
+        this.appLimitedRounds++;
       }
       if (this.fullBwRounds >= FULL_BW_ROUNDS) this.mode = 'drain';
       else if (this.appLimitedRounds >= STARTUP_APP_LIMITED_ROUNDS) this.enterProbeBw(now);

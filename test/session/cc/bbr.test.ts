@@ -104,6 +104,21 @@ describe('BbrController', () => {
     expect(cc.pacingRate).toBeGreaterThanOrEqual(CONFIG.initialRate);
   });
 
+  it('stays in start-up through idle rounds (keep-alives), and leaves it after a live stream\'s app-limited rounds', () => {
+    const cc = new BbrController(CONFIG);
+    const rounds = new Rounds(cc);
+    // One keep-alive a round: tens of bytes.
+    rounds.run(30, 1, { appLimited: true });
+    expect(cc.state).toBe('startup');
+    expect(cc.pacingRate).toBeGreaterThanOrEqual((2.885 * CONFIG.initialCwndPackets * MSS) / CONFIG.initialRtt);
+    // A stream of 2,000 bytes/ms (80 KB a 40 ms round) that never fills the pipe: its first round
+    // is growth, then probe_bw after three without.
+    rounds.run(3, 2000, { appLimited: true });
+    expect(cc.state).toBe('startup');
+    rounds.run(1, 2000, { appLimited: true });
+    expect(cc.state).toBe('probe_bw');
+  });
+
   it('learns random loss from cruising rounds and paces above its estimate to make up for it', () => {
     const b = new Bottleneck(new BbrController(CONFIG), { ...PATH, lossRate: 0.05, seed: 11 }).run(8000);
     const loss = b.cc.randomLossRate;

@@ -78,14 +78,18 @@ describe('FecLaneController', () => {
     expect(set[0][1]).not.toBeNull();
   });
 
-  it('protects the latency lane at least as for the prior until the loss is measured', () => {
+  it('protects the latency lane at least as for the prior until the loss is measured, with at most a third more packets', () => {
     const { lanes, set } = setUp([fakePath({ loss: 0.001, burst: 1, pacing: 1000, settled: false })]);
     lanes.update(0);
     expect(set).toEqual([
       ['bulk', null],
-      ['latency', chooseFecParams(LOSS_PRIOR, 'latency')],
+      ['latency', chooseFecParams(LOSS_PRIOR, 'latency', 0.33)],
     ]);
-    expect(set[1][1]).not.toBeNull();
+    const prior = set[1][1]!;
+    expect(prior.m / prior.k).toBeLessThanOrEqual(0.33);
+    // As wide as the prior's runs need: a run of 4 costs each of the interleaved groups one.
+    expect(prior.depth).toBeGreaterThanOrEqual(LOSS_PRIOR.meanBurst);
+    expect(prior.m).toBeGreaterThan(chooseFecParams({ lossRate: 0.001, meanBurst: 1 }, 'latency')!.m);
   });
 
   it('leaves the lanes alone while no path is up', () => {
