@@ -54,12 +54,19 @@ export class LossEstimate {
   /** Packets those reports covered. */
   packets = 0;
 
-  /** Folds one report in, weighted by its packet count against a memory of ~5,000 packets. */
+  /**
+   * Folds one report in, weighted by its packet count against what came before: the prior counts
+   * as {@link PRIOR_WEIGHT_PACKETS} packets, and the memory grows with the packets seen up to
+   * ~5,000. A prior weighing a whole memory kept a clean path's estimate near 1% for seconds: a
+   * 60 Mbit/s stream carried 30-40% repairs, 85 Mbit/s on a 100 Mbit/s path, and every burst of
+   * its hosts queued at the bottleneck with little room to drain.
+   */
   onReport(received: number, lost: number, bursts: number): void {
     const total = received + lost;
     if (total === 0) return;
+    const memory = Math.min(ESTIMATE_MEMORY_PACKETS, PRIOR_WEIGHT_PACKETS + this.packets);
     this.packets += total;
-    const alpha = total / (total + ESTIMATE_MEMORY_PACKETS);
+    const alpha = total / (total + memory);
     this.lossRate += alpha * (lost / total - this.lossRate);
     if (bursts > 0) this.meanBurst += alpha * (lost / bursts - this.meanBurst);
   }
@@ -74,3 +81,5 @@ export class LossEstimate {
 export const LOSS_PRIOR = { lossRate: 0.02, meanBurst: 4 };
 
 const ESTIMATE_MEMORY_PACKETS = 5000;
+/** How many packets' worth of evidence the prior is. */
+const PRIOR_WEIGHT_PACKETS = 1000;

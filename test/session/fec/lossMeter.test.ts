@@ -34,15 +34,26 @@ describe('LossEstimate', () => {
     expect(e.settled).toBe(false);
   });
 
-  it('moves toward the reports weighted by their packets, and settles after ~5,000 packets', () => {
+  it('moves toward the reports weighted by their packets, the prior counting as 1,000, and settles after ~5,000 packets', () => {
     const e = new LossEstimate();
     e.onReport(950, 50, 10);
-    expect(e.lossRate).toBeCloseTo(0.02 + (1000 / 6000) * (0.05 - 0.02), 10);
-    expect(e.meanBurst).toBeCloseTo(4 + (1000 / 6000) * (5 - 4), 10);
+    expect(e.lossRate).toBeCloseTo(0.02 + (1000 / 2000) * (0.05 - 0.02), 10);
+    expect(e.meanBurst).toBeCloseTo(4 + (1000 / 2000) * (5 - 4), 10);
     for (let i = 0; i < 20; i++) e.onReport(950, 50, 10);
     expect(e.settled).toBe(true);
     expect(e.lossRate).toBeCloseTo(0.05, 2);
     expect(e.meanBurst).toBeCloseTo(5, 1);
+  });
+
+  it('lets a clean path turn the latency lane off within ~15,000 packets (a 60 Mbit/s stream\'s first 3 s)', () => {
+    const e = new LossEstimate();
+    let packets = 0;
+    while (e.lossRate >= 0.001) {
+      e.onReport(500, 0, 0);
+      packets += 500;
+    }
+    expect(packets).toBeLessThanOrEqual(15_000);
+    expect(e.settled).toBe(true);
   });
 
   it('ignores empty reports, and keeps the burst length when nothing was lost', () => {
@@ -50,7 +61,7 @@ describe('LossEstimate', () => {
     e.onReport(0, 0, 0);
     expect(e.packets).toBe(0);
     e.onReport(5000, 0, 0);
-    expect(e.lossRate).toBeCloseTo(0.01, 10);
+    expect(e.lossRate).toBeCloseTo(0.02 / 6, 10);
     expect(e.meanBurst).toBe(LOSS_PRIOR.meanBurst);
   });
 });
