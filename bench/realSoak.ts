@@ -212,15 +212,6 @@ export interface RunRecord {
 }
 
 /**
- * A stream spec either way. `WorkloadSpec` lists the stream only service -> viewer (the bench's
- * plans have no other), but the endpoint sends from whichever side `direction` names and the
- * receiver checks each chunk's stamp the same way (`Run` in bench/endpoint.ts).
- */
-function streamSpec(direction: 'down' | 'up', rateMbps: number, durationMs: number): WorkloadSpec {
-  return { kind: 'cbr', direction, rateMbps, chunkBytes: CHUNK_BYTES, durationMs } as unknown as WorkloadSpec;
-}
-
-/**
  * Runs one workload to its end or `capMs` after the viewer connected, then stops it; the receiver
  * reports what arrived either way.
  */
@@ -372,7 +363,7 @@ export async function soakRun(seed: number, opts: { streamSeconds: number; bulkS
     if (warm.result?.complete !== true) throw new Error(`warm-up transfer failed: ${warm.result?.error ?? 'no data within 20 s'}`);
     await sleep(SETTLE_MS);
 
-    const spec = streamSpec(direction, path.streamMbps, streamMs);
+    const spec: WorkloadSpec = { kind: 'cbr', direction, rateMbps: path.streamMbps, chunkBytes: CHUNK_BYTES, durationMs: streamMs };
     const intervalMs = cbrIntervalMs({ rateMbps: path.streamMbps, chunkBytes: CHUNK_BYTES });
     const s = await measure(harness, `${seed}/stream`, spec, streamMs + STREAM_GRACE_MS);
     if (s.result === null) throw new Error('the stream receiver never reported');
