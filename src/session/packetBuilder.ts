@@ -190,8 +190,12 @@ export class PacketBuilder {
         isAppLimited: false,
         fecGroup,
       };
+      // Checked before the packet is stamped, as Linux does when the write queue runs empty: the
+      // first packet after a quiet spell (a flow-control update or keep-alive from the side that
+      // only receives) was stamped a full sample, three of them ended start-up, and the estimate
+      // that came back up the other way was 0.01 Mbit/s (real relays: 100 MiB up after 100 MiB down).
+      if (!this.streams.hasElicitingWork && path.hasCwndRoom) path.rate.onAppLimited(path.bytesInFlight + bytes.length);
       this.recovery.onPacketSent(now, path, packet);
-      if (!this.streams.hasElicitingWork && path.hasCwndRoom) path.rate.onAppLimited(path.bytesInFlight);
     }
     return { pathId: path.id, bytes };
   }

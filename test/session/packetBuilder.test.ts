@@ -50,7 +50,7 @@ function setUp() {
     expect(packet.pathId).toBe(t.pathId);
     return { pathId: packet.pathId, pn: packet.pn, frames };
   };
-  return { builder, paths, streams, a, b, read };
+  return { builder, paths, streams, recovery, a, b, read };
 }
 
 describe('PacketBuilder', () => {
@@ -78,6 +78,23 @@ describe('PacketBuilder', () => {
     // With nothing owed it is still ack-eliciting: a lone PING.
     expect(read(builder.data(2, a, true))).toEqual({ pathId: 0, pn: 1, frames: ['ping'] });
     expect(read(builder.data(2, b, true)).pn).toBe(0);
+  });
+
+  it('stamps the packet that empties the send queue app-limited, and one sent with more to come not', () => {
+    const { builder, streams, recovery, a } = setUp();
+    const id = streams.open('svc')!;
+    streams.write(id, new Uint8Array(5000));
+    builder.data(1, a, true);
+    expect(a.history.get(0)!.isAppLimited).toBe(false);
+    for (let pn = 1; streams.hasElicitingWork; pn++) builder.data(1, a, true);
+    expect(a.history.get(a.history.nextPn - 1)!.isAppLimited).toBe(true);
+    // A keep-alive from a side with nothing to send, once everything was acknowledged: its ACK
+    // says nothing of the path (three such once ended start-up on a 0.01 Mbit/s estimate).
+    recovery.onAck(200, a, [[0, a.history.nextPn - 1]], 0, true);
+    expect(a.bytesInFlight).toBe(0);
+    a.pingPending = true;
+    builder.data(5000, a, true);
+    expect(a.history.get(a.history.nextPn - 1)!.isAppLimited).toBe(true);
   });
 
   it('carries the ACKs of a path that is down, and a loss report that is due', () => {

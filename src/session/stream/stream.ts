@@ -58,12 +58,7 @@ export class Stream {
     this.recvWindow = localWindow;
     this.announced = isLocal;
   }
-  /**
-   * Whether the stream keeps up with its source (live video) rather than staying backlogged (a
-   * download): their packets get the FEC latency lane. A live stream's backlog spikes for a few milliseconds whenever the relay reads several
-   * chunks from TCP at once, so only a backlog that lasts {@link BULK_AFTER_BACKLOGGED_MS} makes
-   * an 'auto' stream bulk; a real bulk sender stays backlogged for good.
-   */
+
   /**
    * Whether the stream's source paces it (live video, a shell) rather than the tunnel (a
    * download, whose writer was refused room in a full send buffer and waits for more): such
@@ -74,6 +69,13 @@ export class Stream {
     return this.priority === 'latency' || (this.priority === 'auto' && !this.writeBlocked);
   }
 
+  /**
+   * Whether the stream keeps up with its source (live video) rather than staying backlogged (a
+   * download): their packets get the FEC latency lane. A live stream's backlog spikes for a few
+   * milliseconds whenever the relay reads several chunks from TCP at once, so only a backlog that
+   * lasts {@link BULK_AFTER_BACKLOGGED_MS} makes an 'auto' stream bulk; a real bulk sender stays
+   * backlogged for good.
+   */
   isLive(now: Millis): boolean {
     if (this.priority !== 'auto') return this.priority === 'latency';
     if (this.send.written - this.send.nextOffset < LIVE_BACKLOG_BYTES) {
