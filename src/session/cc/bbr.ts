@@ -45,10 +45,12 @@ const FULL_BW_ROUNDS = 3;
  */
 const STARTUP_APP_LIMITED_ROUNDS = 3;
 /**
- * An app-limited round counts towards that only if it carried at least this many packets: a
- * session idle but for its keep-alives ends a round a second, and three of them ended start-up on
- * a 0.06 Mbit/s estimate, from which the first viewer's 64 KiB took 18 s on real relays. A live
- * stream's rounds carry far more (60 Mbit/s over 180 ms: ~1,000 packets).
+ * An app-limited round has a say in ending start-up (any of its ways out) only if it carried at
+ * least this many packets: a session idle but for its keep-alives ends a round a second, and three
+ * of them ended start-up on a 0.06 Mbit/s estimate, from which the first viewer's 64 KiB took 18 s
+ * on real relays; the side that only receives a download sends a flow-control update now and then,
+ * whose RTT the download's queue lifts, and careful start-up drained on those to 0.01 Mbit/s (the
+ * next upload crawled). A live stream's rounds carry far more (60 Mbit/s over 180 ms: ~1,000).
  */
 const APP_LIMITED_ROUND_MIN_PACKETS = 64;
 /** Consecutive RTT samples above the startup queue threshold that end startup. */
@@ -292,7 +294,11 @@ export class BbrController implements CongestionController {
     }
     if (this.pacingGain <= 1 && this.roundMinRtt < this.epochCruiseMinRtt) this.epochCruiseMinRtt = this.roundMinRtt;
     if (now - this.epochStart >= Math.max(QUEUE_EPOCH_MS, this.minRtt)) this.onQueueEpochEnd(now);
-    if (this.mode === 'startup' && this.carefulRound >= 0 && this.round > this.carefulRound + 1) {
+    const telling = this.roundHadFullSample || this.roundAcked >= APP_LIMITED_ROUND_MIN_PACKETS * this.config.mss;
+    if (this.mode === 'startup' && !telling) {
+      // Nothing measured this round: start-up's clocks do not move.
+      if (this.carefulRound >= 0) this.carefulRound = this.round;
+    } else if (this.mode === 'startup' && this.carefulRound >= 0 && this.round > this.carefulRound + 1) {
       // A whole round at the careful gain: still growing means the RTT rise was jitter, not a
       // queue (at a gain of 1.25 a free path grows by up to 25% a round, a full one not at all).
       if (this.btlBw >= this.carefulBw * CAREFUL_GROWTH) {
@@ -302,16 +308,14 @@ export class BbrController implements CongestionController {
         this.mode = 'drain';
       }
     }
-    if (this.mode === 'startup') {
+    if (this.mode === 'startup' && telling) {
       const grew = this.btlBw >= this.fullBw * FULL_BW_GROWTH;
       if (grew) this.fullBw = this.btlBw;
       if (this.roundHadFullSample) {
         this.fullBwRounds = grew ? 0 : this.fullBwRounds + 1;
         this.appLimitedRounds = 0;
-      } else if (grew) {
-        this.appLimitedRounds = 0;
-      } else if (this.roundAcked >= APP_LIMITED_ROUND_MIN_PACKETS * this.config.mss) {
-        this.appLimitedRounds++;
+      } else {
+        this.appLimitedRounds = grew ? 0 : this.appLimitedRounds + 1;
       }
       if (this.fullBwRounds >= FULL_BW_ROUNDS) this.mode = 'drain';
       else if (this.appLimitedRounds >= STARTUP_APP_LIMITED_ROUNDS) this.enterProbeBw(now);

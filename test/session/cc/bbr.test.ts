@@ -107,8 +107,10 @@ describe('BbrController', () => {
   it('stays in start-up through idle rounds (keep-alives), and leaves it after a live stream\'s app-limited rounds', () => {
     const cc = new BbrController(CONFIG);
     const rounds = new Rounds(cc);
-    // One keep-alive a round: tens of bytes.
-    rounds.run(30, 1, { appLimited: true });
+    // One keep-alive a round: tens of bytes. The first at the path's RTT, the rest lifted by a
+    // download's queue the other way (the side that only receives it).
+    rounds.run(1, 1, { appLimited: true, rtt: 40 });
+    rounds.run(30, 1, { appLimited: true, rtt: 90 });
     expect(cc.state).toBe('startup');
     expect(cc.pacingRate).toBeGreaterThanOrEqual((2.885 * CONFIG.initialCwndPackets * MSS) / CONFIG.initialRtt);
     // A stream of 2,000 bytes/ms (80 KB a 40 ms round) that never fills the pipe: its first round
