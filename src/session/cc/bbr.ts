@@ -129,6 +129,8 @@ export class BbrController implements CongestionController {
   private roundHadFullSample = false;
   /** The first round's pacing rate: what start-up assumes of a path it has not measured. */
   private startupFloorRate: number;
+  /** Some ACK since the start (or the last reset) measured the path, not the application's pace. */
+  private pathMeasured = false;
   /** Some ACK of this round came while pacing below the bottleneck (a queue was draining). */
   private roundDrained = false;
   private pacingGain = STARTUP_GAIN;
@@ -203,7 +205,10 @@ export class BbrController implements CongestionController {
         this.filterRoundStart = now;
       }
     }
-    if (sample.ackedBytes > 0 && !sample.isAppLimited) this.roundHadFullSample = true;
+    if (sample.ackedBytes > 0 && !sample.isAppLimited) {
+      this.roundHadFullSample = true;
+      this.pathMeasured = true;
+    }
     // App-limited samples show the application's pace, not the path's: they may only raise the
     // estimate. Rejected samples do not age the filter, so an idle path keeps its estimate.
     if (sample.deliveryRate > 0 && (!sample.isAppLimited || sample.deliveryRate >= this.btlBw)) {
@@ -250,6 +255,7 @@ export class BbrController implements CongestionController {
     this.cwnd = this.startupCwnd;
     this.pacingRate = Math.min(this.config.maxRate, (STARTUP_GAIN * this.cwnd) / this.config.initialRtt);
     this.startupFloorRate = this.pacingRate;
+    this.pathMeasured = false;
   }
 
   /**
@@ -467,12 +473,13 @@ export class BbrController implements CongestionController {
       let rate = (this.pacingGain * this.btlBw) / (1 - this.lossRate);
       // Never slow down in startup on a low early sample: the initial rate is a floor there.
       if (this.mode === 'startup' && this.carefulRound < 0) rate = Math.max(rate, this.pacingRate);
-      // Careful start-up slows the growth, it does not undo the first round: 1.25x of an early
-      // estimate (a live stream ramping up, a session's first 64 KiB) paced a 60 Mbit/s stream
-      // at 12-20 Mbit/s in its first second once a busy host lifted the RTT, and its chunks
-      // queued for a second. A path slower than the first round shows it within that round, and
-      // careful start-up drains after one round without growth.
-      else if (this.mode === 'startup') rate = Math.max(rate, this.startupFloorRate);
+      // Careful start-up slows the growth past what the path was measured to carry. An estimate
+      // made of app-limited samples only is the application's pace, not the path's: 1.25x of it
+      // paced a 60 Mbit/s stream at 12-20 Mbit/s in its first second once a busy host lifted the
+      // RTT, and its chunks queued for a second. Once a full sample measured the path, careful
+      // pacing follows it: held at the first round's 100 Mbit/s, a 20 Mbit/s path lost so much
+      // in each light second of a flapping link that nothing got through.
+      else if (this.mode === 'startup' && !this.pathMeasured) rate = Math.max(rate, this.startupFloorRate);
       this.pacingRate = Math.min(this.config.maxRate, rate);
       const floor = this.mode === 'startup' ? this.startupCwnd : 4 * mss;
       this.cwnd = Math.max(floor, this.cwndGain * this.bdp() + this.extraAcked + 3 * 2 * mss);

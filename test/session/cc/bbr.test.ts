@@ -92,16 +92,23 @@ describe('BbrController', () => {
     expect(capped.pacingRate).toBe(1000);
   });
 
-  it('turned careful by a rising RTT, still paces at least at the first round\'s rate', () => {
-    const cc = new BbrController(CONFIG);
-    cc.onRttHint(180);
-    const rounds = new Rounds(cc);
-    // A stream ramping up by 30% a round (start-up goes on) while host delay lifts every RTT.
-    let rate = 1000;
-    for (let i = 0; i < 9; i++, rate = Math.round(rate * 1.3)) rounds.run(1, rate, { appLimited: true, rtt: i === 0 ? 180 : 230 });
-    expect(cc.state).toBe('startup');
-    expect(cc.bottleneckBandwidth * 1.25).toBeLessThan(CONFIG.initialRate);
-    expect(cc.pacingRate).toBeGreaterThanOrEqual(CONFIG.initialRate);
+  it('turned careful by a rising RTT, paces at least at the first round\'s rate until a full sample measures the path', () => {
+    // Rounds growing 30% each (start-up goes on) while host delay lifts every RTT after the first.
+    const ramp = (appLimited: boolean): BbrController => {
+      const cc = new BbrController(CONFIG);
+      cc.onRttHint(180);
+      const rounds = new Rounds(cc);
+      let rate = 1000;
+      for (let i = 0; i < 9; i++, rate = Math.round(rate * 1.3)) rounds.run(1, rate, { appLimited, rtt: i === 0 ? 180 : 230 });
+      expect(cc.state).toBe('startup');
+      expect(cc.bottleneckBandwidth * 1.25).toBeLessThan(CONFIG.initialRate);
+      return cc;
+    };
+    // A live stream ramping up says nothing of the path: the first round's rate stands.
+    expect(ramp(true).pacingRate).toBeGreaterThanOrEqual(CONFIG.initialRate);
+    // A backlog's rounds measure it: careful paces at 1.25x of them (a slower path than assumed).
+    const measured = ramp(false);
+    expect(measured.pacingRate).toBeCloseTo(1.25 * measured.bottleneckBandwidth, 6);
   });
 
   it('stays in start-up through idle rounds (keep-alives), and leaves it after a live stream\'s app-limited rounds', () => {
