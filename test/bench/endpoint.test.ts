@@ -34,41 +34,29 @@ describe('workload endpoints', () => {
     expect(await service.done('up', 10_000)).toMatchObject({ bytes: 1_000_001, complete: true, error: null });
   });
 
-  it('streams constant-bit-rate chunks in order, each timed against its send stamp', async () => {
-    const spec = { kind: 'cbr', direction: 'down', rateMbps: 20, chunkBytes: 16384, durationMs: 600 } as const;
-    viewer.send({ op: 'connect', id: 'cbr', target, spec });
-    const startedAt = await viewer.started('cbr', 5000);
-    const r = await viewer.done('cbr', 10_000);
-    const n = cbrChunks(spec);
-    expect(n).toBe(92);
-    expect(r).toMatchObject({ bytes: n * 16384, complete: true, error: null });
-    expect(r!.delays).toHaveLength(n);
-    for (const d of r!.delays!) {
-      expect(d).not.toBeNull();
-      expect(d!).toBeGreaterThanOrEqual(0);
-      expect(d!).toBeLessThan(100); // loopback, no emulated link: only scheduling noise
-    }
-    // Paced at the rate, not sent in one burst: the last chunk lands about 600 ms in.
-    expect(r!.lastByteAt! - startedAt).toBeGreaterThan(550);
-  });
-
-  it('streams viewer to service too, the service timing each chunk against its send stamp', async () => {
-    const spec = { kind: 'cbr', direction: 'up', rateMbps: 20, chunkBytes: 16384, durationMs: 600 } as const;
-    viewer.send({ op: 'connect', id: 'cbr-up', target, spec });
-    const startedAt = await viewer.started('cbr-up', 5000);
-    const r = await service.done('cbr-up', 10_000);
-    const n = cbrChunks(spec);
-    expect(r).toMatchObject({ bytes: n * 16384, complete: true, error: null });
-    expect(r!.delays).toHaveLength(n);
-    for (const d of r!.delays!) {
-      expect(d).not.toBeNull();
-      expect(d!).toBeGreaterThanOrEqual(0);
-      expect(d!).toBeLessThan(100); // loopback, no emulated link: only scheduling noise
-    }
-    expect(r!.lastByteAt! - startedAt).toBeGreaterThan(550);
-    // The viewer sent it: it has nothing to report.
-    expect(await viewer.done('cbr-up', 200)).toBeNull();
-  });
+  for (const direction of ['down', 'up'] as const) {
+    it(`streams constant-bit-rate chunks ${direction === 'down' ? 'service to viewer' : 'viewer to service'} in order, the receiver timing each against its send stamp`, async () => {
+      const spec = { kind: 'cbr', direction, rateMbps: 20, chunkBytes: 16384, durationMs: 600 } as const;
+      const id = `cbr-${direction}`;
+      const [receiver, sender] = direction === 'down' ? [viewer, service] : [service, viewer];
+      viewer.send({ op: 'connect', id, target, spec });
+      const startedAt = await viewer.started(id, 5000);
+      const r = await receiver.done(id, 10_000);
+      const n = cbrChunks(spec);
+      expect(n).toBe(92);
+      expect(r).toMatchObject({ bytes: n * 16384, complete: true, error: null });
+      expect(r!.delays).toHaveLength(n);
+      for (const d of r!.delays!) {
+        expect(d).not.toBeNull();
+        expect(d!).toBeGreaterThanOrEqual(0);
+        expect(d!).toBeLessThan(100); // loopback, no emulated link: only scheduling noise
+      }
+      // Paced at the rate, not sent in one burst: the last chunk lands about 600 ms in.
+      expect(r!.lastByteAt! - startedAt).toBeGreaterThan(550);
+      // The sending side has nothing to report.
+      expect(await sender.done(id, 200)).toBeNull();
+    });
+  }
 
   it('carries a stream and a download at once, each on its own connection', async () => {
     const spec = { kind: 'cbr', direction: 'down', rateMbps: 20, chunkBytes: 16384, durationMs: 400 } as const;
