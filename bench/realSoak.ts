@@ -4,8 +4,9 @@
  * carried by a fresh `bin/bering relay` pair (entry and exit, separate processes, warm-up left at
  * its default) joined through one impairment proxy per path, with the bench's workload endpoints
  * (`bench/endpoint.ts`) as viewer and service. Per run, one direction (odd seeds service -> viewer,
- * even seeds viewer -> service, to halve the time): a live stream of stamped 16 KiB chunks at the
- * drawn share of the capacity left after loss (60 Mbit/s uncapped), then a bulk transfer.
+ * even seeds viewer -> service, to halve the time): a 64 KiB warm-up transfer, 4 s of idle
+ * session, a live stream of stamped 16 KiB chunks at the drawn share of the capacity left after
+ * loss (60 Mbit/s uncapped), then a bulk transfer.
  *
  *   npx tsx bench/realSoak.ts [--runs 100] [--seed 1] [--seconds 12] [--bulk-seconds N] [--out FILE.json]
  *
@@ -47,6 +48,12 @@ export const JUDGED_UP_TO_MBPS = 200;
 const STREAM_GRACE_MS = 5000;
 /** Pause between workloads, so the path's queues drain. */
 const SETTLE_MS = 300;
+/**
+ * The session sits idle this long (keep-alives only) between the warm-up transfer and the stream,
+ * as when a viewer presses play a while after the relays came up: three keep-alive rounds once
+ * ended start-up on a 0.06 Mbit/s estimate, which a stream started right after setup never met.
+ */
+const IDLE_BEFORE_STREAM_MS = 4000;
 /** Below this idle share of the machine's CPU a failure is flagged as possibly the host's, not the relays'. */
 const HOST_SATURATED_IDLE = 0.05;
 /** The longest the soak waits for the relays to finish their warm-up. */
@@ -361,7 +368,7 @@ export async function soakRun(seed: number, opts: { streamSeconds: number; bulkS
     record.idleWaitSeconds = await relaysIdle(harness, IDLE_WAIT_MS);
     const warm = await measure(harness, `${seed}/warm-up`, { kind: 'bulk', direction, bytes: WARMUP_BYTES }, 20_000);
     if (warm.result?.complete !== true) throw new Error(`warm-up transfer failed: ${warm.result?.error ?? 'no data within 20 s'}`);
-    await sleep(SETTLE_MS);
+    await sleep(IDLE_BEFORE_STREAM_MS);
 
     const spec: WorkloadSpec = { kind: 'cbr', direction, rateMbps: path.streamMbps, chunkBytes: CHUNK_BYTES, durationMs: streamMs };
     const intervalMs = cbrIntervalMs({ rateMbps: path.streamMbps, chunkBytes: CHUNK_BYTES });
