@@ -8,6 +8,7 @@ import type { HostPort } from '../src/io/address.ts';
 import type { LinkConfig, LinkStats } from '../src/sim/link.ts';
 import { Helpers, lastLines, stopChild } from '../src/lab/children.ts';
 import { EndpointProcess } from './endpointProcess.ts';
+import { monotonicMs, type ReceiveResult } from './workload.ts';
 
 /** The impairment proxy and the TUN bridge both look like this to the orchestrator. */
 export interface PathEmulator {
@@ -128,4 +129,22 @@ export function waitForLine<T>(child: ChildProcess, what: string, pick: (line: s
     child.stderr!.on('data', onData);
     child.on('exit', onExit);
   });
+}
+
+/**
+ * Waits up to `waitMs` for `receiver` to report transfer `id`. One still running then is stopped
+ * on both endpoints and what arrived is taken; `stoppedAt` says when (null: it ended by itself).
+ */
+export async function finishTransfer(
+  h: Pick<Harness, 'viewer' | 'service'>,
+  receiver: EndpointProcess,
+  id: string,
+  waitMs: number,
+): Promise<{ result: ReceiveResult | null; stoppedAt: number | null }> {
+  const result = await receiver.done(id, Math.max(0, waitMs));
+  if (result !== null) return { result, stoppedAt: null };
+  const stoppedAt = monotonicMs();
+  h.viewer.send({ op: 'stop', id });
+  h.service.send({ op: 'stop', id });
+  return { result: await receiver.done(id, 5000), stoppedAt };
 }

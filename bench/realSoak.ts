@@ -28,9 +28,9 @@ import { killAllChildren } from '../src/lab/children.ts';
 import type { LinkStats } from '../src/sim/link.ts';
 import { BULK_SHARE, bulkBytesAt, randomPath, STREAM_EXCESS_MS, type RandomPath } from '../test/support/randomPaths.ts';
 import { startBering } from './beringHarness.ts';
-import type { Harness } from './harness.ts';
+import { finishTransfer, type Harness } from './harness.ts';
 import { cpuSeconds, udpSocketDrops } from './procStats.ts';
-import { goodputMbps, quantileSorted, secondHalfMbps } from './stats.ts';
+import { goodputMbps, quantileSorted, secondHalfMbps, transferEndAt } from './stats.ts';
 import { cbrIntervalMs, monotonicMs, type ReceiveResult, type WorkloadSpec } from './workload.ts';
 
 const MiB = 1024 * 1024;
@@ -240,18 +240,12 @@ async function measure(h: Harness, id: string, spec: WorkloadSpec, capMs: number
     lastTicks = t;
   }, 1000);
   let startedAt: number;
-  let stoppedAt: number | null = null;
+  let stoppedAt: number | null;
   let result: ReceiveResult | null;
   try {
     h.viewer.send({ op: 'connect', id, target: h.target, spec });
     startedAt = await h.viewer.started(id, 10_000);
-    result = await receiver.done(id, Math.max(0, startedAt + capMs - monotonicMs()));
-    if (result === null) {
-      stoppedAt = monotonicMs();
-      h.viewer.send({ op: 'stop', id });
-      h.service.send({ op: 'stop', id });
-      result = await receiver.done(id, 5000);
-    }
+    ({ result, stoppedAt } = await finishTransfer(h, receiver, id, startedAt + capMs - monotonicMs()));
   } finally {
     clearInterval(sampler);
   }
@@ -409,7 +403,7 @@ export async function soakRun(seed: number, opts: { streamSeconds: number; bulkS
     const capMs = Math.max(10_000, (3 * bytes * 8) / (paceMbps * 1000));
     const b = await measure(harness, `${seed}/bulk`, { kind: 'bulk', direction, bytes }, capMs);
     if (b.result === null) throw new Error('the bulk receiver never reported');
-    const end = b.result.complete ? b.result.lastByteAt! : (b.stoppedAt ?? b.result.lastByteAt ?? b.startedAt);
+    const end = transferEndAt(b.result, b.stoppedAt, b.startedAt);
     const seconds = (end - b.startedAt) / 1000;
     const mbps = goodputMbps(b.result.bytes, seconds);
     const judged = capped && path.capacityMbps <= JUDGED_UP_TO_MBPS;

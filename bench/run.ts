@@ -3,11 +3,11 @@
  * warm it up, run each workload with CPU counted on the relays, and record every figure.
  */
 import type { LinkStats } from '../src/sim/link.ts';
-import type { Harness } from './harness.ts';
+import { finishTransfer, type Harness } from './harness.ts';
 import { cpuSeconds, peakRssBytes, udpSocketDrops } from './procStats.ts';
 import { Progress } from './progress.ts';
 import { PLAYOUT_BUFFER_MS, SCENARIOS, type Plan, type Scenario, type Workload } from './scenarios.ts';
-import { delayCdf, goodputMbps, linkLimitMbps, secondHalfMbps, summarizeDelays, type DelaySummary } from './stats.ts';
+import { delayCdf, goodputMbps, linkLimitMbps, secondHalfMbps, summarizeDelays, transferEndAt, type DelaySummary } from './stats.ts';
 import { systemsFor, type SystemDef } from './systems.ts';
 import { senderCongestionControl } from './tcpHarness.ts';
 import { cbrIntervalMs, monotonicMs, type ReceiveResult } from './workload.ts';
@@ -263,29 +263,15 @@ async function measure(harness: Harness, scenario: Scenario, workload: Workload,
     if (second !== undefined) viewer.send({ op: 'connect', id: secondId, target: harness.target, spec: second });
     const startedAt = await viewer.started(id, 10_000);
     const secondStartedAt = second === undefined ? null : await viewer.started(secondId, 10_000);
-    let stoppedAt: number | null = null;
-    let result = await receiver.done(id, Math.max(0, startedAt + workload.capMs - monotonicMs()));
-    if (result === null) {
-      stoppedAt = monotonicMs();
-      viewer.send({ op: 'stop', id });
-      service.send({ op: 'stop', id });
-      result = await receiver.done(id, 5000);
-    }
+    const { result, stoppedAt } = await finishTransfer(harness, receiver, id, startedAt + workload.capMs - monotonicMs());
     let alongside: Measurement['alongside'] = null;
     if (second !== undefined) {
       // The first connection is over: stop the one alongside (unless it already ended) and take
       // what it moved until now.
       const secondReceiver = second.direction === 'down' ? viewer : service;
-      let secondResult = await secondReceiver.done(secondId, 0);
-      let secondStoppedAt: number | null = null;
-      if (secondResult === null) {
-        secondStoppedAt = monotonicMs();
-        viewer.send({ op: 'stop', id: secondId });
-        service.send({ op: 'stop', id: secondId });
-        secondResult = await secondReceiver.done(secondId, 5000);
-      }
+      const finished = await finishTransfer(harness, secondReceiver, secondId, 0);
       secondReceiver.samples.delete(secondId);
-      alongside = { result: secondResult, startedAt: secondStartedAt!, stoppedAt: secondStoppedAt };
+      alongside = { ...finished, startedAt: secondStartedAt! };
     }
     const cpu1 = cpuOf();
     const emu = process.cpuUsage(emu0);
@@ -320,7 +306,7 @@ function toRecord(scenario: Scenario, system: SystemDef, workload: Workload, m: 
   const record = blank(scenario, system, workload, 'ok', null);
   const r = m.result;
   if (r === null) return { ...record, status: 'failed', note: 'the receiving endpoint never reported' };
-  const end = r.complete ? r.lastByteAt! : (m.stoppedAt ?? r.lastByteAt ?? m.startedAt);
+  const end = transferEndAt(r, m.stoppedAt, m.startedAt);
   const seconds = (end - m.startedAt) / 1000;
   const goodput = goodputMbps(r.bytes, seconds);
   record.bytes = r.bytes;
@@ -331,7 +317,7 @@ function toRecord(scenario: Scenario, system: SystemDef, workload: Workload, m: 
   if (workload.spec.kind === 'bulk') record.secondHalfMbps = secondHalfMbps(m.samples, m.startedAt, end, r.bytes);
   const second = m.alongside?.result ?? null;
   if (m.alongside !== null && second !== null) {
-    const secondEnd = second.complete ? second.lastByteAt! : (m.alongside.stoppedAt ?? second.lastByteAt ?? m.alongside.startedAt);
+    const secondEnd = transferEndAt(second, m.alongside.stoppedAt, m.alongside.startedAt);
     const secondSeconds = (secondEnd - m.alongside.startedAt) / 1000;
     record.alongside = { bytes: second.bytes, seconds: secondSeconds, goodputMbps: goodputMbps(second.bytes, secondSeconds) };
   }

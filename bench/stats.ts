@@ -5,6 +5,14 @@
  */
 import type { LinkConfig } from '../src/sim/link.ts';
 
+/**
+ * When a transfer that started at `startedAt` ended, for its goodput: its last byte if it
+ * completed, else when it was stopped at its cap (`stoppedAt`), else its last byte so far.
+ */
+export function transferEndAt(result: { complete: boolean; lastByteAt: number | null }, stoppedAt: number | null, startedAt: number): number {
+  return result.complete ? result.lastByteAt! : (stoppedAt ?? result.lastByteAt ?? startedAt);
+}
+
 /** Goodput in Mbit/s (10^6 bit/s) of `bytes` delivered in `seconds`; 0 for no time. */
 export function goodputMbps(bytes: number, seconds: number): number {
   return seconds > 0 ? (bytes * 8) / seconds / 1e6 : 0;

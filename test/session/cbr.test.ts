@@ -41,7 +41,7 @@ describe('constant-bit-rate stream over bursty loss', () => {
   });
 
   it('a stream that opens on a session idle for 10 s (keep-alives only) is on time from its first chunk', () => {
-    const r = runCbr({ paths: [transPacific({})], seed: 5, rateMbps: 60, durationMs: 4_000, fec: true, idleBeforeMs: 10_000 });
+    const r = runCbr({ paths: [transPacific({})], seed: 5, rateMbps: 60, durationMs: 4_000, fec: true, startAtMs: 10_000 });
     const context = `p50 ${percentile(r.delays, 50).toFixed(0)} p99 ${percentile(r.delays, 99).toFixed(0)} max ${Math.max(...r.delays).toFixed(0)} ms`;
     expect(r.corrupt, context).toBe(false);
     expect(r.chunksReceived, context).toBe(r.chunksSent);

@@ -45,8 +45,8 @@ export function runCbr(opts: {
    * keeps as full as its buffers allow.
    */
   downloadFromMs?: number;
-  /** The stream opens this long after the session is up (default 0): a session idle until then, keep-alives only. */
-  idleBeforeMs?: number;
+  /** Open the stream no earlier than this (the session idles until then, keep-alives only), as `runBulk` does. */
+  startAtMs?: number;
   /** How many downloads join at `downloadFromMs` (default 1). */
   downloads?: number;
   /** From this many ms into the stream the viewer stops reading the downloads (a paused player). */
@@ -72,11 +72,9 @@ export function runCbr(opts: {
   const downloadReceived: number[] = [];
   let downloadAtEnd = -1;
   const downloadTotal = (): number => downloadReceived.reduce((a, b) => a + b, 0);
-  let connectedAt = -1;
   net.onStep((now) => {
     const server = listenerNode.sessions[0];
-    if (connectedAt < 0 && dialer.isConnected) connectedAt = now;
-    if (streamId < 0 && connectedAt >= 0 && now - connectedAt >= (opts.idleBeforeMs ?? 0)) {
+    if (streamId < 0 && dialer.isConnected && now >= (opts.startAtMs ?? 0)) {
       streamId = dialer.openStream('plex')!;
       dialer.streamWrite(streamId, new Uint8Array([0]));
       wake(now);
@@ -144,7 +142,7 @@ export function runCbr(opts: {
     }
     if (downloadIds.length > 0 && started >= 0 && downloadAtEnd < 0 && now - started >= opts.durationMs) downloadAtEnd = downloadTotal();
   });
-  net.runUntil(opts.durationMs + (opts.idleBeforeMs ?? 0) + 5000, () => started >= 0 && writeTimes.length > 0 && delays.length === Math.ceil(opts.durationMs / intervalMs));
+  net.runUntil(opts.durationMs + (opts.startAtMs ?? 0) + 5000, () => started >= 0 && writeTimes.length > 0 && delays.length === Math.ceil(opts.durationMs / intervalMs));
   return {
     chunksSent: writeTimes.length,
     chunksReceived: delays.length,
