@@ -51,11 +51,24 @@ export interface AttackOptions {
   honestBytes: number;
 }
 
+/** A datagram costing more CPU than this is slow: ~100x what one costs the listener normally. */
+export const SLOW_CALL_MS = 50;
+/** Slow datagrams an attack may cause at all: the collections its bounded state costs. */
+export const MAX_SLOW_CALLS = 4;
+/** No datagram, collection or not, may hold the listener longer than this. */
+export const LONGEST_CALL_BOUND_MS = 250;
+
 export interface Outcome {
   /** Why the listener closed the attacker's session (null: it did not). */
   reason: string | null;
   /** Slowest single datagram the listener handled, ms of CPU time. */
   longestCallMs: number;
+  /**
+   * Datagrams that cost the listener more than SLOW_CALL_MS of CPU. A cost that grew with the
+   * attacker's state would put most datagrams here; a garbage collection of the state the limits
+   * allow lands on the odd one (and process CPU counts V8's helper threads).
+   */
+  slowCalls: number;
   packetsSent: number;
   /** Live streams the listener's session for the attacker held at most. */
   maxStreams: number;
@@ -103,6 +116,7 @@ export function attackRun(attack: Attack, opts: AttackOptions): Outcome {
   const out: Outcome = {
     reason: null,
     longestCallMs: 0,
+    slowCalls: 0,
     packetsSent: 0,
     maxStreams: 0,
     heapGrowthMb: 0,
@@ -138,7 +152,9 @@ export function attackRun(attack: Attack, opts: AttackOptions): Outcome {
       const t0 = process.cpuUsage();
       listenerSide.handleDatagram(now, 1, datagram);
       const used = process.cpuUsage(t0);
-      out.longestCallMs = Math.max(out.longestCallMs, (used.user + used.system) / 1000);
+      const callMs = (used.user + used.system) / 1000;
+      out.longestCallMs = Math.max(out.longestCallMs, callMs);
+      if (callMs > SLOW_CALL_MS) out.slowCalls++;
       out.packetsSent++;
       out.maxStreams = Math.max(out.maxStreams, victim.stats().activeStreams);
     }
