@@ -59,12 +59,13 @@ export function runBulk(opts: {
   const senderNow = () => (opts.reverse ? listenerNode.sessions[0] : dialer);
   const senderFigures = () => {
     const st = senderNow().stats();
-    const path = st.paths[0];
+    // A session still handshaking (a lossy random path) has no path yet.
+    const counters = st.paths[0]?.counters;
     return {
       retransmitted: st.retransmittedBytes,
       delivered: (reader as PatternReader | null)?.received ?? 0,
-      repairs: path.counters.fecRepairsSent,
-      packets: path.counters.packetsSent,
+      repairs: counters?.fecRepairsSent ?? 0,
+      packets: counters?.packetsSent ?? 0,
     };
   };
   net.at(opts.steadyFromMs ?? 3000, () => {
