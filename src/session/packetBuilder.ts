@@ -80,6 +80,13 @@ export class PacketBuilder {
       encodePing(w);
       path.pingPending = false;
     }
+    const first = carriesData ? this.streams.nextToSend() : undefined;
+    if (first !== undefined) {
+      // A download: its writer was refused room and waits for more. Live: a stream its source
+      // paces that keeps up with it (Stream.isLive), not a download let in for a moment.
+      if (!first.isSourcePaced) path.bulkSentAt = now;
+      else if (first.isLive(now)) path.liveSentAt = now;
+    }
     writeStreamFrames(w, this.streams, frames, retransmit);
     if (frames.length === 0 && w.pos === 0) encodePing(w);
     const t = this.finish(now, path, w, frames, fec?.group ?? null);

@@ -21,6 +21,8 @@ const MAX_PACKET_THRESHOLD = 4096;
 
 /** Shortest silence that fails a path over, whatever its RTT: LAN-like paths jitter more than that. */
 const MIN_SILENCE_MS = 100;
+/** How long after its last live packet a path still counts as carrying live traffic, at least. */
+const LIVE_TRAFFIC_WINDOW_MS = 100;
 
 export interface PathConfig {
   mtu: number;
@@ -80,6 +82,9 @@ export class Path {
   lastElicitingSentAt: Millis = -Infinity;
   lastReceivedAt: Millis = -Infinity;
   lastSentAt: Millis = -Infinity;
+  /** When this path last carried data of a live stream, and of a bulk one (Stream.isLive). */
+  liveSentAt: Millis = -Infinity;
+  bulkSentAt: Millis = -Infinity;
   /** A PING must go out on this path (probe timeout or keepalive). */
   pingPending = false;
   /** Raw loss of what the peer sends us on this path, reported back in LOSS_REPORT. */
@@ -191,6 +196,16 @@ export class Path {
     const ackDue = oldest === undefined ? -Infinity : oldest.timeSent + this.rtt.smoothed + this.config.maxAckDelayMs;
     const since = Math.max(this.lastAckProgressAt, this.lastReceivedAt, ackDue);
     return since + Math.max(MIN_SILENCE_MS, 4 * this.rtt.variance + this.rtt.smoothed / 4);
+  }
+
+  /**
+   * Whether both live and bulk data crossed this path within the last round trip (or 100 ms on a
+   * short path): its congestion controller then starts up gently, since the download's start-up
+   * overshoot drops the live stream's packets along with its own.
+   */
+  carriesLiveBesideBulk(now: Millis): boolean {
+    const window = Math.max(LIVE_TRAFFIC_WINDOW_MS, this.rtt.smoothed);
+    return now - this.liveSentAt <= window && now - this.bulkSentAt <= window;
   }
 
   /** Room in the congestion window for another full-size packet. */

@@ -50,11 +50,12 @@ describe('constant-bit-rate stream over bursty loss', () => {
     expect(Math.max(...r.delays), context).toBeLessThanOrEqual(90 + 60);
   });
 
-  it('a download that joins the session 1 s into a 60 Mbit/s stream takes what is left, and the stream keeps p99 <= 150 ms and worst <= 400 ms', () => {
+  // Joining with the stream, or within its start-up, the download met start-up's 2.9x gain and lost
+  // 2,000-2,700 packets at once (p99 361-385 ms, worst 387-437); now start-up grows gently beside
+  // live data. At 1 s start-up has ended after three app-limited rounds (after six it had not:
+  // 2,600 lost, p99 535 ms).
+  it.each([0, 500, 1_000])('a download that joins a 60 Mbit/s stream at %i ms takes what is left, and the stream keeps p99 <= 150 ms and worst <= 400 ms', (downloadFromMs) => {
     const durationMs = 8_000;
-    // Start-up ended after six app-limited rounds: a download this early met its 2.9x gain and
-    // lost 2,600 packets (p99 535 ms). After three it meets probe_bw.
-    const downloadFromMs = 1_000;
     const r = runCbr({ paths: [transPacific({})], seed: 3, rateMbps: 60, durationMs, fec: true, downloadFromMs });
     const downloadMbps = (r.downloadBytes * 8) / (durationMs - downloadFromMs) / 1000;
     const context = `p99 ${percentile(r.delays, 99).toFixed(0)} max ${Math.max(...r.delays).toFixed(0)} ms, download ${downloadMbps.toFixed(1)} Mbit/s, ${r.senderStats.paths[0].counters.packetsLost} packets lost`;

@@ -13,6 +13,8 @@ export interface AckEvent {
   delivered: number;
   /** Bytes declared lost while processing this ACK. */
   lostBytes: number;
+  /** The path carries live data beside a download (Path.carriesLiveBesideBulk): an overshoot would hit it. */
+  liveBesideBulk: boolean;
 }
 
 /**

@@ -98,6 +98,7 @@ export class Recovery {
       bytesInFlight: path.bytesInFlight,
       delivered: path.rate.delivered,
       lostBytes,
+      liveBesideBulk: path.carriesLiveBesideBulk(now),
     });
     return AckOutcome.Progress;
   }

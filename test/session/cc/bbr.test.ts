@@ -38,6 +38,7 @@ class Rounds {
         bytesInFlight: bytes,
         delivered: this.delivered,
         lostBytes: 0,
+        liveBesideBulk: false,
       });
     }
   }
@@ -109,6 +110,21 @@ describe('BbrController', () => {
     // A backlog's rounds measure it: careful paces at 1.25x of them (a slower path than assumed).
     const measured = ramp(false);
     expect(measured.pacingRate).toBeCloseTo(1.25 * measured.bottleneckBandwidth, 6);
+  });
+
+  it('beside live traffic starts up without overflowing a queue a third of the RTT, and drains gently', () => {
+    // A download starting with a live stream: 100 Mbit/s, 180 ms, a 60 ms queue.
+    const path = { rate: 12_500, rttMs: 180, queueMs: 60 };
+    const live = new Bottleneck(new BbrController(CONFIG), { ...path, liveBesideBulk: true }).run(6000);
+    expect(live.droppedByQueue).toBe(0);
+    expect(phases(live).map(([state]) => state)).toEqual(['startup', 'drain', 'probe_bw']);
+    // Never below 0.8x of the estimate: a live stream beside it must not be starved by the drain.
+    const drain = live.trace.filter((t) => t.state === 'drain');
+    for (const t of drain) expect(t.pacingRate).toBeGreaterThanOrEqual(0.79 * t.bottleneckBandwidth);
+    expect(live.goodput(3000)).toBeGreaterThan(0.9 * path.rate);
+    // Full-speed start-up learns the path is full a round late, and that round overflows the queue.
+    const bulk = new Bottleneck(new BbrController(CONFIG), path).run(6000);
+    expect(bulk.droppedByQueue).toBeGreaterThan(500);
   });
 
   it('stays in start-up through idle rounds (keep-alives), and leaves it after a live stream\'s app-limited rounds', () => {

@@ -16,6 +16,8 @@ export interface BottleneckSpec {
   /** Random loss before the bottleneck, 0..1. */
   lossRate?: number;
   seed?: number;
+  /** Every ACK says the path carries live data beside a download (AckEvent.liveBesideBulk). */
+  liveBesideBulk?: boolean;
 }
 
 /** What a {@link Bottleneck} run saw, per millisecond step. */
@@ -38,6 +40,8 @@ export interface Trace {
 export class Bottleneck {
   now = 0;
   delivered = 0;
+  /** Packets the full queue dropped. */
+  droppedByQueue = 0;
   readonly trace: Trace[] = [];
   private readonly rate = new DeliveryRateEstimator();
   private readonly rng: SeededRng;
@@ -107,6 +111,8 @@ export class Bottleneck {
         if (start - this.now <= this.spec.queueMs) {
           this.linkFreeAt = start + MSS / this.spec.rate;
           ackAt = this.linkFreeAt + this.spec.rttMs;
+        } else {
+          this.droppedByQueue++;
         }
       }
       this.inFlight.push({ packet, ackAt });
@@ -139,6 +145,7 @@ export class Bottleneck {
       bytesInFlight: this.bytesInFlight,
       delivered: this.rate.delivered,
       lostBytes: this.pendingLost,
+      liveBesideBulk: this.spec.liveBesideBulk ?? false,
     });
     this.pendingLost = 0;
   }
