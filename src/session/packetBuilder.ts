@@ -82,10 +82,11 @@ export class PacketBuilder {
     }
     const first = carriesData ? this.streams.nextToSend() : undefined;
     if (first !== undefined) {
-      // A download: its writer was refused room and waits for more. Live: a stream its source
-      // paces that keeps up with it (Stream.isLive), not a download let in for a moment.
-      if (!first.isSourcePaced) path.bulkSentAt = now;
-      else if (first.isLive(now)) path.liveSentAt = now;
+      // A download: its writer was refused room, or has more waiting than a live stream keeps (on
+      // real relays a new download's writer fills the send buffer for up to a second before it is
+      // refused). Live: a stream its source paces that keeps up with it (Stream.isLive).
+      if (!first.isSourcePaced || first.isBacklogged) path.noteBulkSent(now, first.id);
+      else if (first.isLive(now)) path.noteLiveSent(now, first.id);
     }
     writeStreamFrames(w, this.streams, frames, retransmit);
     if (frames.length === 0 && w.pos === 0) encodePing(w);

@@ -82,9 +82,11 @@ export class Path {
   lastElicitingSentAt: Millis = -Infinity;
   lastReceivedAt: Millis = -Infinity;
   lastSentAt: Millis = -Infinity;
-  /** When this path last carried data of a live stream, and of a bulk one (Stream.isLive). */
-  liveSentAt: Millis = -Infinity;
-  bulkSentAt: Millis = -Infinity;
+  /** When this path last carried data of a live stream, and of a bulk one, and which streams. */
+  private liveSentAt: Millis = -Infinity;
+  private liveStream = -1;
+  private bulkSentAt: Millis = -Infinity;
+  private bulkStream = -1;
   /** A PING must go out on this path (probe timeout or keepalive). */
   pingPending = false;
   /** Raw loss of what the peer sends us on this path, reported back in LOSS_REPORT. */
@@ -198,14 +200,25 @@ export class Path {
     return since + Math.max(MIN_SILENCE_MS, 4 * this.rtt.variance + this.rtt.smoothed / 4);
   }
 
+  noteLiveSent(now: Millis, streamId: number): void {
+    this.liveSentAt = now;
+    this.liveStream = streamId;
+  }
+
+  noteBulkSent(now: Millis, streamId: number): void {
+    this.bulkSentAt = now;
+    this.bulkStream = streamId;
+  }
+
   /**
-   * Whether both live and bulk data crossed this path within the last round trip (or 100 ms on a
-   * short path): its congestion controller then starts up gently, since the download's start-up
-   * overshoot drops the live stream's packets along with its own.
+   * Whether a live stream's data and another stream's bulk data both crossed this path within the
+   * last round trip (or 100 ms on a short path): its congestion controller then starts up gently,
+   * since the download's start-up overshoot drops the live stream's packets along with its own.
+   * Another stream: a live stream read from TCP in bursts is backlogged for a moment now and then.
    */
   carriesLiveBesideBulk(now: Millis): boolean {
     const window = Math.max(LIVE_TRAFFIC_WINDOW_MS, this.rtt.smoothed);
-    return now - this.liveSentAt <= window && now - this.bulkSentAt <= window;
+    return now - this.liveSentAt <= window && now - this.bulkSentAt <= window && this.liveStream !== this.bulkStream;
   }
 
   /** Room in the congestion window for another full-size packet. */

@@ -69,6 +69,11 @@ export class Stream {
     return this.priority === 'latency' || (this.priority === 'auto' && !this.writeBlocked);
   }
 
+  /** More is written and waiting to be sent than a live stream keeps unsent. */
+  get isBacklogged(): boolean {
+    return this.send.written - this.send.nextOffset >= LIVE_BACKLOG_BYTES;
+  }
+
   /**
    * Whether the stream keeps up with its source (live video) rather than staying backlogged (a
    * download): their packets get the FEC latency lane. A live stream's backlog spikes for a few
@@ -78,7 +83,7 @@ export class Stream {
    */
   isLive(now: Millis): boolean {
     if (this.priority !== 'auto') return this.priority === 'latency';
-    if (this.send.written - this.send.nextOffset < LIVE_BACKLOG_BYTES) {
+    if (!this.isBacklogged) {
       this.backloggedSince = Infinity;
       return true;
     }
