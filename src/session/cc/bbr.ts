@@ -142,6 +142,8 @@ export class BbrController implements CongestionController {
   private startupFloorRate: number;
   /** Some ACK since the start (or the last reset) measured the path, not the application's pace. */
   private pathMeasured = false;
+  /** Some ACK acknowledged a packet sent after something had been delivered: not the first flight. */
+  private beyondFirstFlight = false;
   /** A download shared a long path with live data in this start-up: it grows gently. */
   private gentle = false;
   private drainGain = 1 / STARTUP_GAIN;
@@ -224,6 +226,7 @@ export class BbrController implements CongestionController {
         this.filterRoundStart = now;
       }
     }
+    if (sample.ackedBytes > 0 && sample.priorDelivered > 0) this.beyondFirstFlight = true;
     if (sample.ackedBytes > 0 && !sample.isAppLimited) {
       this.roundHadFullSample = true;
       this.pathMeasured = true;
@@ -439,8 +442,12 @@ export class BbrController implements CongestionController {
     else this.highRttSamples = 0;
     if (this.highRttSamples < STARTUP_HIGH_RTT_SAMPLES) return;
     // Growing gently already, a queue means the path is full: a careful round would only fill it.
+    // But not on the first flight's word: its samples are what of it has come back so far (22 of
+    // 100 Mbit/s on real relays, whose busy first flight read 30 ms over the path's RTT), and
+    // drained there a 60 Mbit/s stream starved for a second.
     if (this.gentle) {
-      this.enterDrain(LIVE_STARTUP_GAIN);
+      if (this.beyondFirstFlight) this.enterDrain(LIVE_STARTUP_GAIN);
+      else this.highRttSamples = 0;
       return;
     }
     this.carefulRound = this.round;

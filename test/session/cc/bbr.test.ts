@@ -127,6 +127,34 @@ describe('BbrController', () => {
     expect(bulk.droppedByQueue).toBeGreaterThan(500);
   });
 
+  it('beside live traffic takes no word of the first flight that the path is full', () => {
+    // A first flight coming back 60 ms over the path's RTT (busy hosts), its samples only what of
+    // it has come back so far: draining on those starved a live stream on real relays.
+    const cc = new BbrController(CONFIG);
+    cc.onRttHint(180);
+    let delivered = 0;
+    const ack = (now: number, priorDelivered: number, rate: number, rtt: number, bytesInFlight = 2_000_000): void => {
+      delivered += 12 * MSS;
+      cc.onAck({
+        now,
+        sample: { deliveryRate: rate, isAppLimited: false, ackedBytes: 12 * MSS, priorDelivered },
+        rtt,
+        minRtt: 180,
+        bytesInFlight,
+        delivered,
+        lostBytes: 0,
+        liveBesideBulk: true,
+      });
+    };
+    ack(180, 0, 0, 180);
+    for (let i = 0; i < 20; i++) ack(240 + i, 0, 500 + 100 * i, 240);
+    expect(cc.state).toBe('startup');
+    expect(cc.pacingRate).toBeGreaterThanOrEqual(CONFIG.initialRate);
+    // The next flight's samples measure the path: the same rise now means a queue.
+    for (let i = 0; i < 20; i++) ack(420 + i, delivered, 12_000, 240, 3_000_000);
+    expect(cc.state).toBe('drain');
+  });
+
   it('stays in start-up through idle rounds (keep-alives), and leaves it after a live stream\'s app-limited rounds', () => {
     const cc = new BbrController(CONFIG);
     const rounds = new Rounds(cc);
