@@ -56,13 +56,15 @@ export function runBulk(opts: {
   const queueDropsNow = () => net.links.reduce((sum, l) => sum + l.aToB.stats.droppedQueue + l.bToA.stats.droppedQueue, 0);
   let dropsAtSteady = 0;
   let steadyStart = { retransmitted: 0, delivered: 0, repairs: 0, packets: 0 };
-  const senderNow = () => (opts.reverse ? listenerNode.sessions[0] : dialer);
+  // The listener forgets a session once it closes; its figures are still wanted at the end.
+  let lastServer: Session | undefined;
+  const serverNow = (): Session | undefined => listenerNode.sessions[0] ?? lastServer;
   const senderFigures = () => {
-    const st = senderNow().stats();
-    // A session still handshaking (a lossy random path) has no path yet.
-    const counters = st.paths[0]?.counters;
+    const st = (opts.reverse ? serverNow() : dialer)?.stats();
+    // A session still handshaking (a lossy random path) has no path yet, or no session at all.
+    const counters = st?.paths[0]?.counters;
     return {
-      retransmitted: st.retransmittedBytes,
+      retransmitted: st?.retransmittedBytes ?? 0,
       delivered: (reader as PatternReader | null)?.received ?? 0,
       repairs: counters?.fecRepairsSent ?? 0,
       packets: counters?.packetsSent ?? 0,
@@ -74,6 +76,7 @@ export function runBulk(opts: {
   });
   net.onStep((now) => {
     const server = listenerNode.sessions[0];
+    lastServer = server ?? lastServer;
     if (!opened && dialer.isConnected && now >= (opts.startAtMs ?? 0)) {
       opened = true;
       const id = dialer.openStream('bulk')!;
@@ -108,7 +111,9 @@ export function runBulk(opts: {
   });
   net.runUntil(opts.limitMs, () => (reader as PatternReader | null)?.fin === true);
   const r = reader as PatternReader | null;
-  const sender = opts.reverse ? listenerNode.sessions[0] : dialer;
+  const serverSession = serverNow();
+  if (serverSession === undefined) throw new Error('the listener never accepted the session');
+  const sender = opts.reverse ? serverSession : dialer;
   const senderPath = sender.stats().paths[0];
   let queueDrops = 0;
   let lossDrops = 0;
@@ -144,6 +149,6 @@ export function runBulk(opts: {
     })(),
     fecOverhead: senderPath.counters.fecRepairsSent / Math.max(1, senderPath.counters.packetsSent),
     senderStats: sender.stats(),
-    receiverStats: (opts.reverse ? dialer : listenerNode.sessions[0]).stats(),
+    receiverStats: (opts.reverse ? dialer : serverSession).stats(),
   };
 }
