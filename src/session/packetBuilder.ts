@@ -74,13 +74,14 @@ export class PacketBuilder {
     const frames: SentFrame[] = [];
     // Only stream data is worth repairs: a lone PING or window update is cheaper to resend.
     const carriesData = this.streams.retransmitQueue.size > 0 || this.streams.hasNewWork;
-    const fec = carriesData ? (this.fecLanes?.assign(now) ?? null) : null;
+    // The first stream the packet carries picks its FEC lane and tells the path what it carries.
+    const first = carriesData ? this.streams.nextToSend() : undefined;
+    const fec = carriesData ? (this.fecLanes?.assign(now, first) ?? null) : null;
     if (fec !== null) encodeFecSource(w, fec.group.id, fec.index);
     if (path.pingPending) {
       encodePing(w);
       path.pingPending = false;
     }
-    const first = carriesData ? this.streams.nextToSend() : undefined;
     if (first !== undefined) {
       // A download: its writer was refused room, or has more waiting than a live stream keeps (on
       // real relays a new download's writer fills the send buffer for up to a second before it is

@@ -1,5 +1,6 @@
 import type { Millis } from '../../base/time.ts';
 import type { PathManager } from '../pathManager.ts';
+import type { Stream } from '../stream/stream.ts';
 import type { Streams } from '../stream/streams.ts';
 import type { FecEncoder, SendGroup } from './encoder.ts';
 import { LOSS_PRIOR } from './lossMeter.ts';
@@ -39,19 +40,19 @@ export class FecLaneController {
   ) {}
 
   /**
-   * The group and index of the packet about to be built, in its stream's lane, or null when that
-   * lane has no FEC (see `FecEncoder.assign`).
+   * The group and index of the packet about to be built, in the lane of `first`, the first stream
+   * it will carry (`Streams.nextToSend`), or null when that lane has no FEC (see
+   * `FecEncoder.assign`).
    */
-  assign(now: Millis): { group: SendGroup; index: number } | null {
-    return this.encoder.assign(now, this.nextLane(now));
+  assign(now: Millis, first: Stream | undefined): { group: SendGroup; index: number } | null {
+    return this.encoder.assign(now, this.nextLane(now, first));
   }
 
   /**
    * The lane of the packet about to be built, from the first stream it will carry: streams that
    * keep up with their source (live video) get the latency lane, backlogged ones bulk.
    */
-  nextLane(now: Millis): FecLane {
-    const first = this.streams.nextToSend();
+  nextLane(now: Millis, first: Stream | undefined = this.streams.nextToSend()): FecLane {
     return first === undefined || first.isLive(now) ? 'latency' : 'bulk';
   }
 
