@@ -9,15 +9,12 @@
  *
  *   tsx bench/joinProbe.ts [--scenario clean] [--runs 3] [--seconds 15] [--join-ms 0] [--mbps 60]
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBering } from './beringHarness.ts';
 import { finishTransfer } from './harness.ts';
 import { percentile } from './liveProbe.ts';
 import { SCENARIOS, type Scenario } from './scenarios.ts';
+import { requireWholeNumbers, temporaryKeyFile } from './scriptSupport.ts';
 import { cbrIntervalMs, monotonicMs } from './workload.ts';
 
 const CHUNK_BYTES = 16 * 1024;
@@ -86,14 +83,10 @@ async function main(): Promise<void> {
   const seconds = Number(values.seconds);
   const joinMs = Number(values['join-ms']);
   const mbps = Number(values.mbps);
-  for (const [name, v, min] of [['--runs', runs, 1], ['--seconds', seconds, 2], ['--join-ms', joinMs, 0], ['--mbps', mbps, 1]] as const) {
-    if (!(Number.isInteger(v) && v >= min)) throw new Error(`${name}: expected a whole number >= ${min}, got ${v}`);
-  }
+  requireWholeNumbers([['--runs', runs, 1], ['--seconds', seconds, 2], ['--join-ms', joinMs, 0], ['--mbps', mbps, 1]]);
   const scenario = SCENARIOS.find((s) => s.name === values.scenario);
   if (scenario === undefined) throw new Error(`--scenario: no scenario ${values.scenario} (${SCENARIOS.map((s) => s.name).join(', ')})`);
-  const keyDir = mkdtempSync(join(os.tmpdir(), 'bering-join-probe-'));
-  const keyFile = join(keyDir, 'bering.key');
-  writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  const { keyFile, remove } = temporaryKeyFile('bering-join-probe-');
   console.log(`${values.scenario}: a ${mbps} Mbit/s stream for ${seconds} s, a download joining ${joinMs} ms after it; fresh relays per run`);
   try {
     for (let run = 1; run <= runs; run++) {
@@ -104,7 +97,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    rmSync(keyDir, { recursive: true, force: true });
+    remove();
   }
 }
 

@@ -19,10 +19,8 @@
  * (every byte, then a clean end), at 85% of C(1-p) or more on paths up to 200 Mbit/s. Prints a
  * line per run, then every run worst first and a summary; exits 1 if any run failed.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllChildren } from '../src/lab/children.ts';
 import type { LinkStats } from '../src/sim/link.ts';
@@ -30,6 +28,7 @@ import { BULK_SHARE, bulkBytesAt, randomPath, STREAM_EXCESS_MS, type RandomPath 
 import { startBering } from './beringHarness.ts';
 import { finishTransfer, type Harness } from './harness.ts';
 import { cpuSeconds, udpSocketDrops } from './procStats.ts';
+import { requireWholeNumbers, temporaryKeyFile } from './scriptSupport.ts';
 import { goodputMbps, quantileSorted, secondHalfMbps, transferEndAt } from './stats.ts';
 import { cbrIntervalMs, monotonicMs, type ReceiveResult, type WorkloadSpec } from './workload.ts';
 
@@ -484,19 +483,15 @@ async function main(): Promise<void> {
   const runs = Number(values.runs);
   const first = Number(values.seed);
   const seconds = Number(values.seconds);
-  for (const [name, v, min] of [['--runs', runs, 1], ['--seed', first, 0], ['--seconds', seconds, 2]] as const) {
-    if (!(Number.isInteger(v) && v >= min)) throw new Error(`${name}: expected a whole number >= ${min}, got ${v}`);
-  }
+  requireWholeNumbers([['--runs', runs, 1], ['--seed', first, 0], ['--seconds', seconds, 2]]);
   const streamSeconds = seconds / 2;
   const bulkSeconds = values['bulk-seconds'] === undefined ? seconds / 2 : Number(values['bulk-seconds']);
   if (!(bulkSeconds > 0)) throw new Error(`--bulk-seconds: expected a positive number, got ${values['bulk-seconds']}`);
 
-  const keyDir = mkdtempSync(join(os.tmpdir(), 'bering-real-soak-'));
-  const keyFile = join(keyDir, 'bering.key');
-  writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  const { keyFile, remove: removeKey } = temporaryKeyFile('bering-real-soak-');
   const onSignal = (signal: NodeJS.Signals): void => {
     killAllChildren();
-    rmSync(keyDir, { recursive: true, force: true });
+    removeKey();
     process.stderr.write(`\nrealSoak: interrupted (${signal})\n`);
     const exit = (): never => process.exit(130);
     setTimeout(exit, 2000).unref();
@@ -518,7 +513,7 @@ async function main(): Promise<void> {
       console.log(describeRun(r));
     }
   } finally {
-    rmSync(keyDir, { recursive: true, force: true });
+    removeKey();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
