@@ -78,9 +78,9 @@ export class PacketBuilder {
     const first = carriesData ? this.streams.nextToSend() : undefined;
     const fec = carriesData ? (this.fecLanes?.assign(now, first) ?? null) : null;
     if (fec !== null) encodeFecSource(w, fec.group.id, fec.index);
-    if (path.pingPending) {
+    if (path.probesPending > 0) {
       encodePing(w);
-      path.pingPending = false;
+      path.probesPending--;
     }
     if (first !== undefined) {
       // A download: its writer was refused room, or has more waiting than a live stream keeps (on
@@ -94,6 +94,15 @@ export class PacketBuilder {
     const t = this.finish(now, path, w, frames, fec?.group ?? null);
     if (fec !== null) this.fecEncoder!.addSource(fec.group, fec.index, t.bytes);
     return t;
+  }
+
+  /** A bare PING (and any ACKs owed) to hear from a silent path; ack-eliciting, no stream data. */
+  ping(now: Millis, path: Path): Transmit {
+    const w = this.begin(this.writer);
+    this.writeAcks(now, w, path);
+    encodePing(w);
+    path.silencePingDue = false;
+    return this.finish(now, path, w, [], null);
   }
 
   /** A packet carrying the next queued repair symbol (and any ACKs owed); ack-eliciting. */

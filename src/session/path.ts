@@ -23,6 +23,16 @@ const MAX_PACKET_THRESHOLD = 4096;
 const MIN_SILENCE_MS = 100;
 /** How long after its last live packet a path still counts as carrying live traffic, at least. */
 const LIVE_TRAFFIC_WINDOW_MS = 100;
+/**
+ * Once a probe timeout goes unanswered, a bare PING every quarter of the smoothed RTT, within
+ * these bounds, until something is acknowledged, where RFC 9002 backs the timeout off. Loss in
+ * bursts of packets (netem's gemodel) lasts as many packets as it lasts, and a stalled sender
+ * sends few: backed off 64x, a 2 ms path heard ~25 ACKs in 8 s, all lost in one burst, and the
+ * session closed on its idle timeout; backed off to 250 ms, a 15 Mbit/s stream heard no ACK for
+ * 1-2 s. A ping is ~60 bytes; at most 200 a second until the idle timeout ends a dead session.
+ */
+const SILENCE_PING_MIN_MS = 5;
+const SILENCE_PING_MAX_MS = 25;
 
 export interface PathConfig {
   mtu: number;
@@ -78,7 +88,10 @@ export class Path {
   elicitingInFlight = 0;
   largestAcked = -1;
   lossTime: Millis = Infinity;
-  ptoBackoff = 0;
+  /** Probe timeouts since something on this path was last acknowledged. */
+  unansweredPtos = 0;
+  /** A bare PING is owed: the path is silent after a probe timeout. */
+  silencePingDue = false;
   lastElicitingSentAt: Millis = -Infinity;
   lastReceivedAt: Millis = -Infinity;
   lastSentAt: Millis = -Infinity;
@@ -87,8 +100,8 @@ export class Path {
   private liveStream = -1;
   private bulkSentAt: Millis = -Infinity;
   private bulkStream = -1;
-  /** A PING must go out on this path (probe timeout or keepalive). */
-  pingPending = false;
+  /** Packets with a PING that must go out on this path (probe timeout, keepalive, validation). */
+  probesPending = 0;
   /** Raw loss of what the peer sends us on this path, reported back in LOSS_REPORT. */
   readonly lossMeter = new LossMeter();
   lossReportDueAt: Millis = Infinity;
@@ -226,10 +239,14 @@ export class Path {
     return this.bytesInFlight + this.config.mtu <= this.cc.cwnd;
   }
 
-  /** Probe timeout deadline, or Infinity when nothing ack-eliciting is in flight. */
+  /**
+   * Probe timeout deadline, or Infinity when nothing ack-eliciting is in flight; once one went
+   * unanswered, when the next silence ping is due.
+   */
   ptoDeadline(): Millis {
     if (this.elicitingInFlight === 0) return Infinity;
-    return this.lastElicitingSentAt + this.rtt.pto(this.config.maxAckDelayMs) * 2 ** Math.min(this.ptoBackoff, 6);
+    if (this.unansweredPtos === 0) return this.lastElicitingSentAt + this.rtt.pto(this.config.maxAckDelayMs);
+    return this.lastElicitingSentAt + Math.min(SILENCE_PING_MAX_MS, Math.max(SILENCE_PING_MIN_MS, this.rtt.smoothed / 4));
   }
 
   /** RFC 9002 §6.1.2 time threshold, widened by the reordering window. */

@@ -136,7 +136,7 @@ export class PathManager {
     }
     path.lastReceivedAt = now;
     // A candidate address proposed itself: the peer, if still at the current one, answers a PING from there.
-    if (path.migration.onAuthentic(now, from, local, newest, length, path.state === 'down')) path.pingPending = true;
+    if (path.migration.onAuthentic(now, from, local, newest, length, path.state === 'down')) path.probesPending = Math.max(path.probesPending, 1);
     if (restored) {
       path.counters.fecRestored++;
       path.noteRestored(pn);
@@ -164,7 +164,7 @@ export class PathManager {
 
   /** Keep-alive: every path owes a PING. */
   pingAll(): void {
-    for (const path of this.all) if (path !== undefined) path.pingPending = true;
+    for (const path of this.all) if (path !== undefined) path.probesPending = Math.max(path.probesPending, 1);
   }
 
   /**
@@ -182,7 +182,7 @@ export class PathManager {
       // Conditions may have changed while it was dark: learn the path afresh.
       path.cc.reset();
       path.pacer.reset();
-      path.ptoBackoff = 0;
+      path.unansweredPtos = 0;
     }
     this.events.push({ type: 'pathUp', pathId: path.id });
     return true;
@@ -197,7 +197,8 @@ export class PathManager {
     path.state = 'down';
     path.downSince = now;
     this.recovery.abandon(path);
-    path.pingPending = false;
+    path.probesPending = 0;
+    path.silencePingDue = false;
     path.challengeDueAt = now;
     this.events.push({ type: 'pathDown', pathId: path.id, reason });
   }
@@ -250,7 +251,7 @@ export class PathManager {
       if (path === undefined) continue;
       const release = path.pacer.releaseTime();
       for (let slot = 0; slot < PathTimer.Pacing; slot++) path.timers.set(slot, this.deadline(path, slot as PathTimer));
-      const paced = path.responsePending !== null || (path.isUp && (path.pingPending || (wantsToSend && path.hasCwndRoom && release > polledAt)));
+      const paced = path.responsePending !== null || (path.isUp && (path.probesPending > 0 || (wantsToSend && path.hasCwndRoom && release > polledAt)));
       path.timers.set(PathTimer.Pacing, paced ? release : Infinity);
     }
   }

@@ -421,7 +421,8 @@ export class Session {
         continue;
       }
       if (path.responsePending !== null || path.challengeDueAt <= now) return builder.pathProbe(now, path);
-      if (path.pingPending && path.isUp && path.pacer.canSend(now)) return this.elicited(now, builder.data(now, path, true));
+      if (path.silencePingDue && path.isUp) return this.elicited(now, builder.ping(now, path));
+      if (path.probesPending > 0 && path.isUp && path.pacer.canSend(now)) return this.elicited(now, builder.data(now, path, true));
     }
     if (this.fecEncoder?.hasRepair(now)) {
       const path = this.scheduler.pick(now, this.paths.all, this.backlog);
@@ -478,7 +479,7 @@ export class Session {
       const answered = this.paths.pathFor(pathId);
       answered.cc.onRttHint(rtt);
       this.markPathUp(answered, now);
-      answered.pingPending = true;
+      answered.probesPending = Math.max(answered.probesPending, 1);
       for (const path of this.paths.all) if (path !== undefined && path !== answered) path.challengeDueAt = now;
       return true;
     }

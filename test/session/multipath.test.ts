@@ -2,22 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../../src/session/api.ts';
 import { symmetric, type PathSpec } from '../../src/sim/network.ts';
 import { runBulk } from '../support/bulk.ts';
-import { goodputMbps } from '../support/tunnelPair.ts';
+import { goodputMbps, longestStall } from '../support/tunnelPair.ts';
 
 const MiB = 1024 * 1024;
 const lossy = (delayMs: number): PathSpec => symmetric({ delayMs, rateMbps: 100, queueMs: 60, lossRate: 0.03 });
-
-/** Longest time between two consecutive deliveries to the reader within [from, to]. */
-function longestStall(progress: Array<[number, number]>, from: number, to: number): number {
-  let worst = 0;
-  let last = from;
-  for (const [t] of progress) {
-    if (t < from || t > to) continue;
-    worst = Math.max(worst, t - last);
-    last = t;
-  }
-  return worst;
-}
 
 describe('multipath', () => {
   it('two 100 Mbit/s paths of 90 and 140 ms, 3% loss each: goodput >= 90% of the sum of each alone', () => {

@@ -69,15 +69,30 @@ describe('PacketBuilder', () => {
     const { builder, streams, a, b, read } = setUp();
     const id = streams.open('svc')!;
     streams.write(id, new Uint8Array(100));
-    a.pingPending = true;
+    a.probesPending = 2;
     const first = builder.data(1, a, true);
     expect(read(first)).toEqual({ pathId: 0, pn: 0, frames: ['ping', 'open 0', 'stream 0 @0+100'] });
-    expect(a.pingPending).toBe(false);
+    expect(a.probesPending).toBe(1);
     expect(a.bytesInFlight).toBe(first.bytes.length);
     expect(a.history.count).toBe(1);
     // With nothing owed it is still ack-eliciting: a lone PING.
     expect(read(builder.data(2, a, true))).toEqual({ pathId: 0, pn: 1, frames: ['ping'] });
+    expect(a.probesPending).toBe(0);
     expect(read(builder.data(2, b, true)).pn).toBe(0);
+  });
+
+  it('a silence ping carries no stream data, only the ACKs owed, and is tracked', () => {
+    const { builder, streams, a, read } = setUp();
+    const id = streams.open('svc')!;
+    streams.write(id, new Uint8Array(100));
+    a.received.onPacket(1, 0, true);
+    a.silencePingDue = true;
+    const t = builder.ping(3, a);
+    expect(read(t)).toEqual({ pathId: 0, pn: 0, frames: ['ack 0 [[0,0]]', 'ping'] });
+    expect(a.silencePingDue).toBe(false);
+    expect(a.history.count).toBe(1);
+    expect(a.elicitingInFlight).toBe(1);
+    expect(streams.hasNewWork).toBe(true);
   });
 
   it('stamps the packet that empties the send queue app-limited, and one sent with more to come not', () => {
@@ -92,7 +107,7 @@ describe('PacketBuilder', () => {
     // says nothing of the path (three such once ended start-up on a 0.01 Mbit/s estimate).
     recovery.onAck(200, a, [[0, a.history.nextPn - 1]], 0, true);
     expect(a.bytesInFlight).toBe(0);
-    a.pingPending = true;
+    a.probesPending = 1;
     builder.data(5000, a, true);
     expect(a.history.get(a.history.nextPn - 1)!.isAppLimited).toBe(true);
   });

@@ -31,14 +31,17 @@ describe('Path', () => {
     expect(down.silenceDeadline()).toBe(Infinity);
   });
 
-  it('backs its probe timeout off exponentially, capped at 64x', () => {
+  it('after an unanswered probe timeout, pings every quarter RTT (5-25 ms) instead of backing off', () => {
     const p = busyPath([1000]);
-    const base = p.rtt.pto(CONFIG.maxAckDelayMs);
-    expect(p.ptoDeadline()).toBe(1000 + base);
-    p.ptoBackoff = 2;
-    expect(p.ptoDeadline()).toBe(1000 + 4 * base);
-    p.ptoBackoff = 20;
-    expect(p.ptoDeadline()).toBe(1000 + 64 * base);
+    expect(p.ptoDeadline()).toBe(1000 + p.rtt.pto(CONFIG.maxAckDelayMs));
+    p.unansweredPtos = 1;
+    expect(p.ptoDeadline()).toBe(1000 + 25);
+    p.unansweredPtos = 20;
+    expect(p.ptoDeadline()).toBe(1000 + 25);
+    for (let i = 0; i < 50; i++) p.rtt.update(40, 0);
+    expect(p.ptoDeadline()).toBeCloseTo(1000 + 10, 0);
+    for (let i = 0; i < 50; i++) p.rtt.update(2, 0);
+    expect(p.ptoDeadline()).toBeCloseTo(1000 + 5, 0);
     p.elicitingInFlight = 0;
     expect(p.ptoDeadline()).toBe(Infinity);
   });

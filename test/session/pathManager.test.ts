@@ -95,7 +95,7 @@ describe('PathManager', () => {
     expect(paths.upIds()).toEqual([1]);
   });
 
-  it('never fails over the last path up: its probe timeouts keep re-sending instead', () => {
+  it('never fails over the last path up: its probe timeout re-sends, then it pings until heard', () => {
     const { paths, lost, send } = setUp();
     const a = paths.pathFor(0);
     paths.markUp(a, 0);
@@ -103,8 +103,23 @@ describe('PathManager', () => {
     paths.handleTimeout(10_000);
     expect(a.state).toBe('up');
     expect(lost).toEqual([0]);
-    expect(a.pingPending).toBe(true);
-    expect(a.ptoBackoff).toBe(1);
+    expect(a.probesPending).toBe(2);
+    expect(a.unansweredPtos).toBe(1);
+    paths.handleTimeout(a.ptoDeadline());
+    expect(a.state).toBe('up');
+    expect(a.silencePingDue).toBe(true);
+    expect(lost).toEqual([0]);
+  });
+
+  it('a path failing over stops owing probes and pings', () => {
+    const { paths } = setUp();
+    const a = paths.pathFor(0);
+    paths.markUp(a, 0);
+    a.probesPending = 2;
+    a.silencePingDue = true;
+    paths.markDown(a, 10, 'test');
+    expect(a.probesPending).toBe(0);
+    expect(a.silencePingDue).toBe(false);
   });
 
   it('a path back after a long blackout learns afresh; after a blip it keeps its model', () => {
@@ -113,13 +128,13 @@ describe('PathManager', () => {
     const long = paths.pathFor(1);
     for (const p of [blip, long]) {
       paths.markUp(p, 0);
-      p.ptoBackoff = 3;
+      p.unansweredPtos = 3;
       paths.markDown(p, 100, 'test');
     }
     paths.markUp(blip, 600);
     paths.markUp(long, 1100);
-    expect(blip.ptoBackoff).toBe(3);
-    expect(long.ptoBackoff).toBe(0);
+    expect(blip.unansweredPtos).toBe(3);
+    expect(long.unansweredPtos).toBe(0);
   });
 
   it('wakes at the earliest path timer, and at the pacer release only when a path has something to send', () => {
@@ -135,7 +150,7 @@ describe('PathManager', () => {
     send(a, 0);
     paths.armTimers(false, 0);
     expect(paths.nextTimeout()).toBe(Math.min(a.ptoDeadline(), 700));
-    a.pingPending = true;
+    a.probesPending = 1;
     paths.armTimers(false, 0);
     expect(paths.nextTimeout()).toBe(a.pacer.releaseTime());
     paths.stopTimers();

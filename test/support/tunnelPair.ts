@@ -134,6 +134,18 @@ export function drainEvents(session: Session, into: SessionEvent[]): SessionEven
   return fresh;
 }
 
+/** Longest time between two consecutive deliveries within [fromMs, toMs] of (time, bytes) samples. */
+export function longestStall(progress: Array<[number, number]>, fromMs: number, toMs = Infinity): number {
+  let worst = 0;
+  let last = fromMs;
+  for (const [t] of progress) {
+    if (t < fromMs || t > toMs) continue;
+    worst = Math.max(worst, t - last);
+    last = t;
+  }
+  return worst;
+}
+
 /** Goodput in Mbit/s between two times from (time, bytes) samples. */
 export function goodputMbps(progress: Array<[number, number]>, fromMs: number, toMs: number): number {
   let startBytes = 0;

@@ -4,6 +4,8 @@ import type { Path } from '../path.ts';
 
 /** Extra wait before a protected packet counts as lost, beyond its group's repairs. */
 const FEC_LOSS_SLACK_MS = 5;
+/** RFC 9002 §6.2.4: up to two ack-eliciting packets per probe timeout. */
+const PROBES_PER_TIMEOUT = 2;
 
 /** What becomes of the frames of the packets recovery settles; the streams implement it. */
 export interface FrameFate {
@@ -87,7 +89,7 @@ export class Recovery {
       rttSample = now - largestPacket.timeSent;
       path.rtt.update(rttSample, Math.min(ackDelayMicros / 1000, this.maxAckDelayMs));
     }
-    path.ptoBackoff = 0;
+    path.unansweredPtos = 0;
     const lostBytes = this.detectLosses(path, now);
     const sample = path.rate.takeSample(path.rtt.min);
     path.cc.onAck({
@@ -121,17 +123,24 @@ export class Recovery {
   }
 
   /**
-   * RFC 9002 §6.2: nothing acknowledged for a PTO. A probe goes now (a PING, ignoring cwnd and
-   * pacing) and carries the oldest in-flight data again, so a lost tail costs one PTO, not two.
+   * RFC 9002 §6.2: nothing acknowledged for a PTO. Two probes go now (PINGs, ignoring cwnd and
+   * pacing; §6.2.4 allows two), the first carrying the oldest in-flight data again, so a lost tail
+   * costs one PTO, not two. Two, because each elicits an ACK: in a burst of loss on the ACK
+   * direction the sender hears nothing more until one gets through, and a lone probe per PTO
+   * left a 15 Mbit/s stream without ACKs for a second (2 ms path, bursts of 7 packets). Unanswered,
+   * the path then pings until it hears back (Path.ptoDeadline).
    */
   onProbeTimeout(path: Path, now: Millis): void {
-    path.ptoBackoff++;
+    path.lastElicitingSentAt = now;
+    if (path.unansweredPtos++ > 0) {
+      path.silencePingDue = true;
+      return;
+    }
     path.counters.ptoCount++;
-    path.pingPending = true;
+    path.probesPending = PROBES_PER_TIMEOUT;
     path.pacer.reset();
     const oldest = path.history.oldest();
     if (oldest !== undefined) this.resend(path, oldest);
-    path.lastElicitingSentAt = now;
   }
 
   /** The path failed over: everything in flight on it is lost, to be sent again elsewhere at once. */

@@ -117,20 +117,28 @@ describe('Recovery', () => {
     expect(lost).toEqual([0]);
   });
 
-  it('a probe timeout re-sends the oldest packet, owes a PING and backs the next one off', () => {
+  it('a probe timeout re-sends the oldest packet and owes two probes; unanswered, it owes pings, re-sending nothing', () => {
     const { path, recovery, lost, send } = setUp();
     send(0);
     send(1);
     const first = path.ptoDeadline();
     recovery.onProbeTimeout(path, first);
     expect(lost).toEqual([0]);
-    expect(path.pingPending).toBe(true);
+    expect(path.probesPending).toBe(2);
     expect(path.counters.ptoCount).toBe(1);
     // Still in flight: a probe re-sends frames, it does not declare the packet lost.
     expect(path.bytesInFlight).toBe(2000);
-    expect(path.ptoDeadline() - first).toBeCloseTo(2 * (first - 1), 6);
-    recovery.onAck(first + 50, path, [[1, 1]], 0, true);
-    expect(path.ptoBackoff).toBe(0);
+    path.probesPending = 0;
+    const second = path.ptoDeadline();
+    expect(second - first).toBeLessThanOrEqual(25);
+    recovery.onProbeTimeout(path, second);
+    expect(path.silencePingDue).toBe(true);
+    expect(path.probesPending).toBe(0);
+    expect(lost).toEqual([0]);
+    expect(path.counters.ptoCount).toBe(1);
+    recovery.onAck(second + 50, path, [[1, 1]], 0, true);
+    expect(path.unansweredPtos).toBe(0);
+    expect(path.ptoDeadline()).toBeGreaterThan(second + 25);
   });
 
   it('abandoning a path declares everything in flight lost at once', () => {
