@@ -21,7 +21,7 @@ function transfer(paths: PathSpec[], seed: number, streams: number, bytes: numbe
   const pair = simPair({ psk: PSK, seed, paths });
   const { net, dialer, listenerSide } = pair;
   const events: string[] = [];
-  const transfers = new Transfers(() => dialer, () => listenerSide.sessions[0], {
+  const transfers = new Transfers(() => dialer, () => listenerSide.peerOf(dialer), {
     upBytes: () => bytes,
     downBytes: () => bytes / 4,
     concurrent: streams,
@@ -35,7 +35,7 @@ function transfer(paths: PathSpec[], seed: number, streams: number, bytes: numbe
     if (upAt < 0 && dialer.isConnected) upAt = net.now;
     return (transfers.opened >= streams && transfers.active === 0) || transfers.problem !== null;
   });
-  for (const s of [dialer, listenerSide.sessions[0]]) if (s.isClosed) events.push(`${s === dialer ? 'dialer' : 'listener'} closed`);
+  for (const s of [dialer, listenerSide.peerOf(dialer)]) if (s?.isClosed) events.push(`${s === dialer ? 'dialer' : 'listener'} closed`);
   const seconds = (net.now - upAt) / 1000;
   return { transfers, seconds, mbps: (transfers.bytesVerified * 8) / 1e6 / seconds, events, dialer };
 }

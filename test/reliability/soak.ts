@@ -131,7 +131,7 @@ export function soak(opts: SoakOptions): SoakReport {
     },
   });
   const { net, dialer, listener, listenerSide } = pair;
-  const transfers = new Transfers(() => dialer, () => listenerSide.sessions[0], {
+  const transfers = new Transfers(() => dialer, () => listenerSide.peerOf(dialer), {
     upBytes: (n) => Math.ceil(size(seed, n) * scale),
     downBytes: (id) => Math.ceil(size(seed ^ 0xd0, id) * scale),
     concurrent: 6,
@@ -153,7 +153,7 @@ export function soak(opts: SoakOptions): SoakReport {
   let injected = 0;
   let injectedAccepted = 0;
   net.every(100, (now) => {
-    const server = listenerSide.sessions[0];
+    const server = listenerSide.peerOf(dialer);
     if (server === undefined) return;
     const c = captured[rng.nextU32() % 256];
     let d: Captured;

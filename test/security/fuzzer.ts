@@ -89,7 +89,7 @@ class Reservoir {
 const PATHS = [symmetric(LINK), symmetric(LINK)];
 
 function transfersOf(pair: ReturnType<typeof simPair>): Transfers {
-  return new Transfers(() => pair.dialer, () => pair.listenerSide.sessions[0], {
+  return new Transfers(() => pair.dialer, () => pair.listenerSide.peerOf(pair.dialer), {
     // Sizes vary so frames split at every offset pattern.
     upBytes: (n) => 300_000 + ((n * 7919) % 4099),
     downBytes: (id) => (id * 7717) % 30_000,
@@ -257,7 +257,7 @@ export function fuzzDatagrams(opts: { seed: number; count: number; onProgress?: 
   net.onStep(() => transfers.pump());
   // Capture a corpus from a running transfer before fuzzing it.
   net.runUntil(1000);
-  const server = pair.listenerSide.sessions[0];
+  const server = pair.listenerSide.peerOf(pair.dialer);
   if (server === undefined || !dialer.isConnected) throw new Error(`seed ${seed}: the live pair did not connect`);
 
   const report: DatagramFuzzReport = {

@@ -65,7 +65,7 @@ function run(attack?: (ctx: { pair: ReturnType<typeof simPair>; captured: Captur
   const captured: Captured[] = [];
   const pair = simPair({ psk: PSK, seed: SEED, paths: PATHS, record: (c) => captured.push(c) });
   const { net, dialer, listener, listenerSide } = pair;
-  const transfers = new Transfers(() => dialer, () => listenerSide.sessions[0], {
+  const transfers = new Transfers(() => dialer, () => listenerSide.peerOf(dialer), {
     upBytes: (n) => 3_000_000 + n * 33_333,
     downBytes: (id) => 1_000_000 + id * 11_111,
     concurrent: 3,
@@ -77,7 +77,7 @@ function run(attack?: (ctx: { pair: ReturnType<typeof simPair>; captured: Captur
       const type = c.bytes[0];
       if (type === PacketType.Data) result.injectedData[c.toListener ? 'toListener' : 'toDialer']++;
       if (type === PacketType.HandshakeInit) result.injectedInits++;
-      const server = listenerSide.sessions[0];
+      const server = listenerSide.peerOf(dialer);
       const before = { listener: refusedByListener(listener), server: server === undefined ? 0 : refusedBy(server), dialer: refusedBy(dialer) };
       const ok = c.toListener
         ? listener.handleDatagram(now, WALL_EPOCH + now, c.bytes).kind !== 'drop'
@@ -87,7 +87,7 @@ function run(attack?: (ctx: { pair: ReturnType<typeof simPair>; captured: Captur
         return;
       }
       const counted = c.toListener
-        ? refusedByListener(listener) === before.listener + 1 && (type !== PacketType.Data || refusedBy(server) === before.server + 1)
+        ? refusedByListener(listener) === before.listener + 1 && (type !== PacketType.Data || (server !== undefined && refusedBy(server) === before.server + 1))
         : type === PacketType.HandshakeResponse || refusedBy(dialer) === before.dialer + 1;
       if (!counted) result.uncounted++;
     });
@@ -167,7 +167,7 @@ describe('replay and injection during a live transfer', () => {
         return { toListener, pathId, bytes: b };
       };
       pair.net.every(10, (now) => {
-        const server = pair.listenerSide.sessions[0];
+        const server = pair.listenerSide.peerOf(pair.dialer);
         if (server === undefined) return undefined;
         const pathId = rng.nextU32() % 2;
         // 2,000 forged datagrams per simulated second: data to both ends, handshake inits

@@ -103,7 +103,7 @@ export function raceRun(opts: RaceOptions): RaceRun {
       listenerSide.dialerAddress[0] = rebound;
     });
   }
-  const transfers = new Transfers(() => dialer, () => listenerSide.sessions[0], {
+  const transfers = new Transfers(() => dialer, () => listenerSide.peerOf(dialer), {
     upBytes: () => UP_BYTES,
     downBytes: () => opts.downBytes,
     concurrent: 1,
@@ -111,7 +111,7 @@ export function raceRun(opts: RaceOptions): RaceRun {
   net.onStep((now) => {
     transfers.pump();
     if (transfers.opened >= 1) transfers.more = false;
-    const server = listenerSide.sessions[0];
+    const server = listenerSide.peerOf(dialer);
     if (result.movedAt === null && server !== undefined && server.pathAddress(0) === rebound && server.stats().paths[0].addressMoves > 0) {
       result.movedAt = now;
     }

@@ -9,6 +9,8 @@ export interface BulkResult {
   delivered: number;
   corruptAt: number;
   fin: boolean;
+  /** When the writer wrote its first byte (the session's handshake and, reversed, the open's round trip came before). */
+  startedAtMs: number;
   finishedAtMs: number;
   /** Receive progress samples (time ms, bytes). */
   progress: Array<[number, number]>;
@@ -50,15 +52,14 @@ export function runBulk(opts: {
 }): BulkResult {
   const { dialer, listenerNode, net, wake } = tunnelPair({ paths: opts.paths, seed: opts.seed, config: opts.config, fec: opts.fec, host: opts.host });
   let writer: PatternWriter | null = null;
+  let startedAtMs = -1;
   let reader: PatternReader | null = null;
   let opened = false;
   opts.setup?.(net);
   const queueDropsNow = () => net.links.reduce((sum, l) => sum + l.aToB.stats.droppedQueue + l.bToA.stats.droppedQueue, 0);
   let dropsAtSteady = 0;
   let steadyStart = { retransmitted: 0, delivered: 0, repairs: 0, packets: 0 };
-  // The listener forgets a session once it closes; its figures are still wanted at the end.
-  let lastServer: Session | undefined;
-  const serverNow = (): Session | undefined => listenerNode.sessions[0] ?? lastServer;
+  const serverNow = (): Session | undefined => listenerNode.peerOf(dialer);
   const senderFigures = () => {
     const st = (opts.reverse ? serverNow() : dialer)?.stats();
     // A session still handshaking (a lossy random path) has no path yet, or no session at all.
@@ -75,16 +76,18 @@ export function runBulk(opts: {
     steadyStart = senderFigures();
   });
   net.onStep((now) => {
-    const server = listenerNode.sessions[0];
-    lastServer = server ?? lastServer;
+    const server = serverNow();
     if (!opened && dialer.isConnected && now >= (opts.startAtMs ?? 0)) {
       opened = true;
       const id = dialer.openStream('bulk')!;
       if (opts.reverse) {
         reader = new PatternReader(dialer, id);
         dialer.streamWrite(id, new Uint8Array([1]));
+        // The one-byte kick moves no counter below: tell the host, or the open waits for a timer.
+        wake(now);
       } else {
         writer = new PatternWriter(dialer, id, opts.bytes);
+        startedAtMs = now;
       }
     }
     for (const session of [dialer, server]) {
@@ -94,6 +97,7 @@ export function runBulk(opts: {
         if (ev.type === 'streamOpened' && session === server) {
           if (opts.reverse) {
             writer = new PatternWriter(server, ev.streamId, opts.bytes);
+            startedAtMs = now;
           } else {
             reader = new PatternReader(server, ev.streamId);
           }
@@ -129,6 +133,7 @@ export function runBulk(opts: {
     delivered: r?.received ?? 0,
     corruptAt: r?.corruptAt ?? -1,
     fin: r?.fin ?? false,
+    startedAtMs,
     finishedAtMs: r?.finAt ?? -1,
     progress: r?.progress ?? [],
     queueDrops,

@@ -73,7 +73,7 @@ export function runCbr(opts: {
   let downloadAtEnd = -1;
   const downloadTotal = (): number => downloadReceived.reduce((a, b) => a + b, 0);
   net.onStep((now) => {
-    const server = listenerNode.sessions[0];
+    const server = listenerNode.peerOf(dialer);
     if (streamId < 0 && dialer.isConnected && now >= (opts.startAtMs ?? 0)) {
       streamId = dialer.openStream('plex')!;
       dialer.streamWrite(streamId, new Uint8Array([0]));
@@ -148,7 +148,7 @@ export function runCbr(opts: {
     chunksReceived: delays.length,
     corrupt,
     delays,
-    senderStats: listenerNode.sessions[0].stats(),
+    senderStats: listenerNode.peerOf(dialer)!.stats(),
     receiverStats: dialer.stats(),
     downloadBytes: downloadAtEnd < 0 ? downloadTotal() : downloadAtEnd,
   };

@@ -32,6 +32,17 @@ export class ListenerSide implements SimNode {
 
   constructor(readonly listener: Listener) {}
 
+  /**
+   * The session `dialer` is connected to, open or closed (undefined before the handshake). Not
+   * always the first: when the answer to an init is lost, the dialer's retry makes a second
+   * session, and the first one idles until its timeout (8 s).
+   */
+  peerOf(dialer: Session): Session | undefined {
+    const id = dialer.tunnelId;
+    if (id === null) return undefined;
+    return this.sessions.find((s) => s.tunnelId === id) ?? this.closed.find((s) => s.tunnelId === id);
+  }
+
   handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
     this.deliver(now, pathId, bytes, this.dialerAddress[pathId]);
   }
