@@ -14,7 +14,7 @@ import { startBering } from './beringHarness.ts';
 import { finishTransfer } from './harness.ts';
 import { percentile } from './liveProbe.ts';
 import { SCENARIOS, type Scenario } from './scenarios.ts';
-import { requireWholeNumbers, temporaryKeyFile } from './scriptSupport.ts';
+import { requireWholeNumbers, runScript, temporaryKeyFile } from './scriptSupport.ts';
 import { cbrIntervalMs, monotonicMs } from './workload.ts';
 
 const CHUNK_BYTES = 16 * 1024;
@@ -101,7 +101,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(`joinProbe: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+runScript('joinProbe', main);

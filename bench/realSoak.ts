@@ -28,7 +28,7 @@ import { BULK_SHARE, bulkBytesAt, randomPath, STREAM_EXCESS_MS, type RandomPath 
 import { startBering } from './beringHarness.ts';
 import { finishTransfer, type Harness } from './harness.ts';
 import { cpuSeconds, udpSocketDrops } from './procStats.ts';
-import { requireWholeNumbers, temporaryKeyFile } from './scriptSupport.ts';
+import { requireWholeNumbers, runScript, temporaryKeyFile } from './scriptSupport.ts';
 import { goodputMbps, quantileSorted, secondHalfMbps, transferEndAt } from './stats.ts';
 import { cbrIntervalMs, monotonicMs, type ReceiveResult, type WorkloadSpec } from './workload.ts';
 
@@ -557,4 +557,4 @@ async function main(): Promise<void> {
   if (failed.length > 0) process.exitCode = 1;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (import.meta.url === `file://${process.argv[1]}`) runScript('realSoak', main);

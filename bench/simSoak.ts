@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { describeOutcome, soakOne, type SoakOutcome } from '../test/support/randomPaths.ts';
+import { requireWholeNumbers, runScript } from './scriptSupport.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -19,10 +20,13 @@ async function main(): Promise<void> {
   });
   const runs = Number(values.runs);
   const from = Number(values.from);
+  const streamMs = Number(values['stream-ms']);
+  const bulkSeconds = Number(values['bulk-seconds']);
+  requireWholeNumbers([['--runs', runs, 1], ['--from', from, 0], ['--stream-ms', streamMs, 2000], ['--bulk-seconds', bulkSeconds, 1]]);
   const outcomes: SoakOutcome[] = [];
   const t0 = performance.now();
   for (let seed = from; seed < from + runs; seed++) {
-    const o = soakOne(seed, { streamMs: Number(values['stream-ms']), bulkSeconds: Number(values['bulk-seconds']), reverse: seed % 2 === 0 });
+    const o = soakOne(seed, { streamMs, bulkSeconds, reverse: seed % 2 === 0 });
     outcomes.push(o);
     if (!o.streamOk || !o.bulkOk) console.log(`FAIL ${describeOutcome(o)}`);
     if ((seed - from + 1) % 25 === 0) {
@@ -46,4 +50,4 @@ async function main(): Promise<void> {
   if (failed.length > 0) process.exitCode = 1;
 }
 
-await main();
+runScript('simSoak', main);
