@@ -141,7 +141,7 @@ export class BbrController implements CongestionController {
   /** The first round's pacing rate: what start-up assumes of a path it has not measured. */
   private startupFloorRate: number;
   /** Some ACK since the start (or the last reset) measured the path, not the application's pace. */
-  private pathMeasured = false;
+  private measured = false;
   /** Some ACK acknowledged a packet sent after something had been delivered: not the first flight. */
   private beyondFirstFlight = false;
   /** A download shared a long path with live data in this start-up: it grows gently. */
@@ -191,6 +191,10 @@ export class BbrController implements CongestionController {
     return this.delayFloor;
   }
 
+  get pathMeasured(): boolean {
+    return this.measured;
+  }
+
   /** Bottleneck bandwidth estimate in bytes/ms (delivered, i.e. after loss). */
   get bottleneckBandwidth(): number {
     return this.btlBw;
@@ -229,7 +233,7 @@ export class BbrController implements CongestionController {
     if (sample.ackedBytes > 0 && sample.priorDelivered > 0) this.beyondFirstFlight = true;
     if (sample.ackedBytes > 0 && !sample.isAppLimited) {
       this.roundHadFullSample = true;
-      this.pathMeasured = true;
+      this.measured = true;
     }
     // App-limited samples show the application's pace, not the path's: they may only raise the
     // estimate. Rejected samples do not age the filter, so an idle path keeps its estimate.
@@ -278,7 +282,7 @@ export class BbrController implements CongestionController {
     this.cwnd = this.startupCwnd;
     this.pacingRate = Math.min(this.config.maxRate, (STARTUP_GAIN * this.cwnd) / this.config.initialRtt);
     this.startupFloorRate = this.pacingRate;
-    this.pathMeasured = false;
+    this.measured = false;
   }
 
   /**
@@ -525,7 +529,7 @@ export class BbrController implements CongestionController {
       // RTT, and its chunks queued for a second. Once a full sample measured the path, careful
       // pacing follows it: held at the first round's 100 Mbit/s, a 20 Mbit/s path lost so much
       // in each light second of a flapping link that nothing got through.
-      else if (this.mode === 'startup' && !this.pathMeasured) rate = Math.max(rate, this.startupFloorRate);
+      else if (this.mode === 'startup' && !this.measured) rate = Math.max(rate, this.startupFloorRate);
       this.pacingRate = Math.min(this.config.maxRate, rate);
       const floor = this.mode === 'startup' ? this.startupCwnd : 4 * mss;
       this.cwnd = Math.max(floor, this.cwndGain * this.bdp() + this.extraAcked + 3 * 2 * mss);

@@ -40,6 +40,11 @@ export interface CongestionController {
   readonly steadySince: Millis;
   /** Estimated bottleneck bandwidth, bytes per ms (0 before the first sample). */
   readonly bottleneckBandwidth: number;
+  /**
+   * The estimate measured the path, not the application's pace: a sample not app-limited was
+   * taken since the last reset (app-limited ones may only raise the estimate after that).
+   */
+  readonly pathMeasured: boolean;
   /** Delay under load that backing off did not remove, ms, counted as the path's (0: none). */
   readonly delayFloorMs: number;
   /** Short state name for logs and metrics. */

@@ -11,8 +11,6 @@ const LIVE_RATE_SAMPLE_MS = 150;
 const LIVE_RATE_GAIN = 0.25;
 /** Share of the paths' measured bandwidth that live data and its repairs may fill together. */
 const REPAIR_BUDGET = 0.95;
-/** How long a repair cap set on saturated paths holds once they are no longer saturated. */
-const REPAIR_CAP_HOLD_MS = 5000;
 /**
  * Repairs per source packet while the loss is still the prior's guess. The prior alone asks for 7
  * of 16 (44%): a 60 Mbit/s stream then filled a 100 Mbit/s path to 90 Mbit/s before anything was
@@ -30,8 +28,6 @@ export class FecLaneController {
   private liveRate = 0;
   private liveRateMarkAt: Millis = -Infinity;
   private liveRateMarkBytes = 0;
-  private repairCap = Infinity;
-  private repairCapUntil: Millis = -Infinity;
 
   constructor(
     private readonly encoder: Pick<FecEncoder, 'assign' | 'setParams' | 'params'>,
@@ -96,9 +92,12 @@ export class FecLaneController {
    * Repairs per source packet the paths have room for, or Infinity when they are not known to be
    * short of it. A live stream's repairs ride on top of its own rate: at 57 Mbit/s over an 84 Mbit/s
    * path losing 6.5%, the latency lane's 50% put 85 Mbit/s on a 78 Mbit/s path, and the queue
-   * it built delayed every chunk by 400 ms more than any loss would have. The cap applies once the
-   * paths are saturated (no app-limited sample: their bandwidth estimates measure the paths, not
-   * the stream) and holds for a few seconds, so that relieving the queue does not lift it at once.
+   * it built delayed every chunk by 400 ms more than any loss would have. The cap applies once every
+   * path up has been measured (a sample not app-limited: until then its estimate is the stream's
+   * own pace) and for as long as it stays up: app-limited samples never lower an estimate, so the
+   * room measured once still holds while the stream alone uses the path. It used to lift 5 s after
+   * the paths stopped being saturated, and a 7 Mbit/s stream on a 10 Mbit/s path losing 3.5% then
+   * took 50% repairs, overfilled the path and queued chunks 250 ms (random path 74).
    * Only the data of streams their source paces counts: a download beside the stream fills
    * whatever is left and yields to repairs, which go first; counting it left a 60 Mbit/s stream no
    * repairs at all over bursty loss, and every burst a retransmission late (worst chunk 390 ms
@@ -116,18 +115,12 @@ export class FecLaneController {
       this.liveRateMarkBytes = this.streams.sourcePacedSent;
     }
     let capacity = 0;
-    let saturated = true;
+    let measured = true;
     for (const p of this.paths.all) {
       if (p === undefined || !p.isUp) continue;
       capacity += p.cc.bottleneckBandwidth;
-      if (p.rate.isAppLimited || p.cc.state !== 'probe_bw') saturated = false;
+      if (!p.cc.pathMeasured) measured = false;
     }
-    if (saturated && capacity > 0 && this.liveRate > 0) {
-      this.repairCap = Math.max(0, (REPAIR_BUDGET * capacity) / this.liveRate - 1);
-      this.repairCapUntil = now + REPAIR_CAP_HOLD_MS;
-    } else if (now >= this.repairCapUntil) {
-      this.repairCap = Infinity;
-    }
-    return this.repairCap;
+    return measured && capacity > 0 && this.liveRate > 0 ? Math.max(0, (REPAIR_BUDGET * capacity) / this.liveRate - 1) : Infinity;
   }
 }

@@ -6,12 +6,11 @@ import type { Path } from '../../../src/session/path.ts';
 import { Stream } from '../../../src/session/stream/stream.ts';
 
 /** What the controller reads of a path, as plain figures. */
-function fakePath(o: { up?: boolean; loss: number; burst: number; settled?: boolean; pacing: number; bottleneck?: number; saturated?: boolean }): Path {
+function fakePath(o: { up?: boolean; loss: number; burst: number; settled?: boolean; pacing: number; bottleneck?: number; measured?: boolean }): Path {
   return {
     isUp: o.up ?? true,
     lossEstimate: { lossRate: o.loss, meanBurst: o.burst, settled: o.settled ?? true },
-    cc: { pacingRate: o.pacing, bottleneckBandwidth: o.bottleneck ?? o.pacing, state: o.saturated ? 'probe_bw' : 'startup' },
-    rate: { isAppLimited: !o.saturated },
+    cc: { pacingRate: o.pacing, bottleneckBandwidth: o.bottleneck ?? o.pacing, pathMeasured: o.measured ?? false },
   } as unknown as Path;
 }
 
@@ -98,9 +97,9 @@ describe('FecLaneController', () => {
     expect(set).toEqual([]);
   });
 
-  it('caps the latency lane to the room above the stream on saturated paths, and holds the cap 5 s', () => {
-    const path = fakePath({ loss: 0.05, burst: 3, pacing: 3000, bottleneck: 3000, saturated: true });
-    const { lanes, set, streams } = setUp([path]);
+  it('caps the latency lane to the room above the stream once every path up was measured, for as long as it is up', () => {
+    const measured = fakePath({ loss: 0.05, burst: 3, pacing: 3000, bottleneck: 3000, measured: true });
+    const { lanes, set, streams } = setUp([measured]);
     const latency = () => set.filter(([lane]) => lane === 'latency').at(-1)![1];
     lanes.update(0);
     // 2000 bytes/ms of live stream on 3000 bytes/ms of path: 0.95 * 3000 / 2000 - 1 repairs per packet.
@@ -109,10 +108,20 @@ describe('FecLaneController', () => {
     const cap = (0.95 * 3000) / 2000 - 1;
     expect(latency()).toEqual(chooseFecParams({ lossRate: 0.05, meanBurst: 3 }, 'latency', cap));
     expect(latency()).not.toEqual(chooseFecParams({ lossRate: 0.05, meanBurst: 3 }, 'latency'));
-    (path as unknown as { rate: { isAppLimited: boolean } }).rate.isAppLimited = true;
-    lanes.update(5199);
+    // Long after: app-limited samples never lower the estimate, so the room it measured still holds.
+    streams.sourcePacedSent = 400_000 + 2000 * 60_000;
+    lanes.update(60_200);
     expect(latency()).toEqual(chooseFecParams({ lossRate: 0.05, meanBurst: 3 }, 'latency', cap));
-    lanes.update(5200);
-    expect(latency()).toEqual(chooseFecParams({ lossRate: 0.05, meanBurst: 3 }, 'latency'));
+  });
+
+  it('leaves the latency lane uncapped while a path up has not been measured (its estimate is the stream\'s own pace)', () => {
+    // Counted, the two would leave room for 0.95 * 2500 / 2000 - 1 = 19% repairs.
+    const measured = fakePath({ loss: 0.05, burst: 3, pacing: 2000, bottleneck: 2000, measured: true });
+    const fresh = fakePath({ loss: 0.05, burst: 3, pacing: 2000, bottleneck: 500 });
+    const { lanes, set, streams } = setUp([measured, fresh]);
+    lanes.update(0);
+    streams.sourcePacedSent = 400_000;
+    lanes.update(200);
+    expect(set.filter(([lane]) => lane === 'latency').at(-1)![1]).toEqual(chooseFecParams({ lossRate: 0.05, meanBurst: 3 }, 'latency'));
   });
 });
