@@ -18,6 +18,8 @@ export class ListenerSide implements SimNode {
   readonly sessions: Session[] = [];
   /** Sessions that closed and were forgotten, in order. */
   readonly closed: Session[] = [];
+  /** Harnesses ask for a dialer's session at every step: found once, it stays the same. */
+  private readonly peers = new WeakMap<Session, Session>();
   private readonly replies: Array<{ pathId: number; bytes: Uint8Array }> = [];
   /** Set by the pair: sees each delivered datagram before the listener does. */
   tap: ((pathId: number, bytes: Uint8Array) => void) | null = null;
@@ -38,9 +40,13 @@ export class ListenerSide implements SimNode {
    * session, and the first one idles until its timeout (8 s).
    */
   peerOf(dialer: Session): Session | undefined {
+    const known = this.peers.get(dialer);
+    if (known !== undefined) return known;
     const id = dialer.tunnelId;
     if (id === null) return undefined;
-    return this.sessions.find((s) => s.tunnelId === id) ?? this.closed.find((s) => s.tunnelId === id);
+    const found = this.sessions.find((s) => s.tunnelId === id) ?? this.closed.find((s) => s.tunnelId === id);
+    if (found !== undefined) this.peers.set(dialer, found);
+    return found;
   }
 
   handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
