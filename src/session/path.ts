@@ -213,6 +213,11 @@ export class Path {
     return since + Math.max(MIN_SILENCE_MS, 4 * this.rtt.variance + this.rtt.smoothed / 4);
   }
 
+  /** A packet with a PING is owed (keep-alive, validation, migration), unless one already is. */
+  owePing(): void {
+    if (this.probesPending === 0) this.probesPending = 1;
+  }
+
   noteLiveSent(now: Millis, streamId: number): void {
     this.liveSentAt = now;
     this.liveStream = streamId;

@@ -136,7 +136,7 @@ export class PathManager {
     }
     path.lastReceivedAt = now;
     // A candidate address proposed itself: the peer, if still at the current one, answers a PING from there.
-    if (path.migration.onAuthentic(now, from, local, newest, length, path.state === 'down')) path.probesPending = Math.max(path.probesPending, 1);
+    if (path.migration.onAuthentic(now, from, local, newest, length, path.state === 'down')) path.owePing();
     if (restored) {
       path.counters.fecRestored++;
       path.noteRestored(pn);
@@ -164,7 +164,7 @@ export class PathManager {
 
   /** Keep-alive: every path owes a PING. */
   pingAll(): void {
-    for (const path of this.all) if (path !== undefined) path.probesPending = Math.max(path.probesPending, 1);
+    for (const path of this.all) if (path !== undefined) path.owePing();
   }
 
   /**

@@ -479,7 +479,7 @@ export class Session {
       const answered = this.paths.pathFor(pathId);
       answered.cc.onRttHint(rtt);
       this.markPathUp(answered, now);
-      answered.probesPending = Math.max(answered.probesPending, 1);
+      answered.owePing();
       for (const path of this.paths.all) if (path !== undefined && path !== answered) path.challengeDueAt = now;
       return true;
     }
