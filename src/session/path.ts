@@ -112,6 +112,11 @@ export class Path {
    * reports, so a path that reorders does not trigger spurious retransmissions (as RACK adapts).
    */
   packetThreshold = INITIAL_PACKET_THRESHOLD;
+  /**
+   * How many packets the most overtaken packet arrived behind, as the peer reports it, fading as
+   * the threshold does: packets the path's jitter holds back, which the window must leave room for.
+   */
+  reorderDistance = 0;
   /** Packet numbers FEC restored lately: only their late originals count as arrivals. */
   private readonly restoredPns = new Float64Array(RESTORED_REMEMBERED).fill(-1);
   private restoredNext = 0;
@@ -186,6 +191,7 @@ export class Path {
     this.reorderWindow.onReport();
     const decayed = Math.max(INITIAL_PACKET_THRESHOLD, Math.floor(this.packetThreshold * 0.9));
     this.packetThreshold = Math.min(MAX_PACKET_THRESHOLD, Math.max(decayed, reorder + 1));
+    this.reorderDistance = Math.max(reorder, Math.floor(this.reorderDistance * 0.9));
   }
 
   /** Carries traffic: up, with a proven peer address (only a challenge goes to an unproven one). */

@@ -40,7 +40,7 @@ export interface PathStats {
   lossMeasuredPackets: number;
   ccState: string;
   /** The congestion controller's model: what a collapse in the field is diagnosed from. */
-  model: { bottleneckMbps: number; delayFloorMs: number; appLimited: boolean; lossTimeThresholdMs: number; reorderWindowMs: number; packetThreshold: number };
+  model: { bottleneckMbps: number; delayFloorMs: number; appLimited: boolean; lossTimeThresholdMs: number; reorderWindowMs: number; packetThreshold: number; reorderPackets: number };
   /** Times the peer's address on this path changed (validated: NAT rebinding). */
   addressMoves: number;
   counters: PathCounters;
@@ -350,6 +350,7 @@ export class PathManager {
           lossTimeThresholdMs: p.lossDelay(),
           reorderWindowMs: p.reorderWindow.extraMs,
           packetThreshold: p.packetThreshold,
+          reorderPackets: p.reorderDistance,
         },
         addressMoves: p.migration.moves,
         counters: { ...p.counters },

@@ -13,6 +13,12 @@ export interface AckEvent {
   delivered: number;
   /** Bytes declared lost while processing this ACK. */
   lostBytes: number;
+  /**
+   * How many packets the path lately delivered a packet behind packets sent after it, as the
+   * receiver measured it on the wire (0: no reordering). A queue never reorders, so this is the
+   * path's jitter, not our queueing. Peer-reported: a controller bounds what it makes of it.
+   */
+  reorderPackets: number;
   /** The path carries live data beside a download (Path.carriesLiveBesideBulk): an overshoot would hit it. */
   liveBesideBulk: boolean;
 }

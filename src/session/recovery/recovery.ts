@@ -100,6 +100,7 @@ export class Recovery {
       bytesInFlight: path.bytesInFlight,
       delivered: path.rate.delivered,
       lostBytes,
+      reorderPackets: path.reorderDistance,
       liveBesideBulk: path.carriesLiveBesideBulk(now),
     });
     return AckOutcome.Progress;

@@ -23,7 +23,7 @@ class Rounds {
 
   constructor(private readonly cc: BbrController) {}
 
-  run(rounds: number, rate: number, opts: { appLimited?: boolean; rtt?: number } = {}): void {
+  run(rounds: number, rate: number, opts: { appLimited?: boolean; rtt?: number; reorderPackets?: number } = {}): void {
     const rtt = opts.rtt ?? 40;
     for (let i = 0; i < rounds; i++) {
       const prior = this.delivered;
@@ -38,6 +38,7 @@ class Rounds {
         bytesInFlight: bytes,
         delivered: this.delivered,
         lostBytes: 0,
+        reorderPackets: opts.reorderPackets ?? 0,
         liveBesideBulk: false,
       });
     }
@@ -143,6 +144,7 @@ describe('BbrController', () => {
         bytesInFlight,
         delivered,
         lostBytes: 0,
+        reorderPackets: 0,
         liveBesideBulk: true,
       });
     };
@@ -153,6 +155,21 @@ describe('BbrController', () => {
     // The next flight's samples measure the path: the same rise now means a queue.
     for (let i = 0; i < 20; i++) ack(420 + i, delivered, 12_000, 240, 3_000_000);
     expect(cc.state).toBe('drain');
+  });
+
+  it('leaves room in the window for the packets the path\'s reordering holds back, no more than 100 ms at the bottleneck rate', () => {
+    const window = (reorderPackets: number): number => {
+      const cc = new BbrController(CONFIG);
+      new Rounds(cc).run(40, 2500, { reorderPackets });
+      expect(cc.state).toBe('probe_bw');
+      return cc.cwnd;
+    };
+    // Each packet overtaken is one more in flight (beyond what ACK clumps already left room for).
+    expect(window(200) - window(100)).toBeCloseTo(100 * MSS, -2);
+    expect(window(100)).toBeGreaterThan(window(0));
+    // The count is the peer's word: a hostile or broken report is bounded by the bottleneck rate.
+    expect(window(1e12)).toBe(window(1e9));
+    expect(window(1e9)).toBeLessThanOrEqual(window(0) + 2500 * 100);
   });
 
   it('stays in start-up through idle rounds (keep-alives), and leaves it after a live stream\'s app-limited rounds', () => {

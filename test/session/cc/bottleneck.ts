@@ -145,6 +145,7 @@ export class Bottleneck {
       bytesInFlight: this.bytesInFlight,
       delivered: this.rate.delivered,
       lostBytes: this.pendingLost,
+      reorderPackets: 0,
       liveBesideBulk: this.spec.liveBesideBulk ?? false,
     });
     this.pendingLost = 0;
