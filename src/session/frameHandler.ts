@@ -8,6 +8,7 @@ import type { Path } from './path.ts';
 import { LOSS_REPORT_INTERVAL_MS, type PathManager } from './pathManager.ts';
 import { AckOutcome, type Recovery } from './recovery/recovery.ts';
 import type { Streams, Violation } from './stream/streams.ts';
+import { StreamStage } from './streamProbe.ts';
 
 /**
  * One authentic packet's receive context: what its frames are handled in (`now`, the `path` it
@@ -18,14 +19,17 @@ export class RxContext {
   path!: Path;
   /** A frame asked for an ACK. */
   eliciting = false;
+  /** FEC restored the packet: it did not cross the wire as such. */
+  restored = false;
   /** FEC_SOURCE: the group and index protecting this packet (-1: none). */
   fecGroup = -1;
   fecIndex = -1;
 
-  /** Starts the context for a packet that arrived at `now` on `path`. */
-  start(now: Millis, path: Path): void {
+  /** Starts the context for a packet that arrived at `now` on `path` (or that FEC `restored`). */
+  start(now: Millis, path: Path, restored: boolean): void {
     this.now = now;
     this.path = path;
+    this.restored = restored;
     this.eliciting = false;
     this.fecGroup = -1;
     this.fecIndex = -1;
@@ -60,11 +64,12 @@ export class FrameHandler implements FrameVisitor {
   ) {}
 
   /**
-   * Handles the frames of a packet that arrived at `now` on `path`, and returns what they said
-   * (the context, valid until the next call). Throws WireError on a malformed frame.
+   * Handles the frames of a packet that arrived at `now` on `path` (or that FEC `restored`), and
+   * returns what they said (the context, valid until the next call). Throws WireError on a
+   * malformed frame.
    */
-  handle(now: Millis, path: Path, payload: Uint8Array): RxContext {
-    this.ctx.start(now, path);
+  handle(now: Millis, path: Path, payload: Uint8Array, restored: boolean): RxContext {
+    this.ctx.start(now, path, restored);
     decodeFrames(payload, this);
     return this.ctx;
   }
@@ -83,6 +88,7 @@ export class FrameHandler implements FrameVisitor {
 
   onStream(streamId: number, offset: number, fin: boolean, data: Uint8Array): void {
     this.ctx.eliciting = true;
+    this.streams.probe?.onBytes(this.ctx.restored ? StreamStage.Restored : StreamStage.Arrived, streamId, offset, offset + data.length);
     this.streams.onStream(streamId, offset, fin, data);
   }
 

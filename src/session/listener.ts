@@ -7,6 +7,7 @@ import { Session } from './session.ts';
 import type { Millis, UnixMillis } from '../base/time.ts';
 import { HandshakeResponder } from '../wire/handshake.ts';
 import { DATA_HEADER_LEN, PacketType, packetType, peekSessionId } from '../wire/packet.ts';
+import type { StreamProbe } from './streamProbe.ts';
 
 /** What became of one datagram given to {@link Listener.handleDatagram}. */
 export type ListenerResult =
@@ -140,6 +141,8 @@ export class Listener {
        * only be replays recorded before a restart, which the fresh replay memory cannot know).
        */
       startedAt?: UnixMillis;
+      /** Watches stream bytes of every session accepted (a delay breakdown); none by default. */
+      probe?: StreamProbe;
     },
   ) {
     this.responder = new HandshakeResponder(opts.psk, { notBefore: opts.startedAt });
@@ -221,7 +224,7 @@ export class Listener {
       return DROP;
     }
     this.stats.handshakes++;
-    const session = Session.accept({ now, keys: accepted.keys, rng: this.opts.rng, config: this.config, fec: this.opts.fec, from, local });
+    const session = Session.accept({ now, keys: accepted.keys, rng: this.opts.rng, config: this.config, fec: this.opts.fec, from, local, probe: this.opts.probe });
     this.sessions.set(localId, session);
     this.byInitiator.set(accepted.initiatorSessionId, session);
     return { kind: 'accepted', session, reply: accepted.response };

@@ -39,7 +39,10 @@ export interface PathStats {
   /** Packets the peer's loss reports covered so far; 0: the two figures above are still the prior. */
   lossMeasuredPackets: number;
   ccState: string;
-  /** The congestion controller's model: what a collapse in the field is diagnosed from. */
+  /**
+   * The congestion controller's model: what a collapse in the field is diagnosed from.
+   * `packetThreshold` 0: loss is judged by time alone (the path reorders).
+   */
   model: { bottleneckMbps: number; delayFloorMs: number; appLimited: boolean; lossTimeThresholdMs: number; reorderWindowMs: number; packetThreshold: number; reorderPackets: number };
   /** Times the peer's address on this path changed (validated: NAT rebinding). */
   addressMoves: number;
@@ -349,7 +352,7 @@ export class PathManager {
           appLimited: p.rate.isAppLimited,
           lossTimeThresholdMs: p.lossDelay(),
           reorderWindowMs: p.reorderWindow.extraMs,
-          packetThreshold: p.packetThreshold,
+          packetThreshold: Number.isFinite(p.packetThreshold) ? p.packetThreshold : 0,
           reorderPackets: p.reorderDistance,
         },
         addressMoves: p.migration.moves,

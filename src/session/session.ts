@@ -26,6 +26,7 @@ import type { SessionStats } from './stats.ts';
 import type { StreamPriority } from './stream/stream.ts';
 import { Streams } from './stream/streams.ts';
 import { Timer, TIMER_COUNT, TimerTable } from './timers.ts';
+import type { StreamProbe } from './streamProbe.ts';
 
 type State = 'handshaking' | 'connected' | 'closing' | 'closed';
 
@@ -86,6 +87,7 @@ export class Session {
     private readonly rng: Rng,
     now: Millis,
     fec: ReedSolomon | null,
+    probe: StreamProbe | null,
   ) {
     this.config = config;
     this.id = id;
@@ -94,7 +96,7 @@ export class Session {
     this.lastElicitingSentAt = now;
     this.fecEncoder = fec === null || !config.fec ? null : new FecEncoder(fec);
     this.fecDecoder = fec === null ? null : new FecDecoder(fec);
-    this.streams = new Streams(config, isDialer, this.events, (code, reason) => this.closeWithError(code, reason));
+    this.streams = new Streams(config, isDialer, this.events, (code, reason) => this.closeWithError(code, reason), probe);
     this.recovery = new Recovery(this.streams, config.maxAckDelayMs);
     this.paths = new PathManager(config, this.recovery, this.events);
     this.fecLanes = this.fecEncoder === null ? null : new FecLaneController(this.fecEncoder, this.paths, this.streams);
@@ -117,9 +119,11 @@ export class Session {
     config?: Partial<SessionConfig>;
     /** Reed-Solomon engine for forward error correction (`loadFec()`); none: ARQ only. */
     fec?: ReedSolomon;
+    /** Watches stream bytes pass each stage (a delay breakdown); none by default. */
+    probe?: StreamProbe;
   }): Session {
     const config = resolveSessionConfig(opts.config);
-    const session = new Session(config, opts.rng.nextU32(), 'handshaking', true, opts.rng, opts.now, opts.fec ?? null);
+    const session = new Session(config, opts.rng.nextU32(), 'handshaking', true, opts.rng, opts.now, opts.fec ?? null, opts.probe ?? null);
     for (const pathId of opts.pathIds) session.paths.pathFor(pathId);
     session.handshake = new DialerHandshake(opts.psk, session.id, opts.rng, config, session.paths.ids(), opts.now, opts.wallNow);
     return session;
@@ -138,8 +142,9 @@ export class Session {
     /** Where the handshake came from (and the driver's socket): the one address paths need not prove. */
     from?: PeerAddress;
     local?: number;
+    probe?: StreamProbe;
   }): Session {
-    const session = new Session(opts.config, opts.keys.localSessionId, 'connected', false, opts.rng, opts.now, opts.fec ?? null);
+    const session = new Session(opts.config, opts.keys.localSessionId, 'connected', false, opts.rng, opts.now, opts.fec ?? null, opts.probe ?? null);
     if (opts.from !== undefined) session.paths.trustFirstAddress(opts.from, opts.local ?? 0);
     session.installKeys(opts.keys, opts.now);
     session.acceptedAt = opts.now;
@@ -216,7 +221,7 @@ export class Session {
     if (path.state === 'validating' && !this.isDialer) this.markPathUp(path, now);
     let rx: RxContext;
     try {
-      rx = this.frames.handle(now, path, packet.payload);
+      rx = this.frames.handle(now, path, packet.payload, restored);
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       this.closeWithError(CloseCode.ProtocolViolation, `malformed frame: ${err.message}`);

@@ -52,10 +52,10 @@ function setUp() {
 describe('FrameHandler', () => {
   it('reports a packet of only ACKs as not ack-eliciting, and one with a PING as eliciting', () => {
     const { handler, path, payload } = setUp();
-    const ackOnly = handler.handle(10, path, payload((w) => encodeAck(w, 0, 0, [[0, 0]])));
+    const ackOnly = handler.handle(10, path, payload((w) => encodeAck(w, 0, 0, [[0, 0]])), false);
     // The ACK names a packet never sent: a violation, but the packet itself elicits nothing.
     expect(ackOnly.eliciting).toBe(false);
-    const ping = handler.handle(11, path, payload((w) => encodePing(w)));
+    const ping = handler.handle(11, path, payload((w) => encodePing(w)), false);
     expect(ping.eliciting).toBe(true);
     expect(ping.now).toBe(11);
     expect(ping.path).toBe(path);
@@ -66,9 +66,9 @@ describe('FrameHandler', () => {
     const rx = handler.handle(0, path, payload((w) => {
       encodeFecSource(w, 77, 5);
       encodePing(w);
-    }));
+    }), false);
     expect([rx.fecGroup, rx.fecIndex]).toEqual([77, 5]);
-    expect(handler.handle(1, path, payload((w) => encodePing(w))).fecGroup).toBe(-1);
+    expect(handler.handle(1, path, payload((w) => encodePing(w)), false).fecGroup).toBe(-1);
   });
 
   it('acknowledges through recovery, judging the RTT by the path the ACK came on', () => {
@@ -84,7 +84,7 @@ describe('FrameHandler', () => {
     handler.handle(30, path, payload((w) => {
       encodeAck(w, 0, 0, [[0, 0]]);
       encodeAck(w, 1, 0, [[0, 0]]);
-    }));
+    }), false);
     expect(path.bytesInFlight).toBe(0);
     expect(other.bytesInFlight).toBe(0);
     expect(path.rtt.latest).toBe(30);
@@ -94,7 +94,7 @@ describe('FrameHandler', () => {
 
   it('closes for an ACK of a packet never sent', () => {
     const { handler, path, violations, payload } = setUp();
-    handler.handle(0, path, payload((w) => encodeAck(w, 0, 0, [[5, 5]])));
+    handler.handle(0, path, payload((w) => encodeAck(w, 0, 0, [[5, 5]])), false);
     expect(violations).toEqual([[CloseCode.ProtocolViolation, 'ACK of unsent packet 5 on path 0']]);
   });
 
@@ -105,7 +105,7 @@ describe('FrameHandler', () => {
       w.buf.set([1, 2, 3], w.pos);
       w.pos += 3;
       encodeMaxData(w, 1 << 30);
-    }));
+    }), false);
     expect(streams.get(0)!.recv.held).toBeGreaterThan(0);
     expect(streams.sendCredit).toBe(1 << 30);
     // Data of a stream not yet announced waits for its StreamOpen: no event yet.
@@ -114,18 +114,18 @@ describe('FrameHandler', () => {
 
   it('answers a PATH_CHALLENGE on the path it came on, and takes in a loss report only after start-up', () => {
     const { handler, path, payload } = setUp();
-    handler.handle(0, path, payload((w) => encodePathChallenge(w, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8))));
+    handler.handle(0, path, payload((w) => encodePathChallenge(w, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8))), false);
     expect([...path.responsePending!]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    handler.handle(0, path, payload((w) => encodeLossReport(w, 0, 1000, 50, 10, 7)));
+    handler.handle(0, path, payload((w) => encodeLossReport(w, 0, 1000, 50, 10, 7)), false);
     // Reordering counts at once; the loss of a path still in start-up does not.
-    expect(path.packetThreshold).toBe(8);
+    expect(path.reorderDistance).toBe(7);
     expect(path.counters.reportedLost).toBe(0);
   });
 
   it('ends the session on CLOSE, and lets a malformed frame throw a WireError', () => {
     const { handler, path, closes, payload } = setUp();
-    handler.handle(0, path, payload((w) => encodeClose(w, 0, '')));
+    handler.handle(0, path, payload((w) => encodeClose(w, 0, '')), false);
     expect(closes).toEqual(['closed by peer']);
-    expect(() => handler.handle(0, path, Uint8Array.of(0xee, 1, 2))).toThrow(WireError);
+    expect(() => handler.handle(0, path, Uint8Array.of(0xee, 1, 2), false)).toThrow(WireError);
   });
 });

@@ -54,14 +54,17 @@ describe('Path', () => {
     expect(p.lossDelay()).toBe(112.5 + 25);
   });
 
-  it('raises its packet threshold to the reordering the peer reports, and lets it fade slowly', () => {
+  it('judges loss by time alone while the peer reports reordering, which fades slowly; by a count of 3 again once it has', () => {
     const p = new Path(0, CONFIG);
     expect(p.packetThreshold).toBe(3);
     p.onReorderReport(40);
-    expect(p.packetThreshold).toBe(41);
+    expect(p.reorderDistance).toBe(40);
+    expect(p.packetThreshold).toBe(Infinity);
     p.onReorderReport(0);
-    expect(p.packetThreshold).toBe(36);
+    expect(p.reorderDistance).toBe(36);
+    expect(p.packetThreshold).toBe(Infinity);
     for (let i = 0; i < 50; i++) p.onReorderReport(0);
+    expect(p.reorderDistance).toBe(0);
     expect(p.packetThreshold).toBe(3);
   });
 

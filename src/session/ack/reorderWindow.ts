@@ -4,8 +4,14 @@ import type { Millis } from '../../base/time.ts';
 const REMEMBERED_LOSSES = 64;
 /** Each spurious loss widens the window by this fraction of the smoothed RTT (RFC 8985 §6.2). */
 const STEP_OF_RTT = 1 / 4;
-/** The window never exceeds this many smoothed RTTs. */
+/** The window never exceeds this many smoothed RTTs, or FLOOR_MS if that is more. */
 const MAX_OF_RTT = 2;
+/**
+ * On a short path the jitter may dwarf the RTT: random path 257 of the soak (2 ms, 20 ms of
+ * reordering jitter) capped at two RTTs (~12 ms) kept declaring late packets lost, and the
+ * retransmissions, lost late in turn, were half of all it sent.
+ */
+const FLOOR_MS = 50;
 /** What is left of the window after each quiet loss report (about 200 ms). */
 const DECAY = 0.9;
 
@@ -50,7 +56,7 @@ export class ReorderWindow {
           this.remembered--;
           this.spurious++;
           this.spuriousSinceReport = true;
-          this.extraMs = Math.min(MAX_OF_RTT * smoothedRtt, this.extraMs + Math.max(1, STEP_OF_RTT * smoothedRtt));
+          this.extraMs = Math.min(Math.max(MAX_OF_RTT * smoothedRtt, FLOOR_MS), this.extraMs + Math.max(1, STEP_OF_RTT * smoothedRtt));
           break;
         }
       }

@@ -477,13 +477,13 @@ export class BbrController implements CongestionController {
   }
 
   private updateMode(now: Millis, bytesInFlight: number): void {
-    if (this.mode === 'drain' && bytesInFlight <= this.bdp()) this.enterProbeBw(now);
+    if (this.mode === 'drain' && bytesInFlight <= this.pipeFull()) this.enterProbeBw(now);
     if (this.mode === 'probe_bw') {
       const phaseLength = Number.isFinite(this.minRtt) ? this.minRtt : this.config.initialRtt;
       let advance = now - this.cycleStamp > phaseLength;
       // Leave the draining phase as soon as the queue is gone: an application sending near the
       // path's rate (live video plus its FEC) would otherwise queue behind a needless drain.
-      if (this.pacingGain < 1 && bytesInFlight <= this.bdp()) advance = true;
+      if (this.pacingGain < 1 && bytesInFlight <= this.pipeFull()) advance = true;
       if (advance) {
         this.cycleIndex = (this.cycleIndex + 1) % PROBE_BW_GAINS.length;
         // Probe for more only from an empty queue: probing on top of a standing queue overflows
@@ -510,6 +510,16 @@ export class BbrController implements CongestionController {
     this.mode = 'probe_bw';
     this.cycleIndex = 2;
     this.cycleStamp = now;
+  }
+
+  /**
+   * What the path holds in flight with no queue: the BDP, plus what its reordering holds back.
+   * Drained to the BDP alone, a path whose jitter keeps packets in flight far beyond its min RTT
+   * never drains: random path 257 of the soak (2 ms, 20 ms of reordering jitter) sat in drain for
+   * 2.8 s at a third of the estimate, which fell with every round paced under it, 94 to 6 Mbit/s.
+   */
+  private pipeFull(): number {
+    return this.bdp() + Math.min(this.reorderHeld, this.btlBw * EXTRA_ACKED_MAX_MS);
   }
 
   /** Estimated bandwidth-delay product at the bottleneck, before loss, in bytes. */

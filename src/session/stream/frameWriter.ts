@@ -10,6 +10,7 @@ import {
   streamHeaderLength,
 } from '../../wire/frames.ts';
 import type { SentFrame } from '../ack/sentPacket.ts';
+import { StreamStage } from '../streamProbe.ts';
 import type { Stream } from './stream.ts';
 import type { Streams } from './streams.ts';
 
@@ -118,6 +119,7 @@ function writeNewStreamData(w: ByteWriter, streams: Streams, stream: Stream, fra
   if (length === 0 && (available > 0 || w.remaining < streamHeaderLength(stream.id, send.nextOffset, 0))) return false;
   const fin = finReady && send.nextOffset + length === send.written;
   writeStreamFrame(w, streams, stream, send.nextOffset, length, fin, frames);
+  streams.probe?.onBytes(StreamStage.Sent, stream.id, send.nextOffset, send.nextOffset + length);
   send.nextOffset += length;
   streams.sentData += length;
   if (fin) send.finSent = true;

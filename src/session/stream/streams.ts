@@ -9,6 +9,7 @@ import { ResetCode } from '../resetCode.ts';
 import { sessionSendRoom, tuneRecvWindow } from './flowControl.ts';
 import { maxRecvRanges, PeerStreamIds, pieceLimit, sessionHeldLimit } from './limits.ts';
 import { Stream, type StreamPriority } from './stream.ts';
+import { StreamStage, type StreamProbe } from '../streamProbe.ts';
 
 /**
  * Slack beyond maxStreams in the peer's cumulative stream limit: its own concurrency limit may be
@@ -76,6 +77,8 @@ export class Streams implements FrameFate {
     isDialer: boolean,
     private readonly events: EventQueue,
     private readonly violation: Violation,
+    /** Watches bytes pass each stage; null but when a delay breakdown is asked for. */
+    readonly probe: StreamProbe | null = null,
   ) {
     this.nextLocalId = isDialer ? 0 : 1;
     this.peerIds = new PeerStreamIds(isDialer ? 1 : 0, config.maxStreams + PEER_STREAM_SLACK);
@@ -120,6 +123,7 @@ export class Streams implements FrameFate {
     }
     if (n === 0) return 0;
     stream.send.write(n === data.length ? data : data.subarray(0, n));
+    this.probe?.onBytes(StreamStage.Written, id, stream.send.written - n, stream.send.written);
     this.bufferedSend += n;
     this.counters.bytesWritten += n;
     if (stream.sendCredit > 0) this.sendQueue.add(stream);
@@ -151,6 +155,7 @@ export class Streams implements FrameFate {
       return 'fin';
     }
     this.counters.bytesRead += out.length;
+    this.probe?.onBytes(StreamStage.Read, id, stream.recv.readOffset - out.length, stream.recv.readOffset);
     this.consumedData += out.length;
     if (stream.recv.readOffset + stream.recvWindow - stream.localMaxData >= stream.recvWindow / 4 && stream.recv.finalSize < 0) {
       tuneRecvWindow(stream, now, rttMs, this.config.streamWindowBytes);

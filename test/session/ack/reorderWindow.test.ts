@@ -10,7 +10,7 @@ describe('ReorderWindow', () => {
     expect(w.spurious).toBe(0);
   });
 
-  it('widens by a quarter RTT for each loss an ACK proves spurious, at most two RTTs', () => {
+  it('widens by a quarter RTT for each loss an ACK proves spurious, at most two RTTs on a long path', () => {
     const w = new ReorderWindow();
     w.onLost(5);
     w.onLost(9);
@@ -22,6 +22,13 @@ describe('ReorderWindow', () => {
     for (let pn = 20; pn < 40; pn++) w.onLost(pn);
     w.onAck([[20, 40]], 40);
     expect(w.extraMs).toBe(80);
+  });
+
+  it('on a path whose RTT is short, widens up to 50 ms all the same: jitter may dwarf such an RTT', () => {
+    const w = new ReorderWindow();
+    for (let pn = 0; pn < 100; pn++) w.onLost(pn);
+    w.onAck([[0, 100]], 4);
+    expect(w.extraMs).toBe(50);
   });
 
   it('shrinks back after quiet reports, not while losses keep proving spurious', () => {
