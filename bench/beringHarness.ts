@@ -21,6 +21,8 @@ export interface BeringOptions {
   seed: number;
   keyFile: string;
   extraFlags: string[];
+  /** Each relay traces its stream bytes here (exit.csv, entry.csv; see bench/delayBreakdown.ts). */
+  traceDir?: string;
 }
 
 /** The seed of path `index` of a scenario seeded with `seed` (the TCP bridge uses path 0's). */
@@ -31,12 +33,12 @@ export function pathSeed(seed: number, index: number): number {
 /** Starts a bering relay pair over `opts.paths`; resolves once the tunnel is up. */
 export function startBering(opts: BeringOptions): Promise<Harness> {
   return startUdpSystem(async ({ servicePort, helpers, started }) => {
-    const relay = (name: string, args: string[]): ChildProcess => {
+    const relay = (name: 'exit relay' | 'entry relay', args: string[]): ChildProcess => {
       // RELAY_LOG_LEVEL=debug logs each path's model every second; RELAY_LOG_DIR keeps every
       // relay's whole log (one file per relay and run), for diagnosing a bad run afterwards.
-      const child = spawnChild(process.execPath, beringNodeArgs(['relay', ...args, '--key-file', opts.keyFile, ...opts.extraFlags]), {
-        env: { ...process.env, LOG_LEVEL: process.env.RELAY_LOG_LEVEL ?? 'info' },
-      });
+      const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.RELAY_LOG_LEVEL ?? 'info' };
+      if (opts.traceDir !== undefined) env.BERING_STREAM_TRACE = join(opts.traceDir, name === 'exit relay' ? 'exit.csv' : 'entry.csv');
+      const child = spawnChild(process.execPath, beringNodeArgs(['relay', ...args, '--key-file', opts.keyFile, ...opts.extraFlags]), { env });
       const dir = process.env.RELAY_LOG_DIR;
       if (dir !== undefined) {
         const log = createWriteStream(join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${name.replace(/ /g, '-')}.log`));

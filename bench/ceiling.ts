@@ -49,7 +49,18 @@ function pinned(cpus: string | undefined, command: string, args: string[]): [str
   return cpus === undefined ? [command, args] : ['taskset', ['-c', cpus, command, ...args]];
 }
 
-export async function startBeringPair(sinkPort: number, cpus: string | undefined, extra: string[], exitExtra: string[] = [], entryExtra: string[] = []): Promise<RelayPair> {
+/**
+ * A bering relay pair on loopback forwarding to `sinkPort`. With `traceDir`, each relay traces
+ * its stream bytes there (exit.csv, entry.csv; see bench/delayBreakdown.ts).
+ */
+export async function startBeringPair(
+  sinkPort: number,
+  cpus: string | undefined,
+  extra: string[],
+  exitExtra: string[] = [],
+  entryExtra: string[] = [],
+  traceDir?: string,
+): Promise<RelayPair> {
   const dir = mkdtempSync(join(tmpdir(), 'bering-ceiling-'));
   const keyFile = join(dir, 'key');
   const key = spawnChild(process.execPath, beringNodeArgs(['keygen']), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -59,12 +70,13 @@ export async function startBeringPair(sinkPort: number, cpus: string | undefined
   writeFileSync(keyFile, keyText, { mode: 0o600 });
   // RELAY_LOG_LEVEL=debug makes the relays log their path model every second, for diagnosis.
   const env = { ...process.env, LOG_LEVEL: process.env.RELAY_LOG_LEVEL ?? 'info' };
+  const traced = (role: 'exit' | 'entry'): NodeJS.ProcessEnv => (traceDir === undefined ? env : { ...env, BERING_STREAM_TRACE: join(traceDir, `${role}.csv`) });
   const nodeArgs = (process.env.RELAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const udpPort = await freePort('udp');
-  const exit = spawnChild(...pinned(cpus, process.execPath, beringNodeArgs(['relay', '--udp-listen', `127.0.0.1:${udpPort}`, '--forward', `127.0.0.1:${sinkPort}`, '--key-file', keyFile, ...extra, ...exitExtra], nodeArgs)), { env });
+  const exit = spawnChild(...pinned(cpus, process.execPath, beringNodeArgs(['relay', '--udp-listen', `127.0.0.1:${udpPort}`, '--forward', `127.0.0.1:${sinkPort}`, '--key-file', keyFile, ...extra, ...exitExtra], nodeArgs)), { env: traced('exit') });
   await waitForLine(exit, 'exit relay', (l) => (l.includes('relay running') ? true : undefined));
   const entryPort = await freePort('tcp');
-  const entry = spawnChild(...pinned(cpus, process.execPath, beringNodeArgs(['relay', '--tcp-listen', `127.0.0.1:${entryPort}`, '--peer', `127.0.0.1:${udpPort}`, '--key-file', keyFile, ...extra, ...entryExtra], nodeArgs)), { env });
+  const entry = spawnChild(...pinned(cpus, process.execPath, beringNodeArgs(['relay', '--tcp-listen', `127.0.0.1:${entryPort}`, '--peer', `127.0.0.1:${udpPort}`, '--key-file', keyFile, ...extra, ...entryExtra], nodeArgs)), { env: traced('entry') });
   await waitForLine(entry, 'entry relay', (l) => (l.includes('session up') ? true : undefined), 20_000);
   return { entryPort, entry, exit };
 }

@@ -37,8 +37,9 @@ class Run {
   private finished = false;
   private error: string | null = null;
   private timer: NodeJS.Timeout | undefined;
-  // CBR: one slot per chunk (the sender counts them, the receiver fills in their delays).
+  // CBR: one slot per chunk (the sender counts them, the receiver fills in their delays and stamps).
   private readonly delays: Array<number | null> = [];
+  private readonly stamps: Array<number | null> = [];
   private readonly chunkHeader = Buffer.alloc(CBR_HEADER_BYTES);
 
   constructor(
@@ -50,7 +51,10 @@ class Run {
     const sender = spec.direction === 'down' ? 'service' : 'viewer';
     this.sending = side === sender;
     this.receiving = !this.sending;
-    if (spec.kind === 'cbr') this.delays = new Array<number | null>(cbrChunks(spec)).fill(null);
+    if (spec.kind === 'cbr') {
+      this.delays = new Array<number | null>(cbrChunks(spec)).fill(null);
+      this.stamps = new Array<number | null>(this.delays.length).fill(null);
+    }
     socket.setNoDelay(true);
     socket.on('error', (err) => {
       this.error ??= err.message;
@@ -111,7 +115,10 @@ class Run {
         complete,
         error: complete ? null : this.error,
       };
-      if (this.spec.kind === 'cbr') result.delays = this.delays;
+      if (this.spec.kind === 'cbr') {
+        result.delays = this.delays;
+        result.stamps = this.stamps;
+      }
       emit({ ev: 'done', id: this.id, result });
     }
     // A complete run ends politely (the peer may still be reading); a stopped or broken one
@@ -187,7 +194,9 @@ class Run {
           this.finish(false);
           return;
         }
-        this.delays[index] = at - this.chunkHeader.readDoubleBE(4);
+        const stamp = this.chunkHeader.readDoubleBE(4);
+        this.stamps[index] = stamp;
+        this.delays[index] = at - stamp;
       }
     }
   }

@@ -7,9 +7,15 @@
  * when a download meets a stream before the path is measured, which the full bench (one relay
  * pair warmed up for all its workloads) never shows.
  *
- *   tsx bench/joinProbe.ts [--scenario clean] [--runs 3] [--seconds 15] [--join-ms 0] [--mbps 60]
+ * `--breakdown DIR` traces both relays (DIR/runN) and splits each chunk's delay by stage
+ * (bench/delayBreakdown.ts), with a plot of the worst chunk per second.
+ *
+ *   tsx bench/joinProbe.ts [--scenario clean] [--runs 3] [--seconds 15] [--join-ms 0] [--mbps 60] [--breakdown DIR]
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { breakDownRelays, breakdownChart, formatBreakdown, type StampedChunk } from './delayBreakdown.ts';
 import { startBering } from './beringHarness.ts';
 import { finishTransfer } from './harness.ts';
 import { percentile } from './liveProbe.ts';
@@ -31,10 +37,12 @@ interface JoinRun {
   expected: number;
   worstPerSecond: number[];
   downloadMbps: number;
+  /** Each chunk received: its stamp and arrival (for the delay breakdown). */
+  received: StampedChunk[];
 }
 
-async function joinRun(scenario: Scenario, keyFile: string, opts: { seconds: number; joinMs: number; mbps: number }): Promise<JoinRun> {
-  const h = await startBering({ paths: scenario.paths.slice(0, 1), seed: scenario.seed, keyFile, extraFlags: [] });
+async function joinRun(scenario: Scenario, keyFile: string, opts: { seconds: number; joinMs: number; mbps: number; traceDir?: string }): Promise<JoinRun> {
+  const h = await startBering({ paths: scenario.paths.slice(0, 1), seed: scenario.seed, keyFile, extraFlags: [], traceDir: opts.traceDir });
   try {
     const durationMs = opts.seconds * 1000;
     const stream = { kind: 'cbr', direction: 'down', rateMbps: opts.mbps, chunkBytes: CHUNK_BYTES, durationMs } as const;
@@ -47,6 +55,12 @@ async function joinRun(scenario: Scenario, keyFile: string, opts: { seconds: num
     const { result } = await finishTransfer(h, h.viewer, 'stream', startedAt + durationMs + STREAM_GRACE_MS - monotonicMs());
     const download = await finishTransfer(h, h.viewer, 'download', 0);
     const delays = (result?.delays ?? []).map((d) => d ?? Infinity);
+    const stamps = result?.stamps ?? [];
+    const received: StampedChunk[] = [];
+    delays.forEach((d, i) => {
+      const stamp = stamps[i];
+      if (stamp !== null && stamp !== undefined && d < Infinity) received.push({ stampedAt: stamp, arrivedAt: stamp + d });
+    });
     const sorted = [...delays].sort((a, b) => a - b);
     const intervalMs = cbrIntervalMs(stream);
     const worstPerSecond: number[] = [];
@@ -63,6 +77,7 @@ async function joinRun(scenario: Scenario, keyFile: string, opts: { seconds: num
       expected: delays.length,
       worstPerSecond,
       downloadMbps: ((download.result?.bytes ?? 0) * 8) / downloadSeconds / 1e6,
+      received,
     };
   } finally {
     await h.close();
@@ -77,6 +92,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '15' },
       'join-ms': { type: 'string', default: '0' },
       mbps: { type: 'string', default: '60' },
+      breakdown: { type: 'string' },
     },
   });
   const runs = Number(values.runs);
@@ -90,11 +106,20 @@ async function main(): Promise<void> {
   console.log(`${values.scenario}: a ${mbps} Mbit/s stream for ${seconds} s, a download joining ${joinMs} ms after it; fresh relays per run`);
   try {
     for (let run = 1; run <= runs; run++) {
-      const r = await joinRun(scenario, keyFile, { seconds, joinMs, mbps });
+      const traceDir = values.breakdown === undefined ? undefined : join(values.breakdown, `run${run}`);
+      if (traceDir !== undefined) mkdirSync(traceDir, { recursive: true });
+      const r = await joinRun(scenario, keyFile, { seconds, joinMs, mbps, traceDir });
       console.log(
         `run ${run}: stream p50 ${r.p50.toFixed(0)} p99 ${r.p99.toFixed(0)} max ${r.max.toFixed(0)} ms, ${r.chunks}/${r.expected} chunks; ` +
           `download ${r.downloadMbps.toFixed(1)} Mbit/s; worst per second ${r.worstPerSecond.map((d) => d.toFixed(0)).join(',')}`,
       );
+      if (traceDir !== undefined) {
+        const b = breakDownRelays(traceDir, 'down', r.received, CHUNK_BYTES);
+        console.log(formatBreakdown(b));
+        const plot = join(traceDir, 'delay-breakdown.svg');
+        writeFileSync(plot, breakdownChart(b, `Worst chunk per second by stage, ${values.scenario}, a download joining at ${joinMs} ms`));
+        console.log(`plot: ${plot}`);
+      }
     }
   } finally {
     remove();

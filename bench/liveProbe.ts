@@ -4,12 +4,20 @@
  * tunnel and records each chunk's delay, first chunk included. Prints p50/p99/max and the worst
  * chunk per second, for bering and kcptun in the same run: what the relays themselves add.
  *
- *   tsx bench/liveProbe.ts [--mbps 60] [--seconds 15] [--systems bering,kcptun] [--up]
+ * With `--breakdown DIR`, both relays trace their stream bytes into DIR/runN and each chunk's
+ * delay is split into ingress, sender, flight, repair and egress (bench/delayBreakdown.ts), with
+ * a plot of the worst chunk per second by stage.
+ *
+ *   tsx bench/liveProbe.ts [--mbps 60] [--seconds 15] [--systems bering,kcptun] [--up] [--breakdown DIR]
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stopChild } from '../src/lab/children.ts';
 import { startBeringPair, startKcptunPair, type RelayPair } from './ceiling.ts';
+import { breakDownRelays, breakdownChart, formatBreakdown } from './delayBreakdown.ts';
+import { monotonicMs } from './workload.ts';
 
 export const CHUNK = 16 * 1024;
 
@@ -105,7 +113,16 @@ function traceSender(port: number): () => string[] {
   };
 }
 
-export async function probeLive(opts: { system: 'bering' | 'kcptun'; mbps: number; seconds: number; up: boolean; trace?: boolean; warm?: boolean }): Promise<LiveProbeResult> {
+export async function probeLive(opts: {
+  system: 'bering' | 'kcptun';
+  mbps: number;
+  seconds: number;
+  up: boolean;
+  trace?: boolean;
+  warm?: boolean;
+  /** Trace both relays' stream bytes into this folder and print where each chunk's delay went. */
+  breakdownDir?: string;
+}): Promise<LiveProbeResult> {
   let serviceSide: net.Socket | null = null;
   const service = net.createServer((s) => {
     serviceSide = s;
@@ -118,9 +135,10 @@ export async function probeLive(opts: { system: 'bering' | 'kcptun'; mbps: numbe
   const traceFlags = opts.trace === true ? ['--metrics', `127.0.0.1:${tracePort}`] : [];
   const pair: RelayPair =
     opts.system === 'bering'
-      ? await startBeringPair(servicePort, undefined, [], opts.up ? [] : traceFlags, opts.up ? traceFlags : [])
+      ? await startBeringPair(servicePort, undefined, [], opts.up ? [] : traceFlags, opts.up ? traceFlags : [], opts.breakdownDir)
       : await startKcptunPair(servicePort, undefined);
   const stopTrace = opts.trace === true && opts.system === 'bering' ? traceSender(tracePort) : null;
+  const arrivals: ChunkArrival[] = [];
   try {
     if (opts.warm === true) {
       const warm = net.connect(pair.entryPort, '127.0.0.1');
@@ -136,15 +154,15 @@ export async function probeLive(opts: { system: 'bering' | 'kcptun'; mbps: numbe
     viewer.setNoDelay(true);
     viewer.on('error', () => undefined);
     await new Promise((ok) => viewer.once('connect', ok));
-    let delays: ChunkArrival[];
     if (opts.up) {
       while (serviceSide === null) await new Promise((r) => setTimeout(r, 5));
-      const received = receiveStream(serviceSide);
+      const received = receiveStream(serviceSide, arrivals);
       sendStream(viewer, opts.mbps, opts.seconds);
-      delays = await received;
+      await received;
     } else {
-      delays = await receiveStream(viewer);
+      await receiveStream(viewer, arrivals);
     }
+    const delays = arrivals;
     const start = delays.length > 0 ? delays[0].at - delays[0].delay : 0;
     const worstPerSecond: number[] = [];
     for (const d of delays) {
@@ -170,7 +188,20 @@ export async function probeLive(opts: { system: 'bering' | 'kcptun'; mbps: numbe
   } finally {
     await Promise.all([stopChild(pair.entry), stopChild(pair.exit)]);
     service.close();
+    if (opts.breakdownDir !== undefined && opts.system === 'bering' && arrivals.length > 0) reportBreakdown(opts.breakdownDir, arrivals, opts.up);
   }
+}
+
+/** Prints where each chunk's delay went, from both relays' traces, and plots the worst per second. */
+function reportBreakdown(dir: string, arrivals: ChunkArrival[], up: boolean): void {
+  // The arrivals are on this process's performance clock, the traces on the host's monotonic one.
+  const origin = monotonicMs() - performance.now();
+  const chunks = arrivals.map((a) => ({ stampedAt: origin + a.at - a.delay, arrivedAt: origin + a.at }));
+  const b = breakDownRelays(dir, up ? 'up' : 'down', chunks, CHUNK);
+  console.log(formatBreakdown(b));
+  const file = join(dir, `delay-breakdown-${up ? 'up' : 'down'}.svg`);
+  writeFileSync(file, breakdownChart(b, `Worst chunk per second by stage, live stream ${up ? 'viewer to service' : 'service to viewer'}`));
+  console.log(`plot: ${file}`);
 }
 
 async function main(): Promise<void> {
@@ -183,11 +214,14 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '1' },
       trace: { type: 'boolean', default: false },
       warm: { type: 'boolean', default: false },
+      breakdown: { type: 'string' },
     },
   });
   for (let run = 0; run < Number(values.runs); run++) {
     for (const system of values.systems.split(',') as Array<'bering' | 'kcptun'>) {
-      const r = await probeLive({ system, mbps: Number(values.mbps), seconds: Number(values.seconds), up: values.up, trace: values.trace, warm: values.warm });
+      const breakdownDir = values.breakdown === undefined ? undefined : join(values.breakdown, `run${run + 1}`);
+      if (breakdownDir !== undefined) mkdirSync(breakdownDir, { recursive: true });
+      const r = await probeLive({ system, mbps: Number(values.mbps), seconds: Number(values.seconds), up: values.up, trace: values.trace, warm: values.warm, breakdownDir });
       console.log(
         `${r.system.padEnd(7)} ${values.up ? 'up  ' : 'down'} ${r.chunks}/${r.expected} chunks, p50 ${r.p50.toFixed(1)} p99 ${r.p99.toFixed(1)} max ${r.max.toFixed(1)} ms; worst/s ${r.worstPerSecond.join(',')}`,
       );

@@ -15,7 +15,10 @@ export type Command =
   | { op: 'connect'; id: string; target: { host: string; port: number }; spec: WorkloadSpec }
   | { op: 'stop'; id: string };
 
-/** What a receiver saw. `delays` (CBR only): per chunk, delivery delay in ms or null if missing. */
+/**
+ * What a receiver saw. `delays` (CBR only): per chunk, delivery delay in ms or null if missing;
+ * `stamps`: per chunk, the send time it carried (monotonic ms) or null.
+ */
 export interface ReceiveResult {
   bytes: number;
   firstByteAt: number | null;
@@ -23,6 +26,7 @@ export interface ReceiveResult {
   complete: boolean;
   error: string | null;
   delays?: Array<number | null>;
+  stamps?: Array<number | null>;
 }
 
 export type Event =

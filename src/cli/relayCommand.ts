@@ -8,6 +8,8 @@ import { loadFec } from '../fec/index.ts';
 import { sessionCore, startRelay, type RelaySpec } from '../relay/startRelay.ts';
 import { warmUpInBackground } from '../relay/warmUp.ts';
 import { keyFileExposure } from './key.ts';
+import { CliError } from './errors.ts';
+import { StreamTraceFile } from '../io/streamTrace.ts';
 import { createLogger } from './logger.ts';
 import { parseRelayArgs, RELAY_USAGE, type RelaySettings } from './relayOptions.ts';
 import { version } from './version.ts';
@@ -20,6 +22,17 @@ function tcpRole(settings: RelaySettings): RelaySpec['tcp'] {
     return { listen };
   }
   return { forward: settings.forward ?? null, services: new Map(settings.services.map((s) => [s.name, s.address])) };
+}
+
+/** `BERING_STREAM_TRACE=FILE`: where to trace stream bytes through the relay (see streamTrace.ts), or null. */
+function openStreamTrace(): StreamTraceFile | null {
+  const path = process.env.BERING_STREAM_TRACE;
+  if (path === undefined || path === '') return null;
+  try {
+    return new StreamTraceFile(path);
+  } catch (err) {
+    throw new CliError(`BERING_STREAM_TRACE: cannot write ${path}: ${(err as Error).message}`);
+  }
 }
 
 /** How often, at debug level, each path's congestion-control model is logged. */
@@ -62,12 +75,13 @@ export async function relayCommand(args: string[]): Promise<number> {
   const fec = loadFec();
   const exposure = keyFileExposure(settings.keyFile);
   if (exposure !== null) log.warn(exposure);
+  const trace = openStreamTrace();
   const startedAt = performance.now();
   const relay = await startRelay({
     tcp: tcpRole(settings),
     udp: settings.peers !== undefined ? { peers: settings.peers } : { listen: settings.udpListen! },
     webrtc: { psk: settings.psk, stunServers: settings.stunServers, listen: settings.webrtcListen },
-    core: sessionCore(settings.psk, settings.session, settings.listener, fec),
+    core: sessionCore(settings.psk, settings.session, settings.listener, fec, trace ?? undefined),
     maxStreams: settings.maxStreams,
     maxConnsPerIp: settings.maxConnsPerIp,
     log,
@@ -78,6 +92,7 @@ export async function relayCommand(args: string[]): Promise<number> {
       metrics = await startMetricsServer({ listen: settings.metrics, status: () => relayStatus(relay, version(), startedAt), log });
     } catch (err) {
       await relay.stop(0);
+      trace?.close();
       throw err;
     }
     log.info({ metrics: formatHostPort(metrics.address), dashboard: `http://${formatHostPort(metrics.address)}/` }, 'serving metrics');
@@ -130,6 +145,7 @@ export async function relayCommand(args: string[]): Promise<number> {
   await metrics?.close();
   process.off('SIGTERM', impatient);
   process.off('SIGINT', impatient);
+  trace?.close();
   log.info({ resetStreams: reset, streams: relay.totals }, 'stopped');
   return 0;
 }

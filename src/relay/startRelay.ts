@@ -12,6 +12,7 @@ import type { SessionConfig } from '../session/config.ts';
 import { Listener, type HandshakeRateLimit } from '../session/listener.ts';
 import { cryptoRng } from '../io/cryptoRng.ts';
 import { Session } from '../session/session.ts';
+import type { StreamProbe } from '../session/streamProbe.ts';
 import { SessionLoop } from '../io/sessionLoop.ts';
 import type { SessionHandler, Transport } from '../io/transport.ts';
 import type { Backoff } from '../io/backoff.ts';
@@ -41,12 +42,19 @@ export interface ListenerLimits {
 /**
  * The real core, keyed with the pre-shared key, drawing randomness from the OS and repairing
  * losses with the wasm Reed-Solomon engine (loaded here unless given; a few milliseconds).
+ * `probe` watches every session's stream bytes (BERING_STREAM_TRACE).
  */
-export function sessionCore(psk: Uint8Array, config?: Partial<SessionConfig>, limits: ListenerLimits = {}, fec: ReedSolomon = loadFec()): CoreFactory {
+export function sessionCore(
+  psk: Uint8Array,
+  config?: Partial<SessionConfig>,
+  limits: ListenerLimits = {},
+  fec: ReedSolomon = loadFec(),
+  probe?: StreamProbe,
+): CoreFactory {
   return {
-    dial: (now, wallNow, pathIds, overrides) => Session.dial({ now, wallNow, psk, pathIds, rng: cryptoRng, config: { ...config, ...overrides }, fec }),
+    dial: (now, wallNow, pathIds, overrides) => Session.dial({ now, wallNow, psk, pathIds, rng: cryptoRng, config: { ...config, ...overrides }, fec, probe }),
     listener: () =>
-      new Listener({ psk, rng: cryptoRng, config, fec, maxSessions: limits.maxSessions, handshakeRate: limits.handshakeRate, startedAt: Date.now() }),
+      new Listener({ psk, rng: cryptoRng, config, fec, maxSessions: limits.maxSessions, handshakeRate: limits.handshakeRate, startedAt: Date.now(), probe }),
   };
 }
 

@@ -62,6 +62,13 @@ describe('bering CLI errors', () => {
     expect(expectOneErrorLine(r)).toContain("LOG_LEVEL 'loud'");
   });
 
+  it('rejects a stream trace file it cannot write (BERING_STREAM_TRACE)', async () => {
+    const path = join(dir, 'no-such-folder', 'trace.csv');
+    const r = await run([...relay, '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9'], { LOG_LEVEL: 'silent', BERING_STREAM_TRACE: path });
+    expect(expectOneErrorLine(r)).toContain(`BERING_STREAM_TRACE: cannot write ${path}: ENOENT`);
+    expect(r.code).toBe(1);
+  });
+
   it('reports a TCP address in use', async () => {
     await ready;
     const port = (tcpBusy.address() as net.AddressInfo).port;

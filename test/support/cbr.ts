@@ -3,6 +3,8 @@ import type { Session } from '../../src/session/session.ts';
 import type { HostConfig } from '../../src/sim/host.ts';
 import type { PathSpec } from '../../src/sim/network.ts';
 import { checkPattern, patternChunk, tunnelPair } from './tunnelPair.ts';
+import { breakDown, type DelayBreakdown } from '../../bench/delayBreakdown.ts';
+import { SimStreamTrace } from './simStreamTrace.ts';
 
 /** What the download writes at a time: its buffers then stay full. */
 const DOWNLOAD_WRITE_BYTES = 32 * 1024;
@@ -17,6 +19,9 @@ export interface CbrResult {
   receiverStats: ReturnType<Session['stats']>;
   /** Bytes of the download (see `download`) that arrived intact while the stream ran. */
   downloadBytes: number;
+  /** With `breakdown`: where each chunk's delay went (bench/delayBreakdown.ts), and the raw probe calls. */
+  breakdown?: DelayBreakdown;
+  probes?: { sender: SimStreamTrace; receiver: SimStreamTrace };
 }
 
 /**
@@ -51,11 +56,22 @@ export function runCbr(opts: {
   downloads?: number;
   /** From this many ms into the stream the viewer stops reading the downloads (a paused player). */
   downloadsPauseAtMs?: number;
+  /** Probe both sessions and split each chunk's delay by stage. */
+  breakdown?: boolean;
 }): CbrResult {
   const chunkBytes = opts.chunkBytes ?? 16 * 1024;
   const intervalMs = (chunkBytes * 8) / (opts.rateMbps * 1000);
   const chunksPerWrite = opts.chunksPerWrite ?? 1;
-  const { dialer, listenerNode, net, wake } = tunnelPair({ paths: opts.paths, seed: opts.seed, fec: opts.fec, config: opts.config, host: opts.host });
+  const probes = opts.breakdown === true ? { sender: new SimStreamTrace(), receiver: new SimStreamTrace() } : undefined;
+  const { dialer, listenerNode, net, wake } = tunnelPair({
+    paths: opts.paths,
+    seed: opts.seed,
+    fec: opts.fec,
+    config: opts.config,
+    host: opts.host,
+    probes: probes === undefined ? undefined : { dialer: probes.receiver, listener: probes.sender },
+  });
+  if (probes !== undefined) probes.sender.clock = probes.receiver.clock = () => net.now;
   opts.setup?.(net);
   const writeTimes: number[] = [];
   const delays: number[] = [];
@@ -143,7 +159,19 @@ export function runCbr(opts: {
     if (downloadIds.length > 0 && started >= 0 && downloadAtEnd < 0 && now - started >= opts.durationMs) downloadAtEnd = downloadTotal();
   });
   net.runUntil(opts.durationMs + (opts.startAtMs ?? 0) + 5000, () => started >= 0 && writeTimes.length > 0 && delays.length === Math.ceil(opts.durationMs / intervalMs));
+  const breakdown =
+    probes === undefined
+      ? undefined
+      : breakDown(
+          delays.map((d, c) => ({ stampedAt: writeTimes[c], arrivedAt: writeTimes[c] + d })),
+          chunkBytes,
+          streamId,
+          probes.sender.marks(),
+          probes.receiver.marks(),
+        );
   return {
+    breakdown,
+    probes,
     chunksSent: writeTimes.length,
     chunksReceived: delays.length,
     corrupt,

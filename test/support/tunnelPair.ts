@@ -2,6 +2,7 @@ import type { SessionEvent, StreamId } from '../../src/session/api.ts';
 import type { SessionConfig } from '../../src/session/config.ts';
 import { Listener } from '../../src/session/listener.ts';
 import { SeededRng } from '../../src/base/rng.ts';
+import type { StreamProbe } from '../../src/session/streamProbe.ts';
 import { Session } from '../../src/session/session.ts';
 import { loadFec } from '../../src/fec/index.ts';
 import { HostNode, type HostConfig } from '../../src/sim/host.ts';
@@ -14,7 +15,15 @@ export const TEST_PSK = new Uint8Array(32).fill(7);
  * A dialer and a listener joined by simulated paths; with `host`, each runs on a modelled host
  * (sim/host.ts), and the application calls `wake(now)` after it fed either side.
  */
-export function tunnelPair(opts: { paths: PathSpec[]; seed: number; config?: Partial<SessionConfig>; fec?: boolean; host?: HostConfig }) {
+export function tunnelPair(opts: {
+  paths: PathSpec[];
+  seed: number;
+  config?: Partial<SessionConfig>;
+  fec?: boolean;
+  host?: HostConfig;
+  /** Stream probes of the dialer and of the listener's sessions. */
+  probes?: { dialer: StreamProbe; listener: StreamProbe };
+}) {
   const fec = opts.fec ? loadFec() : undefined;
   const dialer = Session.dial({
     fec,
@@ -24,8 +33,9 @@ export function tunnelPair(opts: { paths: PathSpec[]; seed: number; config?: Par
     pathIds: opts.paths.map((_, i) => i),
     rng: new SeededRng(opts.seed ^ 0x1234),
     config: opts.config,
+    probe: opts.probes?.dialer,
   });
-  const listenerNode = new ListenerSide(new Listener({ psk: TEST_PSK, rng: new SeededRng(opts.seed ^ 0x4321), config: opts.config, fec }));
+  const listenerNode = new ListenerSide(new Listener({ psk: TEST_PSK, rng: new SeededRng(opts.seed ^ 0x4321), config: opts.config, fec, probe: opts.probes?.listener }));
   const host = opts.host;
   const hosts =
     host === undefined
