@@ -39,10 +39,7 @@ export interface PathStats {
   /** Packets the peer's loss reports covered so far; 0: the two figures above are still the prior. */
   lossMeasuredPackets: number;
   ccState: string;
-  /**
-   * The congestion controller's model: what a collapse in the field is diagnosed from.
-   * `packetThreshold` 0: loss is judged by time alone (the path reorders).
-   */
+  /** The congestion controller's model: what a collapse in the field is diagnosed from. */
   model: { bottleneckMbps: number; delayFloorMs: number; appLimited: boolean; lossTimeThresholdMs: number; reorderWindowMs: number; packetThreshold: number; reorderPackets: number };
   /** Times the peer's address on this path changed (validated: NAT rebinding). */
   addressMoves: number;
@@ -352,7 +349,7 @@ export class PathManager {
           appLimited: p.rate.isAppLimited,
           lossTimeThresholdMs: p.lossDelay(),
           reorderWindowMs: p.reorderWindow.extraMs,
-          packetThreshold: Number.isFinite(p.packetThreshold) ? p.packetThreshold : 0,
+          packetThreshold: p.packetThreshold,
           reorderPackets: p.reorderDistance,
         },
         addressMoves: p.migration.moves,

@@ -50,19 +50,18 @@ describe('Path', () => {
     const p = busyPath([]);
     expect(p.lossDelay()).toBe(112.5);
     p.reorderWindow.onLost(7);
-    p.reorderWindow.onAck([[7, 7]], p.rtt.smoothed);
+    p.reorderWindow.onAck([[7, 7]], p.rtt.smoothed, false);
     expect(p.lossDelay()).toBe(112.5 + 25);
   });
 
-  it('judges loss by time alone while the peer reports reordering, which fades slowly; by a count of 3 again once it has', () => {
+  it('raises its packet threshold to the reordering the peer reports, and lets it fade slowly', () => {
     const p = new Path(0, CONFIG);
     expect(p.packetThreshold).toBe(3);
     p.onReorderReport(40);
     expect(p.reorderDistance).toBe(40);
-    expect(p.packetThreshold).toBe(Infinity);
+    expect(p.packetThreshold).toBe(41);
     p.onReorderReport(0);
-    expect(p.reorderDistance).toBe(36);
-    expect(p.packetThreshold).toBe(Infinity);
+    expect(p.packetThreshold).toBe(37);
     for (let i = 0; i < 50; i++) p.onReorderReport(0);
     expect(p.reorderDistance).toBe(0);
     expect(p.packetThreshold).toBe(3);

@@ -4,14 +4,16 @@ import type { Millis } from '../../base/time.ts';
 const REMEMBERED_LOSSES = 64;
 /** Each spurious loss widens the window by this fraction of the smoothed RTT (RFC 8985 §6.2). */
 const STEP_OF_RTT = 1 / 4;
-/** The window never exceeds this many smoothed RTTs, or FLOOR_MS if that is more. */
+/** The window never exceeds this many smoothed RTTs (or REORDERING_FLOOR_MS, see there). */
 const MAX_OF_RTT = 2;
 /**
- * On a short path the jitter may dwarf the RTT: random path 257 of the soak (2 ms, 20 ms of
- * reordering jitter) capped at two RTTs (~12 ms) kept declaring late packets lost, and the
- * retransmissions, lost late in turn, were half of all it sent.
+ * On a short path that reorders, the jitter may dwarf the RTT: random path 257 of the soak (2 ms,
+ * 20 ms of reordering jitter) capped at two RTTs (~12 ms) kept declaring late packets lost, and
+ * the retransmissions, lost late in turn, were half of all it sent. Only where the peer reports
+ * reordering: elsewhere a spurious loss is a delay spike, and waiting 50 ms to call a loss on a
+ * 5 ms path with bursty loss made its stream's chunks 40 ms later.
  */
-const FLOOR_MS = 50;
+const REORDERING_FLOOR_MS = 50;
 /** What is left of the window after each quiet loss report (about 200 ms). */
 const DECAY = 0.9;
 
@@ -41,9 +43,10 @@ export class ReorderWindow {
 
   /**
    * Call with every ACK's ranges (highest first, [lo, hi] inclusive) before loss detection:
-   * widens the window for each remembered loss the ACK covers.
+   * widens the window for each remembered loss the ACK covers. `reordering`: the peer reports
+   * that the path reorders.
    */
-  onAck(ranges: ReadonlyArray<readonly [number, number]>, smoothedRtt: Millis): void {
+  onAck(ranges: ReadonlyArray<readonly [number, number]>, smoothedRtt: Millis, reordering: boolean): void {
     if (this.remembered === 0) return;
     const lowest = ranges[ranges.length - 1][0];
     for (let i = 0; i < REMEMBERED_LOSSES; i++) {
@@ -56,7 +59,8 @@ export class ReorderWindow {
           this.remembered--;
           this.spurious++;
           this.spuriousSinceReport = true;
-          this.extraMs = Math.min(Math.max(MAX_OF_RTT * smoothedRtt, FLOOR_MS), this.extraMs + Math.max(1, STEP_OF_RTT * smoothedRtt));
+          const ceiling = reordering ? Math.max(MAX_OF_RTT * smoothedRtt, REORDERING_FLOOR_MS) : MAX_OF_RTT * smoothedRtt;
+          this.extraMs = Math.min(ceiling, this.extraMs + Math.max(1, STEP_OF_RTT * smoothedRtt));
           break;
         }
       }

@@ -68,7 +68,7 @@ export class Recovery {
   onAck(now: Millis, path: Path, ranges: ReadonlyArray<readonly [number, number]>, ackDelayMicros: number, onOwnPath: boolean): AckOutcome {
     const largest = ranges[0][1];
     if (largest >= path.nextPn) return AckOutcome.Invalid;
-    path.reorderWindow.onAck(ranges, path.rtt.smoothed);
+    path.reorderWindow.onAck(ranges, path.rtt.smoothed, path.reorderDistance > 0);
     this.walkPath = path;
     this.walkNow = now;
     this.walkRanges = ranges;
