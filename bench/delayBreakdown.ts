@@ -78,16 +78,21 @@ function marksOf(trace: StreamTrace, stage: string, streamId: number): Map<numbe
 
 /**
  * The stream the viewer's `chunkCount` chunks of `chunkBytes` (a multiple of the trace's 16 KiB
- * marks) came on: of the streams whose reads at the receiver reach that far, the one with the
- * fewest marks (a download beside it is the larger); null if none reaches. One TCP connection
- * is one stream, from offset 0.
+ * marks) came on: of the streams read no earlier than `after` whose reads at the receiver reach
+ * that far, the one with the fewest marks (a download beside it is the larger); null if none
+ * does. One TCP connection is one stream, from offset 0.
  */
-export function findStream(receiver: StreamTrace, chunkCount: number, chunkBytes: number): number | null {
+export function findStream(receiver: StreamTrace, chunkCount: number, chunkBytes: number, after = -Infinity): number | null {
   let best: number | null = null;
   let bestCount = Infinity;
   for (const [id, marks] of receiver.get('read') ?? []) {
     let count = 0;
-    for (const mark of marks.keys()) if (mark % chunkBytes === 0) count++;
+    let first = Infinity;
+    for (const [mark, at] of marks) {
+      if (mark % chunkBytes === 0) count++;
+      if (at < first) first = at;
+    }
+    if (first < after) continue;
     if (count >= chunkCount && marks.has(chunkCount * chunkBytes) && count < bestCount) {
       best = id;
       bestCount = count;
@@ -139,12 +144,13 @@ export function breakDown(chunks: StampedChunk[], chunkBytes: number, streamId: 
 
 /**
  * The breakdown of a stream `direction` ('down': the exit relay sent it) from the relays' traces
- * in `dir` (exit.csv, entry.csv): the stream is the one whose chunks the receiver read.
+ * in `dir` (exit.csv, entry.csv): the stream is the one whose chunks the receiver read (from
+ * `after` on, when the relays carried others before).
  */
-export function breakDownRelays(dir: string, direction: 'down' | 'up', chunks: StampedChunk[], chunkBytes: number): DelayBreakdown {
+export function breakDownRelays(dir: string, direction: 'down' | 'up', chunks: StampedChunk[], chunkBytes: number, after?: number): DelayBreakdown {
   const sender = readStreamTrace(join(dir, direction === 'down' ? 'exit.csv' : 'entry.csv'));
   const receiver = readStreamTrace(join(dir, direction === 'down' ? 'entry.csv' : 'exit.csv'));
-  const streamId = findStream(receiver, chunks.length, chunkBytes);
+  const streamId = findStream(receiver, chunks.length, chunkBytes, after);
   if (streamId === null) throw new Error(`no stream of ${chunks.length} chunks in the relays' traces in ${dir}`);
   return breakDown(chunks, chunkBytes, streamId, sender, receiver);
 }
@@ -173,12 +179,12 @@ const STAGE_COLORS: Record<Stage, string> = { ingress: '#8c8c8c', sender: '#d627
  * The worst chunk of each second, stacked by stage: each line is the sum of the stages up to it,
  * so the band between two lines is one stage's share and the top line the chunk's whole delay.
  */
-export function breakdownChart(b: DelayBreakdown, title: string): string {
+export function breakdownChart(worstPerSecond: ReadonlyArray<{ second: number; parts: Record<Stage, number> }>, title: string): string {
   const series = STAGES.map((stage, i) => ({
     name: i === 0 ? stage : `+ ${stage}`,
     color: STAGE_COLORS[stage],
     markers: true,
-    points: b.worstPerSecond.map((c): [number, number] => [c.second, STAGES.slice(0, i + 1).reduce((sum, s) => sum + Math.max(0, c.parts[s] || 0), 0)]),
+    points: worstPerSecond.map((c): [number, number] => [c.second, STAGES.slice(0, i + 1).reduce((sum, s) => sum + Math.max(0, c.parts[s] || 0), 0)]),
   }));
   return lineChart({ title, xLabel: 'second of the stream', yLabel: 'worst chunk delay (ms), stacked by stage', series });
 }

@@ -117,7 +117,7 @@ async function main(): Promise<void> {
         const b = breakDownRelays(traceDir, 'down', r.received, CHUNK_BYTES);
         console.log(formatBreakdown(b));
         const plot = join(traceDir, 'delay-breakdown.svg');
-        writeFileSync(plot, breakdownChart(b, `Worst chunk per second by stage, ${values.scenario}, a download joining at ${joinMs} ms`));
+        writeFileSync(plot, breakdownChart(b.worstPerSecond, `Worst chunk per second by stage, ${values.scenario}, a download joining at ${joinMs} ms`));
         console.log(`plot: ${plot}`);
       }
     }

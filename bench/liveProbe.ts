@@ -200,7 +200,7 @@ function reportBreakdown(dir: string, arrivals: ChunkArrival[], up: boolean): vo
   const b = breakDownRelays(dir, up ? 'up' : 'down', chunks, CHUNK);
   console.log(formatBreakdown(b));
   const file = join(dir, `delay-breakdown-${up ? 'up' : 'down'}.svg`);
-  writeFileSync(file, breakdownChart(b, `Worst chunk per second by stage, live stream ${up ? 'viewer to service' : 'service to viewer'}`));
+  writeFileSync(file, breakdownChart(b.worstPerSecond, `Worst chunk per second by stage, live stream ${up ? 'viewer to service' : 'service to viewer'}`));
   console.log(`plot: ${file}`);
 }
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { BenchResults, RunRecord } from './run.ts';
 import type { Workload } from './scenarios.ts';
 import { esc, lineChart, type Series } from './svg.ts';
+import { breakdownChart, STAGES } from './delayBreakdown.ts';
 
 /** A table as plain strings, rendered to markdown or HTML. */
 export interface Table {
@@ -225,12 +226,34 @@ function cbrSection(results: BenchResults, w: Workload): Section {
   }
   const headers = ['scenario', 'system', 'chunks delivered', 'p50', 'p99', 'max', 'stalls', 'stalled'];
   if (download !== undefined) headers.push('download (Mbit/s)');
+  const tables = [{ headers, rows }];
+  const staged = results.runs.filter((r) => r.workload === w.name && r.status === 'ok' && r.cbr?.stages != null);
+  if (staged.length > 0) {
+    paragraphs.push(
+      'Where bering\'s delay went, from both relays\' stream traces (`BERING_STREAM_TRACE`): ingress (the source\'s TCP into the sending relay), ' +
+        'sender (its stream buffer, scheduler, pacer and window), flight (the wire to the receiving relay, a lost packet\'s resend or FEC restoration included), ' +
+        'repair (waiting there for the bytes before it: repairs, retransmissions, reordering) and egress (the receiving relay\'s TCP to the viewer); ' +
+        'p50 / p99 / max of each, in ms. The charts stack the stages of the worst chunk of each second.',
+    );
+    tables.push({
+      headers: ['scenario', 'system', ...STAGES],
+      rows: staged.map((r) => [r.scenario, label(results, r.system), ...STAGES.map((s) => stageCell(r.cbr!.stages!.summary[s]))]),
+    });
+    for (const r of staged.filter((x) => x.system === 'bering')) {
+      charts.push({ svg: breakdownChart(r.cbr!.stages!.worstPerSecond, `Worst chunk per second by stage, ${rate} Mbit/s stream ${spec.direction}${download === undefined ? '' : ' with a download'}, ${r.scenario}`) });
+    }
+  }
   return {
     heading: `4K-like stream, ${rate} Mbit/s ${down ? 'service → viewer' : 'viewer → service'}${download === undefined ? '' : ', with a download alongside'}: ${w.name}`,
     paragraphs,
-    tables: [{ headers, rows }],
+    tables,
     charts,
   };
+}
+
+function stageCell(s: { p50: number; p99: number; max: number }): string {
+  const v = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');
+  return `${v(s.p50)} / ${v(s.p99)} / ${v(s.max)}`;
 }
 
 /** The connection alongside a stream: its Mbit/s and its share of what the stream leaves of the limit. */

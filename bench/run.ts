@@ -3,6 +3,10 @@
  * warm it up, run each workload with CPU counted on the relays, and record every figure.
  */
 import type { LinkStats } from '../src/sim/link.ts';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { breakDownRelays, STAGES, type DelayBreakdown, type Stage, type StampedChunk } from './delayBreakdown.ts';
 import { finishTransfer, type Harness } from './harness.ts';
 import { cpuSeconds, peakRssBytes, udpSocketDrops } from './procStats.ts';
 import { Progress } from './progress.ts';
@@ -55,6 +59,11 @@ export interface RunRecord {
     max: number | null;
     stalledMs: number | null;
     cdf: Array<[number, number]>;
+    /**
+     * bering: where the delay went, from both relays' stream traces (bench/delayBreakdown.ts);
+     * null elsewhere (absent in results from before it existed).
+     */
+    stages?: StageFigures | null;
   }) | null;
   /** Per path, the data direction's counters over the workload. */
   link: LinkDelta[];
@@ -69,6 +78,15 @@ export interface RunRecord {
    */
   hostDrops: { emulator: number; system: number } | null;
 }
+
+/** A live stream's delay by stage: each stage's p50/p99/max, and the worst chunk of each second split up (ms). */
+export interface StageFigures {
+  summary: DelayBreakdown['summary'];
+  worstPerSecond: Array<{ second: number; total: number; parts: Record<Stage, number> }>;
+}
+
+/** How long a relay may hold trace lines before it writes them (io/streamTrace.ts flushes each second). */
+const TRACE_FLUSH_WAIT_MS = 1200;
 
 export interface BenchResults {
   mode: Plan['mode'];
@@ -137,10 +155,12 @@ export async function runBench(plan: Plan, systems: SystemDef[], machine: Record
 /** One system on one scenario: set up once, then every workload in turn. */
 async function runPair(scenario: Scenario, system: SystemDef, workloads: Workload[], keyFile: string, progress: Progress): Promise<RunRecord[]> {
   progress.begin(scenario.name, system.id, 'setup');
+  const traceDir = mkdtempSync(join(tmpdir(), 'bering-bench-trace-'));
   let harness: Harness;
   try {
-    harness = await system.start(scenario, keyFile);
+    harness = await system.start(scenario, keyFile, traceDir);
   } catch (err) {
+    rmSync(traceDir, { recursive: true, force: true });
     progress.skip(workloads.length);
     return workloads.map((w) => blank(scenario, system, w, 'failed', `setup failed: ${message(err)}`));
   }
@@ -158,7 +178,9 @@ async function runPair(scenario: Scenario, system: SystemDef, workloads: Workloa
       const runId = `${scenario.name}/${system.id}/${workload.name}`;
       const received = (id: string): number => harness.viewer.progress.get(id) ?? harness.service.progress.get(id) ?? 0;
       progress.begin(scenario.name, system.id, workload.name, () => received(runId) + (workload.alongside === undefined ? 0 : received(alongsideId(runId))));
-      const record = toRecord(scenario, system, workload, await measure(harness, scenario, workload, runId, true));
+      const measured = await measure(harness, scenario, workload, runId, true);
+      const record = toRecord(scenario, system, workload, measured);
+      if (record.cbr !== null && existsSync(join(traceDir, 'exit.csv'))) record.cbr.stages = await stageFigures(traceDir, workload, measured);
       const deaths = harness.deaths();
       if (deaths !== null) Object.assign(record, { status: 'failed', note: [record.note, deaths].filter((n) => n !== null).join('; ') });
       records.push(record);
@@ -185,8 +207,34 @@ async function runPair(scenario: Scenario, system: SystemDef, workloads: Workloa
     records.push(...rest.map((w) => blank(scenario, system, w, 'failed', why)));
   } finally {
     await harness.close();
+    rmSync(traceDir, { recursive: true, force: true });
   }
   return records;
+}
+
+/** The stream's delay by stage from the relays' traces; null when they do not cover it. */
+async function stageFigures(traceDir: string, workload: Workload, m: Measurement): Promise<StageFigures | null> {
+  const r = m.result;
+  if (r === null || r.delays === undefined || r.stamps === undefined || workload.spec.kind !== 'cbr') return null;
+  const chunks: StampedChunk[] = [];
+  for (let i = 0; i < r.delays.length; i++) {
+    const delay = r.delays[i];
+    const stamp = r.stamps[i];
+    if (delay === null || stamp === null) break;
+    chunks.push({ stampedAt: stamp, arrivedAt: stamp + delay });
+  }
+  if (chunks.length === 0) return null;
+  await new Promise((done) => setTimeout(done, TRACE_FLUSH_WAIT_MS));
+  try {
+    const b = breakDownRelays(traceDir, workload.spec.direction, chunks, workload.spec.chunkBytes, m.startedAt);
+    const rounded = (parts: Record<Stage, number>): Record<Stage, number> => Object.fromEntries(STAGES.map((s) => [s, round(parts[s], 1)])) as Record<Stage, number>;
+    return {
+      summary: b.summary,
+      worstPerSecond: b.worstPerSecond.map((c) => ({ second: c.second, total: round(c.total, 1), parts: rounded(c.parts) })),
+    };
+  } catch {
+    return null;
+  }
 }
 
 /** The run id of the connection alongside run `id`. */
@@ -334,7 +382,15 @@ function toRecord(scenario: Scenario, system: SystemDef, workload: Workload, m: 
   if (r.delays !== undefined && workload.spec.kind === 'cbr') {
     const s = summarizeDelays(r.delays, PLAYOUT_BUFFER_MS, cbrIntervalMs(workload.spec));
     const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
-    record.cbr = { ...s, p50: finite(s.p50), p99: finite(s.p99), max: finite(s.max), stalledMs: finite(s.stalledMs), cdf: delayCdf(r.delays).map(([d, f]) => [round(d, 1), round(f, 4)]) };
+    record.cbr = {
+      ...s,
+      p50: finite(s.p50),
+      p99: finite(s.p99),
+      max: finite(s.max),
+      stalledMs: finite(s.stalledMs),
+      cdf: delayCdf(r.delays).map(([d, f]) => [round(d, 1), round(f, 4)]),
+      stages: null,
+    };
   }
   if (r.error !== null) {
     record.status = 'failed';

@@ -19,7 +19,8 @@ export interface SystemDef {
   multipath: boolean;
   /** Why it cannot run on this machine, or null. Called once per bench. */
   unavailable(): Promise<string | null>;
-  start(scenario: Scenario, keyFile: string): Promise<Harness>;
+  /** `traceDir`: where a system that can trace its stream bytes (bering) writes them. */
+  start(scenario: Scenario, keyFile: string, traceDir: string): Promise<Harness>;
 }
 
 const tcpSettings = (cc: string): string =>
@@ -36,7 +37,7 @@ export const SYSTEMS: SystemDef[] = [
     settings: '`bin/bering relay` defaults, one path',
     multipath: false,
     unavailable: async () => null,
-    start: (s, keyFile) => startBering({ paths: s.paths.slice(0, 1), seed: s.seed, keyFile, extraFlags: [] }),
+    start: (s, keyFile, traceDir) => startBering({ paths: s.paths.slice(0, 1), seed: s.seed, keyFile, extraFlags: [], traceDir }),
   },
   {
     id: 'bering-nofec',
@@ -44,7 +45,7 @@ export const SYSTEMS: SystemDef[] = [
     settings: `\`bin/bering relay ${FEC_OFF_FLAGS.join(' ')}\`, one path`,
     multipath: false,
     unavailable: async () => ((await relayAccepts(FEC_OFF_FLAGS)) ? null : `this relay build has no FEC switch (\`${FEC_OFF_FLAGS.join(' ')}\` is rejected)`),
-    start: (s, keyFile) => startBering({ paths: s.paths.slice(0, 1), seed: s.seed, keyFile, extraFlags: FEC_OFF_FLAGS }),
+    start: (s, keyFile, traceDir) => startBering({ paths: s.paths.slice(0, 1), seed: s.seed, keyFile, extraFlags: FEC_OFF_FLAGS, traceDir }),
   },
   {
     id: 'bering-2path',
@@ -52,7 +53,7 @@ export const SYSTEMS: SystemDef[] = [
     settings: '`bin/bering relay --peer A,B` (one path per emulated link), defaults otherwise',
     multipath: true,
     unavailable: async () => null,
-    start: (s, keyFile) => startBering({ paths: s.paths, seed: s.seed, keyFile, extraFlags: [] }),
+    start: (s, keyFile, traceDir) => startBering({ paths: s.paths, seed: s.seed, keyFile, extraFlags: [], traceDir }),
   },
   ...['cubic', 'bbr'].map(
     (cc): SystemDef => ({

@@ -72,6 +72,9 @@ describe('delay breakdown', () => {
     expect(findStream(receiver, 2, K)).toBe(2);
     expect(findStream(receiver, 3, K)).toBe(6);
     expect(findStream(receiver, 4, K)).toBeNull();
+    // Streams the relays carried before the workload began are not it.
+    expect(findStream(receiver, 2, K, 1099)).toBe(2);
+    expect(findStream(receiver, 2, K, 1100.5)).toBeNull();
     const b = breakDownRelays(
       dir,
       'down',
@@ -90,7 +93,7 @@ describe('delay breakdown', () => {
     expect(b.worstPerSecond.map((c) => c.index)).toEqual([1]);
     expect(formatBreakdown(b)).toContain('145.0 = 2.0 + 30.0 + 108.0 + 1.0 + 4.0 (FEC)');
     // One line per stage, stacked: the top one is the chunk's whole delay.
-    const svg = breakdownChart(b, 'test');
+    const svg = breakdownChart(b.worstPerSecond, 'test');
     expect(svg.match(/data-series=/g)).toHaveLength(5);
   });
 

@@ -51,6 +51,15 @@ function run(scenario: string, system: string, workload: Workload['name'], over:
 
 const cbr = (p99: number | null) => ({ chunks: 100, delivered: p99 === null ? 90 : 100, p50: 120, p99, max: p99, stalls: p99 === null ? 3 : 0, stalledMs: p99 === null ? null : 0, cdf: [[100, 0.5], [200, 1]] as Array<[number, number]> });
 
+const figure = (p50: number, p99: number, max: number) => ({ p50, p99, max });
+const stages = {
+  summary: { ingress: figure(1, 3, 5), sender: figure(2, 40, 90), flight: figure(100, 104, 110), repair: figure(0, 6, 12), egress: figure(1, 2, NaN), total: figure(105, 150, 150) },
+  worstPerSecond: [
+    { second: 0, total: 150, parts: { ingress: 5, sender: 30, flight: 104, repair: 9, egress: 2 } },
+    { second: 1, total: 120, parts: { ingress: 1, sender: 12, flight: 100, repair: 6, egress: 1 } },
+  ],
+};
+
 const scenarios = ['clean', 'loss3', 'failover'].map((name) => SCENARIOS.find((s) => s.name === name)!);
 const results: BenchResults = {
   mode: 'quick',
@@ -68,7 +77,7 @@ const results: BenchResults = {
   workloads,
   runs: [
     run('clean', 'bering', 'bulk-down', { goodputMbps: 90, ratio: 0.9, cpuSecondsPerGB: 40, peakRssMiB: { entry: 100, exit: 120 } }),
-    run('clean', 'bering', 'cbr-down', { cbr: cbr(150), goodputMbps: 60 }),
+    run('clean', 'bering', 'cbr-down', { cbr: { ...cbr(150), stages }, goodputMbps: 60 }),
     run('clean', 'tcp-cubic', 'bulk-down', { goodputMbps: 80, ratio: 0.8, congestionControl: 'cubic' }),
     run('clean', 'tcp-cubic', 'cbr-down', { cbr: cbr(200), goodputMbps: 60 }),
     run('clean', 'bering', 'cbr-up', { cbr: cbr(130), goodputMbps: 60 }),
@@ -133,22 +142,32 @@ describe('bench report', () => {
     expect(html).toContain('<td>35.2 (88%)</td>');
   });
 
+  it('splits bering\'s stream delay by stage, with the worst chunk per second stacked', () => {
+    const section = md.slice(md.indexOf(': cbr-down'), md.indexOf(': cbr-up'));
+    expect(section).toContain('| scenario | system | ingress | sender | flight | repair | egress |');
+    expect(section).toContain('| clean | bering | 1 / 3 / 5 | 2 / 40 / 90 | 100 / 104 / 110 | 0 / 6 / 12 | 1 / 2 / - |');
+    expect(html).toContain('Worst chunk per second by stage, 60 Mbit/s stream down, clean');
+    // Runs without the figures (other systems, results from before) get no row.
+    expect(section).not.toMatch(/\| loss3 \| bering \| \d+ \/ /);
+  });
+
   it('names the skipped failover plot and why', () => {
     expect(md).toContain('_Plot per-path throughput in failover skipped: multipath not available in this build');
     expect(html).toContain('Plot per-path throughput in failover skipped');
   });
 
-  it('embeds valid SVG charts: goodput vs loss per system with the limit, and a delay CDF per scenario', () => {
+  it('embeds valid SVG charts: goodput vs loss per system with the limit, a delay CDF per scenario, bering\'s stages', () => {
     const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
-    expect(svgs).toHaveLength(5);
+    expect(svgs).toHaveLength(6);
     for (const svg of svgs) expect(XMLValidator.validate(svg)).toBe(true);
     expect(svgs[0]).toContain('data-series="bering"');
     expect(svgs[0]).toContain('data-series="TCP cubic"');
     expect(svgs[0]).toContain('data-series="limit C(1-p)"');
     expect(svgs[0]).not.toContain('data-series="kcptun"');
     expect(svgs[1]).toContain('Delivery delay CDF, 60 Mbit/s stream down, clean');
-    expect(svgs[3]).toContain('Delivery delay CDF, 60 Mbit/s stream up, clean');
-    expect(svgs[4]).toContain('Delivery delay CDF, 60 Mbit/s stream down with a download, clean');
+    expect(svgs[3]).toContain('Worst chunk per second by stage, 60 Mbit/s stream down, clean');
+    expect(svgs[4]).toContain('Delivery delay CDF, 60 Mbit/s stream up, clean');
+    expect(svgs[5]).toContain('Delivery delay CDF, 60 Mbit/s stream down with a download, clean');
     expect(html).not.toMatch(/<script|<link |src="http/);
   });
 
