@@ -20,6 +20,8 @@ import { join } from 'node:path';
 import { lineChart } from './svg.ts';
 
 export const STAGES = ['ingress', 'sender', 'flight', 'repair', 'egress'] as const;
+/** A relay writes its trace at least once a second (io/streamTrace.ts): wait this long before reading it. */
+export const TRACE_FLUSH_WAIT_MS = 1200;
 export type Stage = (typeof STAGES)[number];
 
 /** First time each stream's mark reached each stage, from one relay's trace file. */

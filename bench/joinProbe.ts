@@ -15,7 +15,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { breakDownRelays, breakdownChart, formatBreakdown, type StampedChunk } from './delayBreakdown.ts';
+import { breakDownRelays, breakdownChart, formatBreakdown, TRACE_FLUSH_WAIT_MS, type StampedChunk } from './delayBreakdown.ts';
 import { startBering } from './beringHarness.ts';
 import { finishTransfer } from './harness.ts';
 import { percentile } from './liveProbe.ts';
@@ -80,6 +80,8 @@ async function joinRun(scenario: Scenario, keyFile: string, opts: { seconds: num
       received,
     };
   } finally {
+    // The harness kills the relays: let them write their traces first.
+    if (opts.traceDir !== undefined) await new Promise((done) => setTimeout(done, TRACE_FLUSH_WAIT_MS));
     await h.close();
   }
 }

@@ -6,7 +6,7 @@ import type { LinkStats } from '../src/sim/link.ts';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { breakDownRelays, STAGES, type DelayBreakdown, type Stage, type StampedChunk } from './delayBreakdown.ts';
+import { breakDownRelays, STAGES, TRACE_FLUSH_WAIT_MS, type DelayBreakdown, type Stage, type StampedChunk } from './delayBreakdown.ts';
 import { finishTransfer, type Harness } from './harness.ts';
 import { cpuSeconds, peakRssBytes, udpSocketDrops } from './procStats.ts';
 import { Progress } from './progress.ts';
@@ -84,9 +84,6 @@ export interface StageFigures {
   summary: DelayBreakdown['summary'];
   worstPerSecond: Array<{ second: number; total: number; parts: Record<Stage, number> }>;
 }
-
-/** How long a relay may hold trace lines before it writes them (io/streamTrace.ts flushes each second). */
-const TRACE_FLUSH_WAIT_MS = 1200;
 
 export interface BenchResults {
   mode: Plan['mode'];

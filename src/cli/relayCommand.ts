@@ -140,6 +140,8 @@ export async function relayCommand(args: string[]): Promise<number> {
   process.once('SIGTERM', impatient);
   process.once('SIGINT', impatient);
   if (modelLog !== null) clearInterval(modelLog);
+  // What the trace holds so far is written before the drain, which a supervisor may cut short.
+  trace?.flush();
   log.info({ signal, openStreams: relay.openStreams, drainTimeoutMs: settings.drainTimeoutMs }, 'shutting down');
   const reset = await relay.stop(settings.drainTimeoutMs);
   await metrics?.close();

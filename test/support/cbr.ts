@@ -54,6 +54,12 @@ export function runCbr(opts: {
   startAtMs?: number;
   /** How many downloads join at `downloadFromMs` (default 1). */
   downloads?: number;
+  /**
+   * How fast each download's source feeds the session (default: at once, as far as its buffers
+   * allow). A real relay reads a download from TCP: on loopback some 300 Mbit/s, so its send
+   * buffer takes a while to fill, and until it does the download looks like a live stream.
+   */
+  downloadSourceMbps?: number;
   /** From this many ms into the stream the viewer stops reading the downloads (a paused player). */
   downloadsPauseAtMs?: number;
   /** Probe both sessions and split each chunk's delay by stage. */
@@ -87,6 +93,7 @@ export function runCbr(opts: {
   const downloadWritten: number[] = [];
   const downloadReceived: number[] = [];
   let downloadAtEnd = -1;
+  let downloadsFrom = 0;
   const downloadTotal = (): number => downloadReceived.reduce((a, b) => a + b, 0);
   net.onStep((now) => {
     const server = listenerNode.peerOf(dialer);
@@ -102,6 +109,7 @@ export function runCbr(opts: {
         downloadIds.push(id);
         downloadReceived.push(0);
       }
+      downloadsFrom = now;
       wake(now);
     }
     for (let ev = dialer.pollEvent(); ev !== null; ev = dialer.pollEvent());
@@ -118,9 +126,12 @@ export function runCbr(opts: {
       if (serverStream >= 0) server.streamRead(serverStream);
       for (const [i, id] of serverDownloads.entries()) {
         server.streamRead(id);
+        const sourced = opts.downloadSourceMbps === undefined ? Infinity : ((now - downloadsFrom) * opts.downloadSourceMbps * 1000) / 8;
         let took = 0;
         do {
-          took = server.streamWrite(id, patternChunk(downloadWritten[i], DOWNLOAD_WRITE_BYTES));
+          const length = Math.min(DOWNLOAD_WRITE_BYTES, sourced - downloadWritten[i]);
+          if (length <= 0) break;
+          took = server.streamWrite(id, patternChunk(downloadWritten[i], length));
           downloadWritten[i] += took;
         } while (took === DOWNLOAD_WRITE_BYTES);
       }

@@ -17,8 +17,9 @@ import type { Streams } from './streams.ts';
 /**
  * Fills a packet with what the streams owe, in this order: control frames (StreamOpen,
  * RESET_STREAM, MAX_DATA, MAX_STREAM_DATA); then the streams their source paces
- * (`Stream.isSourcePaced`): data to resend (`retransmit`), then new data; then the downloads the
- * same way. Each frame written is recorded in `frames`, for recovery to settle.
+ * (`Stream.isSourcePaced`): data to resend (`retransmit`), then new data, of those keeping up
+ * with their source first (`Tier`); then the downloads' resends and new data. Round-robin within
+ * each. Each frame written is recorded in `frames`, for recovery to settle.
  *
  * Paced streams first because a fair share is not enough for video: round-robin against a
  * download gave a 60 Mbit/s stream half of a 100 Mbit/s path, and its delay grew without bound.
@@ -29,9 +30,10 @@ import type { Streams } from './streams.ts';
 export function writeStreamFrames(w: ByteWriter, streams: Streams, frames: SentFrame[], retransmit: boolean): void {
   writeControlFrames(w, streams, frames);
   if (retransmit && !writeRetransmissions(w, streams, frames, true)) return;
-  if (!writeRoundRobin(w, streams, frames, true)) return;
+  if (!writeRoundRobin(w, streams, frames, Tier.KeepingUp)) return;
+  if (!writeRoundRobin(w, streams, frames, Tier.Behind)) return;
   if (retransmit && !writeRetransmissions(w, streams, frames, false)) return;
-  writeRoundRobin(w, streams, frames, false);
+  writeRoundRobin(w, streams, frames, Tier.Download);
 }
 
 function writeControlFrames(w: ByteWriter, streams: Streams, frames: SentFrame[]): void {
@@ -87,12 +89,26 @@ function writeRetransmissions(w: ByteWriter, streams: Streams, frames: SentFrame
 }
 
 /**
- * New data of the source-paced streams (`pacedOnly`) or of the others, round-robin; false once
- * the packet or the session's credit is full.
+ * Who gets new data first. A download counts as source-paced until its writer is first refused,
+ * and a real relay fills a download's send buffer from TCP at a few hundred Mbit/s: for half a
+ * second the download and a 60 Mbit/s stream beside it went round-robin, the stream got half of
+ * what start-up paced, and its chunks queued 230 ms in the sending relay. A live stream keeps
+ * little unsent (`Stream.isBacklogged`), a download megabytes: those keeping up go first. Not
+ * the least backlogged first: among equals, the one served would stay the least and be served
+ * alone (100 streams of 512 KiB finished one after another).
  */
-function writeRoundRobin(w: ByteWriter, streams: Streams, frames: SentFrame[], pacedOnly: boolean): boolean {
+const Tier = { KeepingUp: 0, Behind: 1, Download: 2 } as const;
+type Tier = (typeof Tier)[keyof typeof Tier];
+
+function tierOf(stream: Stream): Tier {
+  if (!stream.isSourcePaced) return Tier.Download;
+  return stream.isBacklogged ? Tier.Behind : Tier.KeepingUp;
+}
+
+/** New data of the streams in `tier`, round-robin; false once the packet or the session's credit is full. */
+function writeRoundRobin(w: ByteWriter, streams: Streams, frames: SentFrame[], tier: Tier): boolean {
   for (const stream of streams.sendQueue) {
-    if (stream.isSourcePaced !== pacedOnly) continue;
+    if (tierOf(stream) !== tier) continue;
     if (!writeNewStreamData(w, streams, stream, frames)) return false;
   }
   return true;
