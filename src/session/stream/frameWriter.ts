@@ -17,9 +17,8 @@ import type { Streams } from './streams.ts';
 /**
  * Fills a packet with what the streams owe, in this order: control frames (StreamOpen,
  * RESET_STREAM, MAX_DATA, MAX_STREAM_DATA); then the streams their source paces
- * (`Stream.isSourcePaced`): data to resend (`retransmit`), then new data, of those keeping up
- * with their source first (`Tier`); then the downloads' resends and new data. Round-robin within
- * each. Each frame written is recorded in `frames`, for recovery to settle.
+ * (`Stream.isSourcePaced`): data to resend (`retransmit`), then new data, those least behind
+ * first; then the downloads' resends and new data, round-robin. Each frame written is recorded in `frames`, for recovery to settle.
  *
  * Paced streams first because a fair share is not enough for video: round-robin against a
  * download gave a 60 Mbit/s stream half of a 100 Mbit/s path, and its delay grew without bound.
@@ -30,10 +29,9 @@ import type { Streams } from './streams.ts';
 export function writeStreamFrames(w: ByteWriter, streams: Streams, frames: SentFrame[], retransmit: boolean): void {
   writeControlFrames(w, streams, frames);
   if (retransmit && !writeRetransmissions(w, streams, frames, true)) return;
-  if (!writeRoundRobin(w, streams, frames, Tier.KeepingUp)) return;
-  if (!writeRoundRobin(w, streams, frames, Tier.Behind)) return;
+  if (!writePacedLeastBehindFirst(w, streams, frames)) return;
   if (retransmit && !writeRetransmissions(w, streams, frames, false)) return;
-  writeRoundRobin(w, streams, frames, Tier.Download);
+  writeRoundRobin(w, streams, frames);
 }
 
 function writeControlFrames(w: ByteWriter, streams: Streams, frames: SentFrame[]): void {
@@ -89,26 +87,47 @@ function writeRetransmissions(w: ByteWriter, streams: Streams, frames: SentFrame
 }
 
 /**
- * Who gets new data first. A download counts as source-paced until its writer is first refused,
- * and a real relay fills a download's send buffer from TCP at a few hundred Mbit/s: for half a
- * second the download and a 60 Mbit/s stream beside it went round-robin, the stream got half of
- * what start-up paced, and its chunks queued 230 ms in the sending relay. A live stream keeps
- * little unsent (`Stream.isBacklogged`), a download megabytes: those keeping up go first. Not
- * the least backlogged first: among equals, the one served would stay the least and be served
- * alone (100 streams of 512 KiB finished one after another).
+ * Unsent bytes within which paced streams count as equally behind: a live stream's backlog
+ * spikes by a few chunks whenever its relay reads several from TCP at once.
  */
-const Tier = { KeepingUp: 0, Behind: 1, Download: 2 } as const;
-type Tier = (typeof Tier)[keyof typeof Tier];
+const BACKLOG_BAND_BYTES = 64 * 1024;
 
-function tierOf(stream: Stream): Tier {
-  if (!stream.isSourcePaced) return Tier.Download;
-  return stream.isBacklogged ? Tier.Behind : Tier.KeepingUp;
+/**
+ * New data of the source-paced streams: round-robin among those least behind (within
+ * BACKLOG_BAND_BYTES of the least unsent); false once the packet or the session's credit is
+ * full. A download counts as source-paced until its writer is first refused, and a real relay
+ * fills a download's send buffer from TCP at a few hundred Mbit/s: for half a second it went
+ * round-robin with a 60 Mbit/s stream joining beside it, the stream got half of what start-up
+ * paced, and its chunks queued 230 ms in the sending relay. A live stream keeps little unsent, a
+ * download megabytes. The band keeps equals fair: strictly least first, the one served stays the
+ * least and is served alone (100 streams of 512 KiB finished one after another).
+ */
+function writePacedLeastBehindFirst(w: ByteWriter, streams: Streams, frames: SentFrame[]): boolean {
+  // Each pass writes a stream's all or fills the packet; the bound only guards the loop.
+  for (let passes = streams.sendQueue.size; passes > 0; passes--) {
+    let least = Infinity;
+    for (const stream of streams.sendQueue) if (stream.isSourcePaced) least = Math.min(least, unsent(stream));
+    if (least === Infinity) return true;
+    let next: Stream | undefined;
+    for (const stream of streams.sendQueue) {
+      if (stream.isSourcePaced && unsent(stream) <= least + BACKLOG_BAND_BYTES) {
+        next = stream;
+        break;
+      }
+    }
+    if (!writeNewStreamData(w, streams, next!, frames)) return false;
+  }
+  return true;
 }
 
-/** New data of the streams in `tier`, round-robin; false once the packet or the session's credit is full. */
-function writeRoundRobin(w: ByteWriter, streams: Streams, frames: SentFrame[], tier: Tier): boolean {
+function unsent(stream: Stream): number {
+  return stream.send.written - stream.send.nextOffset;
+}
+
+/** New data of the streams not source-paced (downloads), round-robin; false once the packet or the session's credit is full. */
+function writeRoundRobin(w: ByteWriter, streams: Streams, frames: SentFrame[]): boolean {
   for (const stream of streams.sendQueue) {
-    if (tierOf(stream) !== tier) continue;
+    if (stream.isSourcePaced) continue;
     if (!writeNewStreamData(w, streams, stream, frames)) return false;
   }
   return true;

@@ -108,6 +108,33 @@ describe('Streams', () => {
     expect(streamsOf(packet(1300).seen)).toEqual(['2', '0']);
   });
 
+  it('among paced streams, sends those least behind first: a download not yet refused room waits behind a live stream, equals take turns', () => {
+    const { streams, packet } = setUp(true, { streamWindowBytes: 4096 * KiB, sessionWindowBytes: 8192 * KiB, streamSendBufferBytes: 4096 * KiB });
+    const download = streams.open('')!;
+    const live = streams.open('')!;
+    const other = streams.open('')!;
+    packet();
+    const streamsOf = (frames: string[]) => frames.map((f) => f.split(' ')[1]);
+    // Its buffer still has room: the download counts as paced, but is a megabyte behind.
+    expect(streams.write(download, new Uint8Array(1024 * KiB))).toBe(1024 * KiB);
+    streams.write(live, new Uint8Array(3000));
+    expect(streamsOf(packet(1300).seen)).toEqual(['2']);
+    expect(streamsOf(packet(1300).seen)).toEqual(['2']);
+    expect(streamsOf(packet(1300).seen)).toEqual(['2', '0']);
+    // A relay that read a few chunks at once puts the live stream 100 KiB behind: still far less
+    // than the download.
+    streams.write(live, new Uint8Array(100 * KiB));
+    for (let i = 0; i < 5; i++) expect(streamsOf(packet(1300).seen)).toEqual(['2']);
+    // Until it is caught up.
+    while (streamsOf(packet(1300).seen)[0] === '2');
+    // Two live streams as far behind take turns, whichever was served last.
+    streams.write(live, new Uint8Array(20 * KiB));
+    streams.write(other, new Uint8Array(20 * KiB));
+    expect(streamsOf(packet(1300).seen)).toEqual(['2']);
+    expect(streamsOf(packet(1300).seen)).toEqual(['4']);
+    expect(streamsOf(packet(1300).seen)).toEqual(['2']);
+  });
+
   it('resends lost data before new data, and settles acknowledged data out of the send buffer', () => {
     const { streams, packet } = setUp();
     const id = streams.open('')!;
