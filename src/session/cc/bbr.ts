@@ -396,7 +396,12 @@ export class BbrController implements CongestionController {
    * cannot feed on our own queueing as a window grown by RTT variation would.
    */
   private arrivalSpread(): number {
-    return Math.max(this.extraAcked, Math.min(this.reorderHeld, this.btlBw * EXTRA_ACKED_MAX_MS));
+    return Math.max(this.extraAcked, this.reorderRoom());
+  }
+
+  /** What the path's reordering holds in flight, bounded: the count behind it is the peer's word. */
+  private reorderRoom(): number {
+    return Math.min(this.reorderHeld, this.btlBw * EXTRA_ACKED_MAX_MS);
   }
 
   /** The RTT a queue-free path shows under load: the min RTT, or the hosts' delay floor above it. */
@@ -519,7 +524,7 @@ export class BbrController implements CongestionController {
    * 2.8 s at a third of the estimate, which fell with every round paced under it, 94 to 6 Mbit/s.
    */
   private pipeFull(): number {
-    return this.bdp() + Math.min(this.reorderHeld, this.btlBw * EXTRA_ACKED_MAX_MS);
+    return this.bdp() + this.reorderRoom();
   }
 
   /** Estimated bandwidth-delay product at the bottleneck, before loss, in bytes. */

@@ -18,7 +18,8 @@ import type { Streams } from './streams.ts';
  * Fills a packet with what the streams owe, in this order: control frames (StreamOpen,
  * RESET_STREAM, MAX_DATA, MAX_STREAM_DATA); then the streams their source paces
  * (`Stream.isSourcePaced`): data to resend (`retransmit`), then new data, those least behind
- * first; then the downloads' resends and new data, round-robin. Each frame written is recorded in `frames`, for recovery to settle.
+ * first; then the downloads' resends and new data, round-robin. Each frame written is recorded
+ * in `frames`, for recovery to settle.
  *
  * Paced streams first because a fair share is not enough for video: round-robin against a
  * download gave a 60 Mbit/s stream half of a 100 Mbit/s path, and its delay grew without bound.
