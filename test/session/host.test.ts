@@ -89,9 +89,9 @@ describe('on modelled hosts', () => {
 
   it('a 1 ms path whose jitter (17 ms) reorders far beyond its RTT: the window holds what the jitter keeps in flight, and a 60 Mbit/s stream keeps its rate (random path 332)', () => {
     // Sized on two min-RTT BDPs the window capped delivery, capped delivery read as less
-    // bandwidth, and the estimate spiralled from 133 to 20 Mbit/s: 1,215 of 1,831 chunks came.
+    // bandwidth, and the estimate spiralled from 133 to 20 Mbit/s: most chunks of the stream never came.
     const path = randomPath(332);
-    const r = runCbr({ paths: path.paths, seed: 332, rateMbps: path.streamMbps, durationMs: 4000, fec: true, host: SOAK_HOST });
+    const r = runCbr({ paths: path.paths, seed: 332, rateMbps: path.streamMbps, durationMs: 3000, fec: true, host: SOAK_HOST });
     const context = `${path.description}: received ${r.chunksReceived}/${r.chunksSent}, p99 ${percentile(r.delays, 99).toFixed(0)} ms, bottleneck ${r.senderStats.paths[0].model.bottleneckMbps.toFixed(0)} Mbit/s`;
     expect(r.corrupt, context).toBe(false);
     expect(r.chunksReceived, context).toBe(r.chunksSent);
