@@ -15,7 +15,7 @@
  * Times are the host's monotonic clock (bench/workload.ts's monotonicMs), so the relays and the
  * endpoints run on one host.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineChart } from './svg.ts';
 
@@ -155,6 +155,31 @@ export function breakDownRelays(dir: string, direction: 'down' | 'up', chunks: S
   const streamId = findStream(receiver, chunks.length, chunkBytes, after);
   if (streamId === null) throw new Error(`no stream of ${chunks.length} chunks in the relays' traces in ${dir}`);
   return breakDown(chunks, chunkBytes, streamId, sender, receiver);
+}
+
+/**
+ * The chunks a bench receiver reported (`delays` and `stamps` of a ReceiveResult), up to the first
+ * missing one: what {@link breakDown} splits.
+ */
+export function stampedChunks(delays: ReadonlyArray<number | null>, stamps: ReadonlyArray<number | null>): StampedChunk[] {
+  const chunks: StampedChunk[] = [];
+  for (let i = 0; i < delays.length; i++) {
+    const delay = delays[i];
+    const stamp = stamps[i];
+    if (delay === null || stamp === null || stamp === undefined) break;
+    chunks.push({ stampedAt: stamp, arrivedAt: stamp + delay });
+  }
+  return chunks;
+}
+
+/** Prints the breakdown and writes it to `dir` (breakdown.txt, and `plot`, the stacked chart); returns the plot's path. */
+export function saveBreakdown(dir: string, b: DelayBreakdown, title: string, plot = 'delay-breakdown.svg'): string {
+  const text = formatBreakdown(b);
+  console.log(text);
+  writeFileSync(join(dir, 'breakdown.txt'), `${text}\n`);
+  const file = join(dir, plot);
+  writeFileSync(file, breakdownChart(b.worstPerSecond, title));
+  return file;
 }
 
 const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(1) : '-');

@@ -12,10 +12,10 @@
  *
  *   tsx bench/joinProbe.ts [--scenario clean] [--runs 3] [--seconds 15] [--join-ms 0] [--mbps 60] [--breakdown DIR]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { breakDownRelays, breakdownChart, formatBreakdown, TRACE_FLUSH_WAIT_MS, type StampedChunk } from './delayBreakdown.ts';
+import { breakDownRelays, saveBreakdown, stampedChunks, TRACE_FLUSH_WAIT_MS, type StampedChunk } from './delayBreakdown.ts';
 import { startBering } from './beringHarness.ts';
 import { finishTransfer } from './harness.ts';
 import { percentile } from './liveProbe.ts';
@@ -55,12 +55,7 @@ async function joinRun(scenario: Scenario, keyFile: string, opts: { seconds: num
     const { result } = await finishTransfer(h, h.viewer, 'stream', startedAt + durationMs + STREAM_GRACE_MS - monotonicMs());
     const download = await finishTransfer(h, h.viewer, 'download', 0);
     const delays = (result?.delays ?? []).map((d) => d ?? Infinity);
-    const stamps = result?.stamps ?? [];
-    const received: StampedChunk[] = [];
-    delays.forEach((d, i) => {
-      const stamp = stamps[i];
-      if (stamp !== null && stamp !== undefined && d < Infinity) received.push({ stampedAt: stamp, arrivedAt: stamp + d });
-    });
+    const received = stampedChunks(result?.delays ?? [], result?.stamps ?? []);
     const sorted = [...delays].sort((a, b) => a - b);
     const intervalMs = cbrIntervalMs(stream);
     const worstPerSecond: number[] = [];
@@ -117,10 +112,7 @@ async function main(): Promise<void> {
       );
       if (traceDir !== undefined) {
         const b = breakDownRelays(traceDir, 'down', r.received, CHUNK_BYTES);
-        console.log(formatBreakdown(b));
-        const plot = join(traceDir, 'delay-breakdown.svg');
-        writeFileSync(plot, breakdownChart(b.worstPerSecond, `Worst chunk per second by stage, ${values.scenario}, a download joining at ${joinMs} ms`));
-        console.log(`plot: ${plot}`);
+        console.log(`plot: ${saveBreakdown(traceDir, b, `Worst chunk per second by stage, ${values.scenario}, a download joining at ${joinMs} ms`)}`);
       }
     }
   } finally {

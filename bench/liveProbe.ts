@@ -10,13 +10,13 @@
  *
  *   tsx bench/liveProbe.ts [--mbps 60] [--seconds 15] [--systems bering,kcptun] [--up] [--breakdown DIR]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stopChild } from '../src/lab/children.ts';
 import { startBeringPair, startKcptunPair, type RelayPair } from './ceiling.ts';
-import { breakDownRelays, breakdownChart, formatBreakdown } from './delayBreakdown.ts';
+import { breakDownRelays, saveBreakdown } from './delayBreakdown.ts';
 import { monotonicMs } from './workload.ts';
 
 export const CHUNK = 16 * 1024;
@@ -198,9 +198,7 @@ function reportBreakdown(dir: string, arrivals: ChunkArrival[], up: boolean): vo
   const origin = monotonicMs() - performance.now();
   const chunks = arrivals.map((a) => ({ stampedAt: origin + a.at - a.delay, arrivedAt: origin + a.at }));
   const b = breakDownRelays(dir, up ? 'up' : 'down', chunks, CHUNK);
-  console.log(formatBreakdown(b));
-  const file = join(dir, `delay-breakdown-${up ? 'up' : 'down'}.svg`);
-  writeFileSync(file, breakdownChart(b.worstPerSecond, `Worst chunk per second by stage, live stream ${up ? 'viewer to service' : 'service to viewer'}`));
+  const file = saveBreakdown(dir, b, `Worst chunk per second by stage, live stream ${up ? 'viewer to service' : 'service to viewer'}`, `delay-breakdown-${up ? 'up' : 'down'}.svg`);
   console.log(`plot: ${file}`);
 }
 

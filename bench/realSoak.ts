@@ -8,7 +8,7 @@
  * session, a live stream of stamped 16 KiB chunks at the drawn share of the capacity left after
  * loss (60 Mbit/s uncapped), then a bulk transfer.
  *
- *   npx tsx bench/realSoak.ts [--runs 100] [--seed 1] [--seconds 12] [--bulk-seconds N] [--out FILE.json]
+ *   npx tsx bench/realSoak.ts [--runs 100] [--seed 1] [--seconds 12] [--bulk-seconds N] [--out FILE.json] [--breakdown DIR]
  *
  * `--seconds` is a run's workload time: the stream lasts half of it, and the bulk transfer carries
  * the other half's worth of the path's capacity (8-128 MiB; `--bulk-seconds` sets that part alone:
@@ -17,15 +17,19 @@
  * second delivers under 70% of its send rate (that would be a collapse), every chunk after the
  * first second is within the path's one-way delay + 150 ms, and the bulk transfer arrives whole
  * (every byte, then a clean end), at 85% of C(1-p) or more on paths up to 200 Mbit/s. Prints a
- * line per run, then every run worst first and a summary; exits 1 if any run failed.
+ * line per run, then every run worst first and a summary; exits 1 if any run failed. With
+ * `--breakdown DIR` the relays trace their stream bytes into DIR/seed-N, and each run's stream
+ * delay is split by stage there (bench/delayBreakdown.ts: breakdown.txt and a plot).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { killAllChildren } from '../src/lab/children.ts';
 import type { LinkStats } from '../src/sim/link.ts';
 import { BULK_SHARE, bulkBytesAt, randomPath, STREAM_EXCESS_MS, type RandomPath } from '../test/support/randomPaths.ts';
 import { startBering } from './beringHarness.ts';
+import { breakDownRelays, saveBreakdown, stampedChunks, TRACE_FLUSH_WAIT_MS } from './delayBreakdown.ts';
 import { finishTransfer, type Harness } from './harness.ts';
 import { cpuSeconds, udpSocketDrops } from './procStats.ts';
 import { requireWholeNumbers, runScript, temporaryKeyFile } from './scriptSupport.ts';
@@ -328,7 +332,7 @@ const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : nul
 let current: Harness | null = null;
 
 /** One random path: set up, warm up, the stream, the bulk transfer, judged; everything closed after. */
-export async function soakRun(seed: number, opts: { streamSeconds: number; bulkSeconds: number; keyFile: string }): Promise<RunRecord> {
+export async function soakRun(seed: number, opts: { streamSeconds: number; bulkSeconds: number; keyFile: string; breakdownDir?: string }): Promise<RunRecord> {
   const t0 = performance.now();
   const path = randomPath(seed);
   const direction = seed % 2 === 1 ? 'down' : 'up';
@@ -355,7 +359,9 @@ export async function soakRun(seed: number, opts: { streamSeconds: number; bulkS
   const streamMs = opts.streamSeconds * 1000;
   let harness: Harness | null = null;
   try {
-    harness = await startBering({ paths: path.paths, seed, keyFile: opts.keyFile, extraFlags: [] });
+    const traceDir = opts.breakdownDir === undefined ? undefined : join(opts.breakdownDir, `seed-${seed}`);
+    if (traceDir !== undefined) mkdirSync(traceDir, { recursive: true });
+    harness = await startBering({ paths: path.paths, seed, keyFile: opts.keyFile, extraFlags: [], traceDir });
     current = harness;
     record.setupSeconds = (performance.now() - t0) / 1000;
     record.idleWaitSeconds = await relaysIdle(harness, IDLE_WAIT_MS);
@@ -394,6 +400,7 @@ export async function soakRun(seed: number, opts: { streamSeconds: number; bulkS
       record.reasons.push(`${j.late} chunks late, first ${when} ${Number.isFinite(f.overMs) ? `+${f.overMs.toFixed(0)} ms over one-way` : 'never'} (worst per second: ${perSecond} ms; host idle per second: ${s.hostIdlePerSecond.map((v) => `${(v * 100).toFixed(0)}%`).join(',')})`);
     }
     saturated(record, 'stream', s.hostIdle, 0);
+    if (traceDir !== undefined) await writeStreamBreakdown(traceDir, direction, s, `Worst chunk per second by stage, seed ${seed} ${direction}`);
     await sleep(SETTLE_MS);
 
     const reasonsBeforeBulk = record.reasons.length;
@@ -470,6 +477,17 @@ export function worstFirst(records: RunRecord[]): RunRecord[] {
   );
 }
 
+/** Splits the stream's delay by stage from both relays' traces, into `dir` (see bench/delayBreakdown.ts). */
+async function writeStreamBreakdown(dir: string, direction: 'down' | 'up', s: Measured, title: string): Promise<void> {
+  const chunks = stampedChunks(s.result?.delays ?? [], s.result?.stamps ?? []);
+  await sleep(TRACE_FLUSH_WAIT_MS);
+  try {
+    saveBreakdown(dir, breakDownRelays(dir, direction, chunks, CHUNK_BYTES, s.startedAt), title);
+  } catch (err) {
+    console.log(`no delay breakdown in ${dir}: ${(err as Error).message}`);
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -478,6 +496,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '12' },
       'bulk-seconds': { type: 'string' },
       out: { type: 'string' },
+      breakdown: { type: 'string' },
     },
   });
   const runs = Number(values.runs);
@@ -508,7 +527,7 @@ async function main(): Promise<void> {
   const records: RunRecord[] = [];
   try {
     for (let seed = first; seed < first + runs; seed++) {
-      const r = await soakRun(seed, { streamSeconds, bulkSeconds, keyFile });
+      const r = await soakRun(seed, { streamSeconds, bulkSeconds, keyFile, breakdownDir: values.breakdown });
       records.push(r);
       console.log(describeRun(r));
     }

@@ -6,7 +6,7 @@ import type { LinkStats } from '../src/sim/link.ts';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { breakDownRelays, STAGES, TRACE_FLUSH_WAIT_MS, type DelayBreakdown, type Stage, type StampedChunk } from './delayBreakdown.ts';
+import { breakDownRelays, STAGES, stampedChunks, TRACE_FLUSH_WAIT_MS, type DelayBreakdown, type Stage } from './delayBreakdown.ts';
 import { finishTransfer, type Harness } from './harness.ts';
 import { cpuSeconds, peakRssBytes, udpSocketDrops } from './procStats.ts';
 import { Progress } from './progress.ts';
@@ -213,13 +213,7 @@ async function runPair(scenario: Scenario, system: SystemDef, workloads: Workloa
 async function stageFigures(traceDir: string, workload: Workload, m: Measurement): Promise<StageFigures | null> {
   const r = m.result;
   if (r === null || r.delays === undefined || r.stamps === undefined || workload.spec.kind !== 'cbr') return null;
-  const chunks: StampedChunk[] = [];
-  for (let i = 0; i < r.delays.length; i++) {
-    const delay = r.delays[i];
-    const stamp = r.stamps[i];
-    if (delay === null || stamp === null) break;
-    chunks.push({ stampedAt: stamp, arrivedAt: stamp + delay });
-  }
+  const chunks = stampedChunks(r.delays, r.stamps);
   if (chunks.length === 0) return null;
   await new Promise((done) => setTimeout(done, TRACE_FLUSH_WAIT_MS));
   try {

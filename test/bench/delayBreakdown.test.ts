@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { breakDown, breakDownRelays, breakdownChart, findStream, formatBreakdown, readStreamTrace } from '../../bench/delayBreakdown.ts';
+import { breakDown, breakDownRelays, breakdownChart, findStream, formatBreakdown, readStreamTrace, stampedChunks } from '../../bench/delayBreakdown.ts';
 import { STREAM_TRACE_GRANULARITY, StreamTraceFile } from '../../src/io/streamTrace.ts';
 import { StreamStage } from '../../src/session/streamProbe.ts';
 
@@ -95,6 +95,14 @@ describe('delay breakdown', () => {
     // One line per stage, stacked: the top one is the chunk's whole delay.
     const svg = breakdownChart(b.worstPerSecond, 'test');
     expect(svg.match(/data-series=/g)).toHaveLength(5);
+  });
+
+  it('takes a receiver\'s chunks up to the first one missing: after a gap, indexes would no longer be stream offsets', () => {
+    expect(stampedChunks([5, 7, null, 9], [100, 110, 120, 130])).toEqual([
+      { stampedAt: 100, arrivedAt: 105 },
+      { stampedAt: 110, arrivedAt: 117 },
+    ]);
+    expect(stampedChunks([5, 7], [100])).toEqual([{ stampedAt: 100, arrivedAt: 105 }]);
   });
 
   it('leaves a stage unknown (NaN) where a trace lacks the mark, rather than inventing it', () => {
