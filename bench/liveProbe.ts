@@ -162,14 +162,13 @@ export async function probeLive(opts: {
     } else {
       await receiveStream(viewer, arrivals);
     }
-    const delays = arrivals;
-    const start = delays.length > 0 ? delays[0].at - delays[0].delay : 0;
+    const start = arrivals.length > 0 ? arrivals[0].at - arrivals[0].delay : 0;
     const worstPerSecond: number[] = [];
-    for (const d of delays) {
+    for (const d of arrivals) {
       const s = Math.floor((d.at - d.delay - start) / 1000);
       worstPerSecond[s] = Math.max(worstPerSecond[s] ?? 0, d.delay);
     }
-    const sorted = delays.map((d) => d.delay).sort((a, b) => a - b);
+    const sorted = arrivals.map((d) => d.delay).sort((a, b) => a - b);
     viewer.destroy();
     if (stopTrace !== null) {
       console.log(stopTrace().join('\n'));
@@ -178,7 +177,7 @@ export async function probeLive(opts: {
     }
     return {
       system: opts.system,
-      chunks: delays.length,
+      chunks: arrivals.length,
       expected: Math.floor((opts.seconds * opts.mbps * 1e6) / 8 / CHUNK),
       p50: percentile(sorted, 0.5),
       p99: percentile(sorted, 0.99),

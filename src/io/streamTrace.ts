@@ -16,9 +16,12 @@ export const STREAM_STAGE_NAMES: Record<StreamStage, string> = {
   [StreamStage.Read]: 'read',
 };
 
-/** Calls `visit` with each mark (a multiple of the granularity) that bytes [from, to) complete. */
-export function forEachMark(from: number, to: number, visit: (mark: number) => void): void {
-  for (let mark = (Math.floor(from / STREAM_TRACE_GRANULARITY) + 1) * STREAM_TRACE_GRANULARITY; mark <= to; mark += STREAM_TRACE_GRANULARITY) visit(mark);
+/**
+ * The first mark (a multiple of the granularity) that bytes starting at `from` complete; bytes
+ * [from, to) complete every mark from it, a granularity apart, up to `to`.
+ */
+export function firstMark(from: number): number {
+  return (Math.floor(from / STREAM_TRACE_GRANULARITY) + 1) * STREAM_TRACE_GRANULARITY;
 }
 
 /**
@@ -43,11 +46,10 @@ export class StreamTraceFile implements StreamProbe {
   }
 
   onBytes(stage: StreamStage, streamId: number, from: number, to: number): void {
-    let at = '';
-    forEachMark(from, to, (mark) => {
-      if (at === '') at = (Number(process.hrtime.bigint()) / 1e6).toFixed(3);
-      this.pending += `${STREAM_STAGE_NAMES[stage]},${streamId},${mark},${at}\n`;
-    });
+    let mark = firstMark(from);
+    if (mark > to) return;
+    const at = (Number(process.hrtime.bigint()) / 1e6).toFixed(3);
+    for (; mark <= to; mark += STREAM_TRACE_GRANULARITY) this.pending += `${STREAM_STAGE_NAMES[stage]},${streamId},${mark},${at}\n`;
     if (this.pending.length >= FLUSH_BYTES) this.flush();
   }
 

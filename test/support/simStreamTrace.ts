@@ -1,4 +1,4 @@
-import { forEachMark, STREAM_STAGE_NAMES } from '../../src/io/streamTrace.ts';
+import { firstMark, STREAM_STAGE_NAMES, STREAM_TRACE_GRANULARITY } from '../../src/io/streamTrace.ts';
 import type { StreamProbe, StreamStage } from '../../src/session/streamProbe.ts';
 import type { StreamTrace } from '../../bench/delayBreakdown.ts';
 
@@ -32,9 +32,7 @@ export class SimStreamTrace implements StreamProbe {
       if (byStream === undefined) trace.set(name, (byStream = new Map()));
       let marks = byStream.get(c.streamId);
       if (marks === undefined) byStream.set(c.streamId, (marks = new Map()));
-      forEachMark(c.from, c.to, (mark) => {
-        if (!marks.has(mark)) marks.set(mark, c.at);
-      });
+      for (let mark = firstMark(c.from); mark <= c.to; mark += STREAM_TRACE_GRANULARITY) if (!marks.has(mark)) marks.set(mark, c.at);
     }
     return trace;
   }
