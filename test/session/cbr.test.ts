@@ -73,7 +73,7 @@ describe('constant-bit-rate stream over bursty loss', () => {
     // Until its send buffer filled, the download counted as source-paced like the stream, the two
     // went round-robin, and the stream's chunks queued in the sender: p99 329 ms, worst 372, as
     // real relays showed (285-368 ms).
-    const r = runCbr({ paths: [transPacific({})], seed: 101, rateMbps: 60, durationMs: 3_000, fec: true, downloadFromMs: 0, downloadSourceMbps: 300, startAtMs: 1_000, breakdown: true });
+    const r = runCbr({ paths: [transPacific({})], seed: 101, rateMbps: 60, durationMs: 2_000, fec: true, downloadFromMs: 0, downloadSourceMbps: 300, startAtMs: 1_000, breakdown: true });
     const b = r.breakdown!;
     const context = `p99 ${percentile(r.delays, 99).toFixed(0)} max ${Math.max(...r.delays).toFixed(0)} ms; in the sender p99 ${b.summary.sender.p99.toFixed(0)} max ${b.summary.sender.max.toFixed(0)} ms`;
     expect(r.corrupt, context).toBe(false);

@@ -31,7 +31,7 @@ describe('stream probe', () => {
       paths: [symmetric({ delayMs: oneWayMs, rateMbps: 100, queueMs: 30, lossRate: 0.03 })],
       seed: 3,
       rateMbps: 20,
-      durationMs: 2000,
+      durationMs: 1200,
       fec: true,
       breakdown: true,
     });
