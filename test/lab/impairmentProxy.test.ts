@@ -38,9 +38,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * How late a busy host may run a due delivery: the proxy, its clients and other tests share this
- * process's event loop and the machine's cores (quiet, the median is under 1 ms late).
+ * process's event loop and the machine's cores (quiet, the median is under 1 ms late; with one
+ * core spinning and the rest of the suite running, 4 ms was once exceeded by 0.009 ms). Each leg
+ * is checked on its own, so the slack stays below the 10 ms between the two legs' delays.
  */
-const HOST_SLACK_MS = 4;
+const HOST_SLACK_MS = 8;
 
 /**
  * Sends `total` datagrams at `pps`, catching up on late timer ticks so the offered rate holds
@@ -61,23 +63,27 @@ describe('ImpairmentProxy over loopback', () => {
     const target = await socket();
     const client = await socket();
     const proxy = await proxyTo(target, { aToB: { delayMs: 20 }, bToA: { delayMs: 10 }, seed: 1 });
+    // Per sequence number: when it reached the target, and when its echo reached the client.
+    const atTarget: number[] = [];
     const oneWay: number[] = [];
-    const rtt: number[] = [];
+    const back: number[] = [];
     target.on('message', (msg, rinfo) => {
-      oneWay.push(performance.now() - msg.readDoubleBE(4));
+      const now = performance.now();
+      atTarget[msg.readUInt32BE(0)] = now;
+      oneWay.push(now - msg.readDoubleBE(4));
       target.send(msg, rinfo.port, rinfo.address);
     });
-    client.on('message', (msg) => rtt.push(performance.now() - msg.readDoubleBE(4)));
+    client.on('message', (msg) => back.push(performance.now() - atTarget[msg.readUInt32BE(0)]));
     await sendAt(client, proxy.address.port, 500, 250);
     await sleep(100);
-    expect(rtt).toHaveLength(250);
+    expect(back).toHaveLength(250);
     const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
     expect(Math.min(...oneWay)).toBeGreaterThanOrEqual(20);
     expect(median(oneWay)).toBeLessThan(20 + HOST_SLACK_MS);
     expect(mean(oneWay)).toBeLessThan(20 + 2 * HOST_SLACK_MS);
-    expect(Math.min(...rtt)).toBeGreaterThanOrEqual(30);
-    expect(median(rtt)).toBeLessThan(30 + 2 * HOST_SLACK_MS);
+    expect(Math.min(...back)).toBeGreaterThanOrEqual(10);
+    expect(median(back)).toBeLessThan(10 + HOST_SLACK_MS);
     expect(proxy.stats()).toMatchObject({ clients: 1, pending: 0 });
   });
 

@@ -74,7 +74,14 @@ export function patternChunk(offset: number, length: number): Uint8Array {
 
 /** Checks that `data` is the pattern at `offset`; returns the first bad index or -1. */
 export function checkPattern(offset: number, data: Uint8Array): number {
-  for (let i = 0; i < data.length; i++) if (data[i] !== PATTERN[(offset + i) % PATTERN.length]) return i;
+  // Compared natively a pattern's length at a time (this runs over every byte of every simulated
+  // transfer); a byte at a time only inside a block that differs, to say where.
+  for (let start = 0; start < data.length; start += PATTERN.length) {
+    const block = data.subarray(start, start + PATTERN.length);
+    const expected = patternChunk(offset + start, block.length);
+    if (Buffer.compare(block, expected) === 0) continue;
+    for (let i = 0; i < block.length; i++) if (block[i] !== expected[i]) return start + i;
+  }
   return -1;
 }
 
