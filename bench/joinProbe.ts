@@ -10,7 +10,11 @@
  * `--breakdown DIR` traces both relays (DIR/runN) and splits each chunk's delay by stage
  * (bench/delayBreakdown.ts), with a plot of the worst chunk per second.
  *
- *   tsx bench/joinProbe.ts [--scenario clean] [--runs 3] [--seconds 15] [--join-ms 0] [--mbps 60] [--breakdown DIR]
+ * `--idle-ms N` waits N ms between the session coming up and the stream, as a relay that has run
+ * for a while waits for its first viewer (its warm-up has compiled the data path by then); 0
+ * starts the stream at once, on a relay still interpreting its first packets.
+ *
+ *   tsx bench/joinProbe.ts [--scenario clean] [--runs 3] [--seconds 15] [--join-ms 0] [--idle-ms 0] [--mbps 60] [--breakdown DIR]
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,9 +45,10 @@ interface JoinRun {
   received: StampedChunk[];
 }
 
-async function joinRun(scenario: Scenario, keyFile: string, opts: { seconds: number; joinMs: number; mbps: number; traceDir?: string }): Promise<JoinRun> {
+async function joinRun(scenario: Scenario, keyFile: string, opts: { seconds: number; joinMs: number; idleMs: number; mbps: number; traceDir?: string }): Promise<JoinRun> {
   const h = await startBering({ paths: scenario.paths.slice(0, 1), seed: scenario.seed, keyFile, extraFlags: [], traceDir: opts.traceDir });
   try {
+    if (opts.idleMs > 0) await new Promise((done) => setTimeout(done, opts.idleMs));
     const durationMs = opts.seconds * 1000;
     const stream = { kind: 'cbr', direction: 'down', rateMbps: opts.mbps, chunkBytes: CHUNK_BYTES, durationMs } as const;
     h.viewer.send({ op: 'connect', id: 'stream', target: h.target, spec: stream });
@@ -88,6 +93,7 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '3' },
       seconds: { type: 'string', default: '15' },
       'join-ms': { type: 'string', default: '0' },
+      'idle-ms': { type: 'string', default: '0' },
       mbps: { type: 'string', default: '60' },
       breakdown: { type: 'string' },
     },
@@ -95,17 +101,18 @@ async function main(): Promise<void> {
   const runs = Number(values.runs);
   const seconds = Number(values.seconds);
   const joinMs = Number(values['join-ms']);
+  const idleMs = Number(values['idle-ms']);
   const mbps = Number(values.mbps);
-  requireWholeNumbers([['--runs', runs, 1], ['--seconds', seconds, 2], ['--join-ms', joinMs, 0], ['--mbps', mbps, 1]]);
+  requireWholeNumbers([['--runs', runs, 1], ['--seconds', seconds, 2], ['--join-ms', joinMs, 0], ['--idle-ms', idleMs, 0], ['--mbps', mbps, 1]]);
   const scenario = SCENARIOS.find((s) => s.name === values.scenario);
   if (scenario === undefined) throw new Error(`--scenario: no scenario ${values.scenario} (${SCENARIOS.map((s) => s.name).join(', ')})`);
   const { keyFile, remove } = temporaryKeyFile('bering-join-probe-');
-  console.log(`${values.scenario}: a ${mbps} Mbit/s stream for ${seconds} s, a download joining ${joinMs} ms after it; fresh relays per run`);
+  console.log(`${values.scenario}: a ${mbps} Mbit/s stream for ${seconds} s, a download joining ${joinMs} ms after it; fresh relays per run, idle ${idleMs} ms before the stream`);
   try {
     for (let run = 1; run <= runs; run++) {
       const traceDir = values.breakdown === undefined ? undefined : join(values.breakdown, `run${run}`);
       if (traceDir !== undefined) mkdirSync(traceDir, { recursive: true });
-      const r = await joinRun(scenario, keyFile, { seconds, joinMs, mbps, traceDir });
+      const r = await joinRun(scenario, keyFile, { seconds, joinMs, idleMs, mbps, traceDir });
       console.log(
         `run ${run}: stream p50 ${r.p50.toFixed(0)} p99 ${r.p99.toFixed(0)} max ${r.max.toFixed(0)} ms, ${r.chunks}/${r.expected} chunks; ` +
           `download ${r.downloadMbps.toFixed(1)} Mbit/s; worst per second ${r.worstPerSecond.map((d) => d.toFixed(0)).join(',')}`,
