@@ -32,8 +32,9 @@ const LIVE_STARTUP_GAIN = CAREFUL_GAIN;
 const CAREFUL_GROWTH = 1.1;
 const PROBE_BW_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1];
 /**
- * Growth since a probe began, in rates the application did not limit, that proves the path had
- * room: probe again at once instead of cruising to the end of the cycle. One probe a cycle grows
+ * Growth since a probe began, of the estimate and of the best rate the application did not limit
+ * (a live stream's catch-up bursts alone are not room), that proves the path had room: probe
+ * again at once instead of cruising to the end of the cycle. One probe a cycle grows
  * the estimate 25% per eight rounds: when a path's capacity rose from 20 to 100 Mbit/s (cross
  * traffic ending, or a start-up that ended low on a stalled host), a download at 180 ms took 10 s
  * to fill it, and a live stream that had fallen behind caught up only as fast. A full path does
