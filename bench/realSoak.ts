@@ -294,7 +294,7 @@ function sumLinks(links: LinkCounts[]): LinkCounts {
  * relay spends about a second of CPU warming its data path up after it starts, and the bench
  * measures what a viewer sees once it is warm.
  */
-async function relaysIdle(h: Harness, maxMs: number): Promise<number> {
+export async function relaysIdle(h: Harness, maxMs: number): Promise<number> {
   const start = performance.now();
   if (h.relays === null) return 0;
   const pids = [h.relays.entry.pid!, h.relays.exit.pid!];

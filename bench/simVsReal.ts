@@ -15,6 +15,7 @@ import { runBulk } from '../test/support/bulk.ts';
 import { SOAK_HOST } from '../test/support/randomPaths.ts';
 import { startBering } from './beringHarness.ts';
 import { finishTransfer } from './harness.ts';
+import { relaysIdle } from './realSoak.ts';
 import { SCENARIOS } from './scenarios.ts';
 import { requireWholeNumbers, runScript, temporaryKeyFile } from './scriptSupport.ts';
 import { goodputMbps, transferEndAt } from './stats.ts';
@@ -44,6 +45,8 @@ async function realRun(bytes: number, keyFile: string): Promise<Record<Direction
       }
       return goodputMbps(result.bytes, (transferEndAt(result, stoppedAt, startedAt) - startedAt) / 1000);
     };
+    // As a viewer finds relays that have run a while: their warm-up over, the data path compiled.
+    await relaysIdle(h, 10_000);
     await transfer('warm-up', 'down', WARMUP_BYTES);
     return { down: await transfer('down', 'down', bytes), up: await transfer('up', 'up', bytes) };
   } finally {
