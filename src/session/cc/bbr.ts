@@ -31,16 +31,6 @@ const LIVE_STARTUP_GAIN = CAREFUL_GAIN;
 /** Bandwidth growth over a careful round that proves the path was not full after all. */
 const CAREFUL_GROWTH = 1.1;
 const PROBE_BW_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1];
-/**
- * Growth since a probe began, of the estimate and of the best rate the application did not limit
- * (a live stream's catch-up bursts alone are not room), that proves the path had room: probe
- * again at once instead of cruising to the end of the cycle. One probe a cycle grows
- * the estimate 25% per eight rounds: when a path's capacity rose from 20 to 100 Mbit/s (cross
- * traffic ending, or a start-up that ended low on a stalled host), a download at 180 ms took 10 s
- * to fill it, and a live stream that had fallen behind caught up only as fast. A full path does
- * not deliver faster for being probed (the queue absorbs the extra), so it cruises as before.
- */
-const PROBE_AGAIN_GROWTH = 1.2;
 const BTLBW_FILTER_ROUNDS = 10;
 /**
  * A slot of the bandwidth and aggregation filters spans a round, but at least this long: on a
@@ -141,10 +131,6 @@ export class BbrController implements CongestionController {
   private appLimitedRounds = 0;
   private cycleIndex = 0;
   private cycleStamp: Millis = 0;
-  /** The bottleneck estimate when the current probe began (its up phase). */
-  private probeStartBw = 0;
-  /** The highest delivery rate measured since then, app-limited samples left out. */
-  private probeBestFullRate = 0;
   private lossRate = 0;
   private highRttSamples = 0;
   /** Round in which start-up turned careful, or -1. */
@@ -256,7 +242,6 @@ export class BbrController implements CongestionController {
     if (sample.deliveryRate > 0 && (!sample.isAppLimited || sample.deliveryRate >= this.btlBw)) {
       this.recordBandwidth(sample.deliveryRate);
     }
-    if (!sample.isAppLimited && sample.deliveryRate > this.probeBestFullRate) this.probeBestFullRate = sample.deliveryRate;
     if (sample.ackedBytes > 0 && this.pacingGain < 1) this.roundDrained = true;
     if (roundEnded) this.onRoundEnd(now);
     if (sample.ackedBytes > 0) this.updateAckAggregation(now, sample.ackedBytes);
@@ -505,17 +490,11 @@ export class BbrController implements CongestionController {
       // path's rate (live video plus its FEC) would otherwise queue behind a needless drain.
       if (this.pacingGain < 1 && bytesInFlight <= this.pipeFull()) advance = true;
       if (advance) {
-        // Checked while cruising: the probe's ACKs come a round after it, when draining is over.
-        const probeGrew = this.cycleIndex >= 2 && Math.min(this.btlBw, this.probeBestFullRate) >= this.probeStartBw * PROBE_AGAIN_GROWTH;
-        this.cycleIndex = probeGrew ? 0 : (this.cycleIndex + 1) % PROBE_BW_GAINS.length;
+        this.cycleIndex = (this.cycleIndex + 1) % PROBE_BW_GAINS.length;
         // Probe for more only from an empty queue: probing on top of a standing queue overflows
         // a shallow buffer and drops a burst that FEC cannot repair. Drain first instead.
         if (PROBE_BW_GAINS[this.cycleIndex] > 1 && this.lastRoundMinRtt > this.queueBaseline() + Math.max(2, this.minRtt / 40)) {
           this.cycleIndex++;
-        }
-        if (this.cycleIndex === 0) {
-          this.probeStartBw = this.btlBw;
-          this.probeBestFullRate = 0;
         }
         this.cycleStamp = now;
       }
@@ -536,9 +515,6 @@ export class BbrController implements CongestionController {
     this.mode = 'probe_bw';
     this.cycleIndex = 2;
     this.cycleStamp = now;
-    // Start-up measured the path up to here: growth beyond it is what a probe must find.
-    this.probeStartBw = this.btlBw;
-    this.probeBestFullRate = 0;
   }
 
   /**
