@@ -19,7 +19,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** What `bering` runs, commands and the bench it carries: every module it can import. */
 const SOURCE_DIRS = ['src', 'bench', 'test/support'];
-/** Builds not used for this long are removed when a new one is made. */
+/**
+ * Builds older than this are removed when a new one is made. A process started from one loads
+ * its modules at start, so one that runs for weeks does not miss them.
+ */
 const STALE_MS = 24 * 3600 * 1000;
 /** Changes whenever the way files are compiled does: old builds are then never picked. */
 const FORMAT = 'esm-node20-1';
