@@ -107,11 +107,11 @@ function writePacedLeastBehindFirst(w: ByteWriter, streams: Streams, frames: Sen
   // Each pass writes a stream's all or fills the packet; the bound only guards the loop.
   for (let passes = streams.sendQueue.size; passes > 0; passes--) {
     let least = Infinity;
-    for (const stream of streams.sendQueue) if (stream.isSourcePaced) least = Math.min(least, unsent(stream));
+    for (const stream of streams.sendQueue) if (stream.isSourcePaced) least = Math.min(least, stream.send.unsent);
     if (least === Infinity) return true;
     let next: Stream | undefined;
     for (const stream of streams.sendQueue) {
-      if (stream.isSourcePaced && unsent(stream) <= least + BACKLOG_BAND_BYTES) {
+      if (stream.isSourcePaced && stream.send.unsent <= least + BACKLOG_BAND_BYTES) {
         next = stream;
         break;
       }
@@ -119,10 +119,6 @@ function writePacedLeastBehindFirst(w: ByteWriter, streams: Streams, frames: Sen
     if (!writeNewStreamData(w, streams, next!, frames)) return false;
   }
   return true;
-}
-
-function unsent(stream: Stream): number {
-  return stream.send.written - stream.send.nextOffset;
 }
 
 /** New data of the streams not source-paced (downloads), round-robin; false once the packet or the session's credit is full. */
@@ -145,7 +141,7 @@ function writeNewStreamData(w: ByteWriter, streams: Streams, stream: Stream, fra
   }
   const send = stream.send;
   const sessionCredit = streams.sendCredit;
-  const available = Math.min(send.written - send.nextOffset, stream.sendCredit, sessionCredit);
+  const available = Math.min(send.unsent, stream.sendCredit, sessionCredit);
   const finReady = send.finRequested && !send.finSent;
   if (available <= 0 && !(finReady && send.nextOffset === send.written)) {
     streams.sendQueue.delete(stream);

@@ -32,6 +32,11 @@ export class SendBuffer {
     return this.written - this.ackedBytes;
   }
 
+  /** Bytes written and never sent yet (resends of lost bytes not counted). */
+  get unsent(): number {
+    return this.written - this.nextOffset;
+  }
+
   get hasNewData(): boolean {
     return this.nextOffset < this.written || (this.finRequested && !this.finSent);
   }

@@ -71,7 +71,7 @@ export class Stream {
 
   /** More is written and waiting to be sent than a live stream keeps unsent. */
   get isBacklogged(): boolean {
-    return this.send.written - this.send.nextOffset >= LIVE_BACKLOG_BYTES;
+    return this.send.unsent >= LIVE_BACKLOG_BYTES;
   }
 
   /**

@@ -404,7 +404,7 @@ export class Streams implements FrameFate {
       if (total >= atLeast) return total;
     }
     for (const s of this.sendQueue) {
-      total += Math.min(s.send.written - s.send.nextOffset, s.sendCredit);
+      total += Math.min(s.send.unsent, s.sendCredit);
       if (total >= atLeast) return total;
     }
     return total;
