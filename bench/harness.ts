@@ -10,6 +10,9 @@ import { Helpers, lastLines, stopChild } from '../src/lab/children.ts';
 import { EndpointProcess } from './endpointProcess.ts';
 import { monotonicMs, type ReceiveResult } from './workload.ts';
 
+/** The tunnel's first transfer, before anything is measured: the session and its first streams set up. */
+export const WARMUP_BYTES = 64 * 1024;
+
 /** The impairment proxy and the TUN bridge both look like this to the orchestrator. */
 export interface PathEmulator {
   now(): number;

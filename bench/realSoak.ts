@@ -30,7 +30,7 @@ import type { LinkStats } from '../src/sim/link.ts';
 import { BULK_SHARE, bulkBytesAt, randomPath, STREAM_EXCESS_MS, type RandomPath } from '../test/support/randomPaths.ts';
 import { startBering } from './beringHarness.ts';
 import { breakDownRelays, saveBreakdown, stampedChunks, TRACE_FLUSH_WAIT_MS } from './delayBreakdown.ts';
-import { finishTransfer, type Harness } from './harness.ts';
+import { finishTransfer, WARMUP_BYTES, type Harness } from './harness.ts';
 import { cpuSeconds, udpSocketDrops } from './procStats.ts';
 import { requireWholeNumbers, runScript, temporaryKeyFile } from './scriptSupport.ts';
 import { goodputMbps, quantileSorted, secondHalfMbps, transferEndAt } from './stats.ts';
@@ -61,8 +61,6 @@ const IDLE_BEFORE_STREAM_MS = 4000;
 const HOST_SATURATED_IDLE = 0.05;
 /** The longest the soak waits for the relays to finish their warm-up. */
 const IDLE_WAIT_MS = 10_000;
-/** The tunnel's first transfer, before anything is measured (as `bench/run.ts` does). */
-const WARMUP_BYTES = 64 * 1024;
 
 /** What the stream's delays say against the criteria. */
 export interface StreamJudgement {

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { breakDownRelays, STAGES, stampedChunks, TRACE_FLUSH_WAIT_MS, type DelayBreakdown, type Stage } from './delayBreakdown.ts';
-import { finishTransfer, type Harness } from './harness.ts';
+import { finishTransfer, WARMUP_BYTES, type Harness } from './harness.ts';
 import { cpuSeconds, peakRssBytes, udpSocketDrops } from './procStats.ts';
 import { Progress } from './progress.ts';
 import { PLAYOUT_BUFFER_MS, SCENARIOS, type Plan, type Scenario, type Workload } from './scenarios.ts';
@@ -100,7 +100,6 @@ export interface BenchResults {
 /** Pause between workloads, so queues on the path drain from the last one. */
 const SETTLE_MS = 300;
 const SAMPLE_MS = 200;
-const WARMUP_BYTES = 64 * 1024;
 /** A second path carrying less than this share of a bulk transfer means no multipath here. */
 const MULTIPATH_MIN_SHARE = 0.05;
 

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { runBulk } from '../test/support/bulk.ts';
 import { SOAK_HOST } from '../test/support/randomPaths.ts';
 import { startBering } from './beringHarness.ts';
-import { finishTransfer } from './harness.ts';
+import { finishTransfer, WARMUP_BYTES } from './harness.ts';
 import { relaysIdle } from './realSoak.ts';
 import { SCENARIOS } from './scenarios.ts';
 import { requireWholeNumbers, runScript, temporaryKeyFile } from './scriptSupport.ts';
@@ -23,8 +23,6 @@ import { goodputMbps, transferEndAt } from './stats.ts';
 const MiB = 1024 * 1024;
 /** The link every row of the bench is measured against at 3% loss. */
 const STANDARD = 'loss3';
-/** The tunnel's first transfer, before anything is measured (as `bench/run.ts` does). */
-const WARMUP_BYTES = 64 * 1024;
 const DIRECTIONS = ['down', 'up'] as const;
 type Direction = (typeof DIRECTIONS)[number];
 
@@ -61,7 +59,7 @@ async function realRun(bytes: number, keyFile: string): Promise<Record<Direction
 function simulatedMbps(bytes: number, direction: Direction, seed: number): number {
   const r = runBulk({ paths: scenario.paths.slice(0, 1), seed, bytes, limitMs: 120_000, fec: true, host: SOAK_HOST, reverse: direction === 'down' });
   if (!r.fin || r.corruptAt >= 0) throw new Error(`simulated ${direction}: ${(r.delivered / MiB).toFixed(1)} of ${(bytes / MiB).toFixed(1)} MiB`);
-  return (r.delivered * 8) / (r.finishedAtMs - r.startedAtMs) / 1000;
+  return goodputMbps(r.delivered, (r.finishedAtMs - r.startedAtMs) / 1000);
 }
 
 const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
