@@ -12,7 +12,7 @@
  * goes wrong here returns null and the caller runs the sources through tsx as before.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -108,15 +108,11 @@ export async function compiledModule(module, root = ROOT) {
     const files = sources(root);
     const cache = join(root, 'node_modules', '.cache', 'bering');
     const dir = join(cache, fingerprint(root, files));
-    let fresh = false;
-    try {
-      statSync(join(dir, 'package.json'));
-    } catch {
+    if (!existsSync(join(dir, 'package.json'))) {
       mkdirSync(cache, { recursive: true });
       await build(root, files, dir);
-      fresh = true;
+      pruneOthers(cache, dir);
     }
-    if (fresh) pruneOthers(cache, dir);
     return pathToFileURL(join(dir, module.replace(/\.ts$/, '.js'))).href;
   } catch {
     return null;
