@@ -3,12 +3,11 @@
  * endpoint behind the exit relay, and one impairment proxy per path between them, all on loopback.
  */
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { ImpairmentProxy } from '../src/lab/impairmentProxy.ts';
 import { beringNodeArgs } from '../src/lab/beringBin.ts';
 import { spawnChild } from '../src/lab/children.ts';
-import { startUdpSystem, waitForLine, type Harness } from './harness.ts';
+import { keepRelayLog, startUdpSystem, waitForLine, type Harness } from './harness.ts';
 import type { PathSpec } from './scenarios.ts';
 
 
@@ -34,17 +33,10 @@ export function pathSeed(seed: number, index: number): number {
 export function startBering(opts: BeringOptions): Promise<Harness> {
   return startUdpSystem(async ({ servicePort, helpers, started }) => {
     const relay = (name: 'exit relay' | 'entry relay', args: string[]): ChildProcess => {
-      // RELAY_LOG_LEVEL=debug logs each path's model every second; RELAY_LOG_DIR keeps every
-      // relay's whole log (one file per relay and run), for diagnosing a bad run afterwards.
       const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.RELAY_LOG_LEVEL ?? 'info' };
       if (opts.traceDir !== undefined) env.BERING_STREAM_TRACE = join(opts.traceDir, name === 'exit relay' ? 'exit.csv' : 'entry.csv');
       const child = spawnChild(process.execPath, beringNodeArgs(['relay', ...args, '--key-file', opts.keyFile, ...opts.extraFlags]), { env });
-      const dir = process.env.RELAY_LOG_DIR;
-      if (dir !== undefined) {
-        const log = createWriteStream(join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${name.replace(/ /g, '-')}.log`));
-        child.stderr?.on('data', (b: Buffer) => log.write(b));
-        child.on('exit', () => log.end());
-      }
+      keepRelayLog(child, name);
       return helpers.add(name, child);
     };
 

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { beringNodeArgs } from '../src/lab/beringBin.ts';
 import { spawnChild, stopChild } from '../src/lab/children.ts';
 import { freePort } from '../src/lab/freePort.ts';
-import { waitForLine } from './harness.ts';
+import { keepRelayLog, waitForLine } from './harness.ts';
 import { KCPTUN_CLIENT, KCPTUN_FLAGS, KCPTUN_SERVER } from './kcptunHarness.ts';
 import { cpuSeconds, peakRssBytes } from './procStats.ts';
 
@@ -74,9 +74,11 @@ export async function startBeringPair(
   const nodeArgs = (process.env.RELAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const udpPort = await freePort('udp');
   const exit = spawnChild(...pinned(cpus, process.execPath, beringNodeArgs(['relay', '--udp-listen', `127.0.0.1:${udpPort}`, '--forward', `127.0.0.1:${sinkPort}`, '--key-file', keyFile, ...extra, ...exitExtra], nodeArgs)), { env: traced('exit') });
+  keepRelayLog(exit, 'exit relay');
   await waitForLine(exit, 'exit relay', (l) => (l.includes('relay running') ? true : undefined));
   const entryPort = await freePort('tcp');
   const entry = spawnChild(...pinned(cpus, process.execPath, beringNodeArgs(['relay', '--tcp-listen', `127.0.0.1:${entryPort}`, '--peer', `127.0.0.1:${udpPort}`, '--key-file', keyFile, ...extra, ...entryExtra], nodeArgs)), { env: traced('entry') });
+  keepRelayLog(entry, 'entry relay');
   await waitForLine(entry, 'entry relay', (l) => (l.includes('session up') ? true : undefined), 20_000);
   return { entryPort, entry, exit };
 }

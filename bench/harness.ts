@@ -4,6 +4,8 @@
  * and the path emulators (for blackouts and per-path counters).
  */
 import type { ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
 import type { HostPort } from '../src/io/address.ts';
 import type { LinkConfig, LinkStats } from '../src/sim/link.ts';
 import { Helpers, lastLines, stopChild } from '../src/lab/children.ts';
@@ -97,6 +99,19 @@ export async function startUdpSystem(
  * Resolves with the first line of `child`'s stderr for which `pick` returns a value; rejects when
  * the child exits first or `timeoutMs` passes, quoting the end of its stderr.
  */
+/**
+ * With RELAY_LOG_DIR set, keeps the relay's whole log in a file of that directory (one per relay
+ * and run), for diagnosing a bad run afterwards; RELAY_LOG_LEVEL=debug adds each path's model
+ * every second.
+ */
+export function keepRelayLog(child: ChildProcess, name: string): void {
+  const dir = process.env.RELAY_LOG_DIR;
+  if (dir === undefined) return;
+  const log = createWriteStream(join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${name.replace(/ /g, '-')}.log`));
+  child.stderr?.on('data', (b: Buffer) => log.write(b));
+  child.on('exit', () => log.end());
+}
+
 export function waitForLine<T>(child: ChildProcess, what: string, pick: (line: string) => T | undefined, timeoutMs = 15_000): Promise<T> {
   return new Promise((ok, fail) => {
     let partial = '';

@@ -10,11 +10,13 @@
  * `--breakdown DIR` traces both relays (DIR/runN) and splits each chunk's delay by stage
  * (bench/delayBreakdown.ts), with a plot of the worst chunk per second.
  *
+ * `--alone` runs the stream without the download: what start-up alone does to it.
+ *
  * `--idle-ms N` waits N ms between the session coming up and the stream, as a relay that has run
  * for a while waits for its first viewer (its warm-up has compiled the data path by then); 0
  * starts the stream at once, on a relay still interpreting its first packets.
  *
- *   tsx bench/joinProbe.ts [--scenario clean] [--runs 3] [--seconds 15] [--join-ms 0] [--idle-ms 0] [--mbps 60] [--breakdown DIR]
+ *   tsx bench/joinProbe.ts [--scenario clean] [--runs 3] [--seconds 15] [--join-ms 0] [--idle-ms 0] [--mbps 60] [--alone] [--breakdown DIR]
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,7 +47,7 @@ interface JoinRun {
   received: StampedChunk[];
 }
 
-async function joinRun(scenario: Scenario, keyFile: string, opts: { seconds: number; joinMs: number; idleMs: number; mbps: number; traceDir?: string }): Promise<JoinRun> {
+async function joinRun(scenario: Scenario, keyFile: string, opts: { seconds: number; joinMs: number; idleMs: number; mbps: number; alone: boolean; traceDir?: string }): Promise<JoinRun> {
   const h = await startBering({ paths: scenario.paths.slice(0, 1), seed: scenario.seed, keyFile, extraFlags: [], traceDir: opts.traceDir });
   try {
     if (opts.idleMs > 0) await new Promise((done) => setTimeout(done, opts.idleMs));
@@ -53,12 +55,15 @@ async function joinRun(scenario: Scenario, keyFile: string, opts: { seconds: num
     const stream = { kind: 'cbr', direction: 'down', rateMbps: opts.mbps, chunkBytes: CHUNK_BYTES, durationMs } as const;
     h.viewer.send({ op: 'connect', id: 'stream', target: h.target, spec: stream });
     const startedAt = await h.viewer.started('stream', 10_000);
-    const joinAt = startedAt + opts.joinMs;
-    if (joinAt > monotonicMs()) await new Promise((done) => setTimeout(done, joinAt - monotonicMs()));
-    h.viewer.send({ op: 'connect', id: 'download', target: h.target, spec: { kind: 'bulk', direction: 'down', bytes: ENDLESS } });
-    const downloadStartedAt = await h.viewer.started('download', 10_000);
+    let downloadStartedAt = NaN;
+    if (!opts.alone) {
+      const joinAt = startedAt + opts.joinMs;
+      if (joinAt > monotonicMs()) await new Promise((done) => setTimeout(done, joinAt - monotonicMs()));
+      h.viewer.send({ op: 'connect', id: 'download', target: h.target, spec: { kind: 'bulk', direction: 'down', bytes: ENDLESS } });
+      downloadStartedAt = await h.viewer.started('download', 10_000);
+    }
     const { result } = await finishTransfer(h, h.viewer, 'stream', startedAt + durationMs + STREAM_GRACE_MS - monotonicMs());
-    const download = await finishTransfer(h, h.viewer, 'download', 0);
+    const downloaded = opts.alone ? 0 : ((await finishTransfer(h, h.viewer, 'download', 0)).result?.bytes ?? 0);
     const delays = (result?.delays ?? []).map((d) => d ?? Infinity);
     const received = stampedChunks(result?.delays ?? [], result?.stamps ?? []);
     const sorted = [...delays].sort((a, b) => a - b);
@@ -76,7 +81,7 @@ async function joinRun(scenario: Scenario, keyFile: string, opts: { seconds: num
       chunks: delays.filter((d) => d < Infinity).length,
       expected: delays.length,
       worstPerSecond,
-      downloadMbps: ((download.result?.bytes ?? 0) * 8) / downloadSeconds / 1e6,
+      downloadMbps: opts.alone ? 0 : (downloaded * 8) / downloadSeconds / 1e6,
       received,
     };
   } finally {
@@ -96,6 +101,7 @@ async function main(): Promise<void> {
       'idle-ms': { type: 'string', default: '0' },
       mbps: { type: 'string', default: '60' },
       breakdown: { type: 'string' },
+      alone: { type: 'boolean', default: false },
     },
   });
   const runs = Number(values.runs);
@@ -107,12 +113,13 @@ async function main(): Promise<void> {
   const scenario = SCENARIOS.find((s) => s.name === values.scenario);
   if (scenario === undefined) throw new Error(`--scenario: no scenario ${values.scenario} (${SCENARIOS.map((s) => s.name).join(', ')})`);
   const { keyFile, remove } = temporaryKeyFile('bering-join-probe-');
-  console.log(`${values.scenario}: a ${mbps} Mbit/s stream for ${seconds} s, a download joining ${joinMs} ms after it; fresh relays per run, idle ${idleMs} ms before the stream`);
+  const download = values.alone ? 'no download' : `a download joining ${joinMs} ms after it`;
+  console.log(`${values.scenario}: a ${mbps} Mbit/s stream for ${seconds} s, ${download}; fresh relays per run, idle ${idleMs} ms before the stream`);
   try {
     for (let run = 1; run <= runs; run++) {
       const traceDir = values.breakdown === undefined ? undefined : join(values.breakdown, `run${run}`);
       if (traceDir !== undefined) mkdirSync(traceDir, { recursive: true });
-      const r = await joinRun(scenario, keyFile, { seconds, joinMs, idleMs, mbps, traceDir });
+      const r = await joinRun(scenario, keyFile, { seconds, joinMs, idleMs, mbps, alone: values.alone, traceDir });
       console.log(
         `run ${run}: stream p50 ${r.p50.toFixed(0)} p99 ${r.p99.toFixed(0)} max ${r.max.toFixed(0)} ms, ${r.chunks}/${r.expected} chunks; ` +
           `download ${r.downloadMbps.toFixed(1)} Mbit/s; worst per second ${r.worstPerSecond.map((d) => d.toFixed(0)).join(',')}`,

@@ -8,7 +8,7 @@
  * delay is split into ingress, sender, flight, repair and egress (bench/delayBreakdown.ts), with
  * a plot of the worst chunk per second by stage.
  *
- *   tsx bench/liveProbe.ts [--mbps 60] [--seconds 15] [--systems bering,kcptun] [--up] [--breakdown DIR]
+ *   tsx bench/liveProbe.ts [--mbps 60] [--seconds 15] [--systems bering,kcptun] [--up] [--idle-ms N] [--warm] [--breakdown DIR]
  */
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
@@ -120,6 +120,8 @@ export async function probeLive(opts: {
   up: boolean;
   trace?: boolean;
   warm?: boolean;
+  /** How long the relays sit idle between coming up and the viewer connecting. */
+  idleMs?: number;
   /** Trace both relays' stream bytes into this folder and print where each chunk's delay went. */
   breakdownDir?: string;
 }): Promise<LiveProbeResult> {
@@ -140,6 +142,7 @@ export async function probeLive(opts: {
   const stopTrace = opts.trace === true && opts.system === 'bering' ? traceSender(tracePort) : null;
   const arrivals: ChunkArrival[] = [];
   try {
+    if (opts.idleMs !== undefined) await new Promise((r) => setTimeout(r, opts.idleMs));
     if (opts.warm === true) {
       const warm = net.connect(pair.entryPort, '127.0.0.1');
       warm.on('error', () => undefined);
@@ -211,6 +214,7 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '1' },
       trace: { type: 'boolean', default: false },
       warm: { type: 'boolean', default: false },
+      'idle-ms': { type: 'string', default: '0' },
       breakdown: { type: 'string' },
     },
   });
@@ -218,7 +222,7 @@ async function main(): Promise<void> {
     for (const system of values.systems.split(',') as Array<'bering' | 'kcptun'>) {
       const breakdownDir = values.breakdown === undefined ? undefined : join(values.breakdown, `run${run + 1}`);
       if (breakdownDir !== undefined) mkdirSync(breakdownDir, { recursive: true });
-      const r = await probeLive({ system, mbps: Number(values.mbps), seconds: Number(values.seconds), up: values.up, trace: values.trace, warm: values.warm, breakdownDir });
+      const r = await probeLive({ system, mbps: Number(values.mbps), seconds: Number(values.seconds), up: values.up, trace: values.trace, warm: values.warm, idleMs: Number(values['idle-ms']), breakdownDir });
       console.log(
         `${r.system.padEnd(7)} ${values.up ? 'up  ' : 'down'} ${r.chunks}/${r.expected} chunks, p50 ${r.p50.toFixed(1)} p99 ${r.p99.toFixed(1)} max ${r.max.toFixed(1)} ms; worst/s ${r.worstPerSecond.join(',')}`,
       );

@@ -16,7 +16,7 @@ import { killAllChildren, processAlive } from '../lab/children.ts';
 import { writeReport } from '../../bench/report.ts';
 import { runCeilingTable } from '../../bench/ceiling.ts';
 import { runBench } from '../../bench/run.ts';
-import { FULL_PLAN, QUICK_PLAN, SCENARIOS } from '../../bench/scenarios.ts';
+import { FULL_PLAN, QUICK_PLAN, SCENARIOS, WORKLOAD_NAMES, type WorkloadName } from '../../bench/scenarios.ts';
 import { selectSystems, SYSTEMS } from '../../bench/systems.ts';
 
 export const BENCH_USAGE = `Usage: bering bench [options]
@@ -32,6 +32,8 @@ Options:
   --only SYSTEM[,SYSTEM]     systems to run: ${SYSTEMS.map((s) => s.id).join(', ')}
                              (a prefix picks its variants: bering, tcp)
   --scenario NAME[,NAME]     scenarios to run: ${SCENARIOS.map((s) => s.name).join(', ')}
+  --workload NAME[,NAME]     workloads to run: ${WORKLOAD_NAMES.join(', ')}
+                             (of the plan's: quick has bulk-down and cbr-down)
   --ceiling                  instead: the loopback ceiling of bering and kcptun (no link model;
                              1 and 8 connections, one core and two), written to ceiling.md
   --ceiling-mb N             megabytes moved per ceiling case (default 500)
@@ -42,6 +44,7 @@ const BENCH_FLAGS = {
   out: { type: 'string' },
   only: { type: 'string', multiple: true },
   scenario: { type: 'string', multiple: true },
+  workload: { type: 'string', multiple: true },
   ceiling: { type: 'boolean' },
   'ceiling-mb': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -62,8 +65,17 @@ export async function benchCommand(args: string[]): Promise<number> {
   for (const name of picked ?? []) {
     if (!SCENARIOS.some((s) => s.name === name)) throw usageError(`--scenario: unknown scenario '${name}' (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
   }
+  const workloads = list(values.workload);
+  for (const name of workloads ?? []) {
+    if (!WORKLOAD_NAMES.includes(name as WorkloadName)) throw usageError(`--workload: unknown workload '${name}' (known: ${WORKLOAD_NAMES.join(', ')})`);
+    if (!base.workloads.some((w) => w.name === name)) throw usageError(`--workload: the quick plan has no '${name}' (it has ${base.workloads.map((w) => w.name).join(', ')}); drop --quick`);
+  }
   // An explicit --scenario may name any scenario, in quick mode too; the order stays the report's.
-  const plan = { ...base, scenarios: picked === undefined ? base.scenarios : SCENARIOS.map((s) => s.name).filter((n) => picked.includes(n)) };
+  const plan = {
+    ...base,
+    scenarios: picked === undefined ? base.scenarios : SCENARIOS.map((s) => s.name).filter((n) => picked.includes(n)),
+    workloads: workloads === undefined ? base.workloads : base.workloads.filter((w) => workloads.includes(w.name)),
+  };
 
   const stamp = new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
   const outDir = resolve(values.out ?? fileURLToPath(new URL(`../../bench/out/${stamp}`, import.meta.url)));

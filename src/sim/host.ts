@@ -14,6 +14,7 @@
  * - Socket buffer: datagrams that arrive while `rxBufferBytes` are already waiting are dropped.
  * - Pauses: the host stops for `pause.lengthMs` at random, on average every `pause.everyMs`
  *   (garbage collection, a neighbour process on a shared vCPU).
+ * - A cold start: a fresh process's first packets cost several times a warm one's.
  *
  * Applications that write into the node outside its events (a stream pump in an `onStep` hook)
  * call {@link wake}, as the relay's TCP bridges call the loop's `wake`.
@@ -34,6 +35,11 @@ export interface HostConfig {
   rxBufferBytes: number;
   /** Random stalls of the whole host, or none. */
   pause?: { everyMs: number; lengthMs: number };
+  /**
+   * A fresh process runs its data path interpreted until V8 has compiled it: the first `packets`
+   * datagrams (read or sent) cost up to `factor` times as much, falling linearly to 1.
+   */
+  cold?: { factor: number; packets: number };
 }
 
 /** Datagrams libuv reads from one socket before it returns to the loop. */
@@ -73,6 +79,8 @@ export class HostNode implements SimNode {
   private flushPending = true;
   private pendingSince: Millis = 0;
   private nextPauseAt: Millis;
+  /** Datagrams read or sent so far, for the cold start's cost. */
+  private handled = 0;
 
   constructor(
     readonly inner: SimNode,
@@ -138,7 +146,7 @@ export class HostNode implements SimNode {
       const d = this.rx[this.rxHead++];
       this.rxBytes -= d.bytes.length;
       inner.handleDatagram(t, d.pathId, d.bytes);
-      t += this.config.rxCostMs;
+      t += this.cost(this.config.rxCostMs);
     }
     if (this.rxHead === this.rx.length) {
       this.rx.length = 0;
@@ -152,7 +160,7 @@ export class HostNode implements SimNode {
     // One `now` for the whole flush, as the session loop reads the clock once per drive.
     const flushAt = t;
     for (let tx = inner.pollTransmit(flushAt); tx !== null; tx = inner.pollTransmit(flushAt)) {
-      t += this.config.txCostMs;
+      t += this.cost(this.config.txCostMs);
       this.outbox.push({ at: t, pathId: tx.pathId, bytes: tx.bytes });
     }
     this.stats.busyMs += t - start;
@@ -163,6 +171,14 @@ export class HostNode implements SimNode {
       const at = t + Math.max(1, Math.ceil(next - t)) + this.config.timerLagMs;
       if (at < this.timerAt) this.timerAt = at;
     }
+  }
+
+  /** What handling one more datagram costs, warm cost `warmMs`. */
+  private cost(warmMs: Millis): Millis {
+    const cold = this.config.cold;
+    if (cold === undefined || this.handled >= cold.packets) return warmMs;
+    const left = 1 - this.handled++ / cold.packets;
+    return warmMs * (1 + (cold.factor - 1) * left);
   }
 
   private drawPause(from: Millis): Millis {

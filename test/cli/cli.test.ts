@@ -156,4 +156,13 @@ describe('bering CLI', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toBe('bering: error: unknown option --bogus\n');
   });
+
+  it.concurrent.each([
+    [['--workload', 'bulk-sideways'], /^bering: error: --workload: unknown workload 'bulk-sideways' \(known: bulk-down, .*\)\n$/],
+    [['--quick', '--workload', 'cbr-up'], /^bering: error: --workload: the quick plan has no 'cbr-up' \(it has bulk-down, cbr-down\); drop --quick\n$/],
+  ])('bench %j says which workloads exist, in one line, before running anything', async (args, message) => {
+    const r = await run(['bench', ...args]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
 });

@@ -468,13 +468,17 @@ export class BbrController implements CongestionController {
     if (rtt > this.minRtt + rise) this.highRttSamples++;
     else this.highRttSamples = 0;
     if (this.highRttSamples < STARTUP_HIGH_RTT_SAMPLES) return;
+    // Not on the first flight's word: its bandwidth samples are what of it has come back so far
+    // (13-22 of 100 Mbit/s on real relays, whose cold first flight read 30 ms over the path's
+    // RTT). Drained there, or held careful at 1.25x of such a sample, a 60 Mbit/s stream was paced
+    // at 17 Mbit/s and queued 150 ms in the sender in its first second.
+    if (!this.beyondFirstFlight) {
+      this.highRttSamples = 0;
+      return;
+    }
     // Growing gently already, a queue means the path is full: a careful round would only fill it.
-    // But not on the first flight's word: its samples are what of it has come back so far (22 of
-    // 100 Mbit/s on real relays, whose busy first flight read 30 ms over the path's RTT), and
-    // drained there a 60 Mbit/s stream starved for a second.
     if (this.gentle) {
-      if (this.beyondFirstFlight) this.enterDrain(LIVE_STARTUP_GAIN);
-      else this.highRttSamples = 0;
+      this.enterDrain(LIVE_STARTUP_GAIN);
       return;
     }
     this.carefulRound = this.round;
