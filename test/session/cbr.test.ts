@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { transPacific } from '../../src/sim/network.ts';
 import { percentile, runCbr } from '../support/cbr.ts';
+import { SOAK_HOST } from '../support/randomPaths.ts';
 
 
 /**
@@ -110,6 +111,20 @@ describe('constant-bit-rate stream over bursty loss', () => {
     expect(percentile(r.delays, 99), context).toBeLessThanOrEqual(150);
     expect(Math.max(...r.delays), context).toBeLessThanOrEqual(400);
     expect(downloadMbps, context).toBeGreaterThan(5);
+  });
+
+  it('a download that fills a clean path beside the stream probes for more without overflowing its queue: worst chunk <= 200 ms, the download keeps its share', () => {
+    // At 1.25x for a whole round the probe put 1.31 BDPs in flight and overflowed the 60 ms
+    // queue at 9.5 s: 69 chunks over 200 ms, the worst 348.
+    const durationMs = 11_000;
+    const r = runCbr({ paths: [transPacific()], seed: 1, rateMbps: 60, durationMs, fec: true, host: SOAK_HOST, downloadFromMs: 0, downloadSourceMbps: 300 });
+    const downloadMbps = (r.downloadBytes * 8) / durationMs / 1000;
+    const context = `p99 ${percentile(r.delays, 99).toFixed(0)} max ${Math.max(...r.delays).toFixed(0)} ms, download ${downloadMbps.toFixed(1)} Mbit/s`;
+    expect(r.corrupt, context).toBe(false);
+    expect(r.chunksReceived, context).toBe(r.chunksSent);
+    expect(Math.max(...r.delays), context).toBeLessThanOrEqual(200);
+    // What the stream and its repairs leave of 100 Mbit/s.
+    expect(downloadMbps, context).toBeGreaterThan(25);
   });
 });
 

@@ -66,6 +66,15 @@ const STARTUP_APP_LIMITED_ROUNDS = 3;
 const APP_LIMITED_ROUND_MIN_PACKETS = 64;
 /** Consecutive RTT samples above the startup queue threshold that end startup. */
 const STARTUP_HIGH_RTT_SAMPLES = 8;
+/**
+ * In flight, in BDPs, that a probe for more bandwidth may reach while the path carries a live
+ * stream beside a download. A probe's queue shows in the RTT only a round after it was built, so
+ * on a long path the whole probe runs blind: at 1.25x for a round it put 1.31 BDPs in flight on a
+ * full 100 Mbit/s, 180 ms path, overflowed its 60 ms queue, and the stream waited a retransmission
+ * (worst chunk 348 ms, 150 without the probe). 1.1 BDPs still shows more room as more delivery,
+ * and stays within any queue of a tenth of the RTT.
+ */
+const PROBE_BESIDE_LIVE_INFLIGHT = 1.1;
 /** Bandwidth estimate kept after a cruising round with a standing queue. */
 const STANDING_QUEUE_BACKOFF = 0.98;
 /** Loss compensation kept after such a round. */
@@ -133,6 +142,10 @@ export class BbrController implements CongestionController {
   private cycleStamp: Millis = 0;
   private lossRate = 0;
   private highRttSamples = 0;
+  /** The newest ACK's word: the path carries a live stream beside a download. */
+  private liveBesideBulk = false;
+  /** Bytes in flight when the current probe for more bandwidth began. */
+  private probeStartInflight = 0;
   /** Round in which start-up turned careful, or -1. */
   private carefulRound = -1;
   private carefulBw = 0;
@@ -211,6 +224,7 @@ export class BbrController implements CongestionController {
     // download beside it to 80% of the path. Once gentle, start-up stays so: slowed down, the
     // stream may take every packet for a while, and back at 2.9x the download flooded the path.
     if (ev.liveBesideBulk && this.mode === 'startup' && this.minRtt >= LONG_PATH_RTT_MS) this.gentle = true;
+    this.liveBesideBulk = ev.liveBesideBulk;
     if (!Number.isNaN(ev.rtt)) {
       if (!Number.isFinite(this.minRtt)) this.onRttHint(ev.rtt);
       if (ev.rtt < this.roundMinRtt) this.roundMinRtt = ev.rtt;
@@ -501,6 +515,7 @@ export class BbrController implements CongestionController {
           this.cycleIndex++;
         }
         this.cycleStamp = now;
+        if (PROBE_BW_GAINS[this.cycleIndex] > 1) this.probeStartInflight = bytesInFlight;
       }
     }
   }
@@ -570,6 +585,9 @@ export class BbrController implements CongestionController {
       this.pacingRate = Math.min(this.config.maxRate, rate);
       const floor = this.mode === 'startup' ? this.startupCwnd : 4 * mss;
       this.cwnd = Math.max(floor, this.cwndGain * this.bdp() + this.arrivalSpread() + 3 * 2 * mss);
+      if (this.mode === 'probe_bw' && this.pacingGain > 1 && this.liveBesideBulk) {
+        this.cwnd = Math.min(this.cwnd, Math.max(floor, PROBE_BESIDE_LIVE_INFLIGHT * Math.max(this.bdp(), this.probeStartInflight)));
+      }
     }
   }
 }
