@@ -67,12 +67,14 @@ const APP_LIMITED_ROUND_MIN_PACKETS = 64;
 /** Consecutive RTT samples above the startup queue threshold that end startup. */
 const STARTUP_HIGH_RTT_SAMPLES = 8;
 /**
- * In flight, in BDPs, that a probe for more bandwidth may reach while the path carries a live
- * stream beside a download. A probe's queue shows in the RTT only a round after it was built, so
- * on a long path the whole probe runs blind: at 1.25x for a round it put 1.31 BDPs in flight on a
- * full 100 Mbit/s, 180 ms path, overflowed its 60 ms queue, and the stream waited a retransmission
- * (worst chunk 348 ms, 150 without the probe). 1.1 BDPs still shows more room as more delivery,
- * and stays within any queue of a tenth of the RTT.
+ * What a probe for more bandwidth may keep in flight while the path carries a live stream beside
+ * a download, as a multiple of the larger of the BDP and what was in flight when it began. A
+ * probe's queue shows in the RTT only a round after it was built, so on a long path the whole
+ * probe runs blind: at 1.25x for a round it put 1.31 BDPs in flight on a full 100 Mbit/s, 180 ms
+ * path, overflowed its 60 ms queue, and the stream waited a retransmission (worst chunk 348 ms,
+ * 150 without the probe). 10% more still shows more room as more delivery. The in-flight term
+ * keeps a fresh estimate, still low, from starving the stream: capped at 1.1 BDPs alone, real
+ * relays' first probes held a 60 Mbit/s stream's chunks for 700-800 ms.
  */
 const PROBE_BESIDE_LIVE_INFLIGHT = 1.1;
 /** Bandwidth estimate kept after a cruising round with a standing queue. */
