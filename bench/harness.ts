@@ -96,10 +96,6 @@ export async function startUdpSystem(
 }
 
 /**
- * Resolves with the first line of `child`'s stderr for which `pick` returns a value; rejects when
- * the child exits first or `timeoutMs` passes, quoting the end of its stderr.
- */
-/**
  * With RELAY_LOG_DIR set, keeps the relay's whole log in a file of that directory (one per relay
  * and run), for diagnosing a bad run afterwards; RELAY_LOG_LEVEL=debug adds each path's model
  * every second.
@@ -112,6 +108,10 @@ export function keepRelayLog(child: ChildProcess, name: string): void {
   child.on('exit', () => log.end());
 }
 
+/**
+ * Resolves with the first line of `child`'s stderr for which `pick` returns a value; rejects when
+ * the child exits first or `timeoutMs` passes, quoting the end of its stderr.
+ */
 export function waitForLine<T>(child: ChildProcess, what: string, pick: (line: string) => T | undefined, timeoutMs = 15_000): Promise<T> {
   return new Promise((ok, fail) => {
     let partial = '';
