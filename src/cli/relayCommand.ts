@@ -6,7 +6,7 @@ import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
 import { relayStatus } from '../relay/status.ts';
 import { loadFec } from '../fec/index.ts';
 import { sessionCore, startRelay, type RelaySpec } from '../relay/startRelay.ts';
-import { warmUpInBackground } from '../relay/warmUp.ts';
+import { WarmUp, warmUpInBackground } from '../relay/warmUp.ts';
 import { keyFileExposure } from './key.ts';
 import { CliError } from './errors.ts';
 import { StreamTraceFile } from '../io/streamTrace.ts';
@@ -116,7 +116,7 @@ export async function relayCommand(args: string[]): Promise<number> {
   // suite starts relays by the dozen.
   if (process.env.BERING_WARM_UP !== '0') {
     const warmStart = performance.now();
-    void warmUpInBackground(fec, () => relay.openStreams > 0).then((bytes) =>
+    void warmUpInBackground(new WarmUp(fec), () => relay.openStreams > 0).then((bytes) =>
       log.debug({ bytes, ms: Math.round(performance.now() - warmStart) }, 'data path warmed up'),
     );
   }

@@ -8,8 +8,8 @@
  * chunks 150-550 ms late, and every later second stayed under ~60 ms. Here a dialer and a
  * listener session, keyed with a throwaway key, exchange two streams over an in-memory link on a
  * virtual clock: handshake, FEC, sealing and opening, ACKs, flow control. It runs in slices of a
- * few milliseconds between the relay's own work, and stops for good as soon as a real stream
- * opens: from then on real traffic warms the code, and the warm-up would only compete with it.
+ * few milliseconds between the relay's own work, and pauses while a real stream is open: real
+ * traffic warms the code then, and the warm-up would only compete with it.
  */
 import { randomBytes } from 'node:crypto';
 import type { ReedSolomon } from '../fec/index.ts';
@@ -26,6 +26,8 @@ const WARM_UP_LIMIT_MS = 20_000;
 const LINK_DELAY_MS = 0.5;
 /** Real time one slice may take before yielding to the event loop. */
 const SLICE_MS = 4;
+/** How often a warm-up paused by a real stream looks whether the relay is idle again. */
+const BUSY_RECHECK_MS = 100;
 
 /** An in-memory session pair stepped a slice at a time. */
 export class WarmUp {
@@ -116,16 +118,23 @@ export class WarmUp {
 
 /**
  * Warms the data path up in the background: a slice per turn of the event loop (after I/O, so
- * real packets go first) until done or `busy()` says a real stream is open. Resolves with the
- * bytes pushed through.
+ * real packets go first) until done, pausing while `busy()` says a real stream is open. Resolves
+ * with the bytes pushed through.
+ *
+ * Paused, not stopped: a first connection that comes and goes (a player probing the service, a
+ * TCP health check on the entry relay's port) used to end the warm-up for good, however little of
+ * it had run, and the first viewer after it met relays still compiling their data path.
  */
-export function warmUpInBackground(fec: ReedSolomon, busy: () => boolean): Promise<number> {
-  const warm = new WarmUp(fec);
+export function warmUpInBackground(warm: WarmUp, busy: () => boolean): Promise<number> {
   const clock = (): number => performance.now();
   return new Promise((resolve) => {
     const slice = (): void => {
-      if (busy() || warm.done) {
+      if (warm.done) {
         resolve(warm.delivered);
+        return;
+      }
+      if (busy()) {
+        setTimeout(slice, BUSY_RECHECK_MS).unref();
         return;
       }
       warm.step(clock, SLICE_MS);

@@ -1,12 +1,16 @@
 /**
  * The relay's start-up warm-up: an in-memory session pair that must really carry its streams both
- * ways (a warm-up that stalls would warm nothing), and that gives way to the first real stream.
+ * ways (a warm-up that stalls would warm nothing), and that gives way to real streams.
  */
 import { describe, expect, it } from 'vitest';
 import { loadFec } from '../../src/fec/index.ts';
 import { WARM_UP_BYTES, WarmUp, warmUpInBackground } from '../../src/relay/warmUp.ts';
 
 const fec = loadFec();
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 5));
+}
 
 describe('warm-up', () => {
   it('carries its bytes both ways to the end, a slice at a time', () => {
@@ -23,12 +27,20 @@ describe('warm-up', () => {
     expect(steps).toBeGreaterThan(100);
   });
 
-  it('stops at the first real stream', async () => {
+  it('pauses while a real stream is open, and finishes once the relay is idle again', async () => {
+    const warm = new WarmUp(fec);
     let busy = false;
-    const finished = warmUpInBackground(fec, () => busy);
-    await new Promise((r) => setTimeout(r, 30));
+    const finished = warmUpInBackground(warm, () => busy);
+    await until(() => warm.delivered > 0);
     busy = true;
-    const delivered = await finished;
-    expect(delivered).toBeLessThan(2 * WARM_UP_BYTES);
+    // A slice under way when the stream opened may still finish.
+    await new Promise((r) => setTimeout(r, 20));
+    const atPause = warm.delivered;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(warm.delivered).toBe(atPause);
+    expect(warm.done).toBe(false);
+    busy = false;
+    expect(await finished).toBeGreaterThanOrEqual(2 * WARM_UP_BYTES);
+    expect(warm.done).toBe(true);
   });
 });
