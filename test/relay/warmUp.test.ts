@@ -5,12 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadFec } from '../../src/fec/index.ts';
 import { WARM_UP_BYTES, WarmUp, warmUpInBackground } from '../../src/relay/warmUp.ts';
+import { until } from './harness.ts';
 
 const fec = loadFec();
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((r) => setTimeout(r, 5));
-}
 
 describe('warm-up', () => {
   it('carries its bytes both ways to the end, a slice at a time', () => {
@@ -31,7 +28,7 @@ describe('warm-up', () => {
     const warm = new WarmUp(fec);
     let busy = false;
     const finished = warmUpInBackground(warm, () => busy);
-    await until(() => warm.delivered > 0);
+    await until(() => warm.delivered > 0, 10_000, 'the warm-up\'s first bytes');
     busy = true;
     // A slice under way when the stream opened may still finish.
     await new Promise((r) => setTimeout(r, 20));

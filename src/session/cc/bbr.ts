@@ -144,8 +144,6 @@ export class BbrController implements CongestionController {
   private cycleStamp: Millis = 0;
   private lossRate = 0;
   private highRttSamples = 0;
-  /** The newest ACK's word: the path carries a live stream beside a download. */
-  private liveBesideBulk = false;
   /** Bytes in flight when the current probe for more bandwidth began. */
   private probeStartInflight = 0;
   /** Round in which start-up turned careful, or -1. */
@@ -226,7 +224,6 @@ export class BbrController implements CongestionController {
     // download beside it to 80% of the path. Once gentle, start-up stays so: slowed down, the
     // stream may take every packet for a while, and back at 2.9x the download flooded the path.
     if (ev.liveBesideBulk && this.mode === 'startup' && this.minRtt >= LONG_PATH_RTT_MS) this.gentle = true;
-    this.liveBesideBulk = ev.liveBesideBulk;
     if (!Number.isNaN(ev.rtt)) {
       if (!Number.isFinite(this.minRtt)) this.onRttHint(ev.rtt);
       if (ev.rtt < this.roundMinRtt) this.roundMinRtt = ev.rtt;
@@ -264,7 +261,7 @@ export class BbrController implements CongestionController {
     this.reorderHeld = ev.reorderPackets * this.config.mss;
 
     this.updateMode(now, ev.bytesInFlight);
-    this.updateControls();
+    this.updateControls(ev.liveBesideBulk);
     const overfilling = this.mode === 'drain' || (this.mode === 'startup' && sample.ackedBytes > 0 && !sample.isAppLimited);
     if (overfilling) this.steadySince = Infinity;
     else if (this.steadySince === Infinity) this.steadySince = now;
@@ -554,7 +551,7 @@ export class BbrController implements CongestionController {
     return (this.btlBw / (1 - this.lossRate)) * this.minRtt;
   }
 
-  private updateControls(): void {
+  private updateControls(liveBesideBulk: boolean): void {
     switch (this.mode) {
       case 'startup':
         this.pacingGain = this.carefulRound >= 0 ? CAREFUL_GAIN : this.gentle ? LIVE_STARTUP_GAIN : STARTUP_GAIN;
@@ -587,7 +584,7 @@ export class BbrController implements CongestionController {
       this.pacingRate = Math.min(this.config.maxRate, rate);
       const floor = this.mode === 'startup' ? this.startupCwnd : 4 * mss;
       this.cwnd = Math.max(floor, this.cwndGain * this.bdp() + this.arrivalSpread() + 3 * 2 * mss);
-      if (this.mode === 'probe_bw' && this.pacingGain > 1 && this.liveBesideBulk) {
+      if (this.mode === 'probe_bw' && this.pacingGain > 1 && liveBesideBulk) {
         this.cwnd = Math.min(this.cwnd, Math.max(floor, PROBE_BESIDE_LIVE_INFLIGHT * Math.max(this.bdp(), this.probeStartInflight)));
       }
     }
