@@ -113,22 +113,26 @@ describe('listener handshake defences', () => {
     const listener = new Listener({ psk: PSK, rng: new SeededRng(1), maxSessions: 100_000, handshakeRate: { perSecond: 1e9, burst: 1e9 } });
     const real = inits(300, 11);
     const forged = real.map((p, i) => flipped(p, 60 + (i % 15)));
-    const time = (batch: Uint8Array[], rounds: number): number => {
-      const t = performance.now();
-      for (let r = 0; r < rounds; r++) for (const p of batch) listener.handleDatagram(0, WALL, p);
-      return ((performance.now() - t) * 1000) / (rounds * batch.length);
-    };
-    time(forged, 100);
-    time(real.slice(0, 100), 1);
-    const accepted = time(real.slice(100), 1);
-    const forgedUs = time(forged, 200);
-    const replayedUs = time(real, 200);
+    // Each cost is the fastest of several short windows, so a window in which the test process
+    // was preempted or collected garbage on a busy machine does not count as the code's cost.
+    const fastest = (windows: Uint8Array[][], listenerUnderTest: Listener, rounds: number): number =>
+      Math.min(
+        ...windows.map((batch) => {
+          const t = performance.now();
+          for (let r = 0; r < rounds; r++) for (const p of batch) listenerUnderTest.handleDatagram(0, WALL, p);
+          return ((performance.now() - t) * 1000) / (rounds * batch.length);
+        }),
+      );
+    const fifths = (batch: Uint8Array[]): Uint8Array[][] => [0, 1, 2, 3, 4].map((i) => batch.slice((i * batch.length) / 5, ((i + 1) * batch.length) / 5));
+    fastest([forged], listener, 100);
+    fastest([real.slice(0, 100)], listener, 1);
+    const accepted = fastest(fifths(real.slice(100)), listener, 1);
+    const forgedUs = fastest(fifths(forged), listener, 40);
+    const replayedUs = fastest(fifths(real), listener, 40);
     const throttled = new Listener({ psk: PSK, rng: new SeededRng(1), handshakeRate: { perSecond: 1, burst: 1 } });
     const fresh = inits(1000, 12);
-    for (const p of fresh.slice(0, 500)) throttled.handleDatagram(0, WALL, p);
-    const t = performance.now();
-    for (const p of fresh.slice(500)) throttled.handleDatagram(0, WALL, p);
-    const throttledUs = ((performance.now() - t) * 1000) / 500;
+    fastest([fresh.slice(0, 500)], throttled, 1);
+    const throttledUs = fastest(fifths(fresh.slice(500)), throttled, 1);
     console.log(
       `handshake cost per init: accepted ${accepted.toFixed(1)} µs, forged ${forgedUs.toFixed(1)} µs, replayed ${replayedUs.toFixed(1)} µs, ` +
         `rate-limited ${throttledUs.toFixed(1)} µs`,
