@@ -1,6 +1,7 @@
 /** WebRTC settings from flags and from a config file. */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { CliError } from '../../src/cli/errors.ts';
 import { parseRelayArgs } from '../../src/cli/relayOptions.ts';
 import { tempDir, writeTemp } from '../cli/run.ts';
 
@@ -44,5 +45,23 @@ describe('WebRTC relay settings', () => {
     expect(s.stunServers).toEqual(['stun:stun.example.net:3478', 'turn:bering:secret@turn.example.net:3478']);
     const exit = writeTemp(dir, 'exit.json', JSON.stringify({ udpListen: '0.0.0.0:7000', webrtcListen: '0.0.0.0:7001', forward: '192.168.1.10:32400', keyFile }));
     expect(parseRelayArgs(['--config', exit])).toMatchObject({ udpListen: [{ host: '0.0.0.0', port: 7000 }], webrtcListen: { host: '0.0.0.0', port: 7001 } });
+  });
+
+  it.each([
+    [['--tcp-listen', '127.0.0.1:1', '--peer', 'quic://127.0.0.1:7000'], /--peer: unknown path kind in 'quic:\/\/127.0.0.1:7000'/],
+    [['--tcp-listen', '127.0.0.1:1', '--peer', 'webrtc://nowhere'], /--peer: bad address 'nowhere'/],
+    [['--tcp-listen', '127.0.0.1:1', '--webrtc-listen', '127.0.0.1:7001', '--peer', '127.0.0.1:7000'], /give either --peer \(dial the other relay\) or --webrtc-listen \(wait for it\), not both/],
+    [['--tcp-listen', '127.0.0.1:1', '--peer', 'webrtc://127.0.0.1:7001', '--stun', 'stun.example.net'], /--stun: bad STUN\/TURN server 'stun.example.net'/],
+    [['--tcp-listen', '127.0.0.1:1', '--peer', '127.0.0.1:7000', '--stun', 'stun:stun.example.net:3478'], /--stun: STUN servers serve WebRTC paths only/],
+  ])('names the mistake in %j as a flag error', (args, message) => {
+    let thrown: unknown;
+    try {
+      parseRelayArgs([...args, '--key-file', keyFile]);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(CliError);
+    expect((thrown as CliError).message).toMatch(message);
+    expect((thrown as CliError).exitCode).toBe(2);
   });
 });
