@@ -107,7 +107,9 @@ export class WarmUp {
 
   private send(session: Session, toListener: boolean): void {
     for (let t = session.pollTransmit(this.now); t !== null; t = session.pollTransmit(this.now)) {
-      this.inFlight.push({ at: this.now + LINK_DELAY_MS, toListener, bytes: t.bytes });
+      // A copy in an ArrayBuffer of its own, as a socket hands a datagram over: the receiver
+      // opens it in place, and the sender may still hold the original for FEC.
+      this.inFlight.push({ at: this.now + LINK_DELAY_MS, toListener, bytes: new Uint8Array(t.bytes) });
     }
   }
 

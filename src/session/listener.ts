@@ -162,7 +162,8 @@ export class Listener {
 
   /**
    * Feeds a datagram that arrived on any listening socket, from `from` on the driver's socket
-   * number `local` (see `Session.handleDatagram`). Never throws on bad input.
+   * number `local` (see `Session.handleDatagram`, which also says who owns `bytes` then). Never
+   * throws on bad input.
    */
   handleDatagram(now: Millis, wallNow: UnixMillis, bytes: Uint8Array, from?: PeerAddress, local = 0): ListenerResult {
     const type = packetType(bytes);

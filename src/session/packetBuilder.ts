@@ -190,7 +190,7 @@ export class PacketBuilder {
   /** Seals the packet in the scratch buffer; `frames` null means not ack-eliciting, not tracked. */
   private finish(now: Millis, path: Path, w: ByteWriter, frames: SentFrame[] | null, fecGroup: SendGroup | null): Transmit {
     const pn = path.nextPn++;
-    const bytes = this.sealer.seal(path.id, pn, this.plain.subarray(0, w.pos));
+    const bytes = this.sealer.seal(path.id, pn, this.plain.subarray(0, w.pos), fecGroup !== null);
     this.fecEncoder?.onPacketSent();
     path.counters.packetsSent++;
     path.counters.bytesSent += bytes.length;

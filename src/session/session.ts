@@ -4,7 +4,7 @@ import type { ReedSolomon } from '../fec/index.ts';
 import { WireError } from '../wire/errors.ts';
 import type { SessionKeys } from '../wire/handshake.ts';
 import { RecvKeys, SendKeys } from '../wire/keyUpdate.ts';
-import { PacketType, packetType, peekSessionId } from '../wire/packet.ts';
+import { isFecSource, PacketType, packetType, peekSessionId } from '../wire/packet.ts';
 import type { PathId, ReadResult, Receipt, SessionEvent, StreamId, Transmit } from './api.ts';
 import { PACER_BURST_MS } from './cc/pacer.ts';
 import { CloseCode } from './closeCode.ts';
@@ -178,7 +178,9 @@ export class Session {
    * a packet FEC restored, or a replay), else 'dropped'. Never throws on bad input: garbage is
    * counted and dropped. A driver whose paths have addresses (the UDP listener) gives the
    * source, `from` and the index of the `local` socket it came in on, and sends the path's
-   * packets to {@link pathAddress}; one with connected sockets leaves them out.
+   * packets to {@link pathAddress}; one with connected sockets leaves them out. Takes `bytes`:
+   * it is decrypted in place and its stream data kept as views of it (see `PacketOpener.open`),
+   * so hand over a buffer of its own, as a socket does, and never the same one twice.
    */
   handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local = 0): Receipt {
     this.noteEntry(now);
@@ -228,7 +230,8 @@ export class Session {
       return 'accepted';
     }
     path.received.onPacket(now, packet.pn, rx.eliciting);
-    if (rx.fecGroup >= 0 && this.fecDecoder !== null && !restored) {
+    // Only a packet sealed as an FEC source still holds its sealed bytes: any other was opened in place.
+    if (rx.fecGroup >= 0 && this.fecDecoder !== null && !restored && isFecSource(bytes)) {
       this.restoredQueue.push(...this.fecDecoder.onSource(now, rx.fecGroup, rx.fecIndex, bytes));
     }
     return 'accepted';

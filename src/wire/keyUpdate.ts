@@ -60,8 +60,8 @@ export class SendKeys {
   }
 
   /** Seals one packet under the current key (see `PacketSealer.seal`). */
-  seal(pathId: number, pn: number, payload: Uint8Array): Buffer {
-    return this.sealer.seal(pathId, pn, payload);
+  seal(pathId: number, pn: number, payload: Uint8Array, fecSource = false): Buffer {
+    return this.sealer.seal(pathId, pn, payload, fecSource);
   }
 
   /** When the current key is due for replacement by age. */

@@ -172,7 +172,9 @@ export function soak(opts: SoakOptions): SoakReport {
       d = { toListener, pathId: b[1], bytes: b };
     }
     injected++;
-    const ok = d.toListener ? listener.handleDatagram(now, WALL_EPOCH + now, d.bytes).kind !== 'drop' : dialer.handleDatagram(now, d.pathId, d.bytes) === 'accepted';
+    // A buffer of its own per injection, as from a socket: the receiver opens it in place.
+    const bytes = Uint8Array.from(d.bytes);
+    const ok = d.toListener ? listener.handleDatagram(now, WALL_EPOCH + now, bytes).kind !== 'drop' : dialer.handleDatagram(now, d.pathId, bytes) === 'accepted';
     if (ok) injectedAccepted++;
   });
 

@@ -44,7 +44,7 @@ import {
   type FrameVisitor,
 } from '../../src/wire/frames.ts';
 import { HandshakeInitiator } from '../../src/wire/handshake.ts';
-import { DATA_HEADER_LEN, PacketSealer, PacketType } from '../../src/wire/packet.ts';
+import { DATA_HEADER_LEN, PacketSealer, PacketType, packetType } from '../../src/wire/packet.ts';
 import { simPair, Transfers, WALL_EPOCH, type Captured } from './simPair.ts';
 
 const PSK = new Uint8Array(32).fill(0x5a);
@@ -223,7 +223,7 @@ class Generator {
 
   /** Handshake-shaped: a captured init or response flipped, or an init under another key. */
   private handshake(): Uint8Array {
-    const shaped = this.corpus.filter((c) => c.bytes[0] !== PacketType.Data);
+    const shaped = this.corpus.filter((c) => packetType(c.bytes) !== PacketType.Data);
     const r = this.rng.next();
     if (r < 0.4 && shaped.length > 0) return this.bitFlip(this.pick(shaped).bytes);
     if (r < 0.7) {
@@ -283,10 +283,13 @@ export function fuzzDatagrams(opts: { seed: number; count: number; onProgress?: 
     report.datagrams++;
     report.byKind[input.kind] = (report.byKind[input.kind] ?? 0) + 1;
     if (input.kind === 'replay') report.replays++;
+    // A buffer of its own per datagram, as from a socket: a receiver opens it in place, and the
+    // corpus is replayed again later.
+    const bytes = Uint8Array.from(input.bytes);
     try {
       if (input.target === 'listener') {
-        if (listener.handleDatagram(now, WALL_EPOCH + now, input.bytes).kind !== 'drop') report.answered++;
-      } else if (dialer.handleDatagram(now, input.pathId, input.bytes) === 'accepted') {
+        if (listener.handleDatagram(now, WALL_EPOCH + now, bytes).kind !== 'drop') report.answered++;
+      } else if (dialer.handleDatagram(now, input.pathId, bytes) === 'accepted') {
         report.answered++;
       }
     } catch (err) {

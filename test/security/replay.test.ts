@@ -9,7 +9,7 @@ import { SeededRng } from '../../src/base/rng.ts';
 import type { PathSpec } from '../../src/sim/network.ts';
 import { symmetric } from '../../src/sim/network.ts';
 import { HandshakeInitiator } from '../../src/wire/handshake.ts';
-import { DATA_HEADER_LEN, PacketType } from '../../src/wire/packet.ts';
+import { DATA_HEADER_LEN, PacketType, packetType } from '../../src/wire/packet.ts';
 import type { Listener } from '../../src/session/listener.ts';
 import type { Session } from '../../src/session/session.ts';
 import { simPair, Transfers, WALL_EPOCH, type Captured } from './simPair.ts';
@@ -74,14 +74,14 @@ function run(attack?: (ctx: { pair: ReturnType<typeof simPair>; captured: Captur
   const inject = (at: number, c: Captured): void => {
     net.at(at, (now) => {
       result.injected++;
-      const type = c.bytes[0];
+      const type = packetType(c.bytes);
       if (type === PacketType.Data) result.injectedData[c.toListener ? 'toListener' : 'toDialer']++;
       if (type === PacketType.HandshakeInit) result.injectedInits++;
       const server = listenerSide.peerOf(dialer);
       const before = { listener: refusedByListener(listener), server: server === undefined ? 0 : refusedBy(server), dialer: refusedBy(dialer) };
-      const ok = c.toListener
-        ? listener.handleDatagram(now, WALL_EPOCH + now, c.bytes).kind !== 'drop'
-        : dialer.handleDatagram(now, c.pathId, c.bytes) === 'accepted';
+      // Each injection in a buffer of its own, as from a socket: a receiver opens it in place.
+      const bytes = Uint8Array.from(c.bytes);
+      const ok = c.toListener ? listener.handleDatagram(now, WALL_EPOCH + now, bytes).kind !== 'drop' : dialer.handleDatagram(now, c.pathId, bytes) === 'accepted';
       if (ok) {
         result.accepted++;
         return;

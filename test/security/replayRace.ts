@@ -8,7 +8,7 @@
 import type { PeerAddress } from '../../src/session/pathValidation.ts';
 import { SeededRng } from '../../src/base/rng.ts';
 import { transPacific } from '../../src/sim/network.ts';
-import { PacketType } from '../../src/wire/packet.ts';
+import { PacketType, packetType } from '../../src/wire/packet.ts';
 import { simPair, Transfers } from './simPair.ts';
 
 const PSK = new Uint8Array(32).fill(0x5a);
@@ -70,7 +70,8 @@ export function raceRun(opts: RaceOptions): RaceRun {
   const inject = (at: number, bytes: Uint8Array): void => {
     net.at(at, (now) => {
       result.injected++;
-      listenerSide.deliver(now, 0, bytes, ATTACKER);
+      // A buffer of its own per injection, as from a socket: the receiver opens it in place.
+      listenerSide.deliver(now, 0, Uint8Array.from(bytes), ATTACKER);
     });
   };
   if (opts.raceFrom !== undefined) {
@@ -79,7 +80,7 @@ export function raceRun(opts: RaceOptions): RaceRun {
     const poll = dialerSide.pollTransmit.bind(dialerSide);
     dialerSide.pollTransmit = (now: number) => {
       const t = poll(now);
-      if (t !== null && t.bytes[0] === PacketType.Data && now >= raceFrom) {
+      if (t !== null && packetType(t.bytes) === PacketType.Data && now >= raceFrom) {
         const copy = Uint8Array.from(t.bytes);
         // Raced ahead of the original, and replayed again after it.
         for (let c = 0; c < racedCopies; c++) inject(now + RACE_LEAD_MS * (1 - c / racedCopies), copy);

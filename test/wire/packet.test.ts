@@ -9,6 +9,7 @@ import {
   PacketOpener,
   PacketSealer,
   PacketType,
+  isFecSource,
   packetType,
   peekSessionId,
 } from '../../src/wire/packet.ts';
@@ -54,6 +55,41 @@ describe('Data packets', () => {
         expect(opener.open(tampered), `byte ${i}`).toBeNull();
       }
       expect(opener.open(packet)).not.toBeNull();
+    }),
+  );
+
+  it(
+    'opens a packet where it lies, and an FEC source into a buffer of its own, its sealed bytes intact for the decoder',
+    seeded((rng) => {
+      const key = bytes(rng, 32);
+      const sealer = new PacketSealer(key, 7);
+      const opener = new PacketOpener(key);
+      const payload = bytes(rng, 1200);
+      const plain = sealer.seal(1, 10, payload);
+      const opened = opener.open(plain)!;
+      expect(Buffer.from(opened.payload).equals(Buffer.from(payload))).toBe(true);
+      expect(opened.payload.buffer).toBe(plain.buffer);
+      expect(opened.payload.byteOffset).toBe(plain.byteOffset + DATA_HEADER_LEN);
+      expect(isFecSource(plain)).toBe(false);
+
+      const source = sealer.seal(1, 11, payload, true);
+      expect(packetType(source)).toBe(PacketType.Data);
+      expect(isFecSource(source)).toBe(true);
+      expect(peekSessionId(source)).toBe(7);
+      const sealedCopy = Buffer.from(source);
+      const fromSource = opener.open(source)!;
+      expect(fromSource.pn).toBe(11);
+      expect(Buffer.from(fromSource.payload).equals(Buffer.from(payload))).toBe(true);
+      expect(fromSource.payload.buffer).not.toBe(source.buffer);
+      expect(source.equals(sealedCopy)).toBe(true);
+
+      // The type byte is authenticated: a packet cannot be passed off as the other kind.
+      const retyped = sealer.seal(1, 12, payload, true);
+      retyped[0] = PacketType.Data;
+      expect(opener.open(retyped)).toBeNull();
+      const promoted = sealer.seal(1, 13, payload);
+      promoted[0] = sealedCopy[0];
+      expect(opener.open(promoted)).toBeNull();
     }),
   );
 
