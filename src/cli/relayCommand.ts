@@ -6,7 +6,7 @@ import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
 import { relayStatus } from '../relay/status.ts';
 import { loadFec } from '../fec/index.ts';
 import { sessionCore, startRelay, type RelaySpec } from '../relay/startRelay.ts';
-import { WarmUp, warmUpInBackground } from '../relay/warmUp.ts';
+import { WARM_UP_BEFORE_LISTEN_MS, WarmUp, warmUpInBackground } from '../relay/warmUp.ts';
 import { keyFileExposure } from './key.ts';
 import { CliError } from './errors.ts';
 import { StreamTraceFile } from '../io/streamTrace.ts';
@@ -77,6 +77,14 @@ export async function relayCommand(args: string[]): Promise<number> {
   if (exposure !== null) log.warn(exposure);
   const trace = openStreamTrace();
   const startedAt = performance.now();
+  // A second of CPU per start: worth it before the first viewer, not where a script or a test
+  // suite starts relays by the dozen. It runs before the ports open, so that whoever can connect
+  // meets a compiled data path; what the budget leaves goes on in the background.
+  const warm = process.env.BERING_WARM_UP !== '0' ? new WarmUp(fec) : null;
+  if (warm !== null) {
+    warm.step(() => performance.now(), WARM_UP_BEFORE_LISTEN_MS);
+    log.debug({ bytes: warm.delivered, ms: Math.round(performance.now() - startedAt) }, 'data path warmed up before listening');
+  }
   const relay = await startRelay({
     tcp: tcpRole(settings),
     udp: settings.peers !== undefined ? { peers: settings.peers } : { listen: settings.udpListen! },
@@ -112,11 +120,9 @@ export async function relayCommand(args: string[]): Promise<number> {
   );
   // After the start line, so that a capped buffer's advice is the next thing the operator reads.
   await probeSocketBuffers(relay.diagnostics);
-  // A second of CPU per start: worth it before the first viewer, not where a script or a test
-  // suite starts relays by the dozen.
-  if (process.env.BERING_WARM_UP !== '0') {
+  if (warm !== null && !warm.done) {
     const warmStart = performance.now();
-    void warmUpInBackground(new WarmUp(fec), () => relay.openStreams > 0).then((bytes) =>
+    void warmUpInBackground(warm, () => relay.openStreams > 0).then((bytes) =>
       log.debug({ bytes, ms: Math.round(performance.now() - warmStart) }, 'data path warmed up'),
     );
   }

@@ -1,11 +1,13 @@
 /**
  * The relay's start-up warm-up: an in-memory session pair that must really carry its streams both
- * ways (a warm-up that stalls would warm nothing), and that gives way to real streams.
+ * ways (a warm-up that stalls would warm nothing), that runs before the relay opens its ports, and
+ * that gives way to real streams.
  */
 import { describe, expect, it } from 'vitest';
 import { loadFec } from '../../src/fec/index.ts';
 import { WARM_UP_BYTES, WarmUp, warmUpInBackground } from '../../src/relay/warmUp.ts';
-import { until } from './harness.ts';
+import { BeringProcess, run, tempDir, writeTemp } from '../cli/run.ts';
+import { freePort, until } from './harness.ts';
 
 const fec = loadFec();
 
@@ -39,5 +41,23 @@ describe('warm-up', () => {
     busy = false;
     expect(await finished).toBeGreaterThanOrEqual(2 * WARM_UP_BYTES);
     expect(warm.done).toBe(true);
+  });
+
+  it('runs in a real relay before its ports open, so the first client meets a warm data path', async () => {
+    const keyFile = writeTemp(tempDir(), 'bering.key', (await run(['keygen'])).stdout);
+    const exit = BeringProcess.start(['relay', '--udp-listen', `127.0.0.1:${await freePort('udp')}`, '--forward', '127.0.0.1:9', '--key-file', keyFile], {
+      BERING_WARM_UP: '1',
+      LOG_LEVEL: 'debug',
+    });
+    try {
+      await exit.waitFor('listening for peers');
+      const lines = exit.logs.map((l) => l.msg);
+      const warmed = lines.indexOf('data path warmed up before listening');
+      expect(warmed, exit.stderr).toBeGreaterThanOrEqual(0);
+      expect(warmed).toBeLessThan(lines.indexOf('listening for peers'));
+      expect(exit.logs[warmed].bytes).toBeGreaterThan(0);
+    } finally {
+      await exit.kill('SIGKILL');
+    }
   });
 });
