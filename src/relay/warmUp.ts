@@ -17,6 +17,7 @@ import type { ReedSolomon } from '../fec/index.ts';
 import { Listener } from '../session/listener.ts';
 import { cryptoRng } from '../io/cryptoRng.ts';
 import { Session } from '../session/session.ts';
+import { ownedAsFromSocket } from '../wire/packet.ts';
 import type { Millis } from '../base/time.ts';
 
 /** Stream bytes sent each way: about what the optimizing compiler needs to take over. */
@@ -113,9 +114,7 @@ export class WarmUp {
 
   private send(session: Session, toListener: boolean): void {
     for (let t = session.pollTransmit(this.now); t !== null; t = session.pollTransmit(this.now)) {
-      // A copy in an ArrayBuffer of its own, as a socket hands a datagram over: the receiver
-      // opens it in place, and the sender may still hold the original for FEC.
-      this.inFlight.push({ at: this.now + LINK_DELAY_MS, toListener, bytes: new Uint8Array(t.bytes) });
+      this.inFlight.push({ at: this.now + LINK_DELAY_MS, toListener, bytes: ownedAsFromSocket(t.bytes) });
     }
   }
 

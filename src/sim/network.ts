@@ -12,9 +12,9 @@ import { Link, linkRng, type LinkConfig } from './link.ts';
  * sans-IO calls of `src/session/api.ts`.
  *
  * Ownership: the simulator keeps the `bytes` of a transmit until it is delivered, without copying,
- * so a node must hand out a fresh buffer per transmit (or copy before returning it). It delivers
- * a copy in an ArrayBuffer of its own, as a socket does: the receiver may decrypt it in place and
- * keep views of it, and its memory accounting charges the buffer behind a view.
+ * so a node must hand out a fresh buffer per transmit (or copy before returning it), and it
+ * delivers that buffer itself: a node that needs a socket's ownership (an ArrayBuffer of its own
+ * per datagram) copies on arrival.
  */
 export interface SimNode {
   handleDatagram(now: Millis, pathId: number, bytes: Uint8Array): void;
@@ -198,7 +198,7 @@ export class SimNetwork {
       this.stats.events++;
       if (tag >= 0) {
         const node = (tag & 1) === TO_B ? this.b : this.a;
-        node.handleDatagram(now, tag >> 1, new Uint8Array(payload as Uint8Array));
+        node.handleDatagram(now, tag >> 1, payload as Uint8Array);
       } else if (tag === TAG_AT) {
         (payload as (now: Millis) => void)(now);
       } else {

@@ -6,6 +6,7 @@ import type { Listener } from '../../src/session/listener.ts';
 import type { PeerAddress } from '../../src/session/pathValidation.ts';
 import type { Session } from '../../src/session/session.ts';
 import type { SimNode } from '../../src/sim/network.ts';
+import { ownedAsFromSocket } from '../../src/wire/packet.ts';
 
 /** Wall-clock epoch the simulated handshakes claim; listener wall time is this plus `now`. */
 export const WALL_EPOCH = 1_800_000_000_000;
@@ -56,7 +57,7 @@ export class ListenerSide implements SimNode {
   /** A datagram from `from` (a stranger's address, say) arrives on `pathId`'s listening socket. */
   deliver(now: number, pathId: number, bytes: Uint8Array, from: PeerAddress | undefined): void {
     this.tap?.(pathId, bytes);
-    const r = this.listener.handleDatagram(now, WALL_EPOCH + now, bytes, from);
+    const r = this.listener.handleDatagram(now, WALL_EPOCH + now, ownedAsFromSocket(bytes), from);
     if (r.kind === 'accepted') {
       this.sessions.push(r.session);
       this.replies.push({ pathId, bytes: r.reply });
@@ -111,7 +112,7 @@ export class DialerSide implements SimNode {
   constructor(readonly session: Session) {}
   handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
     this.tap?.(pathId, bytes);
-    this.session.handleDatagram(now, pathId, bytes);
+    this.session.handleDatagram(now, pathId, ownedAsFromSocket(bytes));
   }
   pollTransmit(now: number) {
     return this.session.pollTransmit(now);
