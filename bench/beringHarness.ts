@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ImpairmentProxy } from '../src/lab/impairmentProxy.ts';
 import { beringNodeArgs } from '../src/lab/beringBin.ts';
 import { spawnChild } from '../src/lab/children.ts';
-import { keepRelayLog, startUdpSystem, waitForLine, type Harness } from './harness.ts';
+import { keepRelayLog, relayNodeArgs, startUdpSystem, waitForLine, type Harness } from './harness.ts';
 import type { PathSpec } from './scenarios.ts';
 
 
@@ -35,7 +35,7 @@ export function startBering(opts: BeringOptions): Promise<Harness> {
     const relay = (name: 'exit relay' | 'entry relay', args: string[]): ChildProcess => {
       const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.RELAY_LOG_LEVEL ?? 'info' };
       if (opts.traceDir !== undefined) env.BERING_STREAM_TRACE = join(opts.traceDir, name === 'exit relay' ? 'exit.csv' : 'entry.csv');
-      const child = spawnChild(process.execPath, beringNodeArgs(['relay', ...args, '--key-file', opts.keyFile, ...opts.extraFlags]), { env });
+      const child = spawnChild(process.execPath, beringNodeArgs(['relay', ...args, '--key-file', opts.keyFile, ...opts.extraFlags], relayNodeArgs()), { env });
       keepRelayLog(child, name);
       return helpers.add(name, child);
     };

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { beringNodeArgs } from '../src/lab/beringBin.ts';
 import { spawnChild, stopChild } from '../src/lab/children.ts';
 import { freePort } from '../src/lab/freePort.ts';
-import { keepRelayLog, waitForLine } from './harness.ts';
+import { keepRelayLog, relayNodeArgs, waitForLine } from './harness.ts';
 import { KCPTUN_CLIENT, KCPTUN_FLAGS, KCPTUN_SERVER } from './kcptunHarness.ts';
 import { cpuSeconds, peakRssBytes } from './procStats.ts';
 
@@ -71,7 +71,7 @@ export async function startBeringPair(
   // RELAY_LOG_LEVEL=debug makes the relays log their path model every second, for diagnosis.
   const env = { ...process.env, LOG_LEVEL: process.env.RELAY_LOG_LEVEL ?? 'info' };
   const traced = (role: 'exit' | 'entry'): NodeJS.ProcessEnv => (traceDir === undefined ? env : { ...env, BERING_STREAM_TRACE: join(traceDir, `${role}.csv`) });
-  const nodeArgs = (process.env.RELAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const nodeArgs = relayNodeArgs();
   const udpPort = await freePort('udp');
   const exit = spawnChild(...pinned(cpus, process.execPath, beringNodeArgs(['relay', '--udp-listen', `127.0.0.1:${udpPort}`, '--forward', `127.0.0.1:${sinkPort}`, '--key-file', keyFile, ...extra, ...exitExtra], nodeArgs)), { env: traced('exit') });
   keepRelayLog(exit, 'exit relay');

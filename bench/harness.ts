@@ -67,7 +67,7 @@ export async function startUdpSystem(
   const started: Array<{ close(): Promise<void> }> = [];
   const helpers = new Helpers();
   const closeAll = async (): Promise<void> => {
-    await Promise.all(helpers.children.map((c) => stopChild(c, 'SIGKILL')));
+    await Promise.all(helpers.children.map((c) => stopChild(c, relayNodeArgs().length > 0 ? 'SIGTERM' : 'SIGKILL')));
     await Promise.all(started.map((s) => s.close()));
   };
   const viewerStart = EndpointProcess.start({});
@@ -93,6 +93,15 @@ export async function startUdpSystem(
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * Node flags for every relay the bench starts, from RELAY_NODE_ARGS (e.g. `--cpu-prof
+ * --cpu-prof-dir=DIR`). With any, relays are stopped by SIGTERM rather than SIGKILL, so that a
+ * profile is written at exit.
+ */
+export function relayNodeArgs(): string[] {
+  return (process.env.RELAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 }
 
 /**

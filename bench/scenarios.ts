@@ -88,6 +88,14 @@ export const SCENARIOS: Scenario[] = [
     seed: 121,
   },
   {
+    // The line-rate issue's two-path goal (#12): bering over both paths against bering over one.
+    name: 'two-lossy',
+    title: 'two 180 ms RTT paths, 100 Mbit/s each, 3% random loss on each',
+    paths: [symmetric({ ...TRANS_PACIFIC, lossRate: 0.03 }), symmetric({ ...TRANS_PACIFIC, lossRate: 0.03 })],
+    singlePathSystems: true,
+    seed: 141,
+  },
+  {
     name: 'asymmetric',
     title: 'two paths with 1% loss: 180 ms RTT at 100 Mbit/s and 280 ms RTT at 40 Mbit/s',
     paths: [symmetric({ ...TRANS_PACIFIC, lossRate: 0.01 }), symmetric({ delayMs: 140, rateMbps: 40, queueMs: 60, lossRate: 0.01 })],
