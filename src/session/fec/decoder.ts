@@ -1,7 +1,7 @@
 import { FecError } from '../../fec/errors.ts';
 import type { ReedSolomon } from '../../fec/index.ts';
 import type { Millis } from '../../base/time.ts';
-import { readShard, writeShard } from './shard.ts';
+import { readShard, ShardScratch } from './shard.ts';
 
 /** A group on the receiving side: what arrived of it so far. */
 interface RecvGroup {
@@ -32,6 +32,8 @@ export class FecDecoder {
   restoredPackets = 0;
   /** Groups that closed with more losses than repairs (left to ARQ). */
   failedGroups = 0;
+
+  private readonly scratch = new ShardScratch();
 
   constructor(private readonly rs: ReedSolomon) {}
 
@@ -92,12 +94,12 @@ export class FecDecoder {
     const n = g.k + g.m;
     const shards = new Array<Uint8Array | undefined>(n);
     const present = new Array<boolean>(n).fill(false);
+    // Received sources go in through scratch buffers; the missing slots stay empty, so the
+    // engine gives each restored datagram a buffer of its own.
     for (let i = 0; i < g.k; i++) {
       const d = g.sources[i];
       if (d === undefined || d.length + 2 > g.shardLength) continue;
-      const shard = new Uint8Array(g.shardLength);
-      writeShard(shard, d, g.shardLength);
-      shards[i] = shard;
+      shards[i] = this.scratch.write(i, d, g.shardLength);
       present[i] = true;
     }
     for (let j = 0; j < g.m; j++) {

@@ -1,10 +1,7 @@
 import type { ReedSolomon } from '../../fec/index.ts';
 import type { Millis } from '../../base/time.ts';
 import { repairCount, type FecLane, type FecParams } from './policy.ts';
-import { SHARD_PREFIX, writeShard } from './shard.ts';
-
-/** Scratch symbol size: a full datagram plus its length prefix, rounded up. */
-const SCRATCH_SHARD_BYTES = 1536;
+import { SHARD_PREFIX, ShardScratch } from './shard.ts';
 
 /** One FEC group on the sending side, from its first source packet until its last repair left. */
 export class SendGroup {
@@ -74,7 +71,7 @@ export class FecEncoder {
   /** Closed groups with repairs left to send, served round-robin (see {@link peekRepair}). */
   private readonly repairQueue: SendGroup[] = [];
   private repairCursor = 0;
-  private readonly scratch: Uint8Array[] = [];
+  private readonly scratch = new ShardScratch();
   private readonly scratchShards: Uint8Array[] = [];
   /** Packets the session sent so far, any kind, any path: the clock repairs are spaced by. */
   private packetsSent = 0;
@@ -199,16 +196,7 @@ export class FecEncoder {
     // The engine copies the symbols into its own memory: the same scratch buffers serve every group.
     const shards = this.scratchShards;
     shards.length = k;
-    for (let i = 0; i < k; i++) {
-      let buffer = this.scratch[i];
-      if (buffer === undefined || buffer.length < length) {
-        buffer = new Uint8Array(Math.max(length, SCRATCH_SHARD_BYTES));
-        this.scratch[i] = buffer;
-      }
-      const shard = buffer.subarray(0, length);
-      writeShard(shard, group.sources[i], length);
-      shards[i] = shard;
-    }
+    for (let i = 0; i < k; i++) shards[i] = this.scratch.write(i, group.sources[i], length);
     group.repairs = this.rs.encode(shards, m);
     this.repairQueue.push(group);
     this.repairPacketsQueued += m;
