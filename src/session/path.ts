@@ -120,8 +120,12 @@ export class Path {
    * probed with PATH_CHALLENGE until it answers.
    */
   state: 'validating' | 'up' | 'down' = 'validating';
-  /** The PATH_CHALLENGE data we wait to see echoed, and when to (re)send one. */
-  challenge: Uint8Array | null = null;
+  /**
+   * The PATH_CHALLENGE data we wait to see echoed (the latest few: an echo of any proves the
+   * path, since a re-sent challenge may go out before the first one's echo is back), and when to
+   * (re)send one.
+   */
+  challenges: Uint8Array[] = [];
   challengeDueAt: Millis = Infinity;
   /** A PATH_CHALLENGE from the peer to echo on this path. */
   responsePending: Uint8Array | null = null;

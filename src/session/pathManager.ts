@@ -218,9 +218,8 @@ export class PathManager {
       // The echo proves the new address reaches the peer both ways.
       return this.markUp(path, now);
     }
-    const expected = path.challenge;
-    if (expected === null || expected.some((b, i) => b !== data[i])) return false;
-    path.challenge = null;
+    if (!path.challenges.some((expected) => expected.every((b, i) => b === data[i]))) return false;
+    path.challenges.length = 0;
     path.challengeDueAt = Infinity;
     return this.markUp(path, now);
   }

@@ -128,9 +128,24 @@ describe('PacketBuilder', () => {
     a.challengeDueAt = 10;
     expect(read(builder.pathProbe(10, a)).frames).toEqual(['response 1,2,3,4,5,6,7,8', 'challenge 8']);
     expect(a.responsePending).toBeNull();
-    expect(a.challenge).not.toBeNull();
+    expect(a.challenges).toHaveLength(1);
     expect(a.challengeDueAt).toBe(10 + resolveSessionConfig({}).pathProbeIntervalMs);
     expect(a.bytesInFlight).toBe(0);
+  });
+
+  it('re-challenges a path never validated after 100, 200, 400 ms, then the probe interval, keeping the last four challenges', () => {
+    const { builder, paths, read } = setUp();
+    const fresh = paths.pathFor(2);
+    const interval = resolveSessionConfig({}).pathProbeIntervalMs;
+    fresh.challengeDueAt = 0;
+    const sentAt: number[] = [];
+    for (let now = 0; now <= 2000 && sentAt.length < 6; now++) {
+      if (fresh.challengeDueAt > now) continue;
+      expect(read(builder.pathProbe(now, fresh)).frames).toContain('challenge 8');
+      sentAt.push(now);
+    }
+    expect(sentAt).toEqual([0, 100, 300, 700, 700 + interval, 700 + 2 * interval]);
+    expect(fresh.challenges).toHaveLength(4);
   });
 
   it('a CLOSE packet carries the code and reason', () => {
