@@ -84,6 +84,9 @@ function headlines(results: BenchResults): Section {
       .map((r) => `${ratioText(hero.goodputMbps!, r.goodputMbps!)} ${label(results, r.system)}`);
     let text = `**${sc.name}** (${sc.title}): ${label(results, hero.system)} ${mbps(hero.goodputMbps!)} Mbit/s`;
     if (Number.isFinite(hero.limitMbps)) text += ` (${pct(hero.ratio!)} of the link's limit)`;
+    // What the second path adds: the same relays over one of the scenario's paths, same run.
+    const onePath = hero.system === 'bering-2path' ? runs.find((r) => r.system === 'bering') : undefined;
+    if (onePath !== undefined) text += `, ${ratioText(hero.goodputMbps!, onePath.goodputMbps!)} ${label(results, onePath.system)} over one path`;
     if (others.length > 0) text += `, ${others.join(', ')}`;
     const heroRun = (w: Workload | undefined): RunRecord | undefined => (w === undefined ? undefined : find(results, sc.name, hero.system, w.name));
     const delays = streams.flatMap((w) => {

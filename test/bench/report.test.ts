@@ -117,6 +117,17 @@ describe('bench report', () => {
     expect(md).toContain('Not run on this machine: kcptun: kcptun-client not found.');
   });
 
+  it('headlines what a second path adds: bering on two paths against bering on one, same run', () => {
+    const twoLossy = SCENARIOS.find((s) => s.name === 'two-lossy')!;
+    const twoPaths: BenchResults = {
+      ...results,
+      scenarios: [{ name: twoLossy.name, title: twoLossy.title, paths: twoLossy.paths, lossPercent: null, blackout: null, limitMbps: 194 }],
+      runs: [run('two-lossy', 'bering', 'bulk-down', { goodputMbps: 80, ratio: 0.82 }), run('two-lossy', 'bering-2path', 'bulk-down', { goodputMbps: 136, ratio: 0.7 })],
+    };
+    const md2 = renderMarkdown(twoPaths, buildSections(twoPaths));
+    expect(md2).toContain(`**two-lossy** (${twoLossy.title}): bering, 2 paths 136.0 Mbit/s (70% of the link's limit), 1.7× bering over one path.`);
+  });
+
   it('reports stream delays, with undelivered chunks as never', () => {
     expect(md).toContain('| loss3 | bering | 100/100 | 120 ms | 300 ms | 300 ms | 0 | 0.0 s |');
     expect(md).toContain('| loss3 | TCP cubic | 90/100 | 120 ms | never | never | 3 | never resumed |');
