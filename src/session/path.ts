@@ -19,6 +19,13 @@ const RESTORED_REMEMBERED = 256;
 
 /** Shortest silence that fails a path over, whatever its RTT: LAN-like paths jitter more than that. */
 const MIN_SILENCE_MS = 100;
+/** The packet after the largest acknowledged one whose ACK the silence check waits for (see `silenceDeadline`). */
+const AWAITED_NTH_PACKET = 3;
+/**
+ * How far past the largest acknowledged packet the silence check looks: ACK-only packets are not
+ * tracked, and with none tracked that far it falls back to the oldest packet outstanding.
+ */
+const AWAITED_SCAN_PACKETS = 64;
 /** How long after its last live packet a path still counts as carrying live traffic, at least. */
 const LIVE_TRAFFIC_WINDOW_MS = 100;
 /**
@@ -211,16 +218,24 @@ export class Path {
   }
 
   /**
-   * When this path counts as silent: it has data in flight, its oldest packet is overdue (a
-   * smoothed RTT plus the ACK delay since it left), and nothing arrived on it nor was
-   * acknowledged for a margin of four RTT deviations plus a quarter RTT since. A busy path ACKs
-   * every few milliseconds, so that much quiet after an ACK was due means the path is dark; a
-   * congested one keeps ACKing, only later. Infinity when idle.
+   * When this path counts as silent: it has data in flight, the third packet sent after the
+   * largest one acknowledged is overdue (a smoothed RTT plus the ACK delay since it left), and
+   * nothing arrived on it nor was acknowledged for a margin of four RTT deviations plus a quarter
+   * RTT since. A busy path ACKs every few milliseconds, so that much quiet after an ACK was due
+   * means the path is dark; a congested one keeps ACKing, only later. Infinity when idle.
+   *
+   * Not the oldest packet outstanding, nor the first after the largest acknowledged: either may
+   * be a loss not yet declared, whose ACK never comes, and after a pause in sending (a drain
+   * after start-up) no ACK is due until a packet after the pause has had its round trip. Timed
+   * from them, a 120 ms path losing 3% that start-up's drain had left idle for 300 ms, its last
+   * packet before the pause lost, was taken down 100 ms after it resumed, and everything in
+   * flight on it was sent again on the other paths. A busy path sends the third packet a moment
+   * after the first, so a dark one fails over as fast as before.
    */
   silenceDeadline(): Millis {
     if (this.state !== 'up' || this.elicitingInFlight === 0) return Infinity;
-    const oldest = this.history.oldest();
-    const ackDue = oldest === undefined ? -Infinity : oldest.timeSent + this.rtt.smoothed + this.config.maxAckDelayMs;
+    const awaited = (this.largestAcked >= 0 ? this.history.nthFrom(this.largestAcked + 1, AWAITED_NTH_PACKET, AWAITED_SCAN_PACKETS) : undefined) ?? this.history.oldest();
+    const ackDue = awaited === undefined ? -Infinity : awaited.timeSent + this.rtt.smoothed + this.config.maxAckDelayMs;
     const since = Math.max(this.lastAckProgressAt, this.lastReceivedAt, ackDue);
     return since + Math.max(MIN_SILENCE_MS, 4 * this.rtt.variance + this.rtt.smoothed / 4);
   }

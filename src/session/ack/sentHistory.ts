@@ -54,6 +54,24 @@ export class SentHistory {
     return p;
   }
 
+  /**
+   * The `nth` packet present from `pn` on (1: the first), looking at most `span` numbers ahead;
+   * the last one present there when there are fewer, undefined when there is none.
+   */
+  nthFrom(pn: number, nth: number, span: number): SentPacket | undefined {
+    const end = Math.min(this.tail, pn + span);
+    let found: SentPacket | undefined;
+    let count = 0;
+    for (let n = Math.max(pn, this.head); n < end && count < nth; n++) {
+      const p = this.slots[n & this.mask];
+      if (p !== undefined && p.pn === n) {
+        found = p;
+        count++;
+      }
+    }
+    return found;
+  }
+
   /** The oldest packet still present. */
   oldest(): SentPacket | undefined {
     this.skipHoles();

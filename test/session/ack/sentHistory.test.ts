@@ -24,6 +24,18 @@ describe('SentHistory', () => {
     expect(h.nextPn).toBe(20);
   });
 
+  it('finds the nth packet present from a number on, within a span, or the last one there', () => {
+    const h = new SentHistory();
+    for (const pn of [10, 11, 14, 15, 16, 40]) h.add(packet(pn));
+    h.take(11);
+    expect(h.nthFrom(11, 1, 64)?.pn).toBe(14);
+    expect(h.nthFrom(11, 3, 64)?.pn).toBe(16);
+    expect(h.nthFrom(15, 3, 64)?.pn).toBe(40);
+    expect(h.nthFrom(15, 3, 10)?.pn).toBe(16);
+    expect(h.nthFrom(41, 1, 64)).toBeUndefined();
+    expect(h.nthFrom(17, 1, 10)).toBeUndefined();
+  });
+
   it('is empty, with its lowest number past the last added, once everything is taken', () => {
     const h = new SentHistory();
     for (let pn = 0; pn < 5; pn++) h.add(packet(pn));
