@@ -24,7 +24,7 @@ const LOSS = 0.03;
  */
 const RATE_MBPS = 30;
 const QUEUE_MS = 40;
-const BYTES_EACH_WAY = 20 << 20;
+const BYTES_EACH_WAY = 12 << 20;
 /** What a busy host may add to any measured delay: late timers, a contended event loop. */
 const HOST_SLACK_S = 0.1;
 
@@ -140,7 +140,7 @@ describe('metrics endpoint over a lossy two-path tunnel', () => {
 
     // On a busy host a path can be declared down for a moment (its ACKs late past the silence
     // limit) and come back, and the smoothed RTT carries the delays of the transfer's busiest
-    // moments (this process runs the proxies and hashes 40 MiB at its end): the figures are read
+    // moments (this process runs the proxies and hashes 24 MiB at its end): the figures are read
     // once both relays see every path up and its smoothed RTT within reach of the path's own, which
     // the keep-alives' samples bring it back to each second.
     // Each proxy's counts are taken just before and just after the scrape: the relays keep

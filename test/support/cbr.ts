@@ -64,6 +64,11 @@ export function runCbr(opts: {
   downloadsPauseAtMs?: number;
   /** Probe both sessions and split each chunk's delay by stage. */
   breakdown?: boolean;
+  /**
+   * Before the stream the viewer fetches this many bytes on a stream of their own, as a player
+   * reads a manifest before the video; the stream opens once they are in (and not before `startAtMs`).
+   */
+  preambleBytes?: number;
 }): CbrResult {
   const chunkBytes = opts.chunkBytes ?? 16 * 1024;
   const intervalMs = (chunkBytes * 8) / (opts.rateMbps * 1000);
@@ -95,9 +100,20 @@ export function runCbr(opts: {
   let downloadAtEnd = -1;
   let downloadsFrom = 0;
   const downloadTotal = (): number => downloadReceived.reduce((a, b) => a + b, 0);
+  let preambleLeft = opts.preambleBytes ?? 0;
+  let preambleId = -1;
+  let preambleServer = -1;
   net.onStep((now) => {
     const server = listenerNode.peerOf(dialer);
-    if (streamId < 0 && dialer.isConnected && now >= (opts.startAtMs ?? 0)) {
+    if (preambleLeft > 0 && preambleId < 0 && dialer.isConnected) {
+      preambleId = dialer.openStream('meta')!;
+      dialer.streamWrite(preambleId, new Uint8Array([0]));
+      wake(now);
+    }
+    if (preambleId >= 0) {
+      for (let r = dialer.streamRead(preambleId); r !== null && r !== 'fin'; r = dialer.streamRead(preambleId)) preambleLeft -= r.length;
+    }
+    if (streamId < 0 && preambleLeft === 0 && dialer.isConnected && now >= (opts.startAtMs ?? 0)) {
       streamId = dialer.openStream('plex')!;
       dialer.streamWrite(streamId, new Uint8Array([0]));
       wake(now);
@@ -116,7 +132,11 @@ export function runCbr(opts: {
     if (server !== undefined) {
       for (let ev = server.pollEvent(); ev !== null; ev = server.pollEvent()) {
         if (ev.type === 'streamOpened') {
-          if (serverStream < 0) serverStream = ev.streamId;
+          if (preambleId >= 0 && preambleServer < 0) {
+            preambleServer = ev.streamId;
+            server.streamWrite(preambleServer, patternChunk(0, opts.preambleBytes!));
+            wake(now);
+          } else if (serverStream < 0) serverStream = ev.streamId;
           else {
             serverDownloads.push(ev.streamId);
             downloadWritten.push(0);

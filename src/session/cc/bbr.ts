@@ -155,7 +155,7 @@ export class BbrController implements CongestionController {
   private startupFloorRate: number;
   /** Some ACK since the start (or the last reset) measured the path, not the application's pace. */
   private measured = false;
-  /** Some ACK acknowledged a packet sent after something had been delivered: not the first flight. */
+  /** The last ACK acknowledged a packet sent after part of its flight had been delivered. */
   private beyondFirstFlight = false;
   /** A download shared a long path with live data in this start-up: it grows gently. */
   private gentle = false;
@@ -232,6 +232,7 @@ export class BbrController implements CongestionController {
         this.minRttStamp = now;
       }
     }
+    if (sample.ackedBytes > 0) this.beyondFirstFlight = !sample.isFirstFlight;
     if (this.mode === 'startup') this.checkStartupQueue(ev.rtt);
     this.roundAcked += sample.ackedBytes;
     this.roundLost += ev.lostBytes;
@@ -245,7 +246,6 @@ export class BbrController implements CongestionController {
         this.filterRoundStart = now;
       }
     }
-    if (sample.ackedBytes > 0 && sample.priorDelivered > 0) this.beyondFirstFlight = true;
     if (sample.ackedBytes > 0 && !sample.isAppLimited) {
       this.roundHadFullSample = true;
       this.measured = true;
@@ -484,7 +484,10 @@ export class BbrController implements CongestionController {
     // Not on the first flight's word: its bandwidth samples are what of it has come back so far
     // (13-22 of 100 Mbit/s on real relays, whose cold first flight read 30 ms over the path's
     // RTT). Drained there, or held careful at 1.25x of such a sample, a 60 Mbit/s stream was paced
-    // at 17 Mbit/s and queued 150 ms in the sender in its first second.
+    // at 17 Mbit/s and queued 150 ms in the sender in its first second. Any flight from an idle
+    // path, not only the session's first: after a 64 KiB reply had ended the session's, a stream
+    // opened on it was held careful at 1.25x of its first flight (31 of the 80 Mbit/s it needed
+    // with its repairs) and queued 135 ms in the sender (real relays, bench clean).
     if (!this.beyondFirstFlight) {
       this.highRttSamples = 0;
       return;

@@ -7,6 +7,11 @@ export interface RateSample {
   deliveryRate: number;
   /** The sample was taken while the sender had nothing to send: a lower bound only. */
   isAppLimited: boolean;
+  /**
+   * The newest acknowledged packet left before anything sent since the path was last idle had
+   * been delivered: the sample is what of that flight has come back so far over a round trip.
+   */
+  isFirstFlight: boolean;
   /** Bytes newly acknowledged by this ACK. */
   ackedBytes: number;
   /** Path-wide delivered count when the newest acknowledged packet was sent (round tracking). */
@@ -34,8 +39,9 @@ export class DeliveryRateEstimator {
   private sampleSendElapsed: Millis = 0;
   private sampleAckElapsed: Millis = 0;
   private sampleAppLimited = false;
+  private sampleFirstFlight = false;
   private sampleAcked = 0;
-  private readonly sample: RateSample = { deliveryRate: 0, isAppLimited: false, ackedBytes: 0, priorDelivered: 0 };
+  private readonly sample: RateSample = { deliveryRate: 0, isAppLimited: false, isFirstFlight: false, ackedBytes: 0, priorDelivered: 0 };
 
   /** Stamps a packet about to be sent. `bytesInFlight` excludes the packet itself. */
   onPacketSent(packet: SentPacket, now: Millis, bytesInFlight: number): void {
@@ -65,6 +71,8 @@ export class DeliveryRateEstimator {
       this.sampleSendElapsed = packet.timeSent - packet.firstSentTime;
       this.sampleAckElapsed = now - packet.deliveredTime;
       this.sampleAppLimited = packet.isAppLimited;
+      // Both clocks start together when a flight leaves an idle path, and part at its first ACK.
+      this.sampleFirstFlight = packet.deliveredTime === packet.firstSentTime;
       this.firstSentTime = packet.timeSent;
     }
   }
@@ -74,6 +82,7 @@ export class DeliveryRateEstimator {
     const s = this.sample;
     s.ackedBytes = this.sampleAcked;
     s.isAppLimited = this.sampleAppLimited;
+    s.isFirstFlight = this.sampleFirstFlight;
     s.priorDelivered = Math.max(0, this.samplePriorDelivered);
     s.deliveryRate = 0;
     if (this.samplePriorDelivered >= 0) {

@@ -32,7 +32,7 @@ class Rounds {
       this.now += rtt;
       this.cc.onAck({
         now: this.now,
-        sample: { deliveryRate: rate, isAppLimited: opts.appLimited ?? false, ackedBytes: bytes, priorDelivered: prior },
+        sample: { deliveryRate: rate, isAppLimited: opts.appLimited ?? false, isFirstFlight: false, ackedBytes: bytes, priorDelivered: prior },
         rtt,
         minRtt: 40,
         bytesInFlight: bytes,
@@ -138,7 +138,7 @@ describe('BbrController', () => {
       delivered += 12 * MSS;
       cc.onAck({
         now,
-        sample: { deliveryRate: rate, isAppLimited: false, ackedBytes: 12 * MSS, priorDelivered },
+        sample: { deliveryRate: rate, isAppLimited: false, isFirstFlight: priorDelivered === 0, ackedBytes: 12 * MSS, priorDelivered },
         rtt,
         minRtt: 180,
         bytesInFlight,
@@ -155,6 +155,37 @@ describe('BbrController', () => {
     // The next flight's samples measure the path: the same rise now means a queue.
     for (let i = 0; i < 20; i++) ack(420 + i, delivered, 12_000, 240, 3_000_000);
     expect(cc.state).toBe('drain');
+  });
+
+  it('takes no word of a flight from an idle path after the first either: a stream opened after a short reply', () => {
+    // A 64 KiB reply came and went; 300 ms later a live stream leaves the idle path, and its first
+    // flight comes back over a queue the busy hosts built. Careful at 1.25x of what of it is back,
+    // the stream (80 Mbit/s with its repairs) was paced at 31 Mbit/s on real relays.
+    const cc = new BbrController(CONFIG);
+    cc.onRttHint(180);
+    let delivered = 0;
+    // Every packet of a flight left when the same count had been delivered: one round.
+    let flightFrom = 0;
+    const ack = (now: number, sample: { rate: number; firstFlight: boolean; appLimited: boolean }, rtt: number): void => {
+      const priorDelivered = flightFrom;
+      delivered += 12 * MSS;
+      cc.onAck({
+        now,
+        sample: { deliveryRate: sample.rate, isAppLimited: sample.appLimited, isFirstFlight: sample.firstFlight, ackedBytes: 12 * MSS, priorDelivered },
+        rtt,
+        minRtt: 180,
+        bytesInFlight: 1_000_000,
+        delivered,
+        lostBytes: 0,
+        reorderPackets: 0,
+        liveBesideBulk: false,
+      });
+    };
+    for (let i = 0; i < 4; i++) ack(180 + i, { rate: 350, firstFlight: true, appLimited: false }, 180);
+    flightFrom = delivered;
+    for (let i = 0; i < 30; i++) ack(700 + 5 * i, { rate: 2_000 + 200 * i, firstFlight: true, appLimited: true }, 210);
+    expect(cc.state).toBe('startup');
+    expect(cc.pacingRate).toBeGreaterThanOrEqual(CONFIG.initialRate);
   });
 
   it('leaves room in the window for the packets the path\'s reordering holds back, no more than 100 ms at the bottleneck rate', () => {

@@ -84,6 +84,26 @@ describe('DeliveryRateEstimator (draft-cheng-iccrg-delivery-rate-estimation)', (
     expect(after[0].isAppLimited).toBe(false);
   });
 
+  it('tells the packets of a flight that left an idle path from those sent once part of it was delivered', () => {
+    const d = new DeliveryRateEstimator();
+    // 64 packets leave an idle path in 6.4 ms and come back a round trip (180 ms) later.
+    const burst = send(d, 0, 64, 0.1);
+    d.onPacketAcked(burst[0], 180);
+    const first = d.takeSample(180);
+    expect(first.isFirstFlight).toBe(true);
+    expect(first.isAppLimited, 'data was queued behind every packet but the last').toBe(false);
+    const next = send(d, 181, 1, 0, 64, 63 * SIZE);
+    for (const p of burst.slice(1)) d.onPacketAcked(p, 186);
+    expect(d.takeSample(180).isFirstFlight, 'the rest of the first flight').toBe(true);
+    // Sent after that first ACK: the sample spans a round of deliveries, not what of the flight is back.
+    d.onPacketAcked(next[0], 361);
+    expect(d.takeSample(180).isFirstFlight).toBe(false);
+    // Idle again: the next flight starts over.
+    const later = send(d, 1000, 2, 1, 65, 0);
+    d.onPacketAcked(later[1], 1180);
+    expect(d.takeSample(180).isFirstFlight).toBe(true);
+  });
+
   it('reports the delivered count when the newest acknowledged packet left, for round counting', () => {
     const d = new DeliveryRateEstimator();
     const first = send(d, 0, 3, 1);
