@@ -6,7 +6,8 @@ import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
 import { relayStatus } from '../relay/status.ts';
 import { loadFec } from '../fec/index.ts';
 import { sessionCore, startRelay, type RelaySpec } from '../relay/startRelay.ts';
-import { WARM_UP_BEFORE_LISTEN_MS, WarmUp, warmUpInBackground } from '../relay/warmUp.ts';
+import { WARM_UP_BEFORE_LISTEN_MS, WARM_UP_BYTES, WarmUp, warmUpInBackground } from '../relay/warmUp.ts';
+import { warmUpThroughSockets } from '../relay/socketWarmUp.ts';
 import { keyFileExposure } from './key.ts';
 import { CliError } from './errors.ts';
 import { StreamTraceFile } from '../io/streamTrace.ts';
@@ -79,11 +80,16 @@ export async function relayCommand(args: string[]): Promise<number> {
   const startedAt = performance.now();
   // A second of CPU per start: worth it before the first viewer, not where a script or a test
   // suite starts relays by the dozen. It runs before the ports open, so that whoever can connect
-  // meets a compiled data path; what the budget leaves goes on in the background.
-  const warm = process.env.BERING_WARM_UP !== '0' ? new WarmUp(fec) : null;
-  if (warm !== null) {
-    warm.step(() => performance.now(), WARM_UP_BEFORE_LISTEN_MS);
-    log.debug({ bytes: warm.delivered, ms: Math.round(performance.now() - startedAt) }, 'data path warmed up before listening');
+  // meets a compiled data path; if the budget runs out first, the session core goes on warming in
+  // memory in the background.
+  let warm: WarmUp | null = null;
+  if (process.env.BERING_WARM_UP !== '0') {
+    const moved = await warmUpThroughSockets(fec, WARM_UP_BYTES, WARM_UP_BEFORE_LISTEN_MS).catch((err: unknown) => {
+      log.debug({ err: String(err) }, 'loopback warm-up failed; warming the session core in memory instead');
+      return 0;
+    });
+    log.debug({ bytes: moved, ms: Math.round(performance.now() - startedAt) }, 'data path warmed up before listening');
+    if (moved < 2 * WARM_UP_BYTES) warm = new WarmUp(fec);
   }
   const relay = await startRelay({
     tcp: tcpRole(settings),

@@ -1,15 +1,15 @@
 /**
- * Runs the data path in memory while a relay has nothing else to do, so that V8 has compiled it
- * before the first viewer arrives.
+ * Runs the session core in memory while a relay has nothing else to do, so that V8 has compiled
+ * it before the first viewer arrives: what goes on warming after the loopback warm-up
+ * (socketWarmUp.ts) ran out of its budget before the ports opened, or could not run.
  *
  * A fresh Node process interprets the core for its first tens of thousands of packets: pushing
  * 12 MB through it costs ~1 s of CPU cold and ~0.2 s warm. Through real relays on a clean
  * loopback link the first second of a 60 Mbit/s stream saw RTTs of 7-16 ms (0.3 ms warm) and
  * chunks 150-550 ms late, and every later second stayed under ~60 ms. Here a dialer and a
  * listener session, keyed with a throwaway key, exchange two streams over an in-memory link on a
- * virtual clock: handshake, FEC, sealing and opening, ACKs, flow control. It runs before the
- * relay opens its ports, for up to {@link WARM_UP_BEFORE_LISTEN_MS}; what is left runs in slices of
- * a few milliseconds between the relay's own work, and pauses while a real stream is open: real
+ * virtual clock: handshake, FEC, sealing and opening, ACKs, flow control. It runs in slices of a
+ * few milliseconds between the relay's own work, and pauses while a real stream is open: real
  * traffic warms the code then, and the warm-up would only compete with it.
  */
 import { randomBytes } from 'node:crypto';

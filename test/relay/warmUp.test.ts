@@ -1,10 +1,12 @@
 /**
- * The relay's start-up warm-up: an in-memory session pair that must really carry its streams both
- * ways (a warm-up that stalls would warm nothing), that runs before the relay opens its ports, and
- * that gives way to real streams.
+ * The relay's start-up warm-up: a relay pair of the process's own on loopback sockets, then (if
+ * its budget ran out) an in-memory session pair, each of which must really carry its streams both
+ * ways (a warm-up that stalls would warm nothing); it runs before the relay opens its ports, and
+ * the in-memory part gives way to real streams.
  */
 import { describe, expect, it } from 'vitest';
 import { loadFec } from '../../src/fec/index.ts';
+import { warmUpThroughSockets } from '../../src/relay/socketWarmUp.ts';
 import { WARM_UP_BYTES, WarmUp, warmUpInBackground } from '../../src/relay/warmUp.ts';
 import { BeringProcess, run, tempDir, writeTemp } from '../cli/run.ts';
 import { freePort, until } from './harness.ts';
@@ -41,6 +43,23 @@ describe('warm-up', () => {
     busy = false;
     expect(await finished).toBeGreaterThanOrEqual(2 * WARM_UP_BYTES);
     expect(warm.done).toBe(true);
+  });
+
+  it('carries its bytes both ways through a relay pair on loopback sockets, and stops it', async () => {
+    const bytes = 2 << 20;
+    const handlesBefore = process.getActiveResourcesInfo().length;
+    expect(await warmUpThroughSockets(fec, bytes, 20_000)).toBe(2 * bytes);
+    // Its relays, sockets and timers are gone: nothing of it keeps the process alive.
+    await until(() => process.getActiveResourcesInfo().length <= handlesBefore, 5_000, 'the warm-up relays to close');
+  });
+
+  it('gives up on its budget with what came through, without throwing', async () => {
+    const started = performance.now();
+    const gib = 2 ** 30;
+    const moved = await warmUpThroughSockets(fec, gib, 300);
+    expect(moved).toBeGreaterThan(0);
+    expect(moved).toBeLessThan(2 * gib);
+    expect(performance.now() - started).toBeLessThan(5_000);
   });
 
   it('runs in a real relay before its ports open, so the first client meets a warm data path', async () => {
