@@ -32,7 +32,7 @@ describe('constant-bit-rate stream over bursty loss', () => {
     const seed = 62;
     const path = transPacific({ burst: { meanLossRate: 0.02, meanBurstLength: 4 } });
     const chunksPerWrite = 6;
-    const on = runCbr({ paths: [path], seed, rateMbps: 60, durationMs: 8_000, chunksPerWrite, fec: true });
+    const on = runCbr({ paths: [path], seed, rateMbps: 60, durationMs: 5_000, chunksPerWrite, fec: true });
     const { delays } = on;
     const context = `seed ${seed}: p50 ${percentile(delays, 50).toFixed(0)} p99 ${percentile(delays, 99).toFixed(0)} max ${Math.max(...delays).toFixed(0)} ms, fec ${JSON.stringify(on.senderStats.fec)}`;
     expect(on.corrupt, context).toBe(false);
@@ -114,7 +114,7 @@ describe('constant-bit-rate stream over bursty loss', () => {
   });
 
   it('over bursty loss a download beside the stream yields room for its repairs: p99 <= 150 ms and worst <= 400 ms', () => {
-    const durationMs = 8_000;
+    const durationMs = 5_000;
     const downloadFromMs = 2_000;
     const path = transPacific({ burst: { meanLossRate: 0.013, meanBurstLength: 4 } });
     const r = runCbr({ paths: [path], seed: 3, rateMbps: 60, durationMs, fec: true, downloadFromMs });
