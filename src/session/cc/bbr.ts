@@ -155,8 +155,6 @@ export class BbrController implements CongestionController {
   private startupFloorRate: number;
   /** Some ACK since the start (or the last reset) measured the path, not the application's pace. */
   private measured = false;
-  /** The last ACK acknowledged a packet sent after part of its flight had been delivered. */
-  private beyondFirstFlight = false;
   /** A download shared a long path with live data in this start-up: it grows gently. */
   private gentle = false;
   private drainGain = 1 / STARTUP_GAIN;
@@ -232,8 +230,7 @@ export class BbrController implements CongestionController {
         this.minRttStamp = now;
       }
     }
-    if (sample.ackedBytes > 0) this.beyondFirstFlight = !sample.isFirstFlight;
-    if (this.mode === 'startup') this.checkStartupQueue(ev.rtt);
+    if (this.mode === 'startup') this.checkStartupQueue(ev.rtt, sample.isFirstFlight);
     this.roundAcked += sample.ackedBytes;
     this.roundLost += ev.lostBytes;
 
@@ -473,7 +470,7 @@ export class BbrController implements CongestionController {
    * a careful gain for a round (HyStart++, RFC 9406): if the bandwidth still grows the delay was
    * jitter and full speed resumes, otherwise the pipe is full.
    */
-  private checkStartupQueue(rtt: Millis): void {
+  private checkStartupQueue(rtt: Millis, firstFlight: boolean): void {
     if (this.carefulRound >= 0 || Number.isNaN(rtt) || !Number.isFinite(this.minRtt) || this.btlBw === 0) return;
     // Gentle start-up overfills by a quarter a round, and hears of it a round late: its queue
     // must be caught young (on a 180 ms path with a 60 ms queue, at 11 ms it overflowed).
@@ -488,7 +485,7 @@ export class BbrController implements CongestionController {
     // path, not only the session's first: after a 64 KiB reply had ended the session's, a stream
     // opened on it was held careful at 1.25x of its first flight (31 of the 80 Mbit/s it needed
     // with its repairs) and queued 135 ms in the sender (real relays, bench clean).
-    if (!this.beyondFirstFlight) {
+    if (firstFlight) {
       this.highRttSamples = 0;
       return;
     }

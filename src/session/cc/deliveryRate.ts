@@ -39,9 +39,10 @@ export class DeliveryRateEstimator {
   private sampleSendElapsed: Millis = 0;
   private sampleAckElapsed: Millis = 0;
   private sampleAppLimited = false;
-  private sampleFirstFlight = false;
+  /** Nothing has been delivered yet: the first packets sent are a first flight. */
+  private sampleFirstFlight = true;
   private sampleAcked = 0;
-  private readonly sample: RateSample = { deliveryRate: 0, isAppLimited: false, isFirstFlight: false, ackedBytes: 0, priorDelivered: 0 };
+  private readonly sample: RateSample = { deliveryRate: 0, isAppLimited: false, isFirstFlight: true, ackedBytes: 0, priorDelivered: 0 };
 
   /** Stamps a packet about to be sent. `bytesInFlight` excludes the packet itself. */
   onPacketSent(packet: SentPacket, now: Millis, bytesInFlight: number): void {
