@@ -1,11 +1,13 @@
 /**
- * UDP socket plumbing shared by the dialer and the listener: binding with a clear error, one
- * shared send callback instead of a closure per packet, and a way to let the last packets leave
- * before the socket closes.
+ * UDP socket plumbing shared by the dialer and the listener: binding with a clear error, batched
+ * sends where the native sender loads (src/io/udpBatch.ts) and otherwise one shared send callback
+ * instead of a closure per packet, and a way to let the last packets leave before the socket
+ * closes.
  */
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { formatHostPort, type HostPort } from './address.ts';
+import { BatchSender, loadUdpBatch, socketFd } from './udpBatch.ts';
 
 /**
  * Kernel buffer size asked for on every UDP socket. At 100 Mbit/s a 50 ms scheduling hiccup is
@@ -50,15 +52,33 @@ export async function resolve(host: string): Promise<{ address: string; family: 
 export class UdpSocket {
   /** Datagrams handed to the kernel whose completion has not been reported yet. */
   private inFlight = 0;
-  /** Sends that failed (unreachable peer, full buffer); counted, never logged per packet. */
-  sendErrors = 0;
+  /** Sends through dgram that failed (unreachable peer, full buffer). */
+  private dgramErrors = 0;
   private idleWaiters: Array<() => void> = [];
+  /** Batches this socket's sends; null where the native sender is not available. */
+  private readonly batch: BatchSender | null;
 
-  private constructor(readonly socket: dgram.Socket) {
+  private constructor(
+    readonly socket: dgram.Socket,
+    family: 4 | 6,
+  ) {
     // Errors on UDP are per datagram (ICMP unreachable, ENOBUFS): count them, keep the socket.
     socket.on('error', () => {
-      this.sendErrors++;
+      this.dgramErrors++;
     });
+    const native = loadUdpBatch();
+    const fd = native === null ? null : socketFd(socket);
+    this.batch = native === null || fd === null ? null : new BatchSender(native, fd, family, this.sendThroughDgram);
+  }
+
+  /** Sends that failed (unreachable peer, full buffer); counted, never logged per packet. */
+  get sendErrors(): number {
+    return this.dgramErrors + (this.batch?.failed ?? 0);
+  }
+
+  /** Whether sends leave in batches (the native sender loaded) rather than one dgram call each. */
+  get batched(): boolean {
+    return this.batch !== null;
   }
 
   /** Binds a socket to `addr` (port 0: any free port). Rejects with a {@link ListenError}. */
@@ -84,7 +104,7 @@ export class UdpSocket {
       });
     });
     tuneBuffers(socket);
-    return new UdpSocket(socket);
+    return new UdpSocket(socket, resolved.family);
   }
 
   /** A socket bound to an ephemeral port and connected to `remote` (an IP address). */
@@ -98,7 +118,7 @@ export class UdpSocket {
       });
     });
     tuneBuffers(socket);
-    return new UdpSocket(socket);
+    return new UdpSocket(socket, remote.family);
   }
 
   /** The bound local address. */
@@ -107,20 +127,21 @@ export class UdpSocket {
     return { host: a.address, port: a.port };
   }
 
-  /** Sends on a connected socket. */
+  /** Sends on a connected socket; `bytes` may be reused once this returns. */
   sendConnected(bytes: Uint8Array): void {
-    this.inFlight++;
-    this.socket.send(bytes, this.onSent);
+    if (this.batch === null) this.sendThroughDgram(bytes);
+    else this.batch.queue(bytes);
   }
 
-  /** Sends to `address` (an IP literal, so no name lookup happens) and `port`. */
+  /** Sends to `address` (an IP literal, so no name lookup happens) and `port`; `bytes` may be reused once this returns. */
   sendTo(bytes: Uint8Array, port: number, address: string): void {
-    this.inFlight++;
-    this.socket.send(bytes, port, address, this.onSent);
+    // An address the batch cannot encode goes to dgram, which reports it as a send error.
+    if (this.batch === null || !this.batch.queue(bytes, port, address)) this.sendThroughDgram(bytes, port, address);
   }
 
   /** Closes after queued datagrams left (or `graceMs` passed). */
   async close(graceMs = 200): Promise<void> {
+    this.batch?.flush();
     if (this.inFlight > 0) {
       await new Promise<void>((ok) => {
         const timer = setTimeout(ok, graceMs);
@@ -133,9 +154,15 @@ export class UdpSocket {
     await new Promise<void>((ok) => this.socket.close(() => ok()));
   }
 
+  private readonly sendThroughDgram = (bytes: Uint8Array, port?: number, address?: string): void => {
+    this.inFlight++;
+    if (port === undefined) this.socket.send(bytes, this.onSent);
+    else this.socket.send(bytes, port, address, this.onSent);
+  };
+
   private readonly onSent = (err: Error | null): void => {
     this.inFlight--;
-    if (err) this.sendErrors++;
+    if (err) this.dgramErrors++;
     if (this.inFlight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
