@@ -1,14 +1,17 @@
 /*
- * Batched UDP sends for bering's relays: many datagrams per system call (sendmmsg), and runs of
- * equal-sized datagrams to one address as a single GSO send (UDP_SEGMENT) where the kernel takes
- * it. Node's dgram makes one sendmsg per datagram; on this project's 2-core hosts that call was
+ * Batched UDP I/O for bering's relays: many datagrams per system call both ways (sendmmsg,
+ * recvmmsg), and runs of equal-sized datagrams to one address as a single GSO send (UDP_SEGMENT)
+ * where the kernel takes it. Node's dgram makes one sendmsg per datagram; on this project's 2-core hosts that call was
  * 46% of a sending relay's CPU (loopback, profiled), and the per-call cost, not the bytes, is
  * what dominates it: 4.4 us of sender CPU per 1320-byte datagram alone, 1.1 in batches of 32,
  * 0.34 with GSO (a C loop on loopback, this project's 2-core host).
  *
- * It writes on the file descriptor of a socket Node's dgram already owns and reads from, so
- * receiving, binding and closing stay Node's. Everything is synchronous and nothing is kept
- * between calls: the caller's buffers are free again when a call returns.
+ * It works on the file descriptor of a socket Node's dgram owns, so binding, buffer sizes and
+ * closing stay Node's. Sends are synchronous and keep nothing: the caller's buffers are free again
+ * when a call returns. Receiving replaces dgram's reader (one recvmsg, a 64 KiB allocation and a
+ * JS event with a fresh address string per datagram) by a libuv poll on the descriptor that reads
+ * up to RECEIVE_BATCH datagrams per call into the caller's arena and hands the count to one JS
+ * callback; the caller stops dgram's reader first, so one watcher polls the descriptor.
  *
  * Build: native/build.sh. Loaded by src/io/udpBatch.ts, which falls back to dgram's sends when
  * this module is missing or does not load (another OS or CPU).
@@ -21,7 +24,9 @@
 #include <netinet/udp.h>
 #include <node_api.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <uv.h>
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -282,10 +287,276 @@ static napi_value encode_address(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* Bytes per datagram in the receive arena: bigger than any datagram bering sends (MTU 1404 plus
+   repair headroom); a longer one is reported truncated and dropped by the caller. */
+#define RECEIVE_SLOT_BYTES 2048
+/* Ints per datagram in the receive table: length (-1: truncated), port, family. */
+#define RECEIVE_META_INTS 3
+/* Batches read per wake-up before other sockets and timers get their turn. */
+#define RECEIVE_ROUNDS 4
+
+typedef struct {
+  napi_env env;
+  uv_poll_t poll;
+  int fd;
+  int capacity;
+  uint8_t *arena;
+  int32_t *meta;
+  uint8_t *addresses;
+  napi_ref arena_ref, meta_ref, addresses_ref, callback_ref;
+  napi_async_context context;
+  struct mmsghdr *messages;
+  struct iovec *iov;
+  struct sockaddr_storage *from;
+  int stopped;
+  /* Freed once both are set: libuv is done with the poll handle, and JS with the handle to it. */
+  int closed, released;
+} Receiver;
+
+static void receiver_free(Receiver *r) {
+  free(r->messages);
+  free(r->iov);
+  free(r->from);
+  free(r);
+}
+
+static void receiver_closed(uv_handle_t *handle) {
+  Receiver *r = (Receiver *)handle->data;
+  r->closed = 1;
+  if (r->released) receiver_free(r);
+}
+
+static void receiver_released(napi_env env, void *data, void *hint) {
+  Receiver *r = (Receiver *)data;
+  (void)env;
+  (void)hint;
+  r->released = 1;
+  if (r->closed) receiver_free(r);
+}
+
+/* Lets go of the arena and callback, and closes the poll handle (if it was started). */
+static void receiver_stop(napi_env env, Receiver *r, int polling) {
+  r->stopped = 1;
+  napi_delete_reference(env, r->arena_ref);
+  napi_delete_reference(env, r->meta_ref);
+  napi_delete_reference(env, r->addresses_ref);
+  napi_delete_reference(env, r->callback_ref);
+  napi_async_destroy(env, r->context);
+  if (polling) {
+    uv_poll_stop(&r->poll);
+    uv_close((uv_handle_t *)&r->poll, receiver_closed);
+  } else {
+    r->closed = 1;
+  }
+}
+
+/* Calls the JS callback with `count` datagrams (or -errno), running microtasks after it as any
+   I/O callback of Node's would. */
+static void deliver(Receiver *r, int count) {
+  napi_env env = r->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value callback, global, arg, ignored;
+  napi_get_reference_value(env, r->callback_ref, &callback);
+  napi_get_global(env, &global);
+  napi_create_int32(env, count, &arg);
+  if (napi_make_callback(env, r->context, global, callback, 1, &arg, &ignored) == napi_pending_exception) {
+    napi_value error;
+    napi_get_and_clear_last_exception(env, &error);
+    napi_fatal_exception(env, error);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_readable(uv_poll_t *poll, int status, int events) {
+  Receiver *r = (Receiver *)poll->data;
+  (void)events;
+  if (status < 0) {
+    /* libuv stops a poll on POLLERR, which a UDP socket raises for a queued ICMP error (a
+       connected peer's closed port). Collect the error as dgram would, and keep polling. */
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) deliver(r, -err);
+    if (!r->stopped) uv_poll_start(&r->poll, UV_READABLE, on_readable);
+    return;
+  }
+  for (int round = 0; round < RECEIVE_ROUNDS && !r->stopped; round++) {
+    for (int i = 0; i < r->capacity; i++) {
+      r->iov[i].iov_base = r->arena + (size_t)i * RECEIVE_SLOT_BYTES;
+      r->iov[i].iov_len = RECEIVE_SLOT_BYTES;
+      memset(&r->messages[i].msg_hdr, 0, sizeof(struct msghdr));
+      r->messages[i].msg_hdr.msg_iov = &r->iov[i];
+      r->messages[i].msg_hdr.msg_iovlen = 1;
+      r->messages[i].msg_hdr.msg_name = &r->from[i];
+      r->messages[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+    }
+    int n = recvmmsg(r->fd, r->messages, (unsigned)r->capacity, MSG_DONTWAIT, NULL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      /* An ICMP error queued on the socket (a connected peer's port closed): the caller hears
+         of it as dgram's 'error' would tell it. */
+      deliver(r, -errno);
+      continue;
+    }
+    for (int i = 0; i < n; i++) {
+      int32_t *m = r->meta + i * RECEIVE_META_INTS;
+      uint8_t *a = r->addresses + (size_t)i * ADDRESS_SLOT_BYTES;
+      m[0] = (r->messages[i].msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int32_t)r->messages[i].msg_len;
+      memset(a, 0, ADDRESS_SLOT_BYTES);
+      if (r->from[i].ss_family == AF_INET) {
+        struct sockaddr_in *s = (struct sockaddr_in *)&r->from[i];
+        m[1] = ntohs(s->sin_port);
+        m[2] = 4;
+        a[0] = 4;
+        memcpy(a + 4, &s->sin_addr, 4);
+      } else {
+        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&r->from[i];
+        m[1] = ntohs(s->sin6_port);
+        m[2] = 6;
+        a[0] = 6;
+        memcpy(a + 4, &s->sin6_addr, 16);
+        memcpy(a + 20, &s->sin6_scope_id, 4);
+      }
+      a[2] = (uint8_t)(m[1] >> 8);
+      a[3] = (uint8_t)m[1];
+    }
+    if (n > 0) deliver(r, n);
+    if (n < r->capacity) return;
+  }
+}
+
+/*
+ * startReceiving(fd, arena: Uint8Array, meta: Int32Array, addresses: Uint8Array, callback) -> handle
+ *
+ * Polls `fd` and reads datagrams into `arena` (RECEIVE_SLOT_BYTES each, as many as it holds),
+ * their length, source port and family into `meta` and their source into `addresses` (slots as
+ * encodeAddress fills them), then calls callback(count); callback(-errno) for a socket error. The
+ * arena is reused by the next read: the callback copies what it keeps.
+ */
+static napi_value start_receiving(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  uint8_t *arena, *addresses;
+  int32_t *meta;
+  size_t arena_len, meta_len, addresses_len;
+  napi_valuetype callback_type = napi_undefined;
+  if (argc < 5 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      !typed_array(env, argv[1], napi_uint8_array, (void **)&arena, &arena_len) ||
+      !typed_array(env, argv[2], napi_int32_array, (void **)&meta, &meta_len) ||
+      !typed_array(env, argv[3], napi_uint8_array, (void **)&addresses, &addresses_len) ||
+      napi_typeof(env, argv[4], &callback_type) != napi_ok || callback_type != napi_function) {
+    throw_type(env, "startReceiving(fd, arena, meta, addresses, callback)");
+    return NULL;
+  }
+  size_t capacity = arena_len / RECEIVE_SLOT_BYTES;
+  if (meta_len / RECEIVE_META_INTS < capacity) capacity = meta_len / RECEIVE_META_INTS;
+  if (addresses_len / ADDRESS_SLOT_BYTES < capacity) capacity = addresses_len / ADDRESS_SLOT_BYTES;
+  if (capacity == 0 || capacity > 1024) {
+    throw_type(env, "startReceiving: the arena must hold 1 to 1024 datagrams");
+    return NULL;
+  }
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return NULL;
+  Receiver *r = calloc(1, sizeof(Receiver));
+  if (r != NULL) {
+    r->messages = calloc(capacity, sizeof(struct mmsghdr));
+    r->iov = calloc(capacity, sizeof(struct iovec));
+    r->from = calloc(capacity, sizeof(struct sockaddr_storage));
+  }
+  if (r == NULL || r->messages == NULL || r->iov == NULL || r->from == NULL) {
+    if (r != NULL) {
+      free(r->messages);
+      free(r->iov);
+      free(r->from);
+      free(r);
+    }
+    napi_throw_error(env, NULL, "startReceiving: out of memory");
+    return NULL;
+  }
+  r->env = env;
+  r->fd = fd;
+  r->capacity = (int)capacity;
+  r->arena = arena;
+  r->meta = meta;
+  r->addresses = addresses;
+  napi_create_reference(env, argv[1], 1, &r->arena_ref);
+  napi_create_reference(env, argv[2], 1, &r->meta_ref);
+  napi_create_reference(env, argv[3], 1, &r->addresses_ref);
+  napi_create_reference(env, argv[4], 1, &r->callback_ref);
+  napi_value name;
+  napi_create_string_utf8(env, "bering:udp-receive", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &r->context);
+  r->poll.data = r;
+  napi_value handle;
+  napi_create_external(env, r, receiver_released, NULL, &handle);
+  int err = uv_poll_init(loop, &r->poll, fd);
+  int polling = err == 0;
+  if (err == 0) err = uv_poll_start(&r->poll, UV_READABLE, on_readable);
+  if (err != 0) {
+    receiver_stop(env, r, polling);
+    napi_throw_error(env, NULL, uv_strerror(err));
+    return NULL;
+  }
+  return handle;
+}
+
+/* stopReceiving(handle): stops polling and lets go of the arena and callback. Call it before the
+   socket closes; calling it twice does nothing. */
+static napi_value stop_receiving(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  Receiver *r;
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&r) != napi_ok || r == NULL) {
+    throw_type(env, "stopReceiving(handle)");
+    return NULL;
+  }
+  if (!r->stopped) receiver_stop(env, r, 1);
+  return NULL;
+}
+
+/* formatAddress(addresses: Uint8Array, slot) -> string: the address of a slot as Node writes it. */
+static napi_value format_address(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint8_t *slots;
+  size_t slots_len;
+  int32_t slot;
+  if (argc < 2 || !typed_array(env, argv[0], napi_uint8_array, (void **)&slots, &slots_len) ||
+      napi_get_value_int32(env, argv[1], &slot) != napi_ok || slot < 0 ||
+      ((size_t)slot + 1) * ADDRESS_SLOT_BYTES > slots_len) {
+    throw_type(env, "formatAddress(addresses, slot)");
+    return NULL;
+  }
+  const uint8_t *s = slots + (size_t)slot * ADDRESS_SLOT_BYTES;
+  char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2] = "";
+  if (s[0] == 4) inet_ntop(AF_INET, s + 4, text, sizeof(text));
+  else if (s[0] == 6) {
+    inet_ntop(AF_INET6, s + 4, text, INET6_ADDRSTRLEN);
+    uint32_t scope;
+    memcpy(&scope, s + 20, 4);
+    char zone[IF_NAMESIZE];
+    if (scope != 0 && if_indextoname(scope, zone) != NULL) {
+      strcat(text, "%");
+      strcat(text, zone);
+    }
+  }
+  napi_value r;
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sendBatch", NULL, send_batch, NULL, NULL, NULL, napi_default, NULL},
       {"encodeAddress", NULL, encode_address, NULL, NULL, NULL, napi_default, NULL},
+      {"startReceiving", NULL, start_receiving, NULL, NULL, NULL, napi_default, NULL},
+      {"stopReceiving", NULL, stop_receiving, NULL, NULL, NULL, napi_default, NULL},
+      {"formatAddress", NULL, format_address, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

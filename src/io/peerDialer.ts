@@ -397,13 +397,15 @@ export class PeerDialer implements Transport, SessionSink {
     this.pathIds = pathIds;
     this.sockets = sockets;
     sockets.forEach((s, pathId) => {
-      s.socket.on('message', (msg: Buffer) => {
-        // Late datagrams on the sockets of an earlier dial are not this dial's business.
-        if (this.generation === generation && this.session !== null) this.deliver(pathId, msg);
-      });
-      s.socket.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ECONNREFUSED' && this.generation === generation) this.endpoint.pathRefused(this.loop.clock(), pathId);
-      });
+      s.receive(
+        (msg) => {
+          // Late datagrams on the sockets of an earlier dial are not this dial's business.
+          if (this.generation === generation && this.session !== null) this.deliver(pathId, msg);
+        },
+        (code) => {
+          if (code === 'ECONNREFUSED' && this.generation === generation) this.endpoint.pathRefused(this.loop.clock(), pathId);
+        },
+      );
     });
     this.log.info({ sessionId: session.id, peers: this.peers.map(formatPeer) }, 'dialing');
     this.loop.add(session, this);

@@ -8,7 +8,6 @@
  * kinds (WebRTC data channels) come in through {@link UdpListener.receive} with their own
  * {@link PathSink}.
  */
-import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from 'pino';
 import type { PathId, SessionEvent, Transmit } from '../session/api.ts';
 import { formatHostPort, type HostPort } from './address.ts';
@@ -17,6 +16,7 @@ import { Diagnostics } from './diagnosis.ts';
 import type { PathSink } from './pathSink.ts';
 import type { SessionLoop, SessionSink } from './sessionLoop.ts';
 import type { SessionHandler, SessionView, Transport, TransportCounters } from './transport.ts';
+import type { DatagramSource } from './udpBatch.ts';
 import { UdpSocket } from './udpSocket.ts';
 
 /** At most one log line about refused handshakes per this long. */
@@ -141,7 +141,7 @@ export class UdpListener implements Transport {
     }
     this.sockets = results.map((r) => (r as PromiseFulfilledResult<UdpSocket>).value);
     this.sockets.forEach((socket, local) => {
-      socket.socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onMessage(socket, local, msg, rinfo));
+      socket.receive((msg, from) => this.onMessage(socket, local, msg, from));
     });
     this.opts.log.info({ udp: this.addresses.map(formatHostPort) }, 'listening for peers');
   }
@@ -273,7 +273,7 @@ export class UdpListener implements Transport {
     this.loggedRefusals = { sessions: stats.sessionsRefused, rate: stats.handshakesRateLimited, at: now };
   }
 
-  private onMessage(socket: UdpSocket, local: number, msg: Buffer, from: RemoteInfo): void {
+  private onMessage(socket: UdpSocket, local: number, msg: Uint8Array, from: DatagramSource): void {
     const { listener, loop } = this.opts;
     const r = listener.handleDatagram(loop.clock(), this.wallClock(), msg, from, local);
     if (r.kind === 'drop') {

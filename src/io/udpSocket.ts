@@ -7,7 +7,7 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { formatHostPort, type HostPort } from './address.ts';
-import { BatchSender, loadUdpBatch, socketFd } from './udpBatch.ts';
+import { BatchReceiver, BatchSender, loadUdpBatch, socketFd, type DatagramHandler, type SocketErrorHandler } from './udpBatch.ts';
 
 /**
  * Kernel buffer size asked for on every UDP socket. At 100 Mbit/s a 50 ms scheduling hiccup is
@@ -48,33 +48,56 @@ export async function resolve(host: string): Promise<{ address: string; family: 
   return { address: r.address, family: r.family === 6 ? 6 : 4 };
 }
 
-/** A UDP socket with a send counter, so closing can wait for queued datagrams. */
+/**
+ * A UDP socket for the tunnel: sends (batched where it can), one receive handler, a send error
+ * counter, and a close that lets queued datagrams leave.
+ */
 export class UdpSocket {
   /** Datagrams handed to the kernel whose completion has not been reported yet. */
   private inFlight = 0;
   /** Sends through dgram that failed (unreachable peer, full buffer). */
   private dgramErrors = 0;
   private idleWaiters: Array<() => void> = [];
-  /** Batches this socket's sends; null where the native sender is not available. */
+  /** Batches this socket's sends; null where the native module is not available. */
   private readonly batch: BatchSender | null;
+  private receiver: BatchReceiver | null = null;
+  private onSocketError: SocketErrorHandler | null = null;
 
   private constructor(
     readonly socket: dgram.Socket,
     family: 4 | 6,
   ) {
-    // Errors on UDP are per datagram (ICMP unreachable, ENOBUFS): count them, keep the socket.
-    socket.on('error', () => {
-      this.dgramErrors++;
-    });
+    socket.on('error', (err: NodeJS.ErrnoException) => this.noteError(err.code ?? 'UNKNOWN'));
     const native = loadUdpBatch();
     const fd = native === null ? null : socketFd(socket);
-    this.batch = native === null || fd === null ? null : new BatchSender(native, fd, family, this.sendThroughDgram);
+    this.batch = native === null || fd === null ? null : new BatchSender(native, fd, family, (code) => this.onSocketError?.(code));
   }
 
   /** Sends that failed (unreachable peer, full buffer); counted, never logged per packet. */
   get sendErrors(): number {
-    return this.dgramErrors + (this.batch?.failed ?? 0);
+    return this.dgramErrors + (this.batch === null ? 0 : this.batch.failed + this.batch.dropped);
   }
+
+  /**
+   * Delivers every datagram to `onDatagram` and socket errors (their codes, such as ECONNREFUSED
+   * from a connected peer's closed port) to `onError`. Call once. With the native module, reading
+   * is batched too (src/io/udpBatch.ts).
+   */
+  receive(onDatagram: DatagramHandler, onError?: SocketErrorHandler): void {
+    this.onSocketError = onError ?? null;
+    const native = loadUdpBatch();
+    if (this.batch !== null && native !== null) {
+      this.receiver = new BatchReceiver(native, this.socket, onDatagram, this.noteError);
+      return;
+    }
+    this.socket.on('message', onDatagram);
+  }
+
+  private readonly noteError = (code: string): void => {
+    // Errors on UDP are per datagram (ICMP unreachable, ENOBUFS): count them, keep the socket.
+    this.dgramErrors++;
+    this.onSocketError?.(code);
+  };
 
   /** Whether sends leave in batches (the native sender loaded) rather than one dgram call each. */
   get batched(): boolean {
@@ -135,13 +158,16 @@ export class UdpSocket {
 
   /** Sends to `address` (an IP literal, so no name lookup happens) and `port`; `bytes` may be reused once this returns. */
   sendTo(bytes: Uint8Array, port: number, address: string): void {
-    // An address the batch cannot encode goes to dgram, which reports it as a send error.
-    if (this.batch === null || !this.batch.queue(bytes, port, address)) this.sendThroughDgram(bytes, port, address);
+    if (this.batch === null) this.sendThroughDgram(bytes, port, address);
+    // An address this socket cannot send to (another family): a send error, as dgram's would be.
+    else if (!this.batch.queue(bytes, port, address)) this.dgramErrors++;
   }
 
   /** Closes after queued datagrams left (or `graceMs` passed). */
   async close(graceMs = 200): Promise<void> {
     this.batch?.flush();
+    // Before dgram closes the descriptor: the poll reading it must be gone first.
+    this.receiver?.stop();
     if (this.inFlight > 0) {
       await new Promise<void>((ok) => {
         const timer = setTimeout(ok, graceMs);
@@ -154,11 +180,11 @@ export class UdpSocket {
     await new Promise<void>((ok) => this.socket.close(() => ok()));
   }
 
-  private readonly sendThroughDgram = (bytes: Uint8Array, port?: number, address?: string): void => {
+  private sendThroughDgram(bytes: Uint8Array, port?: number, address?: string): void {
     this.inFlight++;
     if (port === undefined) this.socket.send(bytes, this.onSent);
     else this.socket.send(bytes, port, address, this.onSent);
-  };
+  }
 
   private readonly onSent = (err: Error | null): void => {
     this.inFlight--;
