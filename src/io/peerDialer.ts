@@ -407,7 +407,7 @@ export class PeerDialer implements Transport, SessionSink {
         },
       );
     });
-    this.log.info({ sessionId: session.id, peers: this.peers.map(formatPeer) }, 'dialing');
+    this.log.info({ sessionId: session.id, peers: this.peers.map(formatPeer), batchedIo: sockets.every((s) => s.batched) }, 'dialing');
     this.loop.add(session, this);
   }
 

@@ -143,7 +143,7 @@ export class UdpListener implements Transport {
     this.sockets.forEach((socket, local) => {
       socket.receive((msg, from) => this.onMessage(socket, local, msg, from));
     });
-    this.opts.log.info({ udp: this.addresses.map(formatHostPort) }, 'listening for peers');
+    this.opts.log.info({ udp: this.addresses.map(formatHostPort), batchedIo: this.sockets.every((s) => s.batched) }, 'listening for peers');
   }
 
   sessionViews(): SessionView[] {
