@@ -101,8 +101,10 @@ describe('ImpairmentProxy over loopback', () => {
     const settled = () => proxy.stats().pending === 0 && received >= proxy.stats().aToB.delivered;
     for (let waited = 0; !settled() && waited < 2000; waited += 20) await sleep(20);
     const { aToB } = proxy.stats();
-    expect(aToB.sent).toBe(n);
-    expect(Math.abs(1 - aToB.delivered / n - 0.1), `seed ${seed}`).toBeLessThan(5 * Math.sqrt((0.1 * 0.9) / n));
+    // The loss rate counts what the proxy read: with a core busy elsewhere its own socket dropped
+    // 274 of 4,000 once, while this process was sending them and not reading.
+    expect(aToB.sent).toBeGreaterThan(0.9 * n);
+    expect(Math.abs(1 - aToB.delivered / aToB.sent - 0.1), `seed ${seed}`).toBeLessThan(5 * Math.sqrt((0.1 * 0.9) / aToB.sent));
     // What the proxy delivered reached the target, less what the kernel dropped from the target's
     // socket buffer while a busy host left it unread (240 of 3,616 with one core busy elsewhere).
     expect(received, `seed ${seed}`).toBeLessThanOrEqual(aToB.delivered);
