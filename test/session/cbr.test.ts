@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { transPacific, type SimNetwork } from '../../src/sim/network.ts';
 import { percentile, runCbr } from '../support/cbr.ts';
-import { SOAK_HOST } from '../support/randomPaths.ts';
+import { randomPath, SOAK_HOST } from '../support/randomPaths.ts';
 
 
 /**
@@ -49,6 +49,19 @@ describe('constant-bit-rate stream over bursty loss', () => {
     // Keep-alive rounds once counted as a stream that never fills the pipe: start-up ended on a
     // 0.06 Mbit/s estimate, and 64 KiB took 18 s on real relays.
     expect(Math.max(...r.delays), context).toBeLessThanOrEqual(90 + 60);
+  });
+
+  it('a stream after a 64 KiB reply and 4 s of idle session keeps its repairs from the first chunk (random path 27: 230 ms, 3.5% loss)', () => {
+    // The reply's first flight measured the path at 0.1-2.5 Mbit/s, and the cap on live repairs
+    // took that for the room left: no repairs for the stream's first half second, each loss a
+    // round trip late (worst chunk 370 ms; real relays 563-578 in the real soak).
+    const path = randomPath(27);
+    const r = runCbr({ paths: path.paths, seed: 27, rateMbps: path.streamMbps, durationMs: 1_000, fec: true, host: SOAK_HOST, preambleBytes: 64 * 1024, startAtMs: 4_000 });
+    const context = `p99 ${percentile(r.delays, 99).toFixed(0)} max ${Math.max(...r.delays).toFixed(0)} ms`;
+    expect(r.corrupt, context).toBe(false);
+    expect(r.chunksReceived, context).toBe(r.chunksSent);
+    // One-way 115 ms, a repair's wait, and a host's turn: no round trip (230 ms) on top.
+    expect(Math.max(...r.delays), context).toBeLessThanOrEqual(250);
   });
 
   it('a stream opened after a 64 KiB reply (a player reading its manifest) keeps its pace when start-up meets a queue', () => {
