@@ -55,8 +55,11 @@ export async function resolve(host: string): Promise<{ address: string; family: 
 export class UdpSocket {
   /** Datagrams handed to the kernel whose completion has not been reported yet. */
   private inFlight = 0;
-  /** Sends through dgram that failed (unreachable peer, full buffer). */
-  private dgramErrors = 0;
+  /**
+   * Errors the socket reported (an ICMP unreachable, ENOBUFS), sends dgram failed, and sends to
+   * an address of the other family; the batch counts its own refusals and drops.
+   */
+  private reportedErrors = 0;
   private idleWaiters: Array<() => void> = [];
   /** Batches this socket's sends; null where the native module is not available. */
   private readonly batch: BatchSender | null;
@@ -75,7 +78,7 @@ export class UdpSocket {
 
   /** Sends that failed (unreachable peer, full buffer); counted, never logged per packet. */
   get sendErrors(): number {
-    return this.dgramErrors + (this.batch === null ? 0 : this.batch.failed + this.batch.dropped);
+    return this.reportedErrors + (this.batch === null ? 0 : this.batch.failed + this.batch.dropped);
   }
 
   /**
@@ -95,7 +98,7 @@ export class UdpSocket {
 
   private readonly noteError = (code: string): void => {
     // Errors on UDP are per datagram (ICMP unreachable, ENOBUFS): count them, keep the socket.
-    this.dgramErrors++;
+    this.reportedErrors++;
     this.onSocketError?.(code);
   };
 
@@ -160,7 +163,7 @@ export class UdpSocket {
   sendTo(bytes: Uint8Array, port: number, address: string): void {
     if (this.batch === null) this.sendThroughDgram(bytes, port, address);
     // An address this socket cannot send to (another family): a send error, as dgram's would be.
-    else if (!this.batch.queue(bytes, port, address)) this.dgramErrors++;
+    else if (!this.batch.queue(bytes, port, address)) this.reportedErrors++;
   }
 
   /** Closes after queued datagrams left (or `graceMs` passed). */
@@ -188,7 +191,7 @@ export class UdpSocket {
 
   private readonly onSent = (err: Error | null): void => {
     this.inFlight--;
-    if (err) this.dgramErrors++;
+    if (err) this.reportedErrors++;
     if (this.inFlight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
