@@ -41,7 +41,7 @@ const RESULT_GSO_REFUSED = 3;
 
 /** Datagrams per batch; one flush of a busy session rarely makes more for one socket. */
 const MAX_DATAGRAMS = 256;
-/** Arena bytes per batch: MAX_DATAGRAMS at the largest datagram a 1500-byte MTU carries. */
+/** Arena bytes per batch: MAX_DATAGRAMS at the largest datagram a 1500-byte MTU carries (bering's are at most 1452). */
 const ARENA_BYTES = MAX_DATAGRAMS * 1500;
 /** Distinct destinations in one batch (a listener socket serves every session's paths on it). */
 const MAX_DESTINATIONS = 64;
@@ -136,10 +136,6 @@ export class BatchSender {
     if (this.count === MAX_DATAGRAMS || this.used + bytes.length > ARENA_BYTES) {
       this.flush();
       if (slot >= 0) slot = this.slotFor(address as string, port as number);
-    }
-    if (bytes.length > ARENA_BYTES) {
-      this.failed++;
-      return true;
     }
     this.arena.set(bytes, this.used);
     const span = this.count * SPAN_INTS;
