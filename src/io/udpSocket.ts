@@ -7,7 +7,7 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { formatHostPort, type HostPort } from './address.ts';
-import { BatchReceiver, BatchSender, loadUdpBatch, socketFd, type DatagramHandler, type SocketErrorHandler } from './udpBatch.ts';
+import { BatchReceiver, BatchSender, loadUdpBatch, socketFd, type DatagramHandler, type SocketErrorHandler, type UdpBatchNative } from './udpBatch.ts';
 
 /**
  * Kernel buffer size asked for on every UDP socket. At 100 Mbit/s a 50 ms scheduling hiccup is
@@ -63,6 +63,8 @@ export class UdpSocket {
   private idleWaiters: Array<() => void> = [];
   /** Batches this socket's sends; null where the native module is not available. */
   private readonly batch: BatchSender | null;
+  /** The native module the batch uses; null where it is not. */
+  private readonly native: UdpBatchNative | null;
   private receiver: BatchReceiver | null = null;
   private onSocketError: SocketErrorHandler | null = null;
 
@@ -73,7 +75,8 @@ export class UdpSocket {
     socket.on('error', (err: NodeJS.ErrnoException) => this.noteError(err.code ?? 'UNKNOWN'));
     const native = loadUdpBatch();
     const fd = native === null ? null : socketFd(socket);
-    this.batch = native === null || fd === null ? null : new BatchSender(native, fd, family, (code) => this.onSocketError?.(code));
+    this.native = fd === null ? null : native;
+    this.batch = this.native === null || fd === null ? null : new BatchSender(this.native, fd, family, (code) => this.onSocketError?.(code));
   }
 
   /** Sends that failed (unreachable peer, full buffer); counted, never logged per packet. */
@@ -88,9 +91,8 @@ export class UdpSocket {
    */
   receive(onDatagram: DatagramHandler, onError?: SocketErrorHandler): void {
     this.onSocketError = onError ?? null;
-    const native = loadUdpBatch();
-    if (this.batch !== null && native !== null) {
-      this.receiver = new BatchReceiver(native, this.socket, onDatagram, this.noteError);
+    if (this.native !== null) {
+      this.receiver = new BatchReceiver(this.native, this.socket, onDatagram, this.noteError);
       return;
     }
     this.socket.on('message', onDatagram);

@@ -125,7 +125,8 @@ export class FecLaneController {
     // measured by a 64 KiB reply before it (0.1-2.5 Mbit/s over 230 ms, start-up's first flight)
     // left a 60 Mbit/s stream no repairs for its first half second, and each loss waited a round
     // trip (worst chunk 370 ms against 156, random path 27). A path that really cannot carry the
-    // stream has no room for repairs either way.
+    // stream goes uncapped too: its stream is late whatever the repairs do, and its loss still
+    // sizes them.
     if (!measured || capacity < this.liveRate || this.liveRate <= 0) return Infinity;
     return Math.max(0, (REPAIR_BUDGET * capacity) / this.liveRate - 1);
   }
