@@ -21,7 +21,7 @@ import { spawnChild, stopChild } from '../src/lab/children.ts';
 import { freePort } from '../src/lab/freePort.ts';
 import { keepRelayLog, relayNodeArgs, waitForLine } from './harness.ts';
 import { KCPTUN_CLIENT, KCPTUN_FLAGS, KCPTUN_SERVER } from './kcptunHarness.ts';
-import { cpuSeconds, peakRssBytes } from './procStats.ts';
+import { busiestThreadSeconds, cpuSeconds, peakRssBytes, threadCpuSeconds } from './procStats.ts';
 
 export interface CeilingResult {
   system: string;
@@ -35,6 +35,11 @@ export interface CeilingResult {
   entryCpu: number;
   exitCpu: number;
   peakRssMb: number;
+  /**
+   * Each relay's busiest thread, as a share of one core over the transfer: a relay whose busiest
+   * thread nears 1 is at its own ceiling, whatever else the machine could give it.
+   */
+  busiestThread: { entry: number; exit: number };
 }
 
 export interface RelayPair {
@@ -61,6 +66,14 @@ export async function startBeringPair(
   entryExtra: string[] = [],
   traceDir?: string,
 ): Promise<RelayPair> {
+  const keyFile = await newKeyFile();
+  const { exit, udpPort } = await startBeringExit(keyFile, sinkPort, cpus, [...extra, ...exitExtra], traceDir);
+  const { entry, entryPort } = await startBeringEntry(keyFile, udpPort, cpus, [...extra, ...entryExtra], traceDir);
+  return { entryPort, entry, exit };
+}
+
+/** A key made by `bering keygen`, in a file of a new temporary folder. */
+async function newKeyFile(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'bering-ceiling-'));
   const keyFile = join(dir, 'key');
   const key = spawnChild(process.execPath, beringNodeArgs(['keygen']), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -68,19 +81,31 @@ export async function startBeringPair(
   key.stdout!.on('data', (b: Buffer) => (keyText += b.toString()));
   await new Promise((ok) => key.on('exit', ok));
   writeFileSync(keyFile, keyText, { mode: 0o600 });
-  // RELAY_LOG_LEVEL=debug makes the relays log their path model every second, for diagnosis.
+  return keyFile;
+}
+
+/** RELAY_LOG_LEVEL=debug makes the relays log their path model every second, for diagnosis. */
+function relayEnv(role: 'exit' | 'entry', traceDir: string | undefined): NodeJS.ProcessEnv {
   const env = { ...process.env, LOG_LEVEL: process.env.RELAY_LOG_LEVEL ?? 'info' };
-  const traced = (role: 'exit' | 'entry'): NodeJS.ProcessEnv => (traceDir === undefined ? env : { ...env, BERING_STREAM_TRACE: join(traceDir, `${role}.csv`) });
-  const nodeArgs = relayNodeArgs();
+  return traceDir === undefined ? env : { ...env, BERING_STREAM_TRACE: join(traceDir, `${role}.csv`) };
+}
+
+async function startBeringExit(keyFile: string, sinkPort: number, cpus: string | undefined, flags: string[], traceDir?: string): Promise<{ exit: ChildProcess; udpPort: number }> {
   const udpPort = await freePort('udp');
-  const exit = spawnChild(...pinned(cpus, process.execPath, beringNodeArgs(['relay', '--udp-listen', `127.0.0.1:${udpPort}`, '--forward', `127.0.0.1:${sinkPort}`, '--key-file', keyFile, ...extra, ...exitExtra], nodeArgs)), { env: traced('exit') });
+  const args = ['relay', '--udp-listen', `127.0.0.1:${udpPort}`, '--forward', `127.0.0.1:${sinkPort}`, '--key-file', keyFile, ...flags];
+  const exit = spawnChild(...pinned(cpus, process.execPath, beringNodeArgs(args, relayNodeArgs())), { env: relayEnv('exit', traceDir) });
   keepRelayLog(exit, 'exit relay');
   await waitForLine(exit, 'exit relay', (l) => (l.includes('relay running') ? true : undefined));
+  return { exit, udpPort };
+}
+
+async function startBeringEntry(keyFile: string, udpPort: number, cpus: string | undefined, flags: string[], traceDir?: string): Promise<{ entry: ChildProcess; entryPort: number }> {
   const entryPort = await freePort('tcp');
-  const entry = spawnChild(...pinned(cpus, process.execPath, beringNodeArgs(['relay', '--tcp-listen', `127.0.0.1:${entryPort}`, '--peer', `127.0.0.1:${udpPort}`, '--key-file', keyFile, ...extra, ...entryExtra], nodeArgs)), { env: traced('entry') });
+  const args = ['relay', '--tcp-listen', `127.0.0.1:${entryPort}`, '--peer', `127.0.0.1:${udpPort}`, '--key-file', keyFile, ...flags];
+  const entry = spawnChild(...pinned(cpus, process.execPath, beringNodeArgs(args, relayNodeArgs())), { env: relayEnv('entry', traceDir) });
   keepRelayLog(entry, 'entry relay');
   await waitForLine(entry, 'entry relay', (l) => (l.includes('session up') ? true : undefined), 20_000);
-  return { entryPort, entry, exit };
+  return { entry, entryPort };
 }
 
 export async function startKcptunPair(sinkPort: number, cpus: string | undefined): Promise<RelayPair> {
@@ -102,13 +127,16 @@ export async function startKcptunPair(sinkPort: number, cpus: string | undefined
   return { entryPort, entry, exit };
 }
 
-/** Writes `bytes` on each of `conns` connections to the entry; resolves when the sink has them all. */
-async function transfer(entryPort: number, sinkBytes: () => number, bytesPerConn: number, conns: number, timeoutMs: number): Promise<number> {
-  const total = bytesPerConn * conns;
+/**
+ * Writes `bytesPerConn` on each of `conns` connections to each entry relay; resolves with the
+ * seconds until the sink has them all.
+ */
+async function transfer(entryPorts: number[], sinkBytes: () => number, bytesPerConn: number, conns: number, timeoutMs: number): Promise<number> {
+  const total = bytesPerConn * conns * entryPorts.length;
   const t0 = performance.now();
   const sockets: net.Socket[] = [];
-  for (let c = 0; c < conns; c++) {
-    const s = net.connect(entryPort, '127.0.0.1');
+  for (let c = 0; c < conns * entryPorts.length; c++) {
+    const s = net.connect(entryPorts[c % entryPorts.length], '127.0.0.1');
     sockets.push(s);
     let left = bytesPerConn;
     const pump = (): void => {
@@ -141,7 +169,15 @@ async function transfer(entryPort: number, sinkBytes: () => number, bytesPerConn
 }
 
 /** One ceiling measurement of `system`. */
-export async function measureCeiling(opts: { system: 'bering' | 'kcptun'; mb: number; conns: number; cpus?: string; extraFlags?: string[] }): Promise<CeilingResult> {
+export async function measureCeiling(opts: {
+  system: 'bering' | 'kcptun';
+  mb: number;
+  conns: number;
+  cpus?: string;
+  extraFlags?: string[];
+  /** Flags of bering's exit relay only (as --workers). */
+  exitFlags?: string[];
+}): Promise<CeilingResult> {
   let received = 0;
   const sink = net.createServer((s) => {
     s.on('data', (b: Buffer) => (received += b.length));
@@ -149,12 +185,14 @@ export async function measureCeiling(opts: { system: 'bering' | 'kcptun'; mb: nu
   });
   await new Promise<void>((ok) => sink.listen(0, '127.0.0.1', ok));
   const sinkPort = (sink.address() as net.AddressInfo).port;
-  const pair = opts.system === 'bering' ? await startBeringPair(sinkPort, opts.cpus, opts.extraFlags ?? []) : await startKcptunPair(sinkPort, opts.cpus);
+  const pair = opts.system === 'bering' ? await startBeringPair(sinkPort, opts.cpus, opts.extraFlags ?? [], opts.exitFlags ?? []) : await startKcptunPair(sinkPort, opts.cpus);
   try {
     const bytesPerConn = Math.floor((opts.mb * 1e6) / opts.conns);
     const cpu0 = [cpuSeconds(pair.entry.pid!) ?? 0, cpuSeconds(pair.exit.pid!) ?? 0];
-    const seconds = await transfer(pair.entryPort, () => received, bytesPerConn, opts.conns, 600_000);
+    const threads0 = [threadCpuSeconds(pair.entry.pid!), threadCpuSeconds(pair.exit.pid!)];
+    const seconds = await transfer([pair.entryPort], () => received, bytesPerConn, opts.conns, 600_000);
     const cpu1 = [cpuSeconds(pair.entry.pid!) ?? 0, cpuSeconds(pair.exit.pid!) ?? 0];
+    const threads1 = [threadCpuSeconds(pair.entry.pid!), threadCpuSeconds(pair.exit.pid!)];
     const bytes = bytesPerConn * opts.conns;
     const entryCpu = cpu1[0] - cpu0[0];
     const exitCpu = cpu1[1] - cpu0[1];
@@ -170,9 +208,74 @@ export async function measureCeiling(opts: { system: 'bering' | 'kcptun'; mb: nu
       entryCpu,
       exitCpu,
       peakRssMb: rss / 2 ** 20,
+      busiestThread: {
+        entry: busiestThreadSeconds(threads0[0], threads1[0]) / seconds,
+        exit: busiestThreadSeconds(threads0[1], threads1[1]) / seconds,
+      },
     };
   } finally {
     await Promise.all([stopChild(pair.entry), stopChild(pair.exit)]);
+    sink.close();
+  }
+}
+
+export interface FanInResult {
+  entries: number;
+  connsPerEntry: number;
+  exitWorkers: number;
+  mbps: number;
+  /** Every relay's CPU seconds per GB, and the exit relay's alone. */
+  cpuPerGb: number;
+  exitCpuPerGb: number;
+  /** The exit relay's CPU over the transfer and its busiest thread's, as shares of one core. */
+  exitCores: number;
+  exitBusiestThread: number;
+}
+
+/**
+ * One exit relay serving `entries` entry relays at once (each a session of its own), with
+ * `exitWorkers` worker threads (`--workers`); `mb` megabytes in all, over `connsPerEntry`
+ * connections to each entry relay.
+ */
+export async function measureFanIn(opts: { entries: number; connsPerEntry: number; exitWorkers: number; mb: number }): Promise<FanInResult> {
+  let received = 0;
+  const sink = net.createServer((s) => {
+    s.on('data', (b: Buffer) => (received += b.length));
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((ok) => sink.listen(0, '127.0.0.1', ok));
+  const sinkPort = (sink.address() as net.AddressInfo).port;
+  const keyFile = await newKeyFile();
+  const children: ChildProcess[] = [];
+  try {
+    const { exit, udpPort } = await startBeringExit(keyFile, sinkPort, undefined, ['--workers', String(opts.exitWorkers)]);
+    children.push(exit);
+    const entryPorts: number[] = [];
+    for (let i = 0; i < opts.entries; i++) {
+      const { entry, entryPort } = await startBeringEntry(keyFile, udpPort, undefined, []);
+      children.push(entry);
+      entryPorts.push(entryPort);
+    }
+    const bytesPerConn = Math.floor((opts.mb * 1e6) / (opts.entries * opts.connsPerEntry));
+    const cpu0 = children.map((c) => cpuSeconds(c.pid!) ?? 0);
+    const threads0 = threadCpuSeconds(exit.pid!);
+    const seconds = await transfer(entryPorts, () => received, bytesPerConn, opts.connsPerEntry, 600_000);
+    const cpu1 = children.map((c) => cpuSeconds(c.pid!) ?? 0);
+    const threads1 = threadCpuSeconds(exit.pid!);
+    const bytes = bytesPerConn * opts.connsPerEntry * opts.entries;
+    const cpu = cpu1.map((c, i) => c - cpu0[i]);
+    return {
+      entries: opts.entries,
+      connsPerEntry: opts.connsPerEntry,
+      exitWorkers: opts.exitWorkers,
+      mbps: (bytes * 8) / seconds / 1e6,
+      cpuPerGb: (cpu.reduce((a, b) => a + b, 0) * 1e9) / bytes,
+      exitCpuPerGb: (cpu[0] * 1e9) / bytes,
+      exitCores: cpu[0] / seconds,
+      exitBusiestThread: busiestThreadSeconds(threads0, threads1) / seconds,
+    };
+  } finally {
+    await Promise.all(children.map((c) => stopChild(c)));
     sink.close();
   }
 }

@@ -96,3 +96,33 @@ export function parseUdpDrops(table: string, inodes: Set<string>): number {
   }
   return drops;
 }
+
+/**
+ * CPU seconds of each thread of a process so far, by thread id (/proc/PID/task/TID/stat); empty
+ * once the process is gone. A thread that saturates a core bounds what the process carries
+ * however many cores the machine has.
+ */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      out.set(Number(tid), parseStatCpuTicks(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')) / CLOCK_TICKS);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return out;
+}
+
+/** The most CPU seconds any one thread used between two {@link threadCpuSeconds} readings. */
+export function busiestThreadSeconds(before: Map<number, number>, after: Map<number, number>): number {
+  let most = 0;
+  for (const [tid, seconds] of after) most = Math.max(most, seconds - (before.get(tid) ?? 0));
+  return most;
+}

@@ -63,6 +63,7 @@ export interface RawSettings {
   maxConnsPerIp?: Located<number>;
   handshakeRate?: Located<number>;
   maxBufferMb?: Located<number>;
+  workers?: Located<number>;
   metrics?: Located<string>;
   /** 'on' or 'off': whether this relay sends FEC repairs. */
   fec?: Located<string>;
@@ -88,6 +89,7 @@ export const CONFIG_KEYS = [
   'maxConnsPerIp',
   'handshakeRate',
   'maxBufferMb',
+  'workers',
   'metrics',
   'fec',
   'webrtcListen',
@@ -190,7 +192,8 @@ class FileReader {
         case 'maxStreams':
         case 'maxSessions':
         case 'maxConnsPerIp':
-          raw[key as 'maxStreams' | 'maxSessions' | 'maxConnsPerIp'] = this.number(node, key, 'a whole number');
+        case 'workers':
+          raw[key as 'maxStreams' | 'maxSessions' | 'maxConnsPerIp' | 'workers'] = this.number(node, key, 'a whole number');
           break;
         case 'handshakeRate':
           raw.handshakeRate = this.number(node, key, 'a number of handshakes a second');

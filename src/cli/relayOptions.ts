@@ -30,6 +30,7 @@ export const RELAY_FLAGS = {
   'max-conns-per-ip': { type: 'string' },
   'handshake-rate': { type: 'string' },
   'max-buffer-mb': { type: 'string' },
+  workers: { type: 'string' },
   metrics: { type: 'string' },
   fec: { type: 'string' },
   'webrtc-listen': { type: 'string' },
@@ -82,6 +83,10 @@ Options:
                            reset (entry relay; default 64)
   --handshake-rate N       answer at most N handshakes a second, in bursts of 2N (exit relay; default 20)
   --max-buffer-mb MIB      stream data each session may hold, both directions (default 128)
+  --workers N              run sessions on N worker threads, one core each, the main thread
+                           reading and writing the UDP sockets (exit relay with --udp-listen;
+                           default 0: everything on one thread). Session, stream and handshake
+                           limits are split evenly between the workers
   --config FILE            read settings from FILE (.yaml, .yml or .json); flags given too win.
                            Keys are the flag names in camelCase, and 'services' and per-path
                            options; see contrib/entry.yaml and contrib/exit.yaml. A relative
@@ -122,7 +127,12 @@ export interface RelaySettings {
   maxConnsPerIp?: number;
   /** A listening relay's handshake limits (`--max-sessions`, `--handshake-rate`), those set. */
   listener: ListenerLimits;
+  /** Worker threads that run the sessions (`--workers`); 0: all on the main thread. */
+  workers: number;
 }
+
+/** `--workers` at most: beyond a few the main thread's socket work is the limit anyway. */
+export const MAX_WORKERS = 32;
 
 
 /** A service name: what the entry relay sends in each stream open and the exit relay looks up. */
@@ -157,6 +167,7 @@ export function parseRelayArgs(args: string[]): RelaySettings | null {
     maxConnsPerIp: counted('max-conns-per-ip', values['max-conns-per-ip'], 'a whole number'),
     handshakeRate: counted('handshake-rate', values['handshake-rate'], 'a number of handshakes a second'),
     maxBufferMb: counted('max-buffer-mb', values['max-buffer-mb'], 'a number of MiB'),
+    workers: counted('workers', values.workers, 'a whole number'),
     metrics: flag('metrics', values.metrics),
     fec: flag('fec', values.fec),
     webrtcListen: flag('webrtc-listen', values['webrtc-listen']),
@@ -223,6 +234,7 @@ function validate(raw: RawSettings): RelaySettings {
     stunServers: [],
     session: {},
     listener: {},
+    workers: 0,
   };
   if (entry) {
     if (raw.tcpListen === undefined && services.length === 0) throw usageError('the entry relay needs --tcp-listen or services to listen for');
@@ -284,6 +296,7 @@ function validate(raw: RawSettings): RelaySettings {
     settings.session.fec = raw.fec.value === 'on';
   }
   applyLimits(raw, settings);
+  if (raw.workers !== undefined) settings.workers = workerCount(raw.workers, settings);
   try {
     settings.psk = readKeyFile(raw.keyFile.value);
   } catch (err) {
@@ -342,6 +355,22 @@ function applyLimits(raw: RawSettings, settings: RelaySettings): void {
     settings.session.streamWindowBytes = Math.min(DEFAULT_SESSION_CONFIG.streamWindowBytes, half);
     settings.session.streamSendBufferBytes = Math.min(DEFAULT_SESSION_CONFIG.streamSendBufferBytes, half);
   }
+}
+
+/**
+ * `--workers`: only where the sessions can run apart from the sockets' thread. An exit relay's
+ * worker opens its own TCP connections; an entry relay's viewers arrive on one TCP listener, and a
+ * WebRTC path's channel lives in the thread that made it.
+ */
+function workerCount(setting: Located<number>, settings: RelaySettings): number {
+  const { value, where } = setting;
+  if (!Number.isInteger(value) || value < 0 || value > MAX_WORKERS) throw usageError(`${where}: must be a whole number from 0 to ${MAX_WORKERS}`);
+  if (value === 0) return 0;
+  if (settings.role !== 'exit' || settings.udpListen === undefined || settings.udpListen.length === 0) {
+    throw usageError(`${where}: worker threads run a listening exit relay's sessions (--udp-listen with --forward or services)`);
+  }
+  if (settings.webrtcListen !== undefined) throw usageError(`${where}: not with --webrtc-listen (WebRTC paths run on the main thread); give one or the other`);
+  return value;
 }
 
 function parseNumber(text: string, what: string, unit: string): number {

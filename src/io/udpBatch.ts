@@ -262,6 +262,8 @@ export class BatchReceiver {
     socket: dgram.Socket,
     private readonly onDatagram: DatagramHandler,
     private readonly onError: SocketErrorHandler,
+    /** Hand out views into the receive arena, valid only during the call, instead of copies. */
+    private readonly lend = false,
   ) {
     const handle = dgramHandle(socket);
     const fd = socketFd(socket);
@@ -290,7 +292,7 @@ export class BatchReceiver {
         continue;
       }
       const offset = i * RECEIVE_SLOT_BYTES;
-      this.onDatagram(arena.slice(offset, offset + length), this.source(i));
+      this.onDatagram(this.lend ? arena.subarray(offset, offset + length) : arena.slice(offset, offset + length), this.source(i));
     }
   };
 

@@ -16,6 +16,7 @@ import { Diagnostics } from './diagnosis.ts';
 import type { PathSink } from './pathSink.ts';
 import type { SessionLoop, SessionSink } from './sessionLoop.ts';
 import type { SessionHandler, SessionView, Transport, TransportCounters } from './transport.ts';
+import type { DatagramSocket } from './datagramSocket.ts';
 import type { DatagramSource } from './udpBatch.ts';
 import { UdpSocket } from './udpSocket.ts';
 
@@ -37,6 +38,11 @@ export interface UdpListenerOptions {
   wallClock?: () => number;
   /** Where problems a self-hoster should hear about go (a peer with another key); one of its own by default. */
   diagnostics?: Diagnostics;
+  /**
+   * Opens the socket of `listen[index]`; a real UDP socket by default. A worker thread passes its
+   * share of the sockets its parent reads (src/io/shardChannel.ts).
+   */
+  bind?: (addr: HostPort, index: number) => Promise<DatagramSocket>;
 }
 
 /** The driver-side state of one accepted session. */
@@ -84,7 +90,7 @@ export class UdpListener implements Transport {
   private readonly opts: UdpListenerOptions;
   private readonly wallClock: () => number;
   private handler: SessionHandler | null = null;
-  private sockets: UdpSocket[] = [];
+  private sockets: DatagramSocket[] = [];
   private readonly sessions = new Map<CoreSession, SessionRoutes>();
   /** Connected sessions, oldest first. */
   private connected: CoreSession[] = [];
@@ -124,14 +130,15 @@ export class UdpListener implements Transport {
   }
 
   /** The socket a session's path sends on, by its index in `listen`. */
-  socketAt(local: number): UdpSocket | undefined {
+  socketAt(local: number): DatagramSocket | undefined {
     return this.sockets[local];
   }
 
   /** Binds every address; rejects with a `ListenError` (and binds none) if any fails. */
   async start(handler: SessionHandler): Promise<void> {
     this.handler = handler;
-    const results = await Promise.allSettled(this.opts.listen.map((a) => UdpSocket.bind(a)));
+    const bind = this.opts.bind ?? ((a: HostPort) => UdpSocket.bind(a));
+    const results = await Promise.allSettled(this.opts.listen.map((a, i) => bind(a, i)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) {
       await Promise.all(
@@ -139,7 +146,7 @@ export class UdpListener implements Transport {
       );
       throw failed.reason;
     }
-    this.sockets = results.map((r) => (r as PromiseFulfilledResult<UdpSocket>).value);
+    this.sockets = results.map((r) => (r as PromiseFulfilledResult<DatagramSocket>).value);
     this.sockets.forEach((socket, local) => {
       socket.receive((msg, from) => this.onMessage(socket, local, msg, from));
     });
@@ -273,7 +280,7 @@ export class UdpListener implements Transport {
     this.loggedRefusals = { sessions: stats.sessionsRefused, rate: stats.handshakesRateLimited, at: now };
   }
 
-  private onMessage(socket: UdpSocket, local: number, msg: Uint8Array, from: DatagramSource): void {
+  private onMessage(socket: DatagramSocket, local: number, msg: Uint8Array, from: DatagramSource): void {
     const { listener, loop } = this.opts;
     const r = listener.handleDatagram(loop.clock(), this.wallClock(), msg, from, local);
     if (r.kind === 'drop') {

@@ -87,12 +87,13 @@ export class UdpSocket {
   /**
    * Delivers every datagram to `onDatagram` and socket errors (their codes, such as ECONNREFUSED
    * from a connected peer's closed port) to `onError`. Call once. With the native module, reading
-   * is batched too (src/io/udpBatch.ts).
+   * is batched too (src/io/udpBatch.ts). `borrowed`: the handler copies what it keeps before it
+   * returns (a router passing datagrams on), so the batch need not copy each one out first.
    */
-  receive(onDatagram: DatagramHandler, onError?: SocketErrorHandler): void {
+  receive(onDatagram: DatagramHandler, onError?: SocketErrorHandler, borrowed = false): void {
     this.onSocketError = onError ?? null;
     if (this.native !== null) {
-      this.receiver = new BatchReceiver(this.native, this.socket, onDatagram, this.noteError);
+      this.receiver = new BatchReceiver(this.native, this.socket, onDatagram, this.noteError, borrowed);
       return;
     }
     this.socket.on('message', onDatagram);

@@ -296,7 +296,7 @@ export interface RelayMetrics {
 }
 
 /** Builds the registry; `snapshot` is called once per scrape. */
-export function createRelayMetrics(snapshot: () => RelayStatus): RelayMetrics {
+export function createRelayMetrics(snapshot: () => RelayStatus | Promise<RelayStatus>): RelayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   let current: RelayStatus | null = null;
@@ -325,7 +325,7 @@ export function createRelayMetrics(snapshot: () => RelayStatus): RelayMetrics {
     registry,
     async scrape(): Promise<string> {
       // Kept after the scrape: a scrape running concurrently reads a snapshot either way.
-      current = snapshot();
+      current = await snapshot();
       return registry.metrics();
     },
   };

@@ -26,8 +26,11 @@ export interface MetricsServer {
 
 export interface MetricsServerOptions {
   listen: HostPort;
-  /** Takes a snapshot of the relay; called once per request. */
-  status: () => RelayStatus;
+  /**
+   * Takes a snapshot of the relay; called once per request. A relay whose sessions run in worker
+   * threads gathers theirs first, hence the promise.
+   */
+  status: () => RelayStatus | Promise<RelayStatus>;
   log: Logger;
 }
 
@@ -37,9 +40,15 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
   const assets = dashboardAssets();
   const history = new StatusHistory();
   // One point a second whether or not anyone looks, so the page opens on the last few minutes.
-  const sampler = setInterval(() => history.record(opts.status(), Date.now()), 1000);
+  const sample = (): void => {
+    Promise.resolve(opts.status()).then(
+      (status) => history.record(status, Date.now()),
+      (err: unknown) => opts.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'status sample failed'),
+    );
+  };
+  const sampler = setInterval(sample, 1000);
   sampler.unref();
-  history.record(opts.status(), Date.now());
+  sample();
   const server = http.createServer(HTTP_SERVER_OPTIONS, (req, res) => {
     const reply = (code: number, type: string, body: string, headers: Record<string, string> = {}): void => {
       res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
@@ -62,13 +71,22 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
           },
         );
         return;
-      case '/healthz': {
-        const { ok, reason } = opts.status().health;
-        reply(ok ? 200 : 503, text, `${ok ? 'ok' : 'unavailable'}: ${reason}\n`);
-        return;
-      }
+      case '/healthz':
       case '/status':
-        reply(200, 'application/json', `${JSON.stringify(opts.status(), null, 2)}\n`);
+        Promise.resolve(opts.status()).then(
+          (status) => {
+            if (path === '/status') {
+              reply(200, 'application/json', `${JSON.stringify(status, null, 2)}\n`);
+              return;
+            }
+            const { ok, reason } = status.health;
+            reply(ok ? 200 : 503, text, `${ok ? 'ok' : 'unavailable'}: ${reason}\n`);
+          },
+          (err: unknown) => {
+            opts.log.error({ err: err instanceof Error ? err.message : String(err) }, 'status snapshot failed');
+            reply(500, text, 'status snapshot failed\n');
+          },
+        );
         return;
       case '/history':
         reply(200, 'application/json', JSON.stringify(history.list()));

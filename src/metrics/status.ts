@@ -262,3 +262,59 @@ function tunnelHealth(dials: boolean, sessions: SessionStatus[]): Health {
   if (session.paths.length > 0 && up === 0) return { ok: false, reason: `session ${session.id} up, but no path is up` };
   return { ok: true, reason: `session ${session.id} up with ${up} of ${session.paths.length} paths up` };
 }
+
+/** What a relay whose sessions run in worker threads knows itself, beside its workers' snapshots. */
+export interface ShardedRelayFacts {
+  version: string;
+  uptimeSeconds: number;
+  /** The UDP addresses its main thread reads. */
+  udp: string[];
+  /** Datagrams the main thread dropped as none of ours before any worker saw them. */
+  unroutable: number;
+  /** The main thread's own problems (socket buffers). */
+  problems: Problem[];
+}
+
+/**
+ * One snapshot of a relay from its workers' (each a listening exit relay over a share of the
+ * sessions): sessions, streams and counters together, one problem per kind and subject (the
+ * latest report), health judged on the whole.
+ */
+export function combineShardStatuses(parts: RelayStatus[], facts: ShardedRelayFacts): RelayStatus {
+  const problems = new Map<string, Problem>();
+  for (const p of [...facts.problems, ...parts.flatMap((s) => s.problems)]) {
+    const key = `${p.kind}\0${p.subject}`;
+    const seen = problems.get(key);
+    if (seen === undefined) {
+      problems.set(key, p);
+      continue;
+    }
+    const latest = p.lastAt > seen.lastAt ? p : seen;
+    problems.set(key, { ...latest, firstAt: Math.min(p.firstAt, seen.firstAt), count: p.count + seen.count });
+  }
+  const listener = parts.reduce<ListenerStats | null>((sum, s) => {
+    if (s.listener === null) return sum;
+    if (sum === null) return { ...s.listener };
+    for (const k of Object.keys(sum) as Array<keyof ListenerStats>) sum[k] += s.listener[k];
+    return sum;
+  }, null);
+  if (listener !== null) listener.authFailures += facts.unroutable;
+  const totals: StreamTotalsStatus = { open: 0, opened: 0, finished: 0, reset: 0, bytesFromTcp: 0, bytesToTcp: 0, connectionsRefusedPerIp: 0 };
+  for (const s of parts) for (const k of Object.keys(totals) as Array<keyof StreamTotalsStatus>) totals[k] += s.totals[k];
+  const sessions = parts.flatMap((s) => s.sessions);
+  const list = [...problems.values()];
+  return {
+    role: 'exit',
+    dials: false,
+    version: facts.version,
+    uptimeSeconds: facts.uptimeSeconds,
+    health: healthOf('exit', false, sessions, facts.udp, list),
+    problems: list,
+    listening: { tcp: [], udp: facts.udp },
+    handshakes: parts.reduce((n, s) => n + s.handshakes, 0),
+    listener,
+    totals,
+    sessions,
+    streams: parts.flatMap((s) => s.streams),
+  };
+}

@@ -9,7 +9,7 @@ import type { CoreListener, DialFn } from '../io/core.ts';
 import { Diagnostics } from '../io/diagnosis.ts';
 import { loadFec, type ReedSolomon } from '../fec/index.ts';
 import type { SessionConfig } from '../session/config.ts';
-import { Listener, type HandshakeRateLimit } from '../session/listener.ts';
+import { Listener, type HandshakeRateLimit, type SessionIdShard } from '../session/listener.ts';
 import { cryptoRng } from '../io/cryptoRng.ts';
 import { Session } from '../session/session.ts';
 import type { StreamProbe } from '../session/streamProbe.ts';
@@ -17,7 +17,7 @@ import { SessionLoop } from '../io/sessionLoop.ts';
 import type { SessionHandler, Transport } from '../io/transport.ts';
 import type { Backoff } from '../io/backoff.ts';
 import { PeerDialer, type PeerAddress } from '../io/peerDialer.ts';
-import { UdpListener } from '../io/udpListener.ts';
+import { UdpListener, type UdpListenerOptions } from '../io/udpListener.ts';
 import { WebRtcEndpoint } from '../io/webrtcEndpoint.ts';
 import { DEFAULT_MAX_STREAMS, StreamAdmission } from './admission.ts';
 import { EntryRelay } from './entryRelay.ts';
@@ -37,6 +37,8 @@ export interface ListenerLimits {
   maxSessions?: number;
   /** Handshakes reaching the key exchange (default 20 a second, bursts of 40). */
   handshakeRate?: HandshakeRateLimit;
+  /** This listener's share of the session ids, when worker threads split one set of sockets. */
+  sessionIds?: SessionIdShard;
 }
 
 /**
@@ -54,7 +56,17 @@ export function sessionCore(
   return {
     dial: (now, wallNow, pathIds, overrides) => Session.dial({ now, wallNow, psk, pathIds, rng: cryptoRng, config: { ...config, ...overrides }, fec, probe }),
     listener: () =>
-      new Listener({ psk, rng: cryptoRng, config, fec, maxSessions: limits.maxSessions, handshakeRate: limits.handshakeRate, startedAt: Date.now(), probe }),
+      new Listener({
+        psk,
+        rng: cryptoRng,
+        config,
+        fec,
+        maxSessions: limits.maxSessions,
+        handshakeRate: limits.handshakeRate,
+        sessionIds: limits.sessionIds,
+        startedAt: Date.now(),
+        probe,
+      }),
   };
 }
 
@@ -76,7 +88,7 @@ export interface RelaySpec {
    * Transport: dial the peer's addresses (one path each; `webrtc` ones are WebRTC signalling
    * endpoints) or accept on local UDP addresses (possibly none when `webrtc.listen` is given).
    */
-  udp: { peers: PeerAddress[] } | { listen: HostPort[] };
+  udp: { peers: PeerAddress[] } | { listen: HostPort[]; bind?: UdpListenerOptions['bind'] };
   /**
    * WebRTC paths: the pre-shared key that authenticates signalling, STUN/TURN servers, and on a
    * listening relay the signalling endpoint (TCP, with ICE on UDP at the same address). Needed
@@ -140,7 +152,7 @@ export async function startRelay(spec: RelaySpec): Promise<Relay> {
   const transport: PeerDialer | UdpListener =
     'peers' in spec.udp
       ? new PeerDialer({ peers: spec.udp.peers, webrtc: spec.webrtc, dial: spec.core.dial, loop, log, backoff: spec.backoff, diagnostics })
-      : new UdpListener({ listen: spec.udp.listen, listener: spec.core.listener(), loop, log, diagnostics });
+      : new UdpListener({ listen: spec.udp.listen, bind: spec.udp.bind, listener: spec.core.listener(), loop, log, diagnostics });
   const tcp = spec.tcp;
   const entries = 'listen' in tcp ? (Array.isArray(tcp.listen) ? tcp.listen : [{ service: '', listen: tcp.listen }]) : [];
   const perAddress = new ConnectionsPerAddress(spec.maxConnsPerIp ?? DEFAULT_MAX_CONNS_PER_IP, log);

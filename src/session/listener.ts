@@ -6,7 +6,7 @@ import type { PeerAddress } from './pathValidation.ts';
 import { Session } from './session.ts';
 import type { Millis, UnixMillis } from '../base/time.ts';
 import { HandshakeResponder } from '../wire/handshake.ts';
-import { DATA_HEADER_LEN, PacketType, packetType, peekSessionId } from '../wire/packet.ts';
+import { DATA_HEADER_LEN, PacketType, packetType, peekInitiatorId, peekSessionId } from '../wire/packet.ts';
 import type { StreamProbe } from './streamProbe.ts';
 
 /** What became of one datagram given to {@link Listener.handleDatagram}. */
@@ -52,6 +52,21 @@ export interface ListenerStats {
   handshakesRateLimited: number;
   /** Authentic data packets seen twice (late originals of FEC-restored packets, or replays). */
   duplicates: number;
+}
+
+/** Live sessions a listener accepts at most unless told otherwise. */
+export const DEFAULT_MAX_SESSIONS = 256;
+
+/** One of `shards` listeners sharing a set of sockets; see the Listener's `sessionIds` option. */
+export interface SessionIdShard {
+  shards: number;
+  /** 0 .. shards - 1. */
+  shard: number;
+}
+
+/** The shard that handed out `sessionId` (a Data packet's clear receiver id), of `shards`. */
+export function shardOfSessionId(sessionId: number, shards: number): number {
+  return sessionId % shards;
 }
 
 /** A token bucket on the handshakes that reach the X25519 key exchange. */
@@ -143,11 +158,17 @@ export class Listener {
       startedAt?: UnixMillis;
       /** Watches stream bytes of every session accepted (a delay breakdown); none by default. */
       probe?: StreamProbe;
+      /**
+       * This listener's share of the session id space when several split one set of sockets
+       * (worker threads): every id it hands out is `shard` modulo `shards`, so whoever reads the
+       * sockets routes a Data packet by its clear session id alone. Default: all ids.
+       */
+      sessionIds?: SessionIdShard;
     },
   ) {
     this.responder = new HandshakeResponder(opts.psk, { notBefore: opts.startedAt });
     this.config = resolveSessionConfig(opts.config);
-    this.maxSessions = opts.maxSessions ?? 256;
+    this.maxSessions = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
     this.handshakeBucket = new TokenBucket(opts.handshakeRate ?? DEFAULT_HANDSHAKE_RATE);
   }
 
@@ -193,11 +214,19 @@ export class Listener {
     for (const [initiator, s] of this.byInitiator) if (s === session) this.byInitiator.delete(initiator);
   }
 
+  private newSessionId(): number {
+    const random = this.opts.rng.nextU32();
+    const ids = this.opts.sessionIds;
+    if (ids === undefined || ids.shards === 1) return random;
+    const id = random - (random % ids.shards) + ids.shard;
+    return id <= 0xffffffff ? id : id - ids.shards;
+  }
+
   private handleInit(now: Millis, wallNow: UnixMillis, bytes: Uint8Array, from: PeerAddress | undefined, local: number): ListenerResult {
     const rs = this.responder.stats;
     const before = { replayed: rs.replayed, stale: rs.stale, predatesStart: rs.predatesStart, badMac: rs.badMac };
-    let localId = this.opts.rng.nextU32();
-    while (this.sessions.has(localId)) localId = this.opts.rng.nextU32();
+    let localId = this.newSessionId();
+    while (this.sessions.has(localId)) localId = this.newSessionId();
     // Limits are checked only once the init proved authentic and fresh, so forgeries and replays
     // can neither use up the budget of real peers nor show up as refusals.
     let refusal: 'sessions' | 'rate' | null = null;
@@ -210,7 +239,7 @@ export class Listener {
     if (accepted === null) {
       if (refusal === 'sessions') this.stats.sessionsRefused++;
       else if (refusal === 'rate') this.stats.handshakesRateLimited++;
-      else if (rs.replayed > before.replayed && this.byInitiator.has(readInitiatorId(bytes))) this.stats.handshakeCopies++;
+      else if (rs.replayed > before.replayed && this.byInitiator.has(peekInitiatorId(bytes))) this.stats.handshakeCopies++;
       else if (rs.replayed > before.replayed) this.stats.replays++;
       else if (rs.stale > before.stale) {
         this.stats.replays++;
@@ -230,9 +259,4 @@ export class Listener {
     this.byInitiator.set(accepted.initiatorSessionId, session);
     return { kind: 'accepted', session, reply: accepted.response };
   }
-}
-
-/** The dialer's session id in a HandshakeInit (bytes 1-4, big-endian); the caller checked the type. */
-function readInitiatorId(init: Uint8Array): number {
-  return ((init[1] << 24) | (init[2] << 16) | (init[3] << 8) | init[4]) >>> 0;
 }

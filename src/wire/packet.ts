@@ -99,6 +99,14 @@ export function peekSessionId(datagram: Uint8Array): number | null {
   );
 }
 
+/**
+ * The dialer's session id in a HandshakeInit (bytes 1-4, big-endian), the same in the copies it
+ * sends on each path; the caller checked the type ({@link packetType}). Unauthenticated.
+ */
+export function peekInitiatorId(init: Uint8Array): number {
+  return ((init[1] << 24) | (init[2] << 16) | (init[3] << 8) | init[4]) >>> 0;
+}
+
 /** Whether a Data packet is an FEC source, sealed as such by its sender (unauthenticated until opened). */
 export function isFecSource(datagram: Uint8Array): boolean {
   return datagram[0] === FEC_SOURCE_DATA;

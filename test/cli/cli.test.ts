@@ -49,6 +49,7 @@ describe('bering CLI errors', () => {
     [[...relay, '--tcp-listen', 'localhost', '--peer', '127.0.0.1:9'], "--tcp-listen: bad address 'localhost'"],
     [['relay', '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', shortKey], 'holds 31 bytes, expected 32'],
     [['relay', '--config', brokenConfig], 'not valid JSON'],
+    [[...relay, '--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--workers', '2'], "--workers: worker threads run a listening exit relay's sessions"],
     [['demo', '--size', 'lots'], "--size: 'lots'"],
   ])('%j', async (args, why) => {
     const r = await run(args);

@@ -84,6 +84,21 @@ describe('parseRelayArgs', () => {
     expect((thrown as CliError).exitCode).toBe(2);
   });
 
+  it('takes --workers and the workers key on a listening exit relay only', () => {
+    const exit = ['--udp-listen', '127.0.0.1:0', '--forward', '127.0.0.1:9', '--key-file', keyFile];
+    expect(parseRelayArgs(exit)?.workers).toBe(0);
+    expect(parseRelayArgs([...exit, '--workers', '3'])?.workers).toBe(3);
+    expect(parseRelayArgs(['--config', config('workers.json', { udpListen: '0.0.0.0:7000', forward: '127.0.0.1:9', keyFile, workers: 2 })])?.workers).toBe(2);
+    for (const bad of ['-1', '1.5', '33', 'many']) expect(() => parseRelayArgs([...exit, '--workers', bad])).toThrow('--workers');
+    expect(() => parseRelayArgs(['--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', keyFile, '--workers', '2'])).toThrow(
+      "--workers: worker threads run a listening exit relay's sessions",
+    );
+    expect(() => parseRelayArgs(['--peer', '127.0.0.1:9', '--forward', '127.0.0.1:9', '--key-file', keyFile, '--workers', '2'])).toThrow("listening exit relay's sessions");
+    expect(() => parseRelayArgs([...exit, '--webrtc-listen', '127.0.0.1:0', '--workers', '2'])).toThrow('not with --webrtc-listen');
+    // 0 is the default, wherever it is given.
+    expect(parseRelayArgs(['--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9', '--key-file', keyFile, '--workers', '0'])?.workers).toBe(0);
+  });
+
   it('requires --key-file', () => {
     expect(() => parseRelayArgs(['--tcp-listen', '127.0.0.1:0', '--peer', '127.0.0.1:9'])).toThrow('--key-file is required');
   });
