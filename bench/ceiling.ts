@@ -290,13 +290,31 @@ export const CEILING_CASES: Array<{ system: 'bering' | 'kcptun'; conns: number; 
   { system: 'kcptun', conns: 1, cpus: '0' },
 ];
 
+/**
+ * The fan-in cases: one exit relay serving two entry relays at once (four connections each), its
+ * sessions on the main thread and on two worker threads.
+ */
+export const FAN_IN_CASES: Array<{ entries: number; connsPerEntry: number; exitWorkers: number }> = [
+  { entries: 2, connsPerEntry: 4, exitWorkers: 0 },
+  { entries: 2, connsPerEntry: 4, exitWorkers: 2 },
+];
+
 /** Runs every case (moving `mb` megabytes each) and returns them with a markdown table. */
-export async function runCeilingTable(mb: number, onResult: (line: string) => void): Promise<{ results: CeilingResult[]; markdown: string }> {
+export async function runCeilingTable(
+  mb: number,
+  onResult: (line: string) => void,
+): Promise<{ results: CeilingResult[]; fanIn: FanInResult[]; markdown: string }> {
   const results: CeilingResult[] = [];
   for (const c of CEILING_CASES) {
     const r = await measureCeiling({ ...c, mb });
     results.push(r);
     onResult(formatCeiling(r));
+  }
+  const fanIn: FanInResult[] = [];
+  for (const c of FAN_IN_CASES) {
+    const r = await measureFanIn({ ...c, mb });
+    fanIn.push(r);
+    onResult(formatFanIn(r));
   }
   const ratio = (conns: number, cpus: string, pick: (r: CeilingResult) => number): string => {
     const b = results.find((r) => r.system === 'bering' && r.conns === conns && r.cpus === cpus);
@@ -305,26 +323,49 @@ export async function runCeilingTable(mb: number, onResult: (line: string) => vo
   };
   const rows = results.map(
     (r) =>
-      `| ${r.system} | ${r.conns} | ${r.cpus === 'all' ? 'all' : `taskset ${r.cpus}`} | ${r.mbps.toFixed(1)} | ${r.cpuPerGb.toFixed(1)} | ${r.entryCpu.toFixed(1)} / ${r.exitCpu.toFixed(1)} | ${r.peakRssMb.toFixed(0)} |`,
+      `| ${r.system} | ${r.conns} | ${r.cpus === 'all' ? 'all' : `taskset ${r.cpus}`} | ${r.mbps.toFixed(1)} | ${r.cpuPerGb.toFixed(1)} | ${r.entryCpu.toFixed(1)} / ${r.exitCpu.toFixed(1)} | ${r.busiestThread.entry.toFixed(2)} / ${r.busiestThread.exit.toFixed(2)} | ${r.peakRssMb.toFixed(0)} |`,
+  );
+  const fanInRows = fanIn.map(
+    (r) =>
+      `| ${r.entries} x ${r.connsPerEntry} | ${r.exitWorkers} | ${r.mbps.toFixed(1)} | ${r.cpuPerGb.toFixed(1)} | ${r.exitCpuPerGb.toFixed(1)} | ${r.exitCores.toFixed(2)} | ${r.exitBusiestThread.toFixed(2)} | ${(r.mbps / r.exitBusiestThread).toFixed(0)} |`,
   );
   const markdown = [
     `## Loopback ceiling (${mb} MB per case, no link model; relays, source and sink share the machine)`,
     '',
-    '| system | connections | CPUs | goodput (Mbit/s) | relays CPU-s/GB | entry / exit CPU-s | peak RSS (MB) |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    "A relay's busiest thread is its share of one core over the transfer: near 1, that relay is the limit.",
+    '',
+    '| system | connections | CPUs | goodput (Mbit/s) | relays CPU-s/GB | entry / exit CPU-s | busiest thread entry / exit | peak RSS (MB) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
     `bering / kcptun goodput: ${ratio(1, 'all', (r) => r.mbps)} (1 connection), ${ratio(8, 'all', (r) => r.mbps)} (8), ${ratio(1, '0', (r) => r.mbps)} (one core); ` +
       `CPU per GB: ${ratio(1, 'all', (r) => r.cpuPerGb)}, ${ratio(8, 'all', (r) => r.cpuPerGb)}, ${ratio(1, '0', (r) => r.cpuPerGb)}.`,
     '',
+    `## One exit relay serving several entry relays (${mb} MB per case, all on this machine)`,
+    '',
+    'Each entry relay is a session of its own. With `--workers`, the exit relay runs them on worker threads. ' +
+      "The last column is the goodput over the exit relay's busiest thread: what it would carry with a core per thread, with the other relays elsewhere.",
+    '',
+    '| entry relays x connections | exit --workers | goodput (Mbit/s) | relays CPU-s/GB | exit CPU-s/GB | exit cores used | exit busiest thread | goodput / busiest thread |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...fanInRows,
+    '',
   ].join('\n');
-  return { results, markdown };
+  return { results, fanIn, markdown };
+}
+
+function formatFanIn(r: FanInResult): string {
+  return (
+    `exit --workers ${r.exitWorkers}, ${r.entries} entry relays x ${r.connsPerEntry} conns: ${r.mbps.toFixed(1)} Mbit/s, ${r.cpuPerGb.toFixed(1)} CPU-s/GB ` +
+    `(exit ${r.exitCpuPerGb.toFixed(1)}, ${r.exitCores.toFixed(2)} cores, busiest thread ${r.exitBusiestThread.toFixed(2)})`
+  );
 }
 
 function formatCeiling(r: CeilingResult): string {
   return (
     `${r.system.padEnd(7)} conns ${r.conns} cpus ${r.cpus}: ${r.mbps.toFixed(1)} Mbit/s, ${r.cpuPerGb.toFixed(1)} CPU-s/GB ` +
-    `(entry ${r.entryCpu.toFixed(1)} s, exit ${r.exitCpu.toFixed(1)} s, ${r.seconds.toFixed(1)} s wall, peak RSS ${r.peakRssMb.toFixed(0)} MB)`
+    `(entry ${r.entryCpu.toFixed(1)} s, exit ${r.exitCpu.toFixed(1)} s, busiest thread ${r.busiestThread.entry.toFixed(2)} / ${r.busiestThread.exit.toFixed(2)}, ` +
+    `${r.seconds.toFixed(1)} s wall, peak RSS ${r.peakRssMb.toFixed(0)} MB)`
   );
 }
 

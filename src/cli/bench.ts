@@ -35,7 +35,8 @@ Options:
   --workload NAME[,NAME]     workloads to run: ${WORKLOAD_NAMES.join(', ')}
                              (of the plan's: quick has bulk-down and cbr-down)
   --ceiling                  instead: the loopback ceiling of bering and kcptun (no link model;
-                             1 and 8 connections, one core and two), written to ceiling.md
+                             1 and 8 connections, one core and two), and one exit relay serving
+                             two entry relays with and without --workers, written to ceiling.md
   --ceiling-mb N             megabytes moved per ceiling case (default 500)
   -h, --help                 show this help`;
 
@@ -96,10 +97,10 @@ export async function benchCommand(args: string[]): Promise<number> {
   try {
     if (values.ceiling) {
       const machine = machineInfo();
-      const { results, markdown } = await runCeilingTable(ceilingMb, (line) => process.stdout.write(`${line}\n`));
+      const { results, fanIn, markdown } = await runCeilingTable(ceilingMb, (line) => process.stdout.write(`${line}\n`));
       const header = `# bering loopback ceiling\n\nMachine: ${Object.entries(machine).map(([k, v]) => `${k} ${v}`).join(', ')}; load at end ${loadAverage()}.\n\n`;
       writeFileSync(join(outDir, 'ceiling.md'), header + markdown);
-      writeFileSync(join(outDir, 'ceiling.json'), `${JSON.stringify({ machine, results }, null, 2)}\n`);
+      writeFileSync(join(outDir, 'ceiling.json'), `${JSON.stringify({ machine, results, fanIn }, null, 2)}\n`);
       process.stdout.write(`bench report: ${join(outDir, 'ceiling.md')}\n`);
       return 0;
     }
