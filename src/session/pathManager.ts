@@ -213,8 +213,10 @@ export class PathManager {
    * our challenge of the path. True when the path came up (the caller re-sizes FEC).
    */
   onResponse(path: Path, data: Uint8Array, now: Millis): boolean {
+    const moves = path.migration.moves;
     if (path.migration.onResponse(data)) {
-      this.events.push({ type: 'pathMoved', pathId: path.id });
+      // A path's first address proven is its start, not a move (the logs said "moved" for it).
+      if (path.migration.moves > moves) this.events.push({ type: 'pathMoved', pathId: path.id });
       // The echo proves the new address reaches the peer both ways.
       return this.markUp(path, now);
     }

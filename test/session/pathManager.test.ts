@@ -5,6 +5,7 @@ import { resolveSessionConfig } from '../../src/session/config.ts';
 import { EventQueue } from '../../src/session/events.ts';
 import type { Path } from '../../src/session/path.ts';
 import { PathManager } from '../../src/session/pathManager.ts';
+import { MIGRATION_PROBE_MAX_BYTES } from '../../src/session/pathValidation.ts';
 import { Recovery } from '../../src/session/recovery/recovery.ts';
 
 function setUp() {
@@ -61,6 +62,26 @@ describe('PathManager', () => {
     expect(p.state).toBe('up');
     expect(p.challenges).toHaveLength(0);
     expect(p.challengeDueAt).toBe(Infinity);
+  });
+
+  it('proving a path\'s first address brings it up without calling it a move; a later proven address is a move', () => {
+    const { paths, drain } = setUp();
+    const p = paths.pathFor(1);
+    const challenge = (now: number, data: Uint8Array): void => {
+      p.migration.handleTimeout(now);
+      expect(p.migration.probing).toBe(true);
+      p.migration.onChallengeSent(now, data, MIGRATION_PROBE_MAX_BYTES, 300);
+    };
+    // A path's first packet from an address the handshake did not come from: probed first.
+    p.migration.onAuthentic(0, { address: '198.51.100.7', port: 50_000 }, 0, true, 100, false);
+    challenge(1000, Uint8Array.of(1, 1, 1, 1, 1, 1, 1, 1));
+    expect(paths.onResponse(p, Uint8Array.of(1, 1, 1, 1, 1, 1, 1, 1), 1100)).toBe(true);
+    expect(drain()).toEqual([{ type: 'pathUp', pathId: 1 }]);
+    // The peer's NAT gives it another port, which answers the next challenge: that is a move.
+    p.migration.onAuthentic(2000, { address: '198.51.100.7', port: 50_001 }, 0, true, 100, true);
+    challenge(2000, Uint8Array.of(2, 2, 2, 2, 2, 2, 2, 2));
+    paths.onResponse(p, Uint8Array.of(2, 2, 2, 2, 2, 2, 2, 2), 2100);
+    expect(drain()).toEqual([{ type: 'pathMoved', pathId: 1 }]);
   });
 
   it('echoes a PATH_CHALLENGE from a copy, since the frame is a view of the packet', () => {
