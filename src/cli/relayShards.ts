@@ -223,6 +223,7 @@ export async function runShards(args: string[], settings: RelaySettings, log: Lo
   await router.close();
   await metrics?.close();
   impatient.cancel();
-  log.info({ resetStreams: reset, streams: totals }, 'stopped');
+  // Datagrams lost inside this process, if any: a worker too far behind, a socket buffer full.
+  log.info({ resetStreams: reset, streams: totals, channelDrops: router.channelDrops, sendErrors: router.sendErrors }, 'stopped');
   return 0;
 }

@@ -124,11 +124,6 @@ export class ChannelSockets {
     });
   };
 
-  /** Datagrams the worker could not hand to the main thread (its ring was full). */
-  get dropped(): number {
-    return this.end.writer.dropped;
-  }
-
   /**
    * Hands one datagram from the main thread to its socket's handler, copied into an ArrayBuffer
    * of its own as a real socket gives it (the core keeps views of the datagrams it reads, charged
