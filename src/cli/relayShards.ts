@@ -29,12 +29,20 @@ const STATUS_TIMEOUT_MS = 2000;
 /** Beyond the drain timeout, how long a stopping worker may take before it is cut off. */
 const STOP_GRACE_MS = 5000;
 
+/** What the workers say as they stop, added up. */
+interface StopReport {
+  reset: number;
+  totals: StreamTotals;
+  /** Datagrams the workers could not hand to the main thread. */
+  channelDrops: number;
+}
+
 /** The worker threads and the router between them and the sockets. */
 class Shards {
   readonly workers: Worker[] = [];
   private readonly statusWaiters = new Map<number, { shard: number; done: (s: RelayStatus | null) => void }>();
   private nextStatusId = 0;
-  private readonly stopWaiters = new Map<number, (r: { reset: number; totals: StreamTotals } | null) => void>();
+  private readonly stopWaiters = new Map<number, (r: StopReport | null) => void>();
   private stopping = false;
 
   constructor(
@@ -68,7 +76,7 @@ class Shards {
             this.statusWaiters.delete(m.id);
             break;
           case 'stopped':
-            this.stopWaiters.get(shard)?.({ reset: m.reset, totals: m.totals });
+            this.stopWaiters.get(shard)?.({ reset: m.reset, totals: m.totals, channelDrops: m.channelDrops });
             this.stopWaiters.delete(shard);
             break;
           case 'ready':
@@ -129,13 +137,13 @@ class Shards {
   }
 
   /** Drains every worker (see `Relay.stop`), then ends them; resolves with what they report. */
-  async stop(drainTimeoutMs: number): Promise<{ reset: number; totals: StreamTotals }> {
+  async stop(drainTimeoutMs: number): Promise<StopReport> {
     this.stopping = true;
-    const sum = { reset: 0, totals: { opened: 0, finished: 0, aborted: 0, bytesFromTcp: 0, bytesToTcp: 0 } as StreamTotals };
+    const sum: StopReport = { reset: 0, totals: { opened: 0, finished: 0, aborted: 0, bytesFromTcp: 0, bytesToTcp: 0 }, channelDrops: 0 };
     const results = await Promise.all(
       this.workers.map(
         (_, shard) =>
-          new Promise<{ reset: number; totals: StreamTotals } | null>((done) => {
+          new Promise<StopReport | null>((done) => {
             const timer = setTimeout(() => done(null), drainTimeoutMs + STOP_GRACE_MS);
             this.stopWaiters.set(shard, (r) => {
               clearTimeout(timer);
@@ -148,6 +156,7 @@ class Shards {
     for (const r of results) {
       if (r === null) continue;
       sum.reset += r.reset;
+      sum.channelDrops += r.channelDrops;
       for (const k of Object.keys(sum.totals) as Array<keyof StreamTotals>) sum.totals[k] += r.totals[k];
     }
     await Promise.all(this.workers.map((w) => w.terminate()));
@@ -218,12 +227,15 @@ export async function runShards(args: string[], settings: RelaySettings, log: Lo
   const signal = await stopSignal();
   const impatient = exitOnSecondSignal(log);
   log.info({ signal, drainTimeoutMs: settings.drainTimeoutMs }, 'shutting down');
-  const { reset, totals } = await running.stop(settings.drainTimeoutMs);
+  const stopped = await running.stop(settings.drainTimeoutMs);
   // After the workers: their sessions' close packets go out through these sockets.
   await router.close();
   await metrics?.close();
   impatient.cancel();
   // Datagrams lost inside this process, if any: a worker too far behind, a socket buffer full.
-  log.info({ resetStreams: reset, streams: totals, channelDrops: router.channelDrops, sendErrors: router.sendErrors }, 'stopped');
+  log.info(
+    { resetStreams: stopped.reset, streams: stopped.totals, channelDrops: router.channelDrops + stopped.channelDrops, sendErrors: router.sendErrors },
+    'stopped',
+  );
   return 0;
 }

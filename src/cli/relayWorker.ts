@@ -47,7 +47,8 @@ export type FromWorker =
   | { kind: 'wake' }
   | { kind: 'sessions'; count: number }
   | { kind: 'status'; id: number; status: RelayStatus }
-  | { kind: 'stopped'; reset: number; totals: StreamTotals };
+  /** `channelDrops`: datagrams this worker could not hand to the main thread (its ring was full). */
+  | { kind: 'stopped'; reset: number; totals: StreamTotals; channelDrops: number };
 
 /** How often a worker tells the main thread its session count when it changed (for new handshakes). */
 const SESSION_COUNT_EVERY_MS = 200;
@@ -109,7 +110,7 @@ async function run(data: RelayWorkerData, port: MessagePort): Promise<void> {
         if (modelLog !== null) clearInterval(modelLog);
         void relay.stop(message.drainTimeoutMs).then((reset) => {
           channel.end.publish();
-          post({ kind: 'stopped', reset, totals: relay.totals });
+          post({ kind: 'stopped', reset, totals: relay.totals, channelDrops: channel.end.writer.dropped });
         });
         break;
     }
