@@ -50,7 +50,7 @@ export type FromWorker =
   /** `channelDrops`: datagrams this worker could not hand to the main thread (its ring was full). */
   | { kind: 'stopped'; reset: number; totals: StreamTotals; channelDrops: number };
 
-/** How often a worker tells the main thread its session count when it changed (for new handshakes). */
+/** How often a worker tells the main thread its session count (where new handshakes go). */
 const SESSION_COUNT_EVERY_MS = 200;
 
 /** 1/`shards` of a limit, at least 1. */
@@ -88,13 +88,9 @@ async function run(data: RelayWorkerData, port: MessagePort): Promise<void> {
     maxStreams: limits.maxStreams,
     log,
   });
-  let told = -1;
-  const sessionCount = setInterval(() => {
-    const count = relay.transport.sessionViews().length;
-    if (count === told) return;
-    told = count;
-    post({ kind: 'sessions', count });
-  }, SESSION_COUNT_EVERY_MS);
+  // Told even when unchanged: the main thread then forgets the handshakes it sent since, which
+  // were either counted here or refused (forgeries among them).
+  const sessionCount = setInterval(() => post({ kind: 'sessions', count: relay.transport.sessionViews().length }), SESSION_COUNT_EVERY_MS);
   keepWarming(warm, relay, log);
   const modelLog = startModelLog(relay, log);
   port.on('message', (message: ToWorker) => {
