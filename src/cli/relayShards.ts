@@ -113,8 +113,8 @@ class Shards {
     });
   }
 
-  /** Every worker's snapshot (those that answer within {@link STATUS_TIMEOUT_MS}). */
-  async statuses(): Promise<RelayStatus[]> {
+  /** Every worker's snapshot by worker number (those that answer within {@link STATUS_TIMEOUT_MS}). */
+  async statuses(): Promise<Map<number, RelayStatus>> {
     const asks = this.workers.map(
       (_, shard) =>
         new Promise<RelayStatus | null>((done) => {
@@ -133,7 +133,8 @@ class Shards {
           this.post(shard, { kind: 'status', id });
         }),
     );
-    return (await Promise.all(asks)).filter((s): s is RelayStatus => s !== null);
+    const answers = await Promise.all(asks);
+    return new Map(answers.flatMap((s, shard) => (s === null ? [] : [[shard, s] as const])));
   }
 
   /** Drains every worker (see `Relay.stop`), then ends them; resolves with what they report. */

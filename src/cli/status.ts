@@ -170,6 +170,7 @@ export function renderStatus(s: RelayStatus, previous?: RelayStatus): string {
 function renderSession(session: SessionStatus, before?: { session: SessionStatus; seconds: number }): string[] {
   const f = session.figures;
   const head = [`session ${session.id}`, session.connected ? `up ${duration(session.upSeconds ?? 0)}` : 'handshaking'];
+  if (session.worker !== undefined) head.push(`worker ${session.worker}`);
   if (f !== null) {
     head.push(
       `${f.activeStreams} streams`,

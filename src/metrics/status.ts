@@ -97,6 +97,8 @@ export interface SessionStatus {
   id: string;
   /** This relay's id of the session, as the logs' `sessionId` shows it. */
   localId: number;
+  /** The worker thread that runs it, on a relay with `--workers` (the logs' `worker`); absent otherwise. */
+  worker?: number;
   /** False while handshaking or closing. */
   connected: boolean;
   /** Seconds since the handshake completed; null while handshaking. */
@@ -277,12 +279,13 @@ export interface ShardedRelayFacts {
 
 /**
  * One snapshot of a relay from its workers' (each a listening exit relay over a share of the
- * sessions): sessions, streams and counters together, one problem per kind and subject (the
- * latest report), health judged on the whole.
+ * sessions), by worker number: sessions (each marked with its worker), streams and counters
+ * together, one problem per kind and subject (the latest report), health judged on the whole.
  */
-export function combineShardStatuses(parts: RelayStatus[], facts: ShardedRelayFacts): RelayStatus {
+export function combineShardStatuses(parts: ReadonlyMap<number, RelayStatus>, facts: ShardedRelayFacts): RelayStatus {
   const problems = new Map<string, Problem>();
-  for (const p of [...facts.problems, ...parts.flatMap((s) => s.problems)]) {
+  const statuses = [...parts.values()];
+  for (const p of [...facts.problems, ...statuses.flatMap((s) => s.problems)]) {
     const key = `${p.kind}\0${p.subject}`;
     const seen = problems.get(key);
     if (seen === undefined) {
@@ -292,7 +295,7 @@ export function combineShardStatuses(parts: RelayStatus[], facts: ShardedRelayFa
     const latest = p.lastAt > seen.lastAt ? p : seen;
     problems.set(key, { ...latest, firstAt: Math.min(p.firstAt, seen.firstAt), count: p.count + seen.count });
   }
-  const listener = parts.reduce<ListenerStats | null>((sum, s) => {
+  const listener = statuses.reduce<ListenerStats | null>((sum, s) => {
     if (s.listener === null) return sum;
     if (sum === null) return { ...s.listener };
     for (const k of Object.keys(sum) as Array<keyof ListenerStats>) sum[k] += s.listener[k];
@@ -300,8 +303,8 @@ export function combineShardStatuses(parts: RelayStatus[], facts: ShardedRelayFa
   }, null);
   if (listener !== null) listener.authFailures += facts.unroutable;
   const totals: StreamTotalsStatus = { open: 0, opened: 0, finished: 0, reset: 0, bytesFromTcp: 0, bytesToTcp: 0, connectionsRefusedPerIp: 0 };
-  for (const s of parts) for (const k of Object.keys(totals) as Array<keyof StreamTotalsStatus>) totals[k] += s.totals[k];
-  const sessions = parts.flatMap((s) => s.sessions);
+  for (const s of statuses) for (const k of Object.keys(totals) as Array<keyof StreamTotalsStatus>) totals[k] += s.totals[k];
+  const sessions = [...parts].flatMap(([worker, s]) => s.sessions.map((session) => ({ ...session, worker })));
   const list = [...problems.values()];
   return {
     role: 'exit',
@@ -311,10 +314,10 @@ export function combineShardStatuses(parts: RelayStatus[], facts: ShardedRelayFa
     health: healthOf('exit', false, sessions, facts.udp, list),
     problems: list,
     listening: { tcp: [], udp: facts.udp },
-    handshakes: parts.reduce((n, s) => n + s.handshakes, 0),
+    handshakes: statuses.reduce((n, s) => n + s.handshakes, 0),
     listener,
     totals,
     sessions,
-    streams: parts.flatMap((s) => s.streams),
+    streams: statuses.flatMap((s) => s.streams),
   };
 }

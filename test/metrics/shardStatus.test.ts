@@ -52,8 +52,14 @@ const facts = { version: '9.9', uptimeSeconds: 42, udp: ['0.0.0.0:7000', '0.0.0.
 
 describe('combineShardStatuses', () => {
   it('adds up sessions, streams and counters, and counts junk the main thread dropped as failed authentication', () => {
-    const s = combineShardStatuses([worker([session('a', true)], [], 1), worker([session('b', true), session('c', false)], [], 2)], facts);
-    expect(s.sessions.map((x) => x.id)).toEqual(['a', 'b', 'c']);
+    const s = combineShardStatuses(
+      new Map([
+        [0, worker([session('a', true)], [], 1)],
+        [2, worker([session('b', true), session('c', false)], [], 2)],
+      ]),
+      facts,
+    );
+    expect(s.sessions.map((x) => `${x.id}@${x.worker}`)).toEqual(['a@0', 'b@2', 'c@2']);
     expect(s.streams).toHaveLength(3);
     expect(s.handshakes).toBe(3);
     expect(s.listener).toMatchObject({ handshakes: 3, unknownSessionPackets: 3, authFailures: 3 + 5 });
@@ -64,10 +70,10 @@ describe('combineShardStatuses', () => {
 
   it('keeps one problem per kind and subject (the latest report, every count), and judges health on them all', () => {
     const s = combineShardStatuses(
-      [
-        worker([], [problem('forward-failed', 'forward 10.0.0.5:80', 100, 300, 'late')], 0),
-        worker([], [problem('forward-failed', 'forward 10.0.0.5:80', 50, 200, 'early'), problem('wrong-key', '192.0.2.1', 10, 20)], 0),
-      ],
+      new Map([
+        [0, worker([], [problem('forward-failed', 'forward 10.0.0.5:80', 100, 300, 'late')], 0)],
+        [1, worker([], [problem('forward-failed', 'forward 10.0.0.5:80', 50, 200, 'early'), problem('wrong-key', '192.0.2.1', 10, 20)], 0)],
+      ]),
       { ...facts, problems: [problem('socket-buffer', 'udp', 1, 1)] },
     );
     expect(s.problems).toHaveLength(3);

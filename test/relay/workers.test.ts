@@ -91,6 +91,7 @@ describe('an exit relay with two worker threads and two entry relays', () => {
     }
     expect(s.health.ok).toBe(true);
     expect(s.sessions.filter((x) => x.connected)).toHaveLength(2);
+    expect(new Set(s.sessions.map((x) => x.worker))).toEqual(new Set([0, 1]));
     expect(s.sessions.map((x) => x.paths.length).sort()).toEqual([1, 2]);
     expect(s.handshakes).toBe(2);
     expect(s.listener!.authFailures).toBeGreaterThanOrEqual(1);
