@@ -17,7 +17,7 @@ const REPAIR_BUDGET = 0.95;
  * measured, so the least burst of start-up queued at the bottleneck and drained at 10 Mbit/s
  * (real relays, clean path: chunks 140-210 ms late in the first half second against 95 after).
  */
-const PRIOR_MAX_OVERHEAD = 0.33;
+export const PRIOR_MAX_OVERHEAD = 0.33;
 /**
  * FEC lane policy (DESIGN.md, forward error correction): which lane a packet's stream data goes
  * in, and each lane's shape, re-sized from the raw loss the peer reports on the paths in use and,
@@ -92,9 +92,10 @@ export class FecLaneController {
    * Repairs per source packet the paths have room for, or Infinity when they are not known to be
    * short of it. A live stream's repairs ride on top of its own rate: at 57 Mbit/s over an 84 Mbit/s
    * path losing 6.5%, the latency lane's 50% put 85 Mbit/s on a 78 Mbit/s path, and the queue
-   * it built delayed every chunk by 400 ms more than any loss would have. The cap applies once every
-   * path up has been measured (a sample not app-limited: until then its estimate is the stream's
-   * own pace) and for as long as it stays up: app-limited samples never lower an estimate, so the
+   * it built delayed every chunk by 400 ms more than any loss would have. The cap is the room the
+   * estimates show once every path up has been measured (a sample not app-limited: until then an
+   * estimate is the stream's own pace, a floor, and the cap is the larger of that room and the
+   * prior's overhead) and for as long as it stays up: app-limited samples never lower an estimate, so the
    * room measured once still holds while the stream alone uses the path. It used to lift 5 s after
    * the paths stopped being saturated, and a 7 Mbit/s stream on a 10 Mbit/s path losing 3.5% then
    * took 50% repairs, overfilled the path and queued chunks 250 ms (random path 74).
@@ -127,7 +128,14 @@ export class FecLaneController {
     // trip (worst chunk 370 ms against 156, random path 27). A path that really cannot carry the
     // stream goes uncapped too: its stream is late whatever the repairs do, and its loss still
     // sizes them.
-    if (!measured || capacity < this.liveRate || this.liveRate <= 0) return Infinity;
-    return Math.max(0, (REPAIR_BUDGET * capacity) / this.liveRate - 1);
+    if (capacity < this.liveRate || this.liveRate <= 0) return Infinity;
+    const room = (REPAIR_BUDGET * capacity) / this.liveRate - 1;
+    // An estimate from app-limited samples only is a floor (what the stream and its repairs got
+    // through so far): room up to it is known, more is a guess, and the prior's guess is as far as
+    // repairs go on it. Uncapped, the loss measured over bursts asked 7 of 16 (44%) for a 60 Mbit/s
+    // stream on an 83 Mbit/s path, filled it, and queued chunks 100 ms for the half second until a
+    // full sample measured the path (p99 120 -> 150-207 ms over seeds 61-72 once an early window
+    // update shifted when the path counted as measured).
+    return measured ? Math.max(0, room) : Math.max(PRIOR_MAX_OVERHEAD, room);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FecLaneController } from '../../../src/session/fec/laneController.ts';
+import { FecLaneController, PRIOR_MAX_OVERHEAD } from '../../../src/session/fec/laneController.ts';
 import { LOSS_PRIOR } from '../../../src/session/fec/lossMeter.ts';
 import { chooseFecParams, type FecLane, type FecParams } from '../../../src/session/fec/policy.ts';
 import type { Path } from '../../../src/session/path.ts';
@@ -114,14 +114,22 @@ describe('FecLaneController', () => {
     expect(latency()).toEqual(chooseFecParams({ lossRate: 0.05, meanBurst: 3 }, 'latency', cap));
   });
 
-  it('leaves the latency lane uncapped while a path up has not been measured (its estimate is the stream\'s own pace)', () => {
-    // Counted, the two would leave room for 0.95 * 2500 / 2000 - 1 = 19% repairs.
+  it("holds the latency lane to the prior's overhead while a path up has not been measured, or to the room its estimate shows if more", () => {
+    // Counted, the two leave room for 0.95 * 2500 / 2000 - 1 = 19% repairs: the unmeasured one's
+    // estimate is only a floor, so the prior's 33% stands.
     const measured = fakePath({ loss: 0.05, burst: 3, pacing: 2000, bottleneck: 2000, measured: true });
     const fresh = fakePath({ loss: 0.05, burst: 3, pacing: 2000, bottleneck: 500 });
     const { lanes, set, streams } = setUp([measured, fresh]);
     lanes.update(0);
     streams.sourcePacedSent = 400_000;
     lanes.update(200);
-    expect(set.filter(([lane]) => lane === 'latency').at(-1)![1]).toEqual(chooseFecParams({ lossRate: 0.05, meanBurst: 3 }, 'latency'));
+    const latency = () => set.filter(([lane]) => lane === 'latency').at(-1)![1];
+    expect(latency()).toEqual(chooseFecParams({ lossRate: 0.05, meanBurst: 3 }, 'latency', PRIOR_MAX_OVERHEAD));
+    expect(latency()).not.toEqual(chooseFecParams({ lossRate: 0.05, meanBurst: 3 }, 'latency'));
+    // A floor well above the stream: the room it shows is the cap, which asks nothing of this loss.
+    (fresh.cc as { bottleneckBandwidth: number }).bottleneckBandwidth = 20_000;
+    lanes.update(400);
+    const { k, m, depth } = chooseFecParams({ lossRate: 0.05, meanBurst: 3 }, 'latency')!;
+    expect(latency()).toMatchObject({ k, m, depth });
   });
 });
