@@ -58,7 +58,7 @@ class Shards {
 
   /** Starts worker `shard`; resolves once it listens, rejects with why it could not. */
   start(shard: number): Promise<void> {
-    const data: RelayWorkerData = { args: this.args, shard, shards: this.count, locals: this.router.addresses, memory: this.router.memory[shard] };
+    const data: RelayWorkerData = { args: this.args, shard, shards: this.count, locals: this.router.addresses, memory: this.router.memory[shard], batchedIo: this.router.batched };
     const worker = new Worker(new URL('../../bin/worker.mjs', import.meta.url), { workerData: { module: 'src/cli/relayWorker.ts', ...data } });
     this.workers[shard] = worker;
     return new Promise((ready, failed) => {

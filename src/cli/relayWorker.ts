@@ -30,6 +30,8 @@ export interface RelayWorkerData {
   locals: HostPort[];
   /** The shared memory of this worker's channel to the main thread. */
   memory: ChannelMemory;
+  /** Whether the main thread's sockets send and receive in batches. */
+  batchedIo: boolean;
 }
 
 /** Messages from the main thread. */
@@ -79,7 +81,7 @@ async function run(data: RelayWorkerData, port: MessagePort): Promise<void> {
   const fec = loadFec();
   const startedAt = performance.now();
   const warm = await warmUpBeforeListening(fec, log);
-  const channel = new ChannelSockets(data.memory, () => post({ kind: 'wake' }), data.locals);
+  const channel = new ChannelSockets(data.memory, () => post({ kind: 'wake' }), data.locals, data.batchedIo);
   const limits = shardLimits(settings, data.shard, data.shards);
   const relay = await startRelay({
     tcp: tcpRole(settings),

@@ -92,12 +92,14 @@ export class ChannelSockets {
 
   /**
    * `wakeMain` posts the main thread a message that makes it read this worker's ring; `locals`
-   * are the main thread's bound addresses, in its socket order.
+   * are the main thread's bound addresses, in its socket order, and `batched` whether its sockets
+   * send and receive in batches (what the worker's log says of them).
    */
   constructor(
     memory: ChannelMemory,
     wakeMain: () => void,
     private readonly locals: readonly HostPort[],
+    private readonly batched: boolean,
   ) {
     this.end = new ChannelEnd(memory.toMain, memory.toWorker, wakeMain, this.deliver);
   }
@@ -106,10 +108,10 @@ export class ChannelSockets {
   bind = (_addr: HostPort, index: number): Promise<DatagramSocket> => {
     const local = this.locals[index];
     if (local === undefined) return Promise.reject(new Error(`no listening socket #${index} in the main thread`));
-    const { handlers, end } = this;
+    const { handlers, end, batched } = this;
     return Promise.resolve({
       local,
-      batched: true,
+      batched,
       receive(onDatagram: DatagramHandler, _onError?: SocketErrorHandler): void {
         handlers[index] = onDatagram;
       },

@@ -65,6 +65,11 @@ export class ShardRouter {
     return this.sockets.map((s) => s.local);
   }
 
+  /** Whether every socket sends and receives in batches (the native module loaded). */
+  get batched(): boolean {
+    return this.sockets.every((s) => s.batched);
+  }
+
   /** Sends that failed on the sockets (unreachable peer, full buffer). */
   get sendErrors(): number {
     return this.sockets.reduce((n, s) => n + s.sendErrors, 0);
@@ -82,7 +87,7 @@ export class ShardRouter {
     this.sockets.forEach((socket, local) => socket.receive((bytes, from) => this.route(local, bytes, from), undefined, true));
     for (const channel of this.channels) channel.read();
     this.opts.log.info(
-      { udp: this.addresses.map(formatHostPort), workers: this.opts.shards, batchedIo: this.sockets.every((s) => s.batched) },
+      { udp: this.addresses.map(formatHostPort), workers: this.opts.shards, batchedIo: this.batched },
       'listening for peers',
     );
   }

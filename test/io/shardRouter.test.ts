@@ -40,7 +40,7 @@ async function routerWithWorkers(shards: number) {
   cleanups.push(() => router.close(0));
   const received: Array<Array<{ tag: number; type: number; from: string }>> = [];
   for (let s = 0; s < shards; s++) {
-    const w = new ChannelSockets(router.memory[s], () => setImmediate(() => router.read(s)), router.addresses);
+    const w = new ChannelSockets(router.memory[s], () => setImmediate(() => router.read(s)), router.addresses, router.batched);
     workers.push(w);
     received.push([]);
     const socket = await w.bind(router.addresses[0], 0);
