@@ -168,6 +168,18 @@ async function transfer(entryPorts: number[], sinkBytes: () => number, bytesPerC
   return seconds;
 }
 
+/** A TCP service on loopback that reads and counts whatever it is sent. */
+async function startSink(): Promise<{ server: net.Server; port: number; received: number }> {
+  const sink = { server: net.createServer(), port: 0, received: 0 };
+  sink.server.on('connection', (s) => {
+    s.on('data', (b: Buffer) => (sink.received += b.length));
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((ok) => sink.server.listen(0, '127.0.0.1', ok));
+  sink.port = (sink.server.address() as net.AddressInfo).port;
+  return sink;
+}
+
 /** One ceiling measurement of `system`. */
 export async function measureCeiling(opts: {
   system: 'bering' | 'kcptun';
@@ -178,19 +190,13 @@ export async function measureCeiling(opts: {
   /** Flags of bering's exit relay only (as --workers). */
   exitFlags?: string[];
 }): Promise<CeilingResult> {
-  let received = 0;
-  const sink = net.createServer((s) => {
-    s.on('data', (b: Buffer) => (received += b.length));
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((ok) => sink.listen(0, '127.0.0.1', ok));
-  const sinkPort = (sink.address() as net.AddressInfo).port;
-  const pair = opts.system === 'bering' ? await startBeringPair(sinkPort, opts.cpus, opts.extraFlags ?? [], opts.exitFlags ?? []) : await startKcptunPair(sinkPort, opts.cpus);
+  const sink = await startSink();
+  const pair = opts.system === 'bering' ? await startBeringPair(sink.port, opts.cpus, opts.extraFlags ?? [], opts.exitFlags ?? []) : await startKcptunPair(sink.port, opts.cpus);
   try {
     const bytesPerConn = Math.floor((opts.mb * 1e6) / opts.conns);
     const cpu0 = [cpuSeconds(pair.entry.pid!) ?? 0, cpuSeconds(pair.exit.pid!) ?? 0];
     const threads0 = [threadCpuSeconds(pair.entry.pid!), threadCpuSeconds(pair.exit.pid!)];
-    const seconds = await transfer([pair.entryPort], () => received, bytesPerConn, opts.conns, 600_000);
+    const seconds = await transfer([pair.entryPort], () => sink.received, bytesPerConn, opts.conns, 600_000);
     const cpu1 = [cpuSeconds(pair.entry.pid!) ?? 0, cpuSeconds(pair.exit.pid!) ?? 0];
     const threads1 = [threadCpuSeconds(pair.entry.pid!), threadCpuSeconds(pair.exit.pid!)];
     const bytes = bytesPerConn * opts.conns;
@@ -215,7 +221,7 @@ export async function measureCeiling(opts: {
     };
   } finally {
     await Promise.all([stopChild(pair.entry), stopChild(pair.exit)]);
-    sink.close();
+    sink.server.close();
   }
 }
 
@@ -238,17 +244,11 @@ export interface FanInResult {
  * connections to each entry relay.
  */
 export async function measureFanIn(opts: { entries: number; connsPerEntry: number; exitWorkers: number; mb: number }): Promise<FanInResult> {
-  let received = 0;
-  const sink = net.createServer((s) => {
-    s.on('data', (b: Buffer) => (received += b.length));
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((ok) => sink.listen(0, '127.0.0.1', ok));
-  const sinkPort = (sink.address() as net.AddressInfo).port;
+  const sink = await startSink();
   const keyFile = await newKeyFile();
   const children: ChildProcess[] = [];
   try {
-    const { exit, udpPort } = await startBeringExit(keyFile, sinkPort, undefined, ['--workers', String(opts.exitWorkers)]);
+    const { exit, udpPort } = await startBeringExit(keyFile, sink.port, undefined, ['--workers', String(opts.exitWorkers)]);
     children.push(exit);
     const entryPorts: number[] = [];
     for (let i = 0; i < opts.entries; i++) {
@@ -259,7 +259,7 @@ export async function measureFanIn(opts: { entries: number; connsPerEntry: numbe
     const bytesPerConn = Math.floor((opts.mb * 1e6) / (opts.entries * opts.connsPerEntry));
     const cpu0 = children.map((c) => cpuSeconds(c.pid!) ?? 0);
     const threads0 = threadCpuSeconds(exit.pid!);
-    const seconds = await transfer(entryPorts, () => received, bytesPerConn, opts.connsPerEntry, 600_000);
+    const seconds = await transfer(entryPorts, () => sink.received, bytesPerConn, opts.connsPerEntry, 600_000);
     const cpu1 = children.map((c) => cpuSeconds(c.pid!) ?? 0);
     const threads1 = threadCpuSeconds(exit.pid!);
     const bytes = bytesPerConn * opts.connsPerEntry * opts.entries;
@@ -276,7 +276,7 @@ export async function measureFanIn(opts: { entries: number; connsPerEntry: numbe
     };
   } finally {
     await Promise.all(children.map((c) => stopChild(c)));
-    sink.close();
+    sink.server.close();
   }
 }
 

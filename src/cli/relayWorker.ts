@@ -61,7 +61,7 @@ function share(limit: number, shards: number): number {
 }
 
 /** The listener limits of one of `shards` workers. */
-export function shardLimits(settings: RelaySettings, shard: number, shards: number): { listener: ListenerLimits; maxStreams: number } {
+function shardLimits(settings: RelaySettings, shard: number, shards: number): { listener: ListenerLimits; maxStreams: number } {
   const rate = settings.listener.handshakeRate ?? DEFAULT_HANDSHAKE_RATE;
   return {
     listener: {

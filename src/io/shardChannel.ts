@@ -10,6 +10,7 @@
 import type { HostPort } from './address.ts';
 import type { DatagramSocket } from './datagramSocket.ts';
 import { DatagramRingReader, DatagramRingWriter, newDatagramRing, type DatagramRingMemory, type RingDatagramHandler } from './datagramRing.ts';
+import { HostPortCache } from './hostPortCache.ts';
 import type { DatagramHandler, DatagramSource, SocketErrorHandler } from './udpBatch.ts';
 
 /** The shared memory of one main-worker channel, as the main thread posts it to the worker. */
@@ -87,8 +88,8 @@ const SOURCE_CACHE_LIMIT = 1024;
 export class ChannelSockets {
   readonly end: ChannelEnd;
   private readonly handlers: Array<DatagramHandler | undefined> = [];
-  private readonly sources = new Map<string, Map<number, DatagramSource>>();
-  private sourceCount = 0;
+  /** One object per source, as the real socket's receiver gives (the core compares by value anyway). */
+  private readonly sources = new HostPortCache<DatagramSource>(SOURCE_CACHE_LIMIT, (address, port) => ({ address, port }));
 
   /**
    * `wakeMain` posts the main thread a message that makes it read this worker's ring; `locals`
@@ -132,27 +133,6 @@ export class ChannelSockets {
    * by their whole buffer).
    */
   private readonly deliver = (local: number, host: string, port: number, bytes: Uint8Array): void => {
-    this.handlers[local]?.(bytes.slice(), this.source(host, port));
+    this.handlers[local]?.(bytes.slice(), this.sources.get(host, port));
   };
-
-  /** One object per source, as the real socket's receiver gives (the core compares by value anyway). */
-  private source(host: string, port: number): DatagramSource {
-    let byPort = this.sources.get(host);
-    const known = byPort?.get(port);
-    if (known !== undefined) return known;
-    if (this.sourceCount >= SOURCE_CACHE_LIMIT) {
-      // Peers that keep changing ports (NAT rebinding, a hostile peer) must not grow this forever.
-      this.sources.clear();
-      this.sourceCount = 0;
-      byPort = undefined;
-    }
-    if (byPort === undefined) {
-      byPort = new Map();
-      this.sources.set(host, byPort);
-    }
-    const source = { address: host, port };
-    byPort.set(port, source);
-    this.sourceCount++;
-    return source;
-  }
 }

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { formatHostPort, type HostPort } from './address.ts';
 import { shardOfSessionId } from '../session/listener.ts';
 import { PacketType, packetType, peekInitiatorId, peekSessionId } from '../wire/packet.ts';
+import { bindEach } from './datagramSocket.ts';
 import { ChannelEnd, newChannelMemory, type ChannelMemory } from './shardChannel.ts';
 import type { DatagramSource } from './udpBatch.ts';
 import { UdpSocket } from './udpSocket.ts';
@@ -77,13 +78,7 @@ export class ShardRouter {
 
   /** Binds every address; rejects with a `ListenError` (and binds none) if any fails. */
   async start(): Promise<void> {
-    const results = await Promise.allSettled(this.opts.listen.map((a) => UdpSocket.bind(a)));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined) {
-      await Promise.all(results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.close(0)] : [])));
-      throw failed.reason;
-    }
-    this.sockets = results.map((r) => (r as PromiseFulfilledResult<UdpSocket>).value);
+    this.sockets = await bindEach(this.opts.listen, (a) => UdpSocket.bind(a));
     this.sockets.forEach((socket, local) => socket.receive((bytes, from) => this.route(local, bytes, from), undefined, true));
     for (const channel of this.channels) channel.read();
     this.opts.log.info(

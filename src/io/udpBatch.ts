@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import type dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
+import { HostPortCache } from './hostPortCache.ts';
 
 /** The native module's functions (native/udpbatch.c documents them). */
 export interface UdpBatchNative {
@@ -101,8 +102,7 @@ export class BatchSender {
   private readonly slots = new Uint8Array(MAX_DESTINATIONS * ADDRESS_SLOT_BYTES);
   private readonly result = new Int32Array(4);
   /** Encoded addresses by address and port; null marks one that cannot be sent to. */
-  private readonly addresses = new Map<string, Map<number, Uint8Array | null>>();
-  private addressCount = 0;
+  private readonly addresses = new HostPortCache<Uint8Array | null>(ADDRESS_CACHE_LIMIT, (address, port) => this.encodeAddress(address, port));
   /** Encoded addresses in this batch's slots, by slot. */
   private readonly slotAddress: Array<Uint8Array | null> = [];
   private count = 0;
@@ -185,7 +185,7 @@ export class BatchSender {
 
   /** This batch's slot for a destination (filling one if new), or -2 if it cannot be sent to. */
   private slotFor(address: string, port: number): number {
-    const encoded = this.encoded(address, port);
+    const encoded = this.addresses.get(address, port);
     if (encoded === null) return -2;
     const slots = this.slotAddress;
     for (let i = slots.length - 1; i >= 0; i--) if (slots[i] === encoded) return i;
@@ -198,25 +198,10 @@ export class BatchSender {
     return slot;
   }
 
-  private encoded(address: string, port: number): Uint8Array | null {
-    let byPort = this.addresses.get(address);
-    const known = byPort?.get(port);
-    if (known !== undefined) return known;
-    if (this.addressCount >= ADDRESS_CACHE_LIMIT) {
-      // Peers that keep changing ports (NAT rebinding, a hostile peer) must not grow this forever.
-      this.addresses.clear();
-      this.addressCount = 0;
-      byPort = undefined;
-    }
+  /** `address`:`port` in the native layout, or null when this socket's family cannot send there. */
+  private encodeAddress(address: string, port: number): Uint8Array | null {
     const out = new Uint8Array(ADDRESS_SLOT_BYTES);
-    const value = this.native.encodeAddress(address, port, this.family, out) ? out : null;
-    if (byPort === undefined) {
-      byPort = new Map();
-      this.addresses.set(address, byPort);
-    }
-    byPort.set(port, value);
-    this.addressCount++;
-    return value;
+    return this.native.encodeAddress(address, port, this.family, out) ? out : null;
   }
 }
 

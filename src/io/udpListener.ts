@@ -16,7 +16,7 @@ import { Diagnostics } from './diagnosis.ts';
 import type { PathSink } from './pathSink.ts';
 import type { SessionLoop, SessionSink } from './sessionLoop.ts';
 import type { SessionHandler, SessionView, Transport, TransportCounters } from './transport.ts';
-import type { DatagramSocket } from './datagramSocket.ts';
+import { bindEach, type DatagramSocket } from './datagramSocket.ts';
 import type { DatagramSource } from './udpBatch.ts';
 import { UdpSocket } from './udpSocket.ts';
 
@@ -137,16 +137,7 @@ export class UdpListener implements Transport {
   /** Binds every address; rejects with a `ListenError` (and binds none) if any fails. */
   async start(handler: SessionHandler): Promise<void> {
     this.handler = handler;
-    const bind = this.opts.bind ?? ((a: HostPort) => UdpSocket.bind(a));
-    const results = await Promise.allSettled(this.opts.listen.map((a, i) => bind(a, i)));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined) {
-      await Promise.all(
-        results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.close(0)] : [])),
-      );
-      throw failed.reason;
-    }
-    this.sockets = results.map((r) => (r as PromiseFulfilledResult<DatagramSocket>).value);
+    this.sockets = await bindEach<DatagramSocket>(this.opts.listen, this.opts.bind ?? ((a) => UdpSocket.bind(a)));
     this.sockets.forEach((socket, local) => {
       socket.receive((msg, from) => this.onMessage(socket, local, msg, from));
     });
