@@ -16,7 +16,9 @@ export class HostPortCache<V> {
 
   get(host: string, port: number): V {
     let byPort = this.byHost.get(host);
-    if (byPort !== undefined && byPort.has(port)) return byPort.get(port)!;
+    const known = byPort?.get(port);
+    // One lookup on a hit; `has` only for a value that may be undefined itself.
+    if (known !== undefined || byPort?.has(port) === true) return known as V;
     if (this.count >= this.limit) {
       this.byHost.clear();
       this.count = 0;
