@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { stopChild } from '../src/lab/children.ts';
 import { startBeringPair, startKcptunPair, type RelayPair } from './ceiling.ts';
 import { breakDownRelays, saveBreakdown } from './delayBreakdown.ts';
+import { cpuSeconds } from './procStats.ts';
 import { monotonicMs } from './workload.ts';
 
 export const CHUNK = 16 * 1024;
@@ -29,6 +30,8 @@ export interface LiveProbeResult {
   p99: number;
   max: number;
   worstPerSecond: number[];
+  /** Both relays' CPU seconds per GB of the stream, counted from the viewer's connect to the last chunk. */
+  cpuSecondsPerGb: number;
 }
 
 export function percentile(sorted: number[], q: number): number {
@@ -153,6 +156,8 @@ export async function probeLive(opts: {
       warm.destroy();
       serviceSide = null;
     }
+    const relaysCpu = (): number => (cpuSeconds(pair.entry.pid ?? -1) ?? NaN) + (cpuSeconds(pair.exit.pid ?? -1) ?? NaN);
+    const cpuAtStart = relaysCpu();
     const viewer = net.connect(pair.entryPort, '127.0.0.1');
     viewer.setNoDelay(true);
     viewer.on('error', () => undefined);
@@ -165,6 +170,7 @@ export async function probeLive(opts: {
     } else {
       await receiveStream(viewer, arrivals);
     }
+    const cpuUsed = relaysCpu() - cpuAtStart;
     const start = arrivals.length > 0 ? arrivals[0].at - arrivals[0].delay : 0;
     const worstPerSecond: number[] = [];
     for (const d of arrivals) {
@@ -186,6 +192,7 @@ export async function probeLive(opts: {
       p99: percentile(sorted, 0.99),
       max: sorted[sorted.length - 1] ?? NaN,
       worstPerSecond: Array.from(worstPerSecond, (v) => Math.round(v ?? 0)),
+      cpuSecondsPerGb: cpuUsed / ((arrivals.length * CHUNK) / 1e9),
     };
   } finally {
     await Promise.all([stopChild(pair.entry), stopChild(pair.exit)]);
@@ -224,7 +231,7 @@ async function main(): Promise<void> {
       if (breakdownDir !== undefined) mkdirSync(breakdownDir, { recursive: true });
       const r = await probeLive({ system, mbps: Number(values.mbps), seconds: Number(values.seconds), up: values.up, trace: values.trace, warm: values.warm, idleMs: Number(values['idle-ms']), breakdownDir });
       console.log(
-        `${r.system.padEnd(7)} ${values.up ? 'up  ' : 'down'} ${r.chunks}/${r.expected} chunks, p50 ${r.p50.toFixed(1)} p99 ${r.p99.toFixed(1)} max ${r.max.toFixed(1)} ms; worst/s ${r.worstPerSecond.join(',')}`,
+        `${r.system.padEnd(7)} ${values.up ? 'up  ' : 'down'} ${r.chunks}/${r.expected} chunks, p50 ${r.p50.toFixed(1)} p99 ${r.p99.toFixed(1)} max ${r.max.toFixed(1)} ms, relays ${r.cpuSecondsPerGb.toFixed(1)} CPU-s/GB; worst/s ${r.worstPerSecond.join(',')}`,
       );
     }
   }

@@ -69,7 +69,7 @@ export interface PathOptions {
 export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
   maxStreams: 1024,
   streamWindowBytes: 24 * 1024 * 1024,
-  initialStreamWindowBytes: 4 * 1024 * 1024,
+  initialStreamWindowBytes: 8 * 1024 * 1024,
   sessionWindowBytes: 64 * 1024 * 1024,
   streamSendBufferBytes: 16 * 1024 * 1024,
   sessionSendBufferBytes: 64 * 1024 * 1024,

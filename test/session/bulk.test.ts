@@ -5,6 +5,7 @@ import { goodputMbps } from '../support/tunnelPair.ts';
 
 const MiB = 1024 * 1024;
 const STEADY_FROM_MS = 3000;
+const TRANS_PACIFIC_RTT_MS = 180;
 
 /**
  * The core's headline promise on the trans-Pacific reference path (180 ms RTT, 100 Mbit/s,
@@ -36,7 +37,9 @@ describe('bulk transfer over a lossy trans-Pacific path', () => {
         expect(r.corruptAt, context).toBe(-1);
         expect(r.delivered, context).toBe(60 * MiB);
         expect(r.fin, context).toBe(true);
-        const goodput = goodputMbps(r.progress, STEADY_FROM_MS, r.finishedAtMs);
+        // Steady state: after start-up, and before the last round trip, which carries only the
+        // resends of the last losses (a faster start leaves a shorter window for it to weigh on).
+        const goodput = goodputMbps(r.progress, STEADY_FROM_MS, r.finishedAtMs - TRANS_PACIFIC_RTT_MS);
         expect(goodput, `${context} goodput ${goodput.toFixed(1)} Mbit/s`).toBeGreaterThanOrEqual(0.9 * 100 * (1 - sc.expectedLoss));
         // Pacing: once running, the bottleneck queue (almost) never overflows.
         expect(r.steadyQueueDrops, context).toBeLessThan(0.005 * r.sent);

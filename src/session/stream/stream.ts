@@ -43,7 +43,7 @@ export class Stream {
   backloggedSince = Infinity;
   /** The receive window we keep ahead of the reader: grows while it keeps up (see `Streams.read`). */
   recvWindow: number;
-  /** When the current window-tuning epoch began (NaN: at the first read), and the read offset then. */
+  /** When the current window-tuning epoch began (NaN: at the first read), and the read offset it counts from. */
   recvEpochAt: Millis = NaN;
   recvEpochOffset = 0;
 

@@ -140,8 +140,9 @@ export class Streams implements FrameFate {
     const heldBefore = stream.recv.held;
     const piecesBefore = stream.recv.pieceCount;
     if (Number.isNaN(stream.recvEpochAt)) {
+      // What arrived before the first read is left out: read at once, it would look infinitely fast.
       stream.recvEpochAt = now;
-      stream.recvEpochOffset = stream.recv.readOffset;
+      stream.recvEpochOffset = stream.recv.highestOffset;
     }
     const out = stream.recv.read(maxBytes);
     this.recvHeld += stream.recv.held - heldBefore;

@@ -32,21 +32,26 @@ describe('tuneRecvWindow', () => {
     return s;
   }
 
-  it('doubles a window whose reader took over half of it within 8 round trips times the fraction', () => {
+  it('doubles a window whose reader, at any update, reads fast enough to take all of it within 8 round trips', () => {
     // 3 MiB of 4 read in 500 ms at a 100 ms RTT: faster than 8 * 0.75 * 100 = 600 ms.
     const s = reading(3 * MiB, 0);
     tuneRecvWindow(s, 500, 100, 24 * MiB);
     expect(s.recvWindow).toBe(8 * MiB);
     expect([s.recvEpochAt, s.recvEpochOffset]).toEqual([500, 3 * MiB]);
+    // At the first quarter already: 1 MiB in 150 ms is within 8 * 0.25 * 100 = 200 ms.
+    const early = reading(MiB, 0);
+    tuneRecvWindow(early, 150, 100, 24 * MiB);
+    expect([early.recvWindow, early.recvEpochAt, early.recvEpochOffset]).toEqual([8 * MiB, 150, MiB]);
   });
 
-  it('keeps the window of a slower reader, and of one that has read under half, and never exceeds the largest', () => {
+  it('keeps the window of a slower reader, judging it afresh after half a window, and never exceeds the largest', () => {
     const slow = reading(3 * MiB, 0);
     tuneRecvWindow(slow, 700, 100, 24 * MiB);
-    expect(slow.recvWindow).toBe(4 * MiB);
-    const early = reading(2 * MiB, 0);
-    tuneRecvWindow(early, 10, 100, 24 * MiB);
-    expect([early.recvWindow, early.recvEpochAt]).toEqual([4 * MiB, 0]);
+    expect([slow.recvWindow, slow.recvEpochAt, slow.recvEpochOffset]).toEqual([4 * MiB, 700, 3 * MiB]);
+    // Under half read and slow so far: the epoch goes on, so a reader that speeds up soon counts.
+    const quarter = reading(MiB, 0);
+    tuneRecvWindow(quarter, 250, 100, 24 * MiB);
+    expect([quarter.recvWindow, quarter.recvEpochAt, quarter.recvEpochOffset]).toEqual([4 * MiB, 0, 0]);
     const capped = reading(3 * MiB, 0);
     tuneRecvWindow(capped, 10, 100, 5 * MiB);
     expect(capped.recvWindow).toBe(5 * MiB);
