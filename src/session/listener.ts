@@ -106,6 +106,23 @@ class TokenBucket {
 
 const DROP: ListenerResult = { kind: 'drop' };
 
+/** Every listener counter at zero. */
+export function emptyListenerStats(): ListenerStats {
+  return {
+    authFailures: 0,
+    handshakeAuthFailures: 0,
+    unknownSessionPackets: 0,
+    handshakes: 0,
+    replays: 0,
+    staleHandshakes: 0,
+    handshakesBeforeStart: 0,
+    handshakeCopies: 0,
+    sessionsRefused: 0,
+    handshakesRateLimited: 0,
+    duplicates: 0,
+  };
+}
+
 /**
  * The listener side's demultiplexer, sans-IO: answers authenticated handshakes with a new
  * {@link Session} and routes data packets to their session by the session id in the clear header.
@@ -126,19 +143,7 @@ export class Listener {
   private readonly config: SessionConfig;
   private readonly maxSessions: number;
   private readonly handshakeBucket: TokenBucket;
-  readonly stats: ListenerStats = {
-    authFailures: 0,
-    handshakeAuthFailures: 0,
-    unknownSessionPackets: 0,
-    handshakes: 0,
-    replays: 0,
-    staleHandshakes: 0,
-    handshakesBeforeStart: 0,
-    handshakeCopies: 0,
-    sessionsRefused: 0,
-    handshakesRateLimited: 0,
-    duplicates: 0,
-  };
+  readonly stats: ListenerStats = emptyListenerStats();
 
   constructor(
     private readonly opts: {

@@ -4,23 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Problem } from '../../src/io/diagnosis.ts';
-import type { ListenerStats } from '../../src/session/listener.ts';
+import { emptyListenerStats, type ListenerStats } from '../../src/session/listener.ts';
 import { combineShardStatuses, type RelayStatus, type SessionStatus } from '../../src/metrics/status.ts';
 
 function listener(n: number): ListenerStats {
-  return {
-    authFailures: n,
-    handshakeAuthFailures: 0,
-    unknownSessionPackets: n,
-    handshakes: n,
-    replays: 0,
-    staleHandshakes: 0,
-    handshakesBeforeStart: 0,
-    handshakeCopies: 0,
-    sessionsRefused: 0,
-    handshakesRateLimited: 0,
-    duplicates: 0,
-  };
+  return { ...emptyListenerStats(), authFailures: n, unknownSessionPackets: n, handshakes: n };
 }
 
 function session(id: string, connected: boolean): SessionStatus {
