@@ -2,13 +2,15 @@
  * ChaCha20-Poly1305 (RFC 8439, IETF variant: 96-bit nonce, 16-byte tag) for Data packets,
  * writing ciphertext straight into the caller's buffer.
  *
- * Engine: libsodium through sodium-native, whose npm package ships prebuilt binaries (no install
- * script, no compiler). Measured per 1320-byte packet on the project's 2-core machine: 2.4 µs to
- * seal into a preallocated buffer, against 13.2 µs for node:crypto's `createCipheriv` (a native
- * cipher object per packet, its JS wrapper, and the garbage both leave) and 35 µs for a pure-JS
- * implementation. At ~757k packets per GB each way that is the difference between ~3 and ~20
- * CPU-seconds per GB for the relay pair. Where the binary cannot load (an unusual platform),
- * node:crypto does the same computation: the two are interchangeable on the wire.
+ * Engines, fastest first; all three are the same algorithm, interchangeable on the wire:
+ * - OpenSSL, the one inside Node, through the project's native module (`native/aead.c`, built
+ *   for linux-x64 and committed) with one cipher context per key: 1.4 us per 1320-byte packet on
+ *   the project's 2-core machine, ~0.6 of it the fixed cost of a call.
+ * - libsodium through sodium-native, whose npm package ships prebuilt binaries for most platforms:
+ *   2.2 us.
+ * - node:crypto, where neither loads: 13.2 us (a cipher object per packet, its JS wrapper, and the
+ *   garbage both leave).
+ * At ~757k packets per GB each way, each microsecond is ~1.5 CPU-seconds per GB for the relay pair.
  */
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -20,9 +22,25 @@ export const NONCE_LEN = 12;
 /** Key length. */
 export const KEY_LEN = 32;
 
+/** `native/aead.c`: a context per key and direction, then one call per packet. */
+export interface OpenSslNative {
+  createContext(key: Uint8Array, forSealing: boolean): unknown;
+  seal(context: unknown, out: Uint8Array, plain: Uint8Array, ad: Uint8Array, nonce: Uint8Array): void;
+  open(context: unknown, out: Uint8Array, sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array): boolean;
+}
+
 interface Sodium {
   crypto_aead_chacha20poly1305_ietf_encrypt(c: Uint8Array, m: Uint8Array, ad: Uint8Array | null, nsec: null, npub: Uint8Array, k: Uint8Array): number;
   crypto_aead_chacha20poly1305_ietf_decrypt(m: Uint8Array, nsec: null, c: Uint8Array, ad: Uint8Array | null, npub: Uint8Array, k: Uint8Array): number;
+}
+
+function loadOpenSsl(): OpenSslNative | null {
+  try {
+    return createRequire(import.meta.url)(`../../native/aead-${process.platform}-${process.arch}.node`) as OpenSslNative;
+  } catch {
+    // Not built for this platform (native/build.sh builds it), or a node without OpenSSL.
+    return null;
+  }
 }
 
 function loadSodium(): Sodium | null {
@@ -33,10 +51,11 @@ function loadSodium(): Sodium | null {
   }
 }
 
+const openSsl = loadOpenSsl();
 const sodium = loadSodium();
 
-/** Which engine seals and opens in this process ('libsodium' or 'node:crypto'). */
-export const AEAD_ENGINE: 'libsodium' | 'node:crypto' = sodium !== null ? 'libsodium' : 'node:crypto';
+/** Which engine seals and opens in this process. */
+export const AEAD_ENGINE: 'openssl' | 'libsodium' | 'node:crypto' = openSsl !== null ? 'openssl' : sodium !== null ? 'libsodium' : 'node:crypto';
 
 /** One direction's key, imported once; seal and open write into buffers the caller owns. */
 export interface Aead {
@@ -54,14 +73,53 @@ export interface Aead {
 
 /** The fastest available implementation for a 32-byte key. */
 export function createAead(key: Uint8Array): Aead {
-  if (key.length !== KEY_LEN) throw new RangeError(`AEAD key must be ${KEY_LEN} bytes, got ${key.length}`);
+  checkKey(key);
+  if (openSsl !== null) return new OpenSslAead(openSsl, key);
   return sodium !== null ? new SodiumAead(sodium, key) : new NodeCryptoAead(key);
 }
 
-/** node:crypto, for platforms without the libsodium binary, and as the reference in tests. */
-export function createNodeCryptoAead(key: Uint8Array): Aead {
+/** An engine by name, where it loads (null where not): the fallbacks, for tests that compare them. */
+export function createAeadWith(engine: typeof AEAD_ENGINE, key: Uint8Array, native: OpenSslNative | null = openSsl): Aead | null {
+  checkKey(key);
+  switch (engine) {
+    case 'openssl':
+      return native === null ? null : new OpenSslAead(native, key);
+    case 'libsodium':
+      return sodium === null ? null : new SodiumAead(sodium, key);
+    case 'node:crypto':
+      return new NodeCryptoAead(key);
+  }
+}
+
+function checkKey(key: Uint8Array): void {
   if (key.length !== KEY_LEN) throw new RangeError(`AEAD key must be ${KEY_LEN} bytes, got ${key.length}`);
-  return new NodeCryptoAead(key);
+}
+
+/**
+ * A sealer or an opener uses one direction only: each direction's context is made on first use,
+ * the key copied into it once.
+ */
+class OpenSslAead implements Aead {
+  private sealing: unknown = null;
+  private opening: unknown = null;
+  private readonly key: Uint8Array;
+
+  constructor(
+    private readonly lib: OpenSslNative,
+    key: Uint8Array,
+  ) {
+    this.key = Uint8Array.from(key);
+  }
+
+  seal(out: Uint8Array, plain: Uint8Array, ad: Uint8Array, nonce: Uint8Array): void {
+    this.sealing ??= this.lib.createContext(this.key, true);
+    this.lib.seal(this.sealing, out, plain, ad, nonce);
+  }
+
+  open(out: Uint8Array, sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array): boolean {
+    this.opening ??= this.lib.createContext(this.key, false);
+    return this.lib.open(this.opening, out, sealed, ad, nonce);
+  }
 }
 
 class SodiumAead implements Aead {

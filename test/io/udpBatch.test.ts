@@ -250,7 +250,7 @@ describe('batched UDP sends', () => {
     let built: string;
     try {
       const out = join(mkdtempSync(join(tmpdir(), 'bering-native-')), 'udpbatch.node');
-      execFileSync(fileURLToPath(new URL('../../native/build.sh', import.meta.url)), [out], { stdio: 'pipe' });
+      execFileSync(fileURLToPath(new URL('../../native/build.sh', import.meta.url)), ['udpbatch', out], { stdio: 'pipe' });
       built = out;
     } catch {
       return; // no C compiler here: the committed build is what runs
