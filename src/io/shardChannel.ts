@@ -128,11 +128,10 @@ export class ChannelSockets {
   };
 
   /**
-   * Hands one datagram from the main thread to its socket's handler, copied into an ArrayBuffer
-   * of its own as a real socket gives it (the core keeps views of the datagrams it reads, charged
-   * by their whole buffer).
+   * Hands one datagram from the main thread to its socket's handler, lent where it lies in the
+   * ring (the ring's space is freed only after the handler returns), as a socket lends its arena.
    */
   private readonly deliver = (local: number, host: string, port: number, bytes: Uint8Array): void => {
-    this.handlers[local]?.(bytes.slice(), this.sources.get(host, port));
+    this.handlers[local]?.(bytes, this.sources.get(host, port));
   };
 }

@@ -79,7 +79,7 @@ export class ShardRouter {
   /** Binds every address; rejects with a `ListenError` (and binds none) if any fails. */
   async start(): Promise<void> {
     this.sockets = await bindEach(this.opts.listen, (a) => UdpSocket.bind(a));
-    this.sockets.forEach((socket, local) => socket.receive((bytes, from) => this.route(local, bytes, from), undefined, true));
+    this.sockets.forEach((socket, local) => socket.receive((bytes, from) => this.route(local, bytes, from)));
     for (const channel of this.channels) channel.read();
     this.opts.log.info(
       { udp: this.addresses.map(formatHostPort), workers: this.opts.shards, batchedIo: this.batched },

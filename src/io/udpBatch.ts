@@ -219,7 +219,11 @@ export interface DatagramSource {
   readonly port: number;
 }
 
-/** Receives one datagram; `bytes` is the handler's to keep. */
+/**
+ * Receives one datagram. `bytes` is lent for the call: the next batch is read into the same
+ * memory, so the handler copies what it keeps (the session core does, see
+ * `Session.handleDatagram`).
+ */
 export type DatagramHandler = (bytes: Uint8Array, from: DatagramSource) => void;
 /** Hears of a socket error (its code, e.g. ECONNREFUSED), as dgram's 'error' event would tell it. */
 export type SocketErrorHandler = (code: string) => void;
@@ -247,8 +251,6 @@ export class BatchReceiver {
     socket: dgram.Socket,
     private readonly onDatagram: DatagramHandler,
     private readonly onError: SocketErrorHandler,
-    /** Hand out views into the receive arena, valid only during the call, instead of copies. */
-    private readonly lend = false,
   ) {
     const handle = dgramHandle(socket);
     const fd = socketFd(socket);
@@ -277,7 +279,7 @@ export class BatchReceiver {
         continue;
       }
       const offset = i * RECEIVE_SLOT_BYTES;
-      this.onDatagram(this.lend ? arena.subarray(offset, offset + length) : arena.slice(offset, offset + length), this.source(i));
+      this.onDatagram(arena.subarray(offset, offset + length), this.source(i));
     }
   };
 

@@ -85,15 +85,14 @@ export class UdpSocket {
   }
 
   /**
-   * Delivers every datagram to `onDatagram` and socket errors (their codes, such as ECONNREFUSED
-   * from a connected peer's closed port) to `onError`. Call once. With the native module, reading
-   * is batched too (src/io/udpBatch.ts). `borrowed`: the handler copies what it keeps before it
-   * returns (a router passing datagrams on), so the batch need not copy each one out first.
+   * Delivers every datagram to `onDatagram` (lent for the call, see `DatagramHandler`) and socket
+   * errors (their codes, such as ECONNREFUSED from a connected peer's closed port) to `onError`.
+   * Call once. With the native module, reading is batched too (src/io/udpBatch.ts).
    */
-  receive(onDatagram: DatagramHandler, onError?: SocketErrorHandler, borrowed = false): void {
+  receive(onDatagram: DatagramHandler, onError?: SocketErrorHandler): void {
     this.onSocketError = onError ?? null;
     if (this.native !== null) {
-      this.receiver = new BatchReceiver(this.native, this.socket, onDatagram, this.noteError, borrowed);
+      this.receiver = new BatchReceiver(this.native, this.socket, onDatagram, this.noteError);
       return;
     }
     this.socket.on('message', onDatagram);

@@ -17,7 +17,6 @@ import type { ReedSolomon } from '../fec/index.ts';
 import { Listener } from '../session/listener.ts';
 import { cryptoRng } from '../io/cryptoRng.ts';
 import { Session } from '../session/session.ts';
-import { ownedAsFromSocket } from '../wire/packet.ts';
 import type { Millis } from '../base/time.ts';
 
 /** Stream bytes sent each way: about what the optimizing compiler needs to take over. */
@@ -114,7 +113,7 @@ export class WarmUp {
 
   private send(session: Session, toListener: boolean): void {
     for (let t = session.pollTransmit(this.now); t !== null; t = session.pollTransmit(this.now)) {
-      this.inFlight.push({ at: this.now + LINK_DELAY_MS, toListener, bytes: ownedAsFromSocket(t.bytes) });
+      this.inFlight.push({ at: this.now + LINK_DELAY_MS, toListener, bytes: t.bytes });
     }
   }
 

@@ -178,9 +178,10 @@ export class Session {
    * a packet FEC restored, or a replay), else 'dropped'. Never throws on bad input: garbage is
    * counted and dropped. A driver whose paths have addresses (the UDP listener) gives the
    * source, `from` and the index of the `local` socket it came in on, and sends the path's
-   * packets to {@link pathAddress}; one with connected sockets leaves them out. Takes `bytes`:
-   * it is decrypted in place and its stream data kept as views of it (see `PacketOpener.open`),
-   * so hand over a buffer of its own, as a socket does, and never the same one twice.
+   * packets to {@link pathAddress}; one with connected sockets leaves them out. Borrows `bytes`
+   * for the call: it may be decrypted in place (see `PacketOpener.open`), and whatever the
+   * session keeps of it (stream data, FEC symbols) is copied before it returns, so a driver may
+   * read the next datagram into the same memory.
    */
   handleDatagram(now: Millis, pathId: PathId, bytes: Uint8Array, from?: PeerAddress, local = 0): Receipt {
     this.noteEntry(now);

@@ -7,12 +7,12 @@
  * [type u8 = 0x03 | 0x04][pathId u8][sessionId u32][keyPhase 1 bit | packetNumber 47 bits]   clear header, AEAD AAD
  * [ciphertext of the frames ...][tag 16]
  * ```
- * Type 0x04 marks a Data packet that is an FEC source: the receiver's FEC decoder keeps its sealed
- * bytes, so it is opened into a buffer of its own. Every other Data packet is opened where it
- * lies, in the datagram the socket handed over, saving an ArrayBuffer per packet (~3 µs with the
- * garbage it leaves; at the loopback ceiling the receiving relay's 0.59 s of allocation and 0.66 s
- * of its GC per 600 MB). The type byte is in the associated data: flipping it fails
- * authentication.
+ * Type 0x04 marks a Data packet that is an FEC source: the receiver's FEC decoder copies its
+ * sealed bytes, so it is opened into the opener's scratch buffer and the datagram stays sealed.
+ * Every other Data packet is opened where it lies, in the buffer the driver handed over. Either
+ * way the receiver copies what it keeps (stream data, FEC symbols) before it returns, so a driver
+ * reads every datagram into the same arena: a buffer per datagram cost ~3 µs with the garbage it
+ * leaves. The type byte is in the associated data: flipping it fails authentication.
  * The key phase bit says which generation of the sender's key sealed the packet (keyUpdate.ts);
  * the receiver tries the key of that phase, so a key update needs no handshake and no stall.
  * `sessionId` is the receiver's id, so a relay demultiplexes with {@link peekSessionId} before
@@ -113,17 +113,6 @@ export function isFecSource(datagram: Uint8Array): boolean {
   return datagram[0] === FEC_SOURCE_DATA;
 }
 
-/**
- * `datagram` as a socket would hand it over, for a receiver that got it in memory from its sender
- * (the simulator, the warm-up): a Data packet opened in place is copied into an ArrayBuffer of its
- * own, since its stream data is kept as views whose whole buffer is charged (a slice of Node's
- * 8 KiB pool would be charged 8 KiB). An FEC source, opened into a buffer of its own and never
- * modified, and any other packet are passed on as they are: a copy costs ~3 µs.
- */
-export function ownedAsFromSocket(datagram: Uint8Array): Uint8Array {
-  return datagram[0] === PacketType.Data && datagram.byteLength !== datagram.buffer.byteLength ? new Uint8Array(datagram) : datagram;
-}
-
 function isDataType(type: number): boolean {
   return type === PacketType.Data || type === FEC_SOURCE_DATA;
 }
@@ -133,8 +122,8 @@ export interface OpenedPacket {
   pathId: number;
   pn: number;
   /**
-   * Decrypted frames (decode with `decodeFrames`), owned by the caller: a view of the datagram,
-   * or a buffer of its own for an FEC source.
+   * Decrypted frames (decode with `decodeFrames`): a view of the datagram, or for an FEC source
+   * of the opener's scratch buffer; valid until the next packet is opened.
    */
   payload: Uint8Array;
 }
@@ -219,6 +208,8 @@ export class PacketSealer {
 export class PacketOpener {
   private readonly aead: Aead;
   private readonly nonce = new Uint8Array(12);
+  /** Where FEC sources are opened; grown to the largest seen, reused for every packet. */
+  private scratch = new Uint8Array(0);
 
   /** @param key 32-byte receiving key (`SessionKeys.recvKey`). */
   constructor(key: Uint8Array) {
@@ -228,11 +219,11 @@ export class PacketOpener {
   /**
    * Authenticates and decrypts one datagram. Returns null, never throws, when it is not a Data
    * packet, too short, or fails authentication (tampered, wrong key, wrong session): drop it
-   * silently. Takes the datagram: unless it is an FEC source, it is decrypted in place (its
-   * bytes, even on failure, are no longer the sealed packet), and stream data is kept as views
-   * of it until the application reads it. Cost: one ChaCha20-Poly1305 pass (~1.4 µs for 1300
-   * bytes, aead.ts), and for an FEC source, whose sealed bytes the FEC decoder keeps, one
-   * payload allocation.
+   * silently. Unless it is an FEC source, the datagram is decrypted in place (its bytes, even on
+   * failure, are no longer the sealed packet) and the payload is a view of it; an FEC source,
+   * whose sealed bytes the FEC decoder copies after the frames are read, is opened into a scratch
+   * buffer that the next FEC source overwrites. Either way, copy what you keep of the payload.
+   * Cost: one ChaCha20-Poly1305 pass (~1.4 µs for 1300 bytes, aead.ts).
    */
   open(datagram: Uint8Array): OpenedPacket | null {
     const len = datagram.length;
@@ -242,10 +233,14 @@ export class PacketOpener {
       (((datagram[6] & ~KEY_PHASE_BIT) << 8) | datagram[7]) * TWO_32 +
       (((datagram[8] << 24) | (datagram[9] << 16) | (datagram[10] << 8) | datagram[11]) >>> 0);
     setNonce(this.nonce, pathId, pn);
-    // An FEC source's copy gets its own ArrayBuffer, not a slice of Node's shared pool: stream
-    // data is kept as views of it, and a view of the pool would keep (and be charged for) 8 KiB
-    // of other packets. A datagram from a socket is its own ArrayBuffer already.
-    const payload = isFecSource(datagram) ? Buffer.allocUnsafeSlow(len - DATA_OVERHEAD) : datagram.subarray(DATA_HEADER_LEN, len - AEAD_TAG_LEN);
+    const payloadLength = len - DATA_OVERHEAD;
+    let payload: Uint8Array;
+    if (isFecSource(datagram)) {
+      if (this.scratch.length < payloadLength) this.scratch = new Uint8Array(payloadLength);
+      payload = this.scratch.subarray(0, payloadLength);
+    } else {
+      payload = datagram.subarray(DATA_HEADER_LEN, len - AEAD_TAG_LEN);
+    }
     const ok = this.aead.open(payload, datagram.subarray(DATA_HEADER_LEN), datagram.subarray(0, DATA_HEADER_LEN), this.nonce);
     return ok ? { pathId, pn, payload } : null;
   }

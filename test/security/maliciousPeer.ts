@@ -12,7 +12,7 @@ import { Session } from '../../src/session/session.ts';
 import { SimNetwork, symmetric, type SimNode } from '../../src/sim/network.ts';
 import { ByteWriter } from '../../src/wire/bytes.ts';
 import { encodePing, encodeResetStream, encodeStreamHeader } from '../../src/wire/frames.ts';
-import { DATA_OVERHEAD, ownedAsFromSocket, type PacketSealer } from '../../src/wire/packet.ts';
+import { DATA_OVERHEAD, type PacketSealer } from '../../src/wire/packet.ts';
 import { ListenerSide, Transfers, WALL_EPOCH } from './simPair.ts';
 
 const PSK = new Uint8Array(32).fill(0x21);
@@ -26,7 +26,7 @@ class TwoDialers implements SimNode {
     readonly attacker: Session,
   ) {}
   handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
-    (pathId === 0 ? this.honest : this.attacker).handleDatagram(now, pathId, ownedAsFromSocket(bytes));
+    (pathId === 0 ? this.honest : this.attacker).handleDatagram(now, pathId, bytes);
   }
   pollTransmit(now: number) {
     return this.honest.pollTransmit(now) ?? this.attacker.pollTransmit(now);

@@ -8,7 +8,6 @@ import { Session } from '../../src/session/session.ts';
 import { SimNetwork, symmetric, type SimNode } from '../../src/sim/network.ts';
 import { ListenerSide, WALL_EPOCH } from '../support/simNodes.ts';
 import { TEST_PSK } from '../support/tunnelPair.ts';
-import { ownedAsFromSocket } from '../../src/wire/packet.ts';
 
 const PATHS = [symmetric({ delayMs: 30 }), symmetric({ delayMs: 45 })];
 
@@ -29,7 +28,7 @@ class EndpointSide implements SimNode {
   }
 
   handleDatagram(now: Millis, pathId: number, bytes: Uint8Array): void {
-    this.endpoint.handleDatagram(now, pathId, ownedAsFromSocket(bytes));
+    this.endpoint.handleDatagram(now, pathId, bytes);
     this.pump(now);
   }
 

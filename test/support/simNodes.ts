@@ -6,7 +6,26 @@ import type { Listener } from '../../src/session/listener.ts';
 import type { PeerAddress } from '../../src/session/pathValidation.ts';
 import type { Session } from '../../src/session/session.ts';
 import type { SimNode } from '../../src/sim/network.ts';
-import { ownedAsFromSocket } from '../../src/wire/packet.ts';
+
+/**
+ * Lends each datagram to the core the way a socket does: read into one arena, overwritten once
+ * handled, as the socket's next read would. Every simulated run then fails if the core keeps a
+ * view of a datagram it was lent. (The sender's bytes stay untouched: they are its transmit.)
+ */
+class Arena {
+  private bytes = new Uint8Array(2048);
+
+  lend(datagram: Uint8Array): Uint8Array {
+    if (this.bytes.length < datagram.length) this.bytes = new Uint8Array(datagram.length);
+    const lent = this.bytes.subarray(0, datagram.length);
+    lent.set(datagram);
+    return lent;
+  }
+
+  scribble(lent: Uint8Array): void {
+    lent.fill(0xa5);
+  }
+}
 
 /** Wall-clock epoch the simulated handshakes claim; listener wall time is this plus `now`. */
 export const WALL_EPOCH = 1_800_000_000_000;
@@ -33,6 +52,8 @@ export class ListenerSide implements SimNode {
   /** Gets transmits a session addressed elsewhere than the dialer's current address. */
   elsewhere: ((to: PeerAddress, pathId: number, bytes: Uint8Array) => void) | null = null;
 
+  private readonly arena = new Arena();
+
   constructor(readonly listener: Listener) {}
 
   /**
@@ -57,7 +78,9 @@ export class ListenerSide implements SimNode {
   /** A datagram from `from` (a stranger's address, say) arrives on `pathId`'s listening socket. */
   deliver(now: number, pathId: number, bytes: Uint8Array, from: PeerAddress | undefined): void {
     this.tap?.(pathId, bytes);
-    const r = this.listener.handleDatagram(now, WALL_EPOCH + now, ownedAsFromSocket(bytes), from);
+    const lent = this.arena.lend(bytes);
+    const r = this.listener.handleDatagram(now, WALL_EPOCH + now, lent, from);
+    this.arena.scribble(lent);
     if (r.kind === 'accepted') {
       this.sessions.push(r.session);
       this.replies.push({ pathId, bytes: r.reply });
@@ -109,10 +132,13 @@ export class ListenerSide implements SimNode {
 /** A dialer session as a simulator node, with the same tap. */
 export class DialerSide implements SimNode {
   tap: ((pathId: number, bytes: Uint8Array) => void) | null = null;
+  private readonly arena = new Arena();
   constructor(readonly session: Session) {}
   handleDatagram(now: number, pathId: number, bytes: Uint8Array): void {
     this.tap?.(pathId, bytes);
-    this.session.handleDatagram(now, pathId, ownedAsFromSocket(bytes));
+    const lent = this.arena.lend(bytes);
+    this.session.handleDatagram(now, pathId, lent);
+    this.arena.scribble(lent);
   }
   pollTransmit(now: number) {
     return this.session.pollTransmit(now);
