@@ -51,8 +51,8 @@ export class PeerStreamIds {
 }
 
 /**
- * Memory a receive buffer is charged for one held piece: its bytes, or the whole buffer it keeps
- * alive when it is a view, plus the objects that track it (Map entry, view, ranges).
+ * Memory a receive buffer is charged for tracking one held piece (Map entry, view, ranges), on
+ * top of the blocks that hold the bytes (recvBuffer.ts).
  */
 export const PIECE_OVERHEAD_BYTES = 200;
 
