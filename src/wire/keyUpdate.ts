@@ -60,7 +60,7 @@ export class SendKeys {
   }
 
   /** Seals one packet under the current key (see `PacketSealer.seal`). */
-  seal(pathId: number, pn: number, payload: Uint8Array, fecSource = false): Buffer {
+  seal(pathId: number, pn: number, payload: Uint8Array, fecSource = false): Uint8Array {
     return this.sealer.seal(pathId, pn, payload, fecSource);
   }
 

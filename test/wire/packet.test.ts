@@ -81,7 +81,7 @@ describe('Data packets', () => {
       expect(fromSource.pn).toBe(11);
       expect(Buffer.from(fromSource.payload).equals(Buffer.from(payload))).toBe(true);
       expect(fromSource.payload.buffer).not.toBe(source.buffer);
-      expect(source.equals(sealedCopy)).toBe(true);
+      expect(sealedCopy.equals(source)).toBe(true);
 
       // The type byte is authenticated: a packet cannot be passed off as the other kind.
       const retyped = sealer.seal(1, 12, payload, true);
