@@ -209,7 +209,8 @@ export class PacketSealer {
 
   private take(length: number): Uint8Array {
     if (this.slab.length - this.slabUsed < length) {
-      this.slab = new Uint8Array(Math.max(SLAB_BYTES, length));
+      // Not zeroed: every byte handed out is written before it is.
+      this.slab = new Uint8Array(Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, length)).buffer);
       this.slabUsed = 0;
     }
     const out = this.slab.subarray(this.slabUsed, this.slabUsed + length);

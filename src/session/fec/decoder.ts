@@ -151,7 +151,7 @@ export class FecDecoder {
     let block = g.block;
     if (block === null || block.length - g.blockUsed < bytes.length) {
       const size = block === null ? FIRST_BLOCK_BYTES : Math.min(MAX_BLOCK_BYTES, block.length * 2);
-      block = new Uint8Array(Math.max(size, bytes.length));
+      block = new Uint8Array(Buffer.allocUnsafeSlow(Math.max(size, bytes.length)).buffer);
       g.block = block;
       g.blockUsed = 0;
     }

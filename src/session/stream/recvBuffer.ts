@@ -115,7 +115,8 @@ export class RecvBuffer {
       this.retireBlock();
     }
     const size = Math.max(atLeast, this.blockBytes);
-    this.block = new Uint8Array(size);
+    // Not zeroed: only bytes copied in are ever read.
+    this.block = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer);
     this.blockUsed = 0;
     this.tailPiece = -1;
     this.blockPieces.set(this.block.buffer, 0);
