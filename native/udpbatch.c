@@ -31,6 +31,9 @@
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 /* Messages handed to one sendmmsg call; a batch bigger than this takes several calls. */
 #define MAX_MESSAGES 256
@@ -294,6 +297,14 @@ static napi_value encode_address(napi_env env, napi_callback_info info) {
 #define RECEIVE_META_INTS 3
 /* Batches read per wake-up before other sockets and timers get their turn. */
 #define RECEIVE_ROUNDS 4
+/*
+ * With UDP_GRO, the kernel hands over runs of datagrams from one source as one message (a GSO
+ * send on loopback arrives whole instead of being cut into datagrams on the receiving side; a
+ * NIC's GRO merges a flow's datagrams likewise), with the datagrams' size in a control message.
+ * Messages read per recvmmsg then, and bytes per message: the largest UDP payload.
+ */
+#define GRO_MESSAGES 8
+#define GRO_MESSAGE_BYTES 65536
 
 typedef struct {
   napi_env env;
@@ -308,6 +319,12 @@ typedef struct {
   struct mmsghdr *messages;
   struct iovec *iov;
   struct sockaddr_storage *from;
+  /* With UDP_GRO on: the messages' buffers and their control space (NULL without GRO). */
+  uint8_t *gro_buffers;
+  union {
+    char bytes[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } *gro_control;
   int stopped;
   /* Freed once both are set: libuv is done with the poll handle, and JS with the handle to it. */
   int closed, released;
@@ -317,6 +334,8 @@ static void receiver_free(Receiver *r) {
   free(r->messages);
   free(r->iov);
   free(r->from);
+  free(r->gro_buffers);
+  free(r->gro_control);
   free(r);
 }
 
@@ -368,6 +387,95 @@ static void deliver(Receiver *r, int count) {
   napi_close_handle_scope(env, scope);
 }
 
+/* Writes where datagram `slot` came from into its meta entry (port, family) and address slot. */
+static void record_source(Receiver *r, int slot, const struct sockaddr_storage *from) {
+  int32_t *m = r->meta + slot * RECEIVE_META_INTS;
+  uint8_t *a = r->addresses + (size_t)slot * ADDRESS_SLOT_BYTES;
+  memset(a, 0, ADDRESS_SLOT_BYTES);
+  if (from->ss_family == AF_INET) {
+    const struct sockaddr_in *s = (const struct sockaddr_in *)from;
+    m[1] = ntohs(s->sin_port);
+    m[2] = 4;
+    a[0] = 4;
+    memcpy(a + 4, &s->sin_addr, 4);
+  } else {
+    const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)from;
+    m[1] = ntohs(s->sin6_port);
+    m[2] = 6;
+    a[0] = 6;
+    memcpy(a + 4, &s->sin6_addr, 16);
+    memcpy(a + 20, &s->sin6_scope_id, 4);
+  }
+  a[2] = (uint8_t)(m[1] >> 8);
+  a[3] = (uint8_t)m[1];
+}
+
+/* The datagram size of a GRO message, from its control message; the whole message without one. */
+static int gro_segment_size(struct msghdr *h, int length) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int size;
+      memcpy(&size, CMSG_DATA(c), sizeof(size));
+      if (size > 0) return size;
+    }
+  }
+  return length;
+}
+
+/*
+ * Reads with UDP_GRO: each message is cut back into its datagrams, each copied into a slot of the
+ * arena as the plain reader would have read it; a full arena goes to JS before the rest is cut.
+ */
+static void read_gro(Receiver *r) {
+  for (int round = 0; round < RECEIVE_ROUNDS && !r->stopped; round++) {
+    for (int i = 0; i < GRO_MESSAGES; i++) {
+      r->iov[i].iov_base = r->gro_buffers + (size_t)i * GRO_MESSAGE_BYTES;
+      r->iov[i].iov_len = GRO_MESSAGE_BYTES;
+      memset(&r->messages[i].msg_hdr, 0, sizeof(struct msghdr));
+      r->messages[i].msg_hdr.msg_iov = &r->iov[i];
+      r->messages[i].msg_hdr.msg_iovlen = 1;
+      r->messages[i].msg_hdr.msg_name = &r->from[i];
+      r->messages[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+      r->messages[i].msg_hdr.msg_control = r->gro_control[i].bytes;
+      r->messages[i].msg_hdr.msg_controllen = sizeof(r->gro_control[i].bytes);
+    }
+    int n = recvmmsg(r->fd, r->messages, GRO_MESSAGES, MSG_DONTWAIT, NULL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      deliver(r, -errno);
+      continue;
+    }
+    int filled = 0;
+    for (int i = 0; i < n; i++) {
+      struct msghdr *h = &r->messages[i].msg_hdr;
+      int length = (int)r->messages[i].msg_len;
+      int truncated = (h->msg_flags & MSG_TRUNC) != 0;
+      int segment = truncated ? length : gro_segment_size(h, length);
+      const uint8_t *bytes = r->gro_buffers + (size_t)i * GRO_MESSAGE_BYTES;
+      for (int at = 0; at < length || (length == 0 && at == 0); at += segment > 0 ? segment : 1) {
+        if (filled == r->capacity) {
+          deliver(r, filled);
+          filled = 0;
+          if (r->stopped) return;
+        }
+        int size = length - at < segment ? length - at : segment;
+        if (truncated || size > RECEIVE_SLOT_BYTES) {
+          r->meta[filled * RECEIVE_META_INTS] = -1;
+        } else {
+          memcpy(r->arena + (size_t)filled * RECEIVE_SLOT_BYTES, bytes + at, (size_t)size);
+          r->meta[filled * RECEIVE_META_INTS] = size;
+        }
+        record_source(r, filled, &r->from[i]);
+        filled++;
+        if (truncated || length == 0) break;
+      }
+    }
+    if (filled > 0) deliver(r, filled);
+    if (n < GRO_MESSAGES) return;
+  }
+}
+
 static void on_readable(uv_poll_t *poll, int status, int events) {
   Receiver *r = (Receiver *)poll->data;
   (void)events;
@@ -378,6 +486,10 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
     socklen_t len = sizeof(err);
     if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) deliver(r, -err);
     if (!r->stopped) uv_poll_start(&r->poll, UV_READABLE, on_readable);
+    return;
+  }
+  if (r->gro_buffers != NULL) {
+    read_gro(r);
     return;
   }
   for (int round = 0; round < RECEIVE_ROUNDS && !r->stopped; round++) {
@@ -400,26 +512,8 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
       continue;
     }
     for (int i = 0; i < n; i++) {
-      int32_t *m = r->meta + i * RECEIVE_META_INTS;
-      uint8_t *a = r->addresses + (size_t)i * ADDRESS_SLOT_BYTES;
-      m[0] = (r->messages[i].msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int32_t)r->messages[i].msg_len;
-      memset(a, 0, ADDRESS_SLOT_BYTES);
-      if (r->from[i].ss_family == AF_INET) {
-        struct sockaddr_in *s = (struct sockaddr_in *)&r->from[i];
-        m[1] = ntohs(s->sin_port);
-        m[2] = 4;
-        a[0] = 4;
-        memcpy(a + 4, &s->sin_addr, 4);
-      } else {
-        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&r->from[i];
-        m[1] = ntohs(s->sin6_port);
-        m[2] = 6;
-        a[0] = 6;
-        memcpy(a + 4, &s->sin6_addr, 16);
-        memcpy(a + 20, &s->sin6_scope_id, 4);
-      }
-      a[2] = (uint8_t)(m[1] >> 8);
-      a[3] = (uint8_t)m[1];
+      r->meta[i * RECEIVE_META_INTS] = (r->messages[i].msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int32_t)r->messages[i].msg_len;
+      record_source(r, i, &r->from[i]);
     }
     if (n > 0) deliver(r, n);
     if (n < r->capacity) return;
@@ -475,6 +569,20 @@ static napi_value start_receiving(napi_env env, napi_callback_info info) {
     }
     napi_throw_error(env, NULL, "startReceiving: out of memory");
     return NULL;
+  }
+  /* GRO needs room for its messages; without it (an old kernel, no memory) the plain reader runs. */
+  int one = 1;
+  if (capacity >= GRO_MESSAGES && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0) {
+    r->gro_buffers = malloc((size_t)GRO_MESSAGES * GRO_MESSAGE_BYTES);
+    r->gro_control = calloc(GRO_MESSAGES, sizeof(*r->gro_control));
+    if (r->gro_buffers == NULL || r->gro_control == NULL) {
+      free(r->gro_buffers);
+      free(r->gro_control);
+      r->gro_buffers = NULL;
+      r->gro_control = NULL;
+      int zero = 0;
+      setsockopt(fd, SOL_UDP, UDP_GRO, &zero, sizeof(zero));
+    }
   }
   r->env = env;
   r->fd = fd;

@@ -222,6 +222,38 @@ describe('batched UDP sends', () => {
     receiver.stop();
   });
 
+  it.runIf(native !== null)('cuts what the kernel merged (GSO sends read with GRO) back into its datagrams, in order, across batches', async () => {
+    // On Linux loopback a GSO send reaches a socket with UDP_GRO as one message of up to eight
+    // datagrams and their size: the reader must hand out each, and more than its arena holds.
+    const receiving = await bound('udp4', '127.0.0.1');
+    receiving.setRecvBufferSize(8 << 20);
+    const sending = await bound('udp4', '127.0.0.1');
+    const total = 300;
+    const got: Buffer[] = [];
+    let done: () => void = () => {};
+    const all = new Promise<void>((ok) => {
+      done = ok;
+    });
+    const receiver = new BatchReceiver(native as UdpBatchNative, receiving, (bytes, from) => {
+      expect(from.port).toBe(sending.address().port);
+      got.push(Buffer.from(bytes));
+      if (got.length === total) done();
+    }, () => {});
+    const batch = new BatchSender(native as UdpBatchNative, socketFd(sending) as number, 4);
+    // Runs of equal sizes (merged) broken by odd ones (a run's end).
+    const sizes = Array.from({ length: total }, (_, i) => (i % 37 === 36 ? 17 : 1350));
+    for (let i = 0; i < total; i++) {
+      batch.queue(datagram(i, sizes[i]), receiving.address().port, '127.0.0.1');
+      if (i % 40 === 39) batch.flush();
+    }
+    batch.flush();
+    const late = new Promise<void>((_, fail) => setTimeout(() => fail(new Error(`${got.length} of ${total} datagrams after 5 s`)), 5000).unref());
+    await Promise.race([all, late]);
+    expect(got).toEqual(sizes.map((size, i) => datagram(i, size)));
+    expect(receiver.truncated).toBe(0);
+    receiver.stop();
+  });
+
   it.runIf(native !== null)('UdpSocket sends and receives through the batch, and closes cleanly while reading', async () => {
     const peer = await bound('udp4', '127.0.0.1');
     const socket = await UdpSocket.connect({ address: '127.0.0.1', family: 4, port: peer.address().port });
