@@ -4,8 +4,8 @@ import { PIECE_OVERHEAD_BYTES } from './limits.ts';
 /** The smallest block a stream copies arriving data into: one full-size frame. */
 const MIN_BLOCK_BYTES = 2048;
 /**
- * Blocks double while they fill up to this, and halve when the reader empties one that was
- * mostly unused: a stream that receives a lot copies into few buffers (one allocation per ~48
+ * Blocks double while they fill up to this; once the reader empties one, the next is sized to
+ * what it took: a stream that receives a lot copies into few buffers (one allocation per ~48
  * full-size frames), one that receives little never holds much it does not use.
  */
 const MAX_BLOCK_BYTES = 64 * 1024;
@@ -163,9 +163,11 @@ export class RecvBuffer {
       if (this.tailPiece === this.readOffset) this.tailPiece += maxBytes;
     } else {
       this.dropPiece(piece);
-      // Read dry: nothing backs the block any more, and an idle stream should hold nothing.
+      // Read dry: nothing backs the block any more, and an idle stream should hold nothing. The
+      // next block is sized to what this one took before its reader caught up (a stream among
+      // eight gets ~10 KiB per receive batch at the loopback ceiling, not a 64 KiB block's worth).
       if (this.pieces.size === 0 && this.block !== null) {
-        if (this.blockUsed * 4 < this.block.length) this.blockBytes = Math.max(MIN_BLOCK_BYTES, this.blockBytes / 2);
+        this.blockBytes = Math.min(MAX_BLOCK_BYTES, Math.max(MIN_BLOCK_BYTES, 2 ** Math.ceil(Math.log2(this.blockUsed || 1))));
         this.retireBlock();
       }
     }
