@@ -21,6 +21,14 @@ export interface SessionConfig {
   streamSendBufferBytes: number;
   /** Same across all streams of the session. */
   sessionSendBufferBytes: number;
+  /**
+   * Bytes one stream may hold written but never sent before writes are refused. What keeps the
+   * paths busy until the next acknowledgement wakes the writer is far less; a larger backlog only
+   * ages in memory. At the loopback ceiling with eight connections, 64 MiB of backlog (the send
+   * buffers' whole) cost 8-13% of the goodput, every byte read back cold a second after TCP
+   * wrote it.
+   */
+  streamUnsentBytes: number;
   /** The session is dead after this long without an authenticated packet. */
   idleTimeoutMs: Millis;
   /** A PING goes out on each path after this long without sending anything ack-eliciting. */
@@ -73,6 +81,7 @@ export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
   sessionWindowBytes: 64 * 1024 * 1024,
   streamSendBufferBytes: 16 * 1024 * 1024,
   sessionSendBufferBytes: 64 * 1024 * 1024,
+  streamUnsentBytes: 1024 * 1024,
   idleTimeoutMs: 8_000,
   keepAliveMs: 1_000,
   handshakeRetryMs: 400,

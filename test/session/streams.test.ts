@@ -260,3 +260,29 @@ describe('hostile or unlucky orderings', () => {
     expect(dialer.isClosed).toBe(true);
   });
 });
+
+describe('a writer ahead of the paths', () => {
+  it('is held to 1 MiB never sent, and may write again as soon as it is sent, a round trip before its ACK', () => {
+    const { dialer, net } = tunnelPair({ paths: [transPacific({})], seed: 41 });
+    net.runUntil(2000, () => dialer.isConnected);
+    expect(dialer.isConnected).toBe(true);
+    // Let the handshake's round trip settle, so the path's window is open.
+    net.runUntil(net.now + 400);
+    const id = dialer.openStream()!;
+    const block = new Uint8Array(4 << 20);
+    const taken = dialer.streamWrite(id, block);
+    expect(taken).toBe(1 << 20);
+    expect(dialer.streamWrite(id, block)).toBe(0);
+    const writtenAt = net.now;
+    let writableAt = -1;
+    net.runUntil(writtenAt + 180, () => {
+      for (let e = dialer.pollEvent(); e !== null; e = dialer.pollEvent()) if (e.type === 'streamWritable' && writableAt < 0) writableAt = net.now;
+      return writableAt >= 0;
+    });
+    // Sent at the path's 100 Mbit/s, a quarter of the backlog is gone in ~20 ms; the first ACK of
+    // it is a round trip (180 ms) away.
+    expect(writableAt).toBeGreaterThanOrEqual(0);
+    expect(writableAt - writtenAt).toBeLessThan(90);
+    expect(dialer.streamWrite(id, block)).toBeGreaterThanOrEqual(256 * 1024);
+  });
+});

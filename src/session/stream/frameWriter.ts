@@ -155,6 +155,9 @@ function writeNewStreamData(w: ByteWriter, streams: Streams, stream: Stream, fra
   send.nextOffset += length;
   streams.sentData += length;
   if (fin) send.finSent = true;
+  // A writer held back by its unsent backlog has room again as soon as it is sent, not only when
+  // the next acknowledgement comes a round trip later.
+  if (stream.writeBlocked) streams.wakeBlockedWriter(stream);
   // Round-robin: the stream goes to the back of the queue, or leaves it when drained.
   streams.sendQueue.delete(stream);
   if (send.hasNewData && stream.sendCredit > 0) streams.sendQueue.add(stream);

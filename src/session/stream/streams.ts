@@ -115,7 +115,7 @@ export class Streams implements FrameFate {
   write(id: StreamId, data: Uint8Array): number {
     const stream = this.map.get(id);
     if (stream === undefined || stream.isReset || stream.send.finRequested) return 0;
-    const room = Math.min(this.config.streamSendBufferBytes - stream.send.buffered, sessionSendRoom(stream, this.config, this.bufferedSend));
+    const room = Math.min(this.sendRoom(stream), sessionSendRoom(stream, this.config, this.bufferedSend));
     const n = Math.max(0, Math.min(room, data.length));
     if (n < data.length) {
       stream.writeBlocked = true;
@@ -362,16 +362,22 @@ export class Streams implements FrameFate {
 
   /** Tells writers that were refused room that worthwhile room freed up. Call after each ACK. */
   wakeBlockedWriters(): void {
-    if (this.blockedWriters.size === 0) return;
-    const sessionRoom = this.config.sessionSendBufferBytes - this.bufferedSend;
-    for (const stream of this.blockedWriters) {
-      const room = Math.min(this.config.streamSendBufferBytes - stream.send.buffered, sessionRoom);
-      // Wake only with a worthwhile amount of room, or writers spin on tiny writes.
-      if (room < Math.min(256 * 1024, this.config.streamSendBufferBytes / 4)) continue;
-      stream.writeBlocked = false;
-      this.blockedWriters.delete(stream);
-      this.events.push({ type: 'streamWritable', streamId: stream.id });
-    }
+    for (const stream of this.blockedWriters) this.wakeBlockedWriter(stream);
+  }
+
+  /** Tells `stream`'s blocked writer it may write again, once that is worth a write. */
+  wakeBlockedWriter(stream: Stream): void {
+    const room = Math.min(this.sendRoom(stream), this.config.sessionSendBufferBytes - this.bufferedSend);
+    // Wake only with a worthwhile amount of room, or writers spin on tiny writes.
+    if (room < Math.min(256 * 1024, this.config.streamSendBufferBytes / 4, this.config.streamUnsentBytes / 4)) return;
+    stream.writeBlocked = false;
+    this.blockedWriters.delete(stream);
+    this.events.push({ type: 'streamWritable', streamId: stream.id });
+  }
+
+  /** What `stream`'s own limits let its writer add: unacknowledged bytes, and bytes never sent. */
+  private sendRoom(stream: Stream): number {
+    return Math.min(this.config.streamSendBufferBytes - stream.send.buffered, this.config.streamUnsentBytes - stream.send.unsent);
   }
 
   // ---------------------------------------------------------------- what is owed
