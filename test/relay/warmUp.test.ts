@@ -59,10 +59,12 @@ describe('warm-up', () => {
   it('gives up on its budget with what came through, without throwing', async () => {
     const started = performance.now();
     const gib = 2 ** 30;
-    const moved = await warmUpThroughSockets(fec, gib, 300);
+    // 1.5 s: long enough for the first bytes on a busy host (a 300 ms budget once saw none while
+    // the whole suite ran beside a spinning core), far too short for 2 GiB.
+    const moved = await warmUpThroughSockets(fec, gib, 1500);
     expect(moved).toBeGreaterThan(0);
     expect(moved).toBeLessThan(2 * gib);
-    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(performance.now() - started).toBeLessThan(6_000);
   });
 
   it('runs in a real relay before its ports open, so the first client meets a warm data path', async () => {
