@@ -251,17 +251,9 @@ export class PathManager {
     for (const path of this.all) {
       if (path === undefined) continue;
       const release = path.pacer.releaseTime();
-      const timers = path.timers;
-      // Slot by slot rather than through `deadline`: this runs for every path on every wake-up.
-      timers.set(PathTimer.Silence, this.silenceDeadline(path));
-      timers.set(PathTimer.Loss, path.lossTime);
-      timers.set(PathTimer.Pto, path.ptoDeadline());
-      timers.set(PathTimer.Migration, path.migration.nextTimeout());
-      timers.set(PathTimer.Ack, path.received.ackDeadline);
-      timers.set(PathTimer.LossReport, path.lossReportDueAt);
-      timers.set(PathTimer.Challenge, path.challengeDueAt);
+      for (let slot = 0; slot < PathTimer.Pacing; slot++) path.timers.set(slot, this.deadline(path, slot as PathTimer));
       const paced = path.responsePending !== null || (path.isUp && (path.probesPending > 0 || (wantsToSend && path.hasCwndRoom && release > polledAt)));
-      timers.set(PathTimer.Pacing, paced ? release : Infinity);
+      path.timers.set(PathTimer.Pacing, paced ? release : Infinity);
     }
   }
 
