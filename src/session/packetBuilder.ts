@@ -93,7 +93,7 @@ export class PacketBuilder {
       if (!first.isSourcePaced || first.isBacklogged) path.noteBulkSent(now, first.id);
       else if (first.isLive(now)) path.noteLiveSent(now, first.id);
     }
-    writeStreamFrames(w, this.streams, frames, retransmit);
+    writeStreamFrames(now, w, this.streams, frames, retransmit);
     if (frames.length === 0 && w.pos === 0) encodePing(w);
     const t = this.finish(now, path, w, frames, fec?.group ?? null);
     if (fec !== null) this.fecEncoder!.addSource(fec.group, fec.index, t.bytes);

@@ -92,6 +92,16 @@ export function runCbr(opts: {
   let corrupt = false;
   let started = -1;
   let written = 0;
+  /** Bytes the source has handed over; what the session refused waits here, as in a relay's socket. */
+  let released = 0;
+  const writeReleased = (server: Session): void => {
+    while (written < released) {
+      const length = Math.min(chunkBytes - (written % chunkBytes), released - written);
+      const took = server.streamWrite(serverStream, patternChunk(written, length));
+      written += took;
+      if (took < length) return;
+    }
+  };
   const downloadCount = opts.downloads ?? 1;
   const downloadIds: number[] = [];
   const serverDownloads: number[] = [];
@@ -143,7 +153,10 @@ export function runCbr(opts: {
           }
         }
       }
-      if (serverStream >= 0) server.streamRead(serverStream);
+      if (serverStream >= 0) {
+        server.streamRead(serverStream);
+        if (written < released) writeReleased(server);
+      }
       for (const [i, id] of serverDownloads.entries()) {
         server.streamRead(id);
         const sourced = opts.downloadSourceMbps === undefined ? Infinity : ((now - downloadsFrom) * opts.downloadSourceMbps * 1000) / 8;
@@ -162,9 +175,8 @@ export function runCbr(opts: {
         if (t - started >= opts.durationMs) return false;
         writeTimes.push(t);
         if (writeTimes.length % chunksPerWrite !== 0 && t + intervalMs - started < opts.durationMs) return;
-        for (; written < writeTimes.length * chunkBytes; written += chunkBytes) {
-          server!.streamWrite(serverStream, patternChunk(written, chunkBytes));
-        }
+        released = writeTimes.length * chunkBytes;
+        writeReleased(server!);
         wake(t);
         net.kick();
       });

@@ -9,6 +9,7 @@ import {
   streamDataCapacity,
   streamHeaderLength,
 } from '../../wire/frames.ts';
+import type { Millis } from '../../base/time.ts';
 import type { SentFrame } from '../ack/sentPacket.ts';
 import { StreamStage } from '../streamProbe.ts';
 import type { Stream } from './stream.ts';
@@ -27,12 +28,12 @@ import type { Streams } from './streams.ts';
  * first, it held the stream's new chunks back by as long as they took at the path's rate.
  * A download still gets everything the paced streams leave, all of it once they are caught up.
  */
-export function writeStreamFrames(w: ByteWriter, streams: Streams, frames: SentFrame[], retransmit: boolean): void {
+export function writeStreamFrames(now: Millis, w: ByteWriter, streams: Streams, frames: SentFrame[], retransmit: boolean): void {
   writeControlFrames(w, streams, frames);
   if (retransmit && !writeRetransmissions(w, streams, frames, true)) return;
-  if (!writePacedLeastBehindFirst(w, streams, frames)) return;
+  if (!writePacedLeastBehindFirst(now, w, streams, frames)) return;
   if (retransmit && !writeRetransmissions(w, streams, frames, false)) return;
-  writeRoundRobin(w, streams, frames);
+  writeRoundRobin(now, w, streams, frames);
 }
 
 function writeControlFrames(w: ByteWriter, streams: Streams, frames: SentFrame[]): void {
@@ -103,7 +104,7 @@ const BACKLOG_BAND_BYTES = 64 * 1024;
  * download megabytes. The band keeps equals fair: strictly least first, the one served stays the
  * least and is served alone (100 streams of 512 KiB finished one after another).
  */
-function writePacedLeastBehindFirst(w: ByteWriter, streams: Streams, frames: SentFrame[]): boolean {
+function writePacedLeastBehindFirst(now: Millis, w: ByteWriter, streams: Streams, frames: SentFrame[]): boolean {
   // Each pass writes a stream's all or fills the packet; the bound only guards the loop.
   for (let passes = streams.sendQueue.size; passes > 0; passes--) {
     let least = Infinity;
@@ -116,16 +117,16 @@ function writePacedLeastBehindFirst(w: ByteWriter, streams: Streams, frames: Sen
         break;
       }
     }
-    if (!writeNewStreamData(w, streams, next!, frames)) return false;
+    if (!writeNewStreamData(now, w, streams, next!, frames)) return false;
   }
   return true;
 }
 
 /** New data of the streams not source-paced (downloads), round-robin; false once the packet or the session's credit is full. */
-function writeRoundRobin(w: ByteWriter, streams: Streams, frames: SentFrame[]): boolean {
+function writeRoundRobin(now: Millis, w: ByteWriter, streams: Streams, frames: SentFrame[]): boolean {
   for (const stream of streams.sendQueue) {
     if (stream.isSourcePaced) continue;
-    if (!writeNewStreamData(w, streams, stream, frames)) return false;
+    if (!writeNewStreamData(now, w, streams, stream, frames)) return false;
   }
   return true;
 }
@@ -134,11 +135,12 @@ function writeRoundRobin(w: ByteWriter, streams: Streams, frames: SentFrame[]): 
  * Writes what `stream` may send now into the packet, and takes it out of the send queue if that
  * is all it had (or moves it to the back). False once the packet or the session's credit is full.
  */
-function writeNewStreamData(w: ByteWriter, streams: Streams, stream: Stream, frames: SentFrame[]): boolean {
+function writeNewStreamData(now: Millis, w: ByteWriter, streams: Streams, stream: Stream, frames: SentFrame[]): boolean {
   if (stream.isReset) {
     streams.sendQueue.delete(stream);
     return true;
   }
+  stream.noteSending(now);
   const send = stream.send;
   const sessionCredit = streams.sendCredit;
   const available = Math.min(send.unsent, stream.sendCredit, sessionCredit);

@@ -6,6 +6,13 @@ import { SendBuffer } from './sendBuffer.ts';
 const LIVE_BACKLOG_BYTES = 64 * 1024;
 /** How long a backlog must last before an 'auto' stream counts as bulk (see {@link Stream.isLive}). */
 const BULK_AFTER_BACKLOGGED_MS = 500;
+/**
+ * How long a stream must be live ({@link Stream.isLive}), without a break, to keep its tier when it
+ * falls behind: longer than a backlog may last and still count as live, so a download never is.
+ */
+const PROVEN_LIVE_MS = 1000;
+/** How long after it was last live a stream proven live keeps its tier while refused room (see {@link Stream.isSourcePaced}). */
+const CATCH_UP_MS = 4000;
 
 /** What a stream's data prefers: more FEC and no waiting ('latency'), or fewer repair bytes ('throughput'). */
 export type StreamPriority = 'auto' | 'latency' | 'throughput';
@@ -41,6 +48,12 @@ export class Stream {
   priority: StreamPriority = 'auto';
   /** Since when an 'auto' stream's unsent backlog has stayed large (Infinity: it keeps up). */
   backloggedSince = Infinity;
+  /** Since when the stream has been live ({@link isLive}) without a break, as last seen sending (NaN: it is not). */
+  private liveSince = NaN;
+  /** When the stream was last seen live. */
+  private lastLiveAt = -Infinity;
+  /** It was live for {@link PROVEN_LIVE_MS} and has not stopped being so for {@link CATCH_UP_MS} since. */
+  private provenLive = false;
   /** The receive window we keep ahead of the reader: grows while it keeps up (see `Streams.read`). */
   recvWindow: number;
   /** When the current window-tuning epoch began (NaN: at the first read), and the read offset it counts from. */
@@ -61,12 +74,27 @@ export class Stream {
 
   /**
    * Whether the stream's source paces it (live video, a shell) rather than the tunnel (a
-   * download, whose writer was refused room in a full send buffer and waits for more): such
-   * streams are sent before the others. An 'auto' live stream that falls behind keeps this as
-   * long as its buffer has room, so it catches up at the path's full rate.
+   * download, whose writer was refused room and waits for more): such streams are sent before
+   * the others. A stream proven live (it kept up with its source for a second) that falls
+   * behind keeps this while refused, for up to {@link CATCH_UP_MS}, so it catches up at the
+   * path's full rate: a path failing over leaves a live stream a round trip or more behind, more
+   * than the 1 MiB a writer may keep unsent, and a refused stream sharing round-robin with a
+   * download beside it never caught up (a 70 Mbit/s stream 2.3 s late 5 s after the failover).
    */
   get isSourcePaced(): boolean {
-    return this.priority === 'latency' || (this.priority === 'auto' && !this.writeBlocked);
+    return this.priority === 'latency' || (this.priority === 'auto' && (!this.writeBlocked || this.provenLive));
+  }
+
+  /** Notes, as the stream's new data is sent at `now`, whether it keeps up with its source ({@link isLive}). */
+  noteSending(now: Millis): void {
+    if (this.isLive(now)) {
+      if (Number.isNaN(this.liveSince)) this.liveSince = now;
+      this.lastLiveAt = now;
+      if (now - this.liveSince >= PROVEN_LIVE_MS) this.provenLive = true;
+      return;
+    }
+    this.liveSince = NaN;
+    if (now - this.lastLiveAt >= CATCH_UP_MS) this.provenLive = false;
   }
 
   /** More is written and waiting to be sent than a live stream keeps unsent. */

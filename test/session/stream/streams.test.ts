@@ -25,10 +25,10 @@ function setUp(isDialer = true, config: Parameters<typeof resolveSessionConfig>[
     return out;
   };
   /** One packet of at most `room` bytes of what the streams owe, decoded back into frames. */
-  const packet = (room = 1300, retransmit = true) => {
+  const packet = (room = 1300, retransmit = true, now = 0) => {
     const w = new ByteWriter(new Uint8Array(room));
     const frames: SentFrame[] = [];
-    writeStreamFrames(w, streams, frames, retransmit);
+    writeStreamFrames(now, w, streams, frames, retransmit);
     const seen: string[] = [];
     decodeFrames(w.buf.subarray(0, w.pos), {
       onStream: (id, offset, fin, data) => seen.push(`stream ${id} @${offset}+${data.length}${fin ? ' fin' : ''}`),
@@ -133,6 +133,43 @@ describe('Streams', () => {
     expect(streamsOf(packet(1300).seen)).toEqual(['2']);
     expect(streamsOf(packet(1300).seen)).toEqual(['4']);
     expect(streamsOf(packet(1300).seen)).toEqual(['2']);
+  });
+
+  it('a stream that kept up for a second and falls behind past its unsent cap goes before a download for 4 s, then takes turns with it', () => {
+    const { streams, packet } = setUp(true, { streamWindowBytes: 64 * 1024 * KiB, sessionWindowBytes: 128 * 1024 * KiB, streamUnsentBytes: 256 * KiB });
+    const download = streams.open('')!;
+    const live = streams.open('')!;
+    const streamsOf = (frames: string[]) => frames.map((f) => f.split(' ')[1]);
+    packet();
+    expect(streams.write(download, new Uint8Array(300 * KiB))).toBe(256 * KiB);
+    // 16 KiB every 2 ms for a second, each sent at once (the download, always refused, takes the rest).
+    let now = 0;
+    for (; now <= 1000; now += 2) {
+      streams.write(live, new Uint8Array(16 * KiB));
+      streams.write(download, new Uint8Array(16 * KiB));
+      while (streamsOf(packet(1300, true, now).seen)[0] === '2');
+    }
+    // A failover: the paths took nothing for a while, and the stream's writer is refused room.
+    // Both writers have more waiting (in their TCP sockets) and write whenever they may.
+    const chunk = new Uint8Array(16 * KiB);
+    const firstOfEach = (count: number, at: number, writers: number[]): string[] =>
+      Array.from({ length: count }, () => {
+        for (const id of writers) streams.write(id, chunk);
+        return streamsOf(packet(1300, true, at).seen)[0];
+      });
+    expect(streams.write(live, new Uint8Array(300 * KiB))).toBeLessThan(300 * KiB);
+    expect(firstOfEach(8, now, [live, download])).toEqual(Array(8).fill('2'));
+    expect(firstOfEach(8, now + 3900, [live, download])).toEqual(Array(8).fill('2'));
+    // Still behind 4 s after it last kept up: a download by now, the two take turns.
+    const later = firstOfEach(8, now + 4000, [live, download]);
+    expect(later.filter((s) => s === '0').length).toBeGreaterThanOrEqual(3);
+    expect(later.filter((s) => s === '2').length).toBeGreaterThanOrEqual(3);
+    // A stream refused room that never kept up for a second (a download's first moments) is not paced.
+    const fresh = streams.open('')!;
+    packet(1300, true, now + 4000);
+    expect(streams.write(fresh, new Uint8Array(300 * KiB))).toBe(256 * KiB);
+    const next = firstOfEach(9, now + 4000, [live, download, fresh]);
+    expect(next.filter((s) => s === String(fresh)).length).toBe(3);
   });
 
   it('resends lost data before new data, and settles acknowledged data out of the send buffer', () => {
