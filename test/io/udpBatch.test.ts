@@ -1,11 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildNativeModule } from '../support/nativeBuild.ts';
 import { BatchReceiver, BatchSender, loadUdpBatch, socketFd, type DatagramSource, type UdpBatchNative } from '../../src/io/udpBatch.ts';
 import { UdpSocket } from '../../src/io/udpSocket.ts';
 
@@ -282,15 +277,8 @@ describe('batched UDP sends', () => {
   });
 
   it.runIf(platformHasBuild)('native/build.sh builds a module that sends the same bytes', async () => {
-    let built: string;
-    try {
-      const out = join(mkdtempSync(join(tmpdir(), 'bering-native-')), 'udpbatch.node');
-      execFileSync(fileURLToPath(new URL('../../native/build.sh', import.meta.url)), ['udpbatch', out], { stdio: 'pipe' });
-      built = out;
-    } catch {
-      return; // no C compiler here: the committed build is what runs
-    }
-    const rebuilt = createRequire(import.meta.url)(built) as UdpBatchNative;
+    const rebuilt = buildNativeModule<UdpBatchNative>('udpbatch');
+    if (rebuilt === null) return;
     const sender = await bound('udp4', '127.0.0.1');
     const sink = await bound('udp4', '127.0.0.1');
     const batch = new BatchSender(rebuilt, socketFd(sender) as number, 4);

@@ -1,11 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { buildNativeModule } from '../support/nativeBuild.ts';
 import { AEAD_ENGINE, type Aead, createAead, createAeadWith, type OpenSslNative, TAG_LEN } from '../../src/wire/aead.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s/g, ''), 'hex'));
@@ -91,15 +86,8 @@ describe('AEAD (ChaCha20-Poly1305)', () => {
   });
 
   it.runIf(onLinuxX64)('native/build.sh builds an OpenSSL module that meets the RFC vector', () => {
-    let built: string;
-    try {
-      const out = join(mkdtempSync(join(tmpdir(), 'bering-aead-')), 'aead.node');
-      execFileSync(fileURLToPath(new URL('../../native/build.sh', import.meta.url)), ['aead', out], { stdio: 'pipe' });
-      built = out;
-    } catch {
-      return; // no C compiler here: the committed build is what runs
-    }
-    const rebuilt = createRequire(import.meta.url)(built) as OpenSslNative;
+    const rebuilt = buildNativeModule<OpenSslNative>('aead');
+    if (rebuilt === null) return;
     checkEngine((key) => createAeadWith('openssl', key, rebuilt)!);
   });
 });
