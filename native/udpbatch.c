@@ -422,6 +422,20 @@ static int gro_segment_size(struct msghdr *h, int length) {
   return length;
 }
 
+/* Points message `i` of the next recvmmsg at `buffer` and the slot for its source address; `control` may be NULL. */
+static void prepare_message(Receiver *r, int i, uint8_t *buffer, size_t length, void *control, size_t control_length) {
+  r->iov[i].iov_base = buffer;
+  r->iov[i].iov_len = length;
+  struct msghdr *h = &r->messages[i].msg_hdr;
+  memset(h, 0, sizeof(struct msghdr));
+  h->msg_iov = &r->iov[i];
+  h->msg_iovlen = 1;
+  h->msg_name = &r->from[i];
+  h->msg_namelen = sizeof(struct sockaddr_storage);
+  h->msg_control = control;
+  h->msg_controllen = control_length;
+}
+
 /*
  * Reads with UDP_GRO: each message is cut back into its datagrams, each copied into a slot of the
  * arena as the plain reader would have read it; a full arena goes to JS before the rest is cut.
@@ -429,15 +443,7 @@ static int gro_segment_size(struct msghdr *h, int length) {
 static void read_gro(Receiver *r) {
   for (int round = 0; round < RECEIVE_ROUNDS && !r->stopped; round++) {
     for (int i = 0; i < GRO_MESSAGES; i++) {
-      r->iov[i].iov_base = r->gro_buffers + (size_t)i * GRO_MESSAGE_BYTES;
-      r->iov[i].iov_len = GRO_MESSAGE_BYTES;
-      memset(&r->messages[i].msg_hdr, 0, sizeof(struct msghdr));
-      r->messages[i].msg_hdr.msg_iov = &r->iov[i];
-      r->messages[i].msg_hdr.msg_iovlen = 1;
-      r->messages[i].msg_hdr.msg_name = &r->from[i];
-      r->messages[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
-      r->messages[i].msg_hdr.msg_control = r->gro_control[i].bytes;
-      r->messages[i].msg_hdr.msg_controllen = sizeof(r->gro_control[i].bytes);
+      prepare_message(r, i, r->gro_buffers + (size_t)i * GRO_MESSAGE_BYTES, GRO_MESSAGE_BYTES, r->gro_control[i].bytes, sizeof(r->gro_control[i].bytes));
     }
     int n = recvmmsg(r->fd, r->messages, GRO_MESSAGES, MSG_DONTWAIT, NULL);
     if (n < 0) {
@@ -493,15 +499,7 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
     return;
   }
   for (int round = 0; round < RECEIVE_ROUNDS && !r->stopped; round++) {
-    for (int i = 0; i < r->capacity; i++) {
-      r->iov[i].iov_base = r->arena + (size_t)i * RECEIVE_SLOT_BYTES;
-      r->iov[i].iov_len = RECEIVE_SLOT_BYTES;
-      memset(&r->messages[i].msg_hdr, 0, sizeof(struct msghdr));
-      r->messages[i].msg_hdr.msg_iov = &r->iov[i];
-      r->messages[i].msg_hdr.msg_iovlen = 1;
-      r->messages[i].msg_hdr.msg_name = &r->from[i];
-      r->messages[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
-    }
+    for (int i = 0; i < r->capacity; i++) prepare_message(r, i, r->arena + (size_t)i * RECEIVE_SLOT_BYTES, RECEIVE_SLOT_BYTES, NULL, 0);
     int n = recvmmsg(r->fd, r->messages, (unsigned)r->capacity, MSG_DONTWAIT, NULL);
     if (n < 0) {
       if (errno == EINTR) continue;
